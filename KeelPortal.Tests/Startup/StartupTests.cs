@@ -1,0 +1,113 @@
+using System.Net;
+using System.Text.Json;
+using KeelPortal.Tests.TestSupport;
+
+namespace KeelPortal.Tests.Startup;
+
+[Collection(AppHosts.Name)]
+public sealed class StartupTests
+{
+    [Fact]
+    public async Task Boots_with_no_configuration_at_all_and_keeps_its_data_under_the_content_root()
+    {
+        var emptyRoot = Directory.CreateTempSubdirectory("keelportal-empty-").FullName;
+        await using var portal = new PortalFactory(contentRoot: emptyRoot);
+        using var client = portal.CreateClient();
+
+        var ready = await client.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.True(File.Exists(Path.Combine(emptyRoot, "data", "keelportal.db")));
+        Assert.True(File.Exists(Path.Combine(emptyRoot, "data", "hangfire.db")));
+    }
+
+    [Fact]
+    public async Task Migrates_and_reports_ready_and_alive()
+    {
+        await using var portal = new PortalFactory();
+        using var client = portal.CreateClient();
+
+        var live = await client.GetAsync("/healthz");
+        var ready = await client.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Not_ready_while_the_database_cannot_be_opened()
+    {
+        await using var portal = new PortalFactory();
+        using var client = portal.CreateClient();
+        File.Delete(Path.Combine(portal.DataDirectory, "portal.db"));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.CreateDirectory(Path.Combine(portal.DataDirectory, "portal.db"));
+
+        var ready = await client.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("database", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/", "Overview")]
+    [InlineData("/workloads", "No tracked workloads")]
+    [InlineData("/approvals", "Nothing waiting for approval")]
+    [InlineData("/notifications", "No notification channels")]
+    [InlineData("/audit", "The audit trail is empty")]
+    public async Task Every_page_renders_in_the_shell_with_an_empty_state(string path, string text)
+    {
+        await using var portal = new PortalFactory();
+        using var client = portal.CreateClient();
+
+        var html = await client.GetStringAsync(path);
+
+        Assert.Contains("KeelPortal", html, StringComparison.Ordinal);
+        Assert.Contains(text, html, StringComparison.Ordinal);
+        Assert.Contains("href=\"workloads\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_jobs_dashboard_serves_local_requests_and_refuses_others()
+    {
+        await using var portal = new PortalFactory();
+        _ = portal.Server;
+
+        var local = await portal.Server.SendAsync(c => c.Request.Path = "/hangfire");
+        var remote = await portal.Server.SendAsync(c =>
+        {
+            c.Request.Path = "/hangfire";
+            c.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.7");
+            c.Connection.LocalIpAddress = IPAddress.Parse("10.0.0.2");
+        });
+        var loopback = await portal.Server.SendAsync(c =>
+        {
+            c.Request.Path = "/hangfire";
+            c.Connection.RemoteIpAddress = IPAddress.Loopback;
+            c.Connection.LocalIpAddress = IPAddress.Loopback;
+        });
+
+        Assert.Equal(200, local.Response.StatusCode);
+        Assert.Equal(200, loopback.Response.StatusCode);
+        Assert.Equal(401, remote.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Invalid_options_stop_startup_and_every_problem_names_its_key()
+    {
+        await using var portal = new PortalFactory()
+            .With("Data:ConnectionString", "not a connection string")
+            .With("Jobs:WorkerCount", "0")
+            .With("Jobs:QueuePollInterval", "00:10:00");
+
+        Assert.ThrowsAny<InvalidOperationException>(() => portal.CreateClient());
+
+        var report = Assert.Single(portal.Logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Critical).Message;
+        Assert.Contains("the configuration has 3 problem(s)", report, StringComparison.Ordinal);
+        Assert.Contains("Data:ConnectionString is not a valid SQLite connection string", report, StringComparison.Ordinal);
+        Assert.Contains("Jobs:WorkerCount must be between 1 and 100", report, StringComparison.Ordinal);
+        Assert.Contains("Jobs:QueuePollInterval must be between", report, StringComparison.Ordinal);
+    }
+}

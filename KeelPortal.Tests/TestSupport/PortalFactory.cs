@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace KeelPortal.Tests.TestSupport;
+
+/// <summary>
+/// The portal in a test host with its own data folder. Each instance has its own SQLite and Hangfire files,
+/// so hosts never share state through the disk.
+/// </summary>
+public sealed class PortalFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> settings = new(StringComparer.OrdinalIgnoreCase);
+    private readonly string? contentRoot;
+
+    /// <param name="contentRoot">Another content root (for example an empty folder); the repository root by default.</param>
+    public PortalFactory(string? contentRoot = null)
+    {
+        this.contentRoot = contentRoot;
+        DataDirectory = Directory.CreateTempSubdirectory("keelportal-test-").FullName;
+        if (contentRoot is null)
+        {
+            settings["Data:ConnectionString"] = $"Data Source={Path.Combine(DataDirectory, "portal.db")}";
+            settings["Jobs:StoragePath"] = Path.Combine(DataDirectory, "hangfire.db");
+        }
+    }
+
+    public string DataDirectory { get; }
+
+    public LogCapture Logs { get; } = new();
+
+    public PortalFactory With(string key, string? value)
+    {
+        settings[key] = value;
+        return this;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        if (contentRoot is not null)
+        {
+            builder.UseContentRoot(contentRoot);
+        }
+        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(settings));
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still open by a finishing background thread; the temp folder is cleaned by the OS.
+            }
+        }
+    }
+}
+
+/// <summary>Tests that start app hosts run one at a time: Hangfire keeps process-wide state.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AppHosts
+{
+    public const string Name = "app hosts";
+}

@@ -1,0 +1,10 @@
+namespace KeelPortal.Audit;
+
+public static class AuditSetup
+{
+    public static WebApplicationBuilder AddAudit(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<AuditTrail>();
+        return builder;
+    }
+}

@@ -1,0 +1,33 @@
+using MudBlazor.Services;
+
+namespace KeelPortal.Components;
+
+public static class ShellSetup
+{
+    public static WebApplicationBuilder AddPortalShell(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+        builder.Services.AddHostedService<StartupBanner>();
+        return builder;
+    }
+
+    public static WebApplication UsePortalShell(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/error", createScopeForErrors: true);
+        }
+        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseAntiforgery();
+        return app;
+    }
+
+    public static WebApplication MapPortalShell(this WebApplication app)
+    {
+        app.MapStaticAssets();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+}

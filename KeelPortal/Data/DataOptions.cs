@@ -1,0 +1,12 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace KeelPortal.Data;
+
+public sealed class DataOptions
+{
+    public const string Section = "Data";
+
+    /// <summary>SQLite connection string; a relative <c>Data Source</c> is resolved against the content root.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Data:ConnectionString is required (for example \"Data Source=data/keelportal.db\").")]
+    public string ConnectionString { get; set; } = "Data Source=data/keelportal.db";
+}

@@ -1,0 +1,68 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Data;
+
+public static class DataSetup
+{
+    public static WebApplicationBuilder AddData(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DataOptions>()
+            .BindConfiguration(DataOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => TryParse(o.ConnectionString) is not null,
+                "Data:ConnectionString is not a valid SQLite connection string.")
+            .ValidateOnStart();
+
+        var contentRoot = builder.Environment.ContentRootPath;
+        builder.Services.AddDbContextFactory<PortalDbContext>((sp, options) =>
+        {
+            var configured = sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString;
+            options.UseSqlite(ResolveConnectionString(configured, contentRoot));
+        });
+        builder.Services.AddHostedService<DatabaseMigrator>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Makes a relative SQLite file path absolute under the content root and creates its folder,
+    /// so the database lands in the same place whatever the working directory is.
+    /// </summary>
+    internal static string ResolveConnectionString(string connectionString, string contentRoot)
+    {
+        var csb = new SqliteConnectionStringBuilder(connectionString);
+        var source = csb.DataSource;
+        if (string.IsNullOrEmpty(source) || source == ":memory:" || csb.Mode == SqliteOpenMode.Memory)
+        {
+            return connectionString;
+        }
+        if (!Path.IsPathRooted(source))
+        {
+            source = Path.GetFullPath(Path.Combine(contentRoot, source));
+            csb.DataSource = source;
+        }
+        var folder = Path.GetDirectoryName(source);
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+        return csb.ToString();
+    }
+
+    private static SqliteConnectionStringBuilder? TryParse(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            return null;
+        }
+        try
+        {
+            return new SqliteConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+}

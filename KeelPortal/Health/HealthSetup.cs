@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace KeelPortal.Health;
+
+public static class HealthSetup
+{
+    private const string Ready = "ready";
+
+    public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready]);
+        return builder;
+    }
+
+    public static WebApplication MapHealth(this WebApplication app)
+    {
+        // Liveness runs no checks: the process answering is the answer.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(Ready),
+            ResponseWriter = HealthResponse.WriteAsync,
+        });
+        return app;
+    }
+}

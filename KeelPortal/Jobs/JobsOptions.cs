@@ -1,0 +1,23 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace KeelPortal.Jobs;
+
+public sealed class JobsOptions
+{
+    public const string Section = "Jobs";
+
+    /// <summary>Hangfire's SQLite file, kept apart from the portal's database; relative paths are under the content root.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Jobs:StoragePath is required (for example \"data/hangfire.db\").")]
+    public string StoragePath { get; set; } = "data/hangfire.db";
+
+    [Range(1, 100, ErrorMessage = "Jobs:WorkerCount must be between 1 and 100.")]
+    public int WorkerCount { get; set; } = 4;
+
+    /// <summary>How often idle workers look for enqueued jobs; short, so approvals and applies feel immediate.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00", ErrorMessage = "Jobs:QueuePollInterval must be between 00:00:00.050 and 00:05:00.")]
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often delayed and recurring jobs are checked.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Jobs:SchedulePollingInterval must be between 00:00:01 and 00:05:00.")]
+    public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+}

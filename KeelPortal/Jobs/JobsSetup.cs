@@ -1,0 +1,50 @@
+using Hangfire;
+using Hangfire.Storage.SQLite;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Jobs;
+
+public static class JobsSetup
+{
+    public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<JobsOptions>()
+            .BindConfiguration(JobsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // Our own storage singleton, created on first use, so each host gets its own instead of Hangfire's
+        // process-wide JobStorage.Current (AddHangfire only adds one when none is registered).
+        var contentRoot = builder.Environment.ContentRootPath;
+        builder.Services.AddSingleton<JobStorage>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            var path = Path.GetFullPath(Path.Combine(contentRoot, options.StoragePath));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            return new SQLiteStorage(path, new SQLiteStorageOptions { QueuePollInterval = options.QueuePollInterval });
+        });
+        builder.Services.AddHangfire(config => config
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings());
+        builder.Services.AddHangfireServer((sp, server) =>
+        {
+            var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            server.WorkerCount = options.WorkerCount;
+            server.SchedulePollingInterval = options.SchedulePollingInterval;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+        });
+        return builder;
+    }
+
+    public static WebApplication MapJobs(this WebApplication app)
+    {
+        app.MapHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            Authorization = [new LocalRequestsOnlyFilter()],
+            DashboardTitle = "KeelPortal jobs",
+            AppPath = "/",
+        });
+        return app;
+    }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs KeelPortal's whole test suite. As root on Debian it first installs whatever the tests need and is
+# missing; elsewhere it names what is missing. Ends with: tests: N passed, N failed, N skipped
+set -uo pipefail
+cd "$(dirname "$0")"
+
+DOCKERFILELINT_VERSION=1.8.0
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf 'test.sh: %s\n' "$*" >&2; echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
+
+# --- what the tests need: "command-on-PATH debian-package" -------------------------------------------
+requirements=(
+  "node nodejs"
+  "npm npm"
+)
+
+step "checking tools"
+command -v dotnet >/dev/null || fail "the .NET 10 SDK is missing: install it (https://dot.net) and run again"
+missing=()
+for r in "${requirements[@]}"; do
+  set -- $r
+  command -v "$1" >/dev/null || missing+=("$2")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+      || fail "could not install: ${missing[*]}"
+  else
+    fail "missing Debian packages (install them as root): ${missing[*]}"
+  fi
+fi
+
+if [[ ! -x .tools/node_modules/.bin/dockerfilelint ]]; then
+  echo "installing dockerfilelint $DOCKERFILELINT_VERSION into .tools/"
+  npm install --silent --no-audit --no-fund --prefix .tools "dockerfilelint@$DOCKERFILELINT_VERSION" >/dev/null \
+    || fail "could not install dockerfilelint from the npm registry"
+fi
+
+step "restoring tools and packages"
+dotnet tool restore >/dev/null || fail "dotnet tool restore failed"
+dotnet restore KeelPortal.sln || fail "dotnet restore failed"
+
+step "building"
+dotnet build KeelPortal.sln --no-restore -clp:ErrorsOnly || fail "the build failed"
+
+step "checking the EF Core model has no pending changes"
+dotnet ef migrations has-pending-model-changes --project KeelPortal.csproj --no-build \
+  || fail "the EF model changed without a migration: run 'dotnet ef migrations add <Name>'"
+
+step "linting the Dockerfile"
+.tools/node_modules/.bin/dockerfilelint Dockerfile || fail "the Dockerfile has lint findings"
+
+step "running the tests"
+rm -rf TestResults
+dotnet test KeelPortal.sln --no-build --results-directory TestResults --logger "trx;LogFileName=results.trx" \
+  --logger "console;verbosity=minimal"
+test_rc=$?
+
+trx=TestResults/results.trx
+[[ -f $trx ]] || fail "no test results were written ($trx)"
+counter() { grep -o "<Counters [^>]*" "$trx" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+passed=$(counter passed); failed=$(counter failed); skipped=$(counter notExecuted)
+errors=$(counter error)
+failed=$((failed + ${errors:-0}))
+echo
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+if [[ $test_rc -ne 0 || ${failed:-0} -ne 0 || ${passed:-0} -eq 0 ]]; then
+  exit 1
+fi
