@@ -14,6 +14,8 @@ fail() { printf 'test.sh: %s\n' "$*" >&2; echo "tests: 0 passed, 1 failed, 0 ski
 requirements=(
   "node nodejs"
   "npm npm"
+  "docker-registry docker-registry"
+  "htpasswd apache2-utils"
 )
 
 step "checking tools"

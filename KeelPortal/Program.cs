@@ -3,12 +3,14 @@ using KeelPortal.Components;
 using KeelPortal.Data;
 using KeelPortal.Health;
 using KeelPortal.Jobs;
+using KeelPortal.Registries;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddPortalShell();
 builder.AddData();
 builder.AddAudit();
+builder.AddRegistries();
 builder.AddJobs();
 builder.AddHealth();
 

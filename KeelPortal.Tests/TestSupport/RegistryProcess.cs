@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace KeelPortal.Tests.TestSupport;
+
+public enum RegistryAuth { Anonymous, Htpasswd, Token }
+
+/// <summary>
+/// Debian's docker-registry (Distribution 2.8) on a free loopback port with its own storage folder, in one of three
+/// authentication modes. The test command installs it; a machine without it fails these tests, never skips them.
+/// </summary>
+public sealed class RegistryProcess : IAsyncDisposable
+{
+    public const string User = "keel";
+    public const string Password = "s3cret-pass";
+
+    private readonly Process process;
+    private readonly string folder;
+
+    private RegistryProcess(Process process, string folder, int port, RegistryAuth auth, TokenServer? tokens)
+    {
+        this.process = process;
+        this.folder = folder;
+        Port = port;
+        Auth = auth;
+        Tokens = tokens;
+    }
+
+    public int Port { get; }
+    public RegistryAuth Auth { get; }
+    public TokenServer? Tokens { get; }
+
+    /// <summary>The registry host as image references name it.</summary>
+    public string Host => $"127.0.0.1:{Port}";
+
+    public Uri BaseUri => new($"http://{Host}/");
+
+    public static async Task<RegistryProcess> StartAsync(RegistryAuth auth)
+    {
+        var binary = Which("docker-registry")
+            ?? throw new InvalidOperationException("docker-registry is not installed: run ./test.sh (it installs the Debian package docker-registry)");
+        var folder = Directory.CreateTempSubdirectory("keelportal-registry-").FullName;
+        var tokens = auth == RegistryAuth.Token ? await TokenServer.StartAsync(User, Password) : null;
+        var port = FreePort.Next();
+        var config = Path.Combine(folder, "config.yml");
+        await File.WriteAllTextAsync(config, $"""
+            version: 0.1
+            log:
+              level: error
+              accesslog:
+                disabled: true
+            storage:
+              filesystem:
+                rootdirectory: {Path.Combine(folder, "storage")}
+              delete:
+                enabled: true
+            http:
+              addr: 127.0.0.1:{port}
+            {await AuthSection(auth, folder, tokens)}
+            """);
+        var start = new ProcessStartInfo(binary, ["serve", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var process = Process.Start(start)!;
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var registry = new RegistryProcess(process, folder, port, auth, tokens);
+        await registry.WaitUntilServingAsync();
+        return registry;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+        if (Tokens is not null)
+        {
+            await Tokens.DisposeAsync();
+        }
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private async Task WaitUntilServingAsync()
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"docker-registry exited with code {process.ExitCode}");
+            }
+            try
+            {
+                var response = await http.GetAsync(new Uri(BaseUri, "v2/"));
+                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("docker-registry did not start serving within 30 s");
+    }
+
+    private static async Task<string> AuthSection(RegistryAuth auth, string folder, TokenServer? tokens)
+    {
+        switch (auth)
+        {
+            case RegistryAuth.Htpasswd:
+                var file = Path.Combine(folder, "htpasswd");
+                await File.WriteAllTextAsync(file, await Htpasswd(User, Password));
+                return $"auth:\n  htpasswd:\n    realm: keelportal-test\n    path: {file}";
+            case RegistryAuth.Token:
+                var bundle = Path.Combine(folder, "token.pem");
+                await File.WriteAllTextAsync(bundle, tokens!.CertificatePem);
+                return $"auth:\n  token:\n    realm: {tokens.Realm}\n    service: {TokenServer.Service}\n    issuer: {TokenServer.Issuer}\n    rootcertbundle: {bundle}";
+            default:
+                return "";
+        }
+    }
+
+    /// <summary>A bcrypt entry from Apache's htpasswd (the registry accepts only bcrypt).</summary>
+    private static async Task<string> Htpasswd(string user, string password)
+    {
+        var binary = Which("htpasswd")
+            ?? throw new InvalidOperationException("htpasswd is not installed: run ./test.sh (it installs the Debian package apache2-utils)");
+        using var process = Process.Start(new ProcessStartInfo(binary, ["-Bbn", user, password]) { RedirectStandardOutput = true })!;
+        var line = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return line.Trim() + "\n";
+    }
+
+    internal static string? Which(string command) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
+            .Select(dir => Path.Combine(dir, command)).FirstOrDefault(File.Exists);
+}

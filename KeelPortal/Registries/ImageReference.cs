@@ -1,0 +1,115 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace KeelPortal.Registries;
+
+/// <summary>
+/// A container image reference normalised the way container runtimes do: <c>nginx</c> is
+/// <c>docker.io/library/nginx:latest</c>, served by the API host <c>registry-1.docker.io</c>.
+/// </summary>
+public sealed record ImageReference(string Registry, string Repository, string? Tag, string? Digest)
+{
+    public const string DockerHub = "docker.io";
+    public const string DockerHubApiHost = "registry-1.docker.io";
+
+    /// <summary>The host to send Distribution API calls to.</summary>
+    public string ApiHost => Registry == DockerHub ? DockerHubApiHost : Registry;
+
+    /// <summary>Registry and repository, e.g. <c>docker.io/library/nginx</c>: what a poll job and a webhook event match on.</summary>
+    public string Name => $"{Registry}/{Repository}";
+
+    /// <summary>The tag, or <c>latest</c> when the reference names neither a tag nor a digest.</summary>
+    public string TagOrLatest => Tag ?? (Digest is null ? "latest" : "");
+
+    public override string ToString() =>
+        Name + (Tag is null ? "" : ":" + Tag) + (Digest is null ? "" : "@" + Digest);
+
+    public ImageReference WithTag(string tag, string? digest = null) => this with { Tag = tag, Digest = digest };
+
+    public static ImageReference Parse(string text) =>
+        TryParse(text, out var reference, out var error) ? reference : throw new FormatException(error);
+
+    public static bool TryParse(string? text, [NotNullWhen(true)] out ImageReference? reference, [NotNullWhen(false)] out string? error)
+    {
+        reference = null;
+        var input = (text ?? "").Trim();
+        if (input.Length == 0)
+        {
+            error = "the image reference is empty";
+            return false;
+        }
+        string? digest = null;
+        var at = input.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            digest = input[(at + 1)..];
+            input = input[..at];
+            if (!IsDigest(digest))
+            {
+                error = $"'{digest}' is not a digest (algorithm:hex, e.g. sha256:…)";
+                return false;
+            }
+        }
+        string? tag = null;
+        var lastSlash = input.LastIndexOf('/');
+        var colon = input.IndexOf(':', lastSlash + 1);
+        if (colon >= 0)
+        {
+            tag = input[(colon + 1)..];
+            input = input[..colon];
+            if (!IsTag(tag))
+            {
+                error = $"'{tag}' is not a valid tag (up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')";
+                return false;
+            }
+        }
+        var (registry, path) = SplitRegistry(input);
+        if (registry == DockerHub && !path.Contains('/', StringComparison.Ordinal))
+        {
+            path = "library/" + path;
+        }
+        if (path.Any(char.IsAsciiLetterUpper))
+        {
+            error = $"repository '{path}' has upper-case letters; repository names must be lower case";
+            return false;
+        }
+        if (!IsRepositoryPath(path))
+        {
+            error = $"'{path}' is not a valid repository name";
+            return false;
+        }
+        reference = new ImageReference(registry, path, tag, digest);
+        error = null;
+        return true;
+    }
+
+    /// <summary>The first component is a registry host only when it has a '.', a ':' or is <c>localhost</c>.</summary>
+    private static (string Registry, string Path) SplitRegistry(string input)
+    {
+        var slash = input.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0)
+        {
+            var first = input[..slash];
+            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
+            {
+                var host = first.ToLowerInvariant();
+                return (host is "index.docker.io" or "registry-1.docker.io" or "registry.hub.docker.com" ? DockerHub : host, input[(slash + 1)..]);
+            }
+        }
+        return (DockerHub, input);
+    }
+
+    private static bool IsRepositoryPath(string path) =>
+        path.Length > 0 && path.Split('/').All(component =>
+            component.Length > 0 && char.IsAsciiLetterOrDigit(component[0]) && char.IsAsciiLetterOrDigit(component[^1]) &&
+            component.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-'));
+
+    private static bool IsTag(string tag) =>
+        tag.Length is > 0 and <= 128 && (char.IsAsciiLetterOrDigit(tag[0]) || tag[0] == '_') &&
+        tag.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
+
+    private static bool IsDigest(string digest)
+    {
+        var colon = digest.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && digest.Length - colon - 1 >= 32 && digest[(colon + 1)..].All(char.IsAsciiHexDigitLower);
+    }
+}

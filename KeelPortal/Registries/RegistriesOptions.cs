@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace KeelPortal.Registries;
+
+public sealed class RegistriesOptions
+{
+    public const string Section = "Registries";
+
+    /// <summary>Settings that apply to every registry without an entry in <see cref="Hosts"/>.</summary>
+    [Required]
+    public RegistrySettings Defaults { get; set; } = new();
+
+    /// <summary>Per-registry settings keyed by registry host as images name it (<c>docker.io</c>, <c>registry.example.com:5000</c>).</summary>
+    public Dictionary<string, RegistrySettings> Hosts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>A 429 whose Retry-After is longer than this is reported as rate-limited instead of waited out.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Registries:MaxRetryAfterWait must be between 00:00:00 and 00:10:00.")]
+    public TimeSpan MaxRetryAfterWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retries after 5xx answers, timeouts and short 429s, with exponential backoff and jitter.</summary>
+    [Range(0, 10, ErrorMessage = "Registries:MaxRetries must be between 0 and 10.")]
+    public int MaxRetries { get; set; } = 3;
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Registries:RetryBaseDelay must be between 00:00:00.001 and 00:01:00.")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public RegistrySettings For(string registry) => Hosts.GetValueOrDefault(registry) ?? Defaults;
+}
+
+public sealed class RegistrySettings
+{
+    /// <summary>Speak plain HTTP. Unset: plain HTTP for loopback hosts only, HTTPS everywhere else.</summary>
+    public bool? PlainHttp { get; set; }
+
+    /// <summary>Accept any TLS certificate. Only for registries on a trusted network.</summary>
+    public bool SkipTlsVerify { get; set; }
+
+    /// <summary>PEM file of CA certificates that sign the registry's certificate.</summary>
+    public string? CaBundlePath { get; set; }
+
+    /// <summary>A pull-through mirror that serves this registry's API instead of its own host.</summary>
+    public string? Mirror { get; set; }
+
+    [Range(1, 256)]
+    public int MaxConcurrency { get; set; } = 8;
+
+    /// <summary>Request budget: at most this many requests a minute to this registry.</summary>
+    [Range(1, 1_000_000)]
+    public int RequestsPerMinute { get; set; } = 1200;
+
+    /// <summary>How long one attempt may take before it is abandoned and retried.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(15);
+}

@@ -1,0 +1,36 @@
+namespace KeelPortal.Registries;
+
+/// <summary>What the portal last saw of one registry: requests sent, its rate-limit headers, the last failure.</summary>
+public sealed class RegistryStatus(string host)
+{
+    private long requests;
+
+    public string Host { get; } = host;
+
+    /// <summary>HTTP requests sent to this host (every attempt counts), for the console and for tests.</summary>
+    public long Requests => Interlocked.Read(ref requests);
+
+    /// <summary>Docker Hub's <c>RateLimit-Remaining</c> / <c>RateLimit-Limit</c>, as last sent.</summary>
+    public int? RateLimitRemaining { get; private set; }
+    public int? RateLimitLimit { get; private set; }
+    public DateTimeOffset? RateLimitSeenAt { get; private set; }
+
+    public DateTimeOffset? RateLimitedUntil { get; internal set; }
+
+    internal void CountRequest() => Interlocked.Increment(ref requests);
+
+    internal void Observe(HttpResponseMessage response, DateTimeOffset now)
+    {
+        if (ReadLimit(response, "RateLimit-Remaining") is { } remaining)
+        {
+            RateLimitRemaining = remaining;
+            RateLimitLimit = ReadLimit(response, "RateLimit-Limit");
+            RateLimitSeenAt = now;
+        }
+    }
+
+    /// <summary>Docker Hub sends <c>100;w=21600</c>: the count comes before the window.</summary>
+    private static int? ReadLimit(HttpResponseMessage response, string header) =>
+        response.Headers.TryGetValues(header, out var values) &&
+        int.TryParse(values.First().Split(';')[0].Trim(), out var value) ? value : null;
+}
