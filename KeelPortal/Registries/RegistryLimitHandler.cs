@@ -10,15 +10,25 @@ namespace KeelPortal.Registries;
 internal sealed class RegistryLimitHandler(RegistrySettings settings, RegistryStatus status, TimeProvider time) : DelegatingHandler
 {
     private readonly SemaphoreSlim concurrency = new(settings.MaxConcurrency);
-    private readonly TokenBucketRateLimiter budget = new(new TokenBucketRateLimiterOptions
+    private readonly TokenBucketRateLimiter budget = Budget(settings.RequestsPerMinute);
+
+    /// <summary>
+    /// A bucket holding ten seconds' worth of requests (bursts are fine), refilled smoothly: a coarse refill would
+    /// stall every request past the burst until the next period.
+    /// </summary>
+    private static TokenBucketRateLimiter Budget(int requestsPerMinute)
     {
-        TokenLimit = Math.Max(1, settings.RequestsPerMinute / 6),
-        TokensPerPeriod = Math.Max(1, settings.RequestsPerMinute / 6),
-        ReplenishmentPeriod = TimeSpan.FromSeconds(10),
-        QueueLimit = int.MaxValue,
-        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        AutoReplenishment = true,
-    });
+        var period = TimeSpan.FromMilliseconds(Math.Max(100, 60_000.0 / requestsPerMinute));
+        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, requestsPerMinute / 6),
+            TokensPerPeriod = Math.Max(1, (int)Math.Round(requestsPerMinute * period.TotalMinutes)),
+            ReplenishmentPeriod = period,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = true,
+        });
+    }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
