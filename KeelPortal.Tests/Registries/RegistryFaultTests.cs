@@ -112,4 +112,24 @@ public sealed class RegistryFaultTests(AnonymousRegistry fixture) : IClassFixtur
 
         Assert.Equal(RegistryFailureKind.Timeout, digest.Failure!.Kind);
     }
+
+    [Fact]
+    public async Task A_registry_that_hangs_does_not_hold_up_another()
+    {
+        proxy.Enqueue(new Fault(Delay: TimeSpan.FromMinutes(5)));
+        using var client = RegistryFixture.NewClient(o =>
+        {
+            o.MaxRetries = 0;
+            o.Hosts[proxy.Host] = new RegistrySettings { MaxConcurrency = 1, AttemptTimeout = TimeSpan.FromMinutes(5) };
+        });
+        using var stop = new CancellationTokenSource();
+
+        var hanging = client.GetDigestAsync(ViaProxy("faults/app:1.0.0"), ct: stop.Token);
+        var healthy = await client.GetDigestAsync(fixture.Image("faults/app:1.0.0"));
+
+        Assert.True(healthy.Succeeded, healthy.Failure?.Reason);
+        Assert.False(hanging.IsCompleted);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hanging);
+    }
 }
