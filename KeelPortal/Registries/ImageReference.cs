@@ -82,6 +82,13 @@ public sealed record ImageReference(string Registry, string Repository, string? 
         return true;
     }
 
+    /// <summary>A registry host in lower case, with Docker Hub's other names folded into <c>docker.io</c>.</summary>
+    public static string CanonicalHost(string host)
+    {
+        var lower = host.ToLowerInvariant();
+        return lower is "index.docker.io" or "registry-1.docker.io" or "registry.hub.docker.com" ? DockerHub : lower;
+    }
+
     /// <summary>The first component is a registry host only when it has a '.', a ':' or is <c>localhost</c>.</summary>
     private static (string Registry, string Path) SplitRegistry(string input)
     {
@@ -91,8 +98,7 @@ public sealed record ImageReference(string Registry, string Repository, string? 
             var first = input[..slash];
             if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
             {
-                var host = first.ToLowerInvariant();
-                return (host is "index.docker.io" or "registry-1.docker.io" or "registry.hub.docker.com" ? DockerHub : host, input[(slash + 1)..]);
+                return (CanonicalHost(first), input[(slash + 1)..]);
             }
         }
         return (DockerHub, input);

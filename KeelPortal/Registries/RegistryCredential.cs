@@ -19,8 +19,6 @@ public sealed record RegistryCredential(string Username, string Password, string
         {
             host = host[..slash];
         }
-        host = host.ToLowerInvariant();
-        return host is "index.docker.io" or "registry-1.docker.io" or "registry.hub.docker.com" or "docker.io"
-            ? ImageReference.DockerHub : host;
+        return ImageReference.CanonicalHost(host);
     }
 }
