@@ -133,3 +133,93 @@ public sealed class RegistryFaultTests(AnonymousRegistry fixture) : IClassFixtur
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hanging);
     }
 }
+
+/// <summary>What a registry (or a proxy in front of it) sends besides the answer: digests, rate-limit headers, mirrors, the budget.</summary>
+public sealed class RegistryHeaderTests(AnonymousRegistry fixture) : IClassFixture<AnonymousRegistry>, IAsyncLifetime
+{
+    private FaultProxy proxy = null!;
+
+    public async Task InitializeAsync()
+    {
+        proxy = await FaultProxy.StartAsync(fixture.Registry.BaseUri);
+        await fixture.Pusher.PushAsync("headers/app", "2.0.0");
+    }
+
+    public async Task DisposeAsync() => await proxy.DisposeAsync();
+
+    [Fact]
+    public async Task Without_a_digest_header_the_digest_is_the_sha256_of_the_manifest_body()
+    {
+        using var direct = RegistryFixture.NewClient();
+        var expected = await direct.GetDigestAsync(fixture.Image("headers/app:2.0.0"));
+        proxy.StripDigestHeader = true;
+        using var client = RegistryFixture.NewClient();
+
+        var digest = await client.GetDigestAsync(ImageReference.Parse($"{proxy.Host}/headers/app:2.0.0"));
+
+        Assert.True(digest.Succeeded, digest.Failure?.Reason);
+        Assert.Equal(expected.Value, digest.Value);
+        Assert.Equal(["HEAD", "GET"], proxy.Methods);
+    }
+
+    [Fact]
+    public async Task With_a_digest_header_no_manifest_is_downloaded()
+    {
+        using var client = RegistryFixture.NewClient();
+
+        var digest = await client.GetDigestAsync(ImageReference.Parse($"{proxy.Host}/headers/app:2.0.0"));
+
+        Assert.True(digest.Succeeded, digest.Failure?.Reason);
+        Assert.Equal(["HEAD"], proxy.Methods);
+    }
+
+    [Fact]
+    public async Task Docker_hub_rate_limit_headers_are_kept_per_registry()
+    {
+        proxy.ExtraHeaders["RateLimit-Limit"] = "100;w=21600";
+        proxy.ExtraHeaders["RateLimit-Remaining"] = "76;w=21600";
+        using var client = RegistryFixture.NewClient();
+
+        await client.ListTagsAsync(ImageReference.Parse($"{proxy.Host}/headers/app"));
+        await client.ListTagsAsync(fixture.Image("headers/app"));
+
+        var status = client.StatusOf(proxy.Host)!;
+        Assert.Equal(76, status.RateLimitRemaining);
+        Assert.Equal(100, status.RateLimitLimit);
+        Assert.NotNull(status.RateLimitSeenAt);
+        Assert.Null(client.StatusOf(fixture.Registry.Host)!.RateLimitRemaining);
+    }
+
+    [Fact]
+    public async Task A_mirror_serves_the_api_of_the_registry_it_stands_in_for()
+    {
+        using var client = RegistryFixture.NewClient(o => o.Hosts["registry.example.com"] = new RegistrySettings { Mirror = proxy.Host });
+
+        var tags = await client.ListTagsAsync(ImageReference.Parse("registry.example.com/headers/app"));
+
+        Assert.True(tags.Succeeded, tags.Failure?.Reason);
+        Assert.Contains("2.0.0", tags.Value!);
+        Assert.Equal(1, proxy.Requests);
+        Assert.Equal(1, client.StatusOf("registry.example.com")!.Requests);
+    }
+
+    [Fact]
+    public async Task A_spent_request_budget_holds_requests_back_until_it_refills()
+    {
+        using var client = RegistryFixture.NewClient(o => o.Hosts[proxy.Host] = new RegistrySettings { RequestsPerMinute = 1 });
+        var image = ImageReference.Parse($"{proxy.Host}/headers/app:2.0.0");
+        using var stop = new CancellationTokenSource();
+
+        var first = await client.GetDigestAsync(image);
+        var second = client.GetDigestAsync(image, ct: stop.Token);
+        await Eventually.TrueAsync(() => client.StatusOf(proxy.Host)!.WaitingForBudget == 1, TimeSpan.FromSeconds(10));
+
+        Assert.True(first.Succeeded, first.Failure?.Reason);
+        Assert.False(second.IsCompleted);
+        Assert.Equal(1, proxy.Requests);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+        Assert.Equal(0, client.StatusOf(proxy.Host)!.WaitingForBudget);
+        Assert.Equal(1, proxy.Requests);
+    }
+}

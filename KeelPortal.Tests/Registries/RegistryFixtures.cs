@@ -39,3 +39,24 @@ public sealed class AnonymousRegistry() : RegistryFixture(RegistryAuth.Anonymous
 public sealed class HtpasswdRegistry() : RegistryFixture(RegistryAuth.Htpasswd);
 
 public sealed class TokenRegistry() : RegistryFixture(RegistryAuth.Token);
+
+/// <summary>An anonymous registry serving HTTPS with a certificate from a test CA that the machine does not trust.</summary>
+public sealed class TlsRegistry : IAsyncLifetime
+{
+    public TestCertificates Certificates { get; } = TestCertificates.Create();
+    public RegistryProcess Registry { get; private set; } = null!;
+    public ImagePusher Pusher { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Registry = await RegistryProcess.StartAsync(RegistryAuth.Anonymous, Certificates);
+        Pusher = new ImagePusher(Registry);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Pusher.Dispose();
+        await Registry.DisposeAsync();
+        Certificates.Dispose();
+    }
+}

@@ -44,6 +44,15 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public int Requests => Volatile.Read(ref requests);
 
+    /// <summary>Drop <c>Docker-Content-Digest</c> from answers, as some proxies and older registries do.</summary>
+    public bool StripDigestHeader { get; set; }
+
+    /// <summary>Headers added to every forwarded answer (Docker Hub's <c>RateLimit-*</c>, for example).</summary>
+    public Dictionary<string, string> ExtraHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The methods of the requests forwarded, in order.</summary>
+    public ConcurrentQueue<string> Methods { get; } = new();
+
     public static async Task<FaultProxy> StartAsync(Uri target)
     {
         var proxy = new FaultProxy(target, FreePort.Next());
@@ -95,9 +104,17 @@ public sealed class FaultProxy : IAsyncDisposable
         }
         using var response = await upstream.SendAsync(request, context.RequestAborted);
         context.Response.StatusCode = (int)response.StatusCode;
+        Methods.Enqueue(context.Request.Method);
         foreach (var header in response.Headers.Where(h => CopiedHeaders.Contains(h.Key)))
         {
-            context.Response.Headers[header.Key] = header.Value.ToArray();
+            if (!(StripDigestHeader && header.Key.Equals("Docker-Content-Digest", StringComparison.OrdinalIgnoreCase)))
+            {
+                context.Response.Headers[header.Key] = header.Value.ToArray();
+            }
+        }
+        foreach (var (name, value) in ExtraHeaders)
+        {
+            context.Response.Headers[name] = value;
         }
         if (response.Content.Headers.ContentType is { } type)
         {

@@ -18,7 +18,7 @@ public sealed class ImagePusher(RegistryProcess registry) : IDisposable
     private const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
     private const string OciIndex = "application/vnd.oci.image.index.v1+json";
 
-    private readonly HttpClient http = new() { BaseAddress = registry.BaseUri };
+    private readonly HttpClient http = new(registry.TrustingHandler()) { BaseAddress = registry.BaseUri };
 
     /// <summary>Pushes a single-platform image and tags it; returns the manifest digest.</summary>
     public async Task<string> PushAsync(string repository, string tag, TestImage? image = null, ManifestFormat format = ManifestFormat.Docker)

@@ -16,9 +16,11 @@ public sealed class RegistryProcess : IAsyncDisposable
 
     private readonly Process process;
     private readonly string folder;
+    private readonly TestCertificates? tls;
 
-    private RegistryProcess(Process process, string folder, int port, RegistryAuth auth, TokenServer? tokens)
+    private RegistryProcess(Process process, string folder, int port, RegistryAuth auth, TokenServer? tokens, TestCertificates? tls)
     {
+        this.tls = tls;
         this.process = process;
         this.folder = folder;
         Port = port;
@@ -33,9 +35,10 @@ public sealed class RegistryProcess : IAsyncDisposable
     /// <summary>The registry host as image references name it.</summary>
     public string Host => $"127.0.0.1:{Port}";
 
-    public Uri BaseUri => new($"http://{Host}/");
+    public Uri BaseUri => new($"{(tls is null ? "http" : "https")}://{Host}/");
 
-    public static async Task<RegistryProcess> StartAsync(RegistryAuth auth)
+    /// <summary>Starts the registry; with <paramref name="tls"/> it serves HTTPS with that server certificate.</summary>
+    public static async Task<RegistryProcess> StartAsync(RegistryAuth auth, TestCertificates? tls = null)
     {
         var binary = Which("docker-registry")
             ?? throw new InvalidOperationException("docker-registry is not installed: run ./test.sh (it installs the Debian package docker-registry)");
@@ -56,13 +59,14 @@ public sealed class RegistryProcess : IAsyncDisposable
                 enabled: true
             http:
               addr: 127.0.0.1:{port}
+            {TlsSection(tls)}
             {await AuthSection(auth, folder, tokens)}
             """);
         var start = new ProcessStartInfo(binary, ["serve", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
         var process = Process.Start(start)!;
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        var registry = new RegistryProcess(process, folder, port, auth, tokens);
+        var registry = new RegistryProcess(process, folder, port, auth, tokens, tls);
         await registry.WaitUntilServingAsync();
         return registry;
     }
@@ -84,7 +88,7 @@ public sealed class RegistryProcess : IAsyncDisposable
 
     private async Task WaitUntilServingAsync()
     {
-        using var http = new HttpClient();
+        using var http = new HttpClient(TrustingHandler());
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
@@ -108,6 +112,28 @@ public sealed class RegistryProcess : IAsyncDisposable
         }
         throw new TimeoutException("docker-registry did not start serving within 30 s");
     }
+
+    /// <summary>A handler for test clients (pushing, probing) that trusts this registry's test certificate.</summary>
+    public HttpMessageHandler TrustingHandler()
+    {
+        var handler = new HttpClientHandler();
+        if (tls is not null)
+        {
+            var ca = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            ca.ImportFromPemFile(tls.CaPath);
+            handler.ServerCertificateCustomValidationCallback = (_, certificate, chain, _) =>
+            {
+                chain!.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(ca);
+                return certificate is not null && chain.Build(certificate);
+            };
+        }
+        return handler;
+    }
+
+    private static string TlsSection(TestCertificates? tls) => tls is null
+        ? ""
+        : $"  tls:\n    certificate: {tls.CertificatePath}\n    key: {tls.KeyPath}";
 
     private static async Task<string> AuthSection(RegistryAuth auth, string folder, TokenServer? tokens)
     {

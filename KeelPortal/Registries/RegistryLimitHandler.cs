@@ -32,7 +32,7 @@ internal sealed class RegistryLimitHandler(RegistrySettings settings, RegistrySt
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        using var lease = await budget.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        using var lease = await AcquireBudgetAsync(cancellationToken).ConfigureAwait(false);
         await concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -44,6 +44,25 @@ internal sealed class RegistryLimitHandler(RegistrySettings settings, RegistrySt
         finally
         {
             concurrency.Release();
+        }
+    }
+
+    private async ValueTask<RateLimitLease> AcquireBudgetAsync(CancellationToken cancellationToken)
+    {
+        var lease = budget.AttemptAcquire(1);
+        if (lease.IsAcquired)
+        {
+            return lease;
+        }
+        lease.Dispose();
+        status.EnterBudgetWait();
+        try
+        {
+            return await budget.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            status.LeaveBudgetWait();
         }
     }
 

@@ -4,6 +4,7 @@ namespace KeelPortal.Registries;
 public sealed class RegistryStatus(string host)
 {
     private long requests;
+    private int waitingForBudget;
 
     public string Host { get; } = host;
 
@@ -17,7 +18,14 @@ public sealed class RegistryStatus(string host)
 
     public DateTimeOffset? RateLimitedUntil { get; internal set; }
 
+    /// <summary>Requests held back because this registry's request budget is spent.</summary>
+    public int WaitingForBudget => Volatile.Read(ref waitingForBudget);
+
     internal void CountRequest() => Interlocked.Increment(ref requests);
+
+    internal void EnterBudgetWait() => Interlocked.Increment(ref waitingForBudget);
+
+    internal void LeaveBudgetWait() => Interlocked.Decrement(ref waitingForBudget);
 
     internal void Observe(HttpResponseMessage response, DateTimeOffset now)
     {
