@@ -22,7 +22,7 @@ public sealed class NavMenuTests : BunitContext
         var links = nav.FindAll("a").Select(a => (a.TextContent.Trim(), a.GetAttribute("href"))).ToList();
 
         Assert.Equal(
-            [("Overview", ""), ("Workloads", "workloads"), ("Approvals", "approvals"), ("Notifications", "notifications"), ("Audit", "audit")],
+            [("Overview", ""), ("Workloads", "workloads"), ("Approvals", "approvals"), ("Registries", "registries"), ("Notifications", "notifications"), ("Audit", "audit")],
             links);
     }
 

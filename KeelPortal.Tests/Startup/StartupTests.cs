@@ -56,6 +56,7 @@ public sealed class StartupTests
     [InlineData("/workloads", "No tracked workloads")]
     [InlineData("/approvals", "Nothing waiting for approval")]
     [InlineData("/notifications", "No notification channels")]
+    [InlineData("/registries", "No registry contacted yet")]
     [InlineData("/audit", "The audit trail is empty")]
     public async Task Every_page_renders_in_the_shell_with_an_empty_state(string path, string text)
     {

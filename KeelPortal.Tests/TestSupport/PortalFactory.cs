@@ -23,6 +23,7 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         {
             settings["Data:ConnectionString"] = $"Data Source={Path.Combine(DataDirectory, "portal.db")}";
             settings["Jobs:StoragePath"] = Path.Combine(DataDirectory, "hangfire.db");
+            settings["Data:KeysPath"] = Path.Combine(DataDirectory, "keys");
         }
     }
 

@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -22,6 +25,15 @@ public static class DataSetup
             options.UseSqlite(ResolveConnectionString(configured, contentRoot));
         });
         builder.Services.AddHostedService<DatabaseMigrator>();
+
+        // Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade.
+        builder.Services.AddDataProtection().SetApplicationName("KeelPortal");
+        builder.Services.AddOptions<KeyManagementOptions>()
+            .Configure<IOptions<DataOptions>, ILoggerFactory>((keys, data, logs) =>
+            {
+                var folder = new DirectoryInfo(Path.GetFullPath(Path.Combine(contentRoot, data.Value.KeysPath)));
+                keys.XmlRepository = new FileSystemXmlRepository(folder, logs);
+            });
         return builder;
     }
 

@@ -10,6 +10,7 @@ public static class RegistriesSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<RegistryClient>();
         builder.Services.AddSingleton<IRegistryClient>(sp => sp.GetRequiredService<RegistryClient>());
+        builder.Services.AddSingleton<CredentialStore>();
         return builder;
     }
 }
