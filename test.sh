@@ -16,6 +16,7 @@ requirements=(
   "npm npm"
   "docker-registry docker-registry"
   "htpasswd apache2-utils"
+  "kubectl kubernetes-client"
 )
 
 step "checking tools"

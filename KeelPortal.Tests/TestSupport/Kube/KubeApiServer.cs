@@ -1,0 +1,258 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace KeelPortal.Tests.TestSupport.Kube;
+
+/// <summary>A request as the server saw it, for counting what a client sent.</summary>
+public sealed record KubeRequest(string Method, string Path, string? ContentType, string Body);
+
+/// <summary>
+/// An in-process Kubernetes API server on a loopback port speaking the real REST protocol: discovery, list with
+/// limit/continue, get, create, replace and patch (strategic merge, merge, JSON) with resourceVersion conflicts,
+/// delete, and watch (chunked JSON lines, 410 Gone after compaction, ERROR events). It has no controllers: tests play
+/// the controller with <see cref="SetStatus"/> or turn on <see cref="AutoRollout"/>.
+/// </summary>
+public sealed partial class KubeApiServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly ConcurrentQueue<KubeRequest> requests = new();
+    private readonly ConcurrentDictionary<(string Method, string Plural), int> forbidden = new();
+    private readonly CancellationTokenSource stopping = new();
+
+    private KubeApiServer(int port, TimeProvider time)
+    {
+        Store = new KubeStore(time);
+        Url = $"http://127.0.0.1:{port}";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(Url);
+        builder.Logging.ClearProviders();
+        app = builder.Build();
+        app.Run(HandleAsync);
+    }
+
+    public KubeStore Store { get; }
+
+    public string Url { get; }
+
+    public IReadOnlyList<KubeRequest> Requests => requests.ToArray();
+
+    /// <summary>Called with the object's identity before each PATCH is applied (to change it under the client).</summary>
+    public Action<KubeResource, string, string>? BeforePatch { get; set; }
+
+    /// <summary>When set, every spec change of a Deployment, StatefulSet or DaemonSet is followed by a finished rollout.</summary>
+    public bool AutoRollout { get; set; }
+
+    public static async Task<KubeApiServer> StartAsync(TimeProvider? time = null)
+    {
+        var server = new KubeApiServer(FreePort.Next(), time ?? TimeProvider.System);
+        await server.app.StartAsync();
+        return server;
+    }
+
+    /// <summary>Answers 403 to the next <paramref name="count"/> requests with this method on this resource.</summary>
+    public void Forbid(string method, string plural, int count = int.MaxValue) => forbidden[(method, plural)] = count;
+
+    public void ClearRequests() => requests.Clear();
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        Store.EndWatches();
+        await app.DisposeAsync();
+        stopping.Dispose();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        string body;
+        using (var reader = new StreamReader(request.Body, Encoding.UTF8))
+        {
+            body = await reader.ReadToEndAsync();
+        }
+        requests.Enqueue(new KubeRequest(request.Method, request.Path + request.QueryString, request.ContentType, body));
+        try
+        {
+            await RouteAsync(context, body);
+        }
+        catch (NotFoundException e)
+        {
+            await StatusAsync(context, 404, "NotFound", e.Message);
+        }
+        catch (AlreadyExistsException e)
+        {
+            await StatusAsync(context, 409, "AlreadyExists", e.Message);
+        }
+        catch (ConflictException e)
+        {
+            await StatusAsync(context, 409, "Conflict", e.Message);
+        }
+        catch (PatchConflictException e)
+        {
+            await StatusAsync(context, 422, "Invalid", e.Message);
+        }
+        catch (InvalidPatchException e)
+        {
+            await StatusAsync(context, 422, "Invalid", e.Message);
+        }
+        catch (JsonException e)
+        {
+            await StatusAsync(context, 400, "BadRequest", e.Message);
+        }
+        catch (Exception e) when (!context.Response.HasStarted)
+        {
+            await StatusAsync(context, 500, "InternalError", e.ToString());
+        }
+    }
+
+    private async Task RouteAsync(HttpContext context, string body)
+    {
+        var path = context.Request.Path.Value!.Trim('/');
+        var parts = path.Split('/');
+        switch (path)
+        {
+            case "version":
+                await JsonAsync(context, 200, new JsonObject { ["major"] = "1", ["minor"] = "32", ["gitVersion"] = "v1.32.0", ["platform"] = "linux/amd64" });
+                return;
+            case "api":
+                await JsonAsync(context, 200, new JsonObject { ["kind"] = "APIVersions", ["versions"] = new JsonArray("v1"), ["serverAddressByClientCIDRs"] = new JsonArray() });
+                return;
+            case "apis":
+                await JsonAsync(context, 200, Discovery.Groups());
+                return;
+        }
+        if (parts is ["api", var coreVersion])
+        {
+            await JsonAsync(context, 200, Discovery.Resources("", coreVersion));
+            return;
+        }
+        if (parts is ["apis", var group, var groupVersion])
+        {
+            await JsonAsync(context, 200, Discovery.Resources(group, groupVersion));
+            return;
+        }
+        if (!TryParseResourcePath(parts, out var target))
+        {
+            await StatusAsync(context, 404, "NotFound", $"the server could not find the requested resource ({path})");
+            return;
+        }
+        if (IsForbidden(context.Request.Method, target.Resource.Plural))
+        {
+            await StatusAsync(context, 403, "Forbidden",
+                $"{target.Resource.Plural} is forbidden: User \"system:serviceaccount:keel:keelportal\" cannot {context.Request.Method.ToLowerInvariant()} resource \"{target.Resource.Plural}\"");
+            return;
+        }
+        await HandleResourceAsync(context, target, body);
+    }
+
+    private bool IsForbidden(string method, string plural)
+    {
+        var key = (method, plural);
+        while (forbidden.TryGetValue(key, out var left) && left > 0)
+        {
+            if (forbidden.TryUpdate(key, left == int.MaxValue ? left : left - 1, left))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private async Task HandleResourceAsync(HttpContext context, ResourcePath target, string body)
+    {
+        var (resource, ns, name, subresource) = target;
+        var method = context.Request.Method;
+        var query = context.Request.Query;
+        if (name is null && method == "GET")
+        {
+            if (query["watch"] is var watch && (watch == "true" || watch == "1"))
+            {
+                await WatchAsync(context, resource, ns);
+                return;
+            }
+            await JsonAsync(context, 200, ListBody(context, resource, ns));
+            return;
+        }
+        if (name is null && method == "POST")
+        {
+            var created = Store.Create(resource, ns ?? "", JsonNode.Parse(body)!.AsObject());
+            await JsonAsync(context, 201, created);
+            return;
+        }
+        if (name is null)
+        {
+            await StatusAsync(context, 405, "MethodNotAllowed", $"{method} is not supported on a collection");
+            return;
+        }
+        var key = ns ?? "";
+        switch (method)
+        {
+            case "GET":
+                await JsonAsync(context, 200, Store.Get(resource, key, name) ?? throw new NotFoundException($"{resource.Plural} \"{name}\" not found"));
+                return;
+            case "PUT":
+                var replacement = JsonNode.Parse(body)!.AsObject();
+                await JsonAsync(context, 200, Store.Update(resource, key, name, _ => replacement, statusOnly: subresource == "status"));
+                return;
+            case "PATCH":
+                BeforePatch?.Invoke(resource, key, name);
+                var patched = Store.Update(resource, key, name, current => ApplyPatch(current, context.Request.ContentType, body), statusOnly: subresource == "status");
+                await JsonAsync(context, 200, patched);
+                FollowWithRollout(resource, key, name);
+                return;
+            case "DELETE":
+                Store.Delete(resource, key, name);
+                await JsonAsync(context, 200, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Success" });
+                return;
+            default:
+                await StatusAsync(context, 405, "MethodNotAllowed", $"{method} is not supported");
+                return;
+        }
+    }
+
+    private static JsonObject ApplyPatch(JsonObject current, string? contentType, string body)
+    {
+        var type = (contentType ?? "").Split(';')[0].Trim();
+        return type switch
+        {
+            "application/strategic-merge-patch+json" => Patches.Merge(current, JsonNode.Parse(body), strategic: true)!.AsObject(),
+            "application/merge-patch+json" => Patches.Merge(current, JsonNode.Parse(body), strategic: false)!.AsObject(),
+            "application/json-patch+json" => Patches.ApplyJsonPatch(current, JsonNode.Parse(body)!.AsArray()).AsObject(),
+            _ => throw new InvalidPatchException($"the patch type {type} is not supported"),
+        };
+    }
+
+    private JsonObject ListBody(HttpContext context, KubeResource resource, string? ns)
+    {
+        var (items, revision) = Store.List(resource, ns);
+        items = items.Where(o => Selectors.Match(o, context.Request.Query["labelSelector"], context.Request.Query["fieldSelector"])).ToList();
+        var offset = context.Request.Query["continue"] is { Count: > 0 } token ? int.Parse(token!, CultureInfo.InvariantCulture) : 0;
+        var limit = int.TryParse(context.Request.Query["limit"], out var l) && l > 0 ? l : int.MaxValue;
+        var page = items.Skip(offset).Take(limit).ToList();
+        var metadata = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
+        if (offset + page.Count < items.Count)
+        {
+            metadata["continue"] = (offset + page.Count).ToString(CultureInfo.InvariantCulture);
+        }
+        foreach (var item in page)
+        {
+            // Real servers leave kind and apiVersion off list items.
+            item.Remove("kind");
+            item.Remove("apiVersion");
+        }
+        return new JsonObject
+        {
+            ["kind"] = resource.Kind + "List",
+            ["apiVersion"] = resource.GroupVersion,
+            ["metadata"] = metadata,
+            ["items"] = new JsonArray([.. page]),
+        };
+    }
+}
