@@ -4,6 +4,7 @@ using KeelPortal.Data;
 using KeelPortal.Health;
 using KeelPortal.Jobs;
 using KeelPortal.Registries;
+using KeelPortal.Workloads;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +12,7 @@ builder.AddPortalShell();
 builder.AddData();
 builder.AddAudit();
 builder.AddRegistries();
+builder.AddWorkloads();
 builder.AddJobs();
 builder.AddHealth();
 

@@ -24,6 +24,8 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
             settings["Data:ConnectionString"] = $"Data Source={Path.Combine(DataDirectory, "portal.db")}";
             settings["Jobs:StoragePath"] = Path.Combine(DataDirectory, "hangfire.db");
             settings["Data:KeysPath"] = Path.Combine(DataDirectory, "keys");
+            // No cluster unless a test points at one: never the machine's own kubeconfig.
+            settings["Workloads:Kubeconfig"] = Path.Combine(DataDirectory, "no-kubeconfig");
         }
     }
 

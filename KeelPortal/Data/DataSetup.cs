@@ -25,6 +25,7 @@ public static class DataSetup
             options.UseSqlite(ResolveConnectionString(configured, contentRoot));
         });
         builder.Services.AddHostedService<DatabaseMigrator>();
+        builder.Services.AddSingleton<EventHub>();
 
         // Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade.
         builder.Services.AddDataProtection().SetApplicationName("KeelPortal");

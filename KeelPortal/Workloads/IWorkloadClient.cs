@@ -1,0 +1,49 @@
+using k8s.Models;
+
+namespace KeelPortal.Workloads;
+
+/// <summary>A page of a list, and the resourceVersion to watch from once the last page is read.</summary>
+public sealed record ListPage<T>(IReadOnlyList<T> Items, string ResourceVersion, string? Continue);
+
+public enum ChangeType { Added, Modified, Deleted, Expired }
+
+/// <summary>One watch event; <see cref="ChangeType.Expired"/> (410 Gone or an ERROR event) means list again.</summary>
+public sealed record Change<T>(ChangeType Type, T? Value);
+
+/// <summary>
+/// The cluster, as KeelPortal uses it. The only seam to Kubernetes: the implementation is the only code that touches
+/// <c>IKubernetes</c>. Failures surface as <see cref="KubernetesApiException"/> with the HTTP status.
+/// </summary>
+public interface IWorkloadClient
+{
+    /// <summary>Where the client points, for messages ("https://10.0.0.1:6443, context prod").</summary>
+    string Describe();
+
+    Task<string> ServerVersionAsync(CancellationToken ct);
+
+    Task<ListPage<WorkloadObject>> ListAsync(WorkloadKind kind, string? ns, string? continueToken, CancellationToken ct);
+
+    IAsyncEnumerable<Change<WorkloadObject>> WatchAsync(WorkloadKind kind, string? ns, string resourceVersion, CancellationToken ct);
+
+    Task<ListPage<V1Pod>> ListPodsAsync(string? ns, string? continueToken, CancellationToken ct);
+
+    IAsyncEnumerable<Change<V1Pod>> WatchPodsAsync(string? ns, string resourceVersion, CancellationToken ct);
+
+    Task<ListPage<V1Node>> ListNodesAsync(string? continueToken, CancellationToken ct);
+
+    IAsyncEnumerable<Change<V1Node>> WatchNodesAsync(string resourceVersion, CancellationToken ct);
+
+    /// <summary>The workload, or null when it no longer exists.</summary>
+    Task<WorkloadObject?> GetAsync(WorkloadKind kind, string ns, string name, CancellationToken ct);
+
+    /// <summary>Sends a strategic merge patch; the result carries the new resourceVersion and generation.</summary>
+    Task<WorkloadObject> PatchAsync(WorkloadKind kind, string ns, string name, string strategicMergePatch, CancellationToken ct);
+
+    Task<V1Secret?> GetSecretAsync(string ns, string name, CancellationToken ct);
+}
+
+/// <summary>An API call that failed, with the status the server answered (0 when it could not be reached).</summary>
+public sealed class KubernetesApiException(int status, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public int Status { get; } = status;
+}

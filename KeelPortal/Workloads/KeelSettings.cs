@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using KeelPortal.Policies;
+
+namespace KeelPortal.Workloads;
+
+public enum TriggerKind { Webhook, Poll }
+
+/// <summary>
+/// A workload's Keel settings, read from its labels and annotations with Keel's precedence per key (legacy keys
+/// included). Every problem is kept in <see cref="Errors"/> with the key it belongs to; a workload is never dropped.
+/// </summary>
+public sealed record KeelSettings(
+    UpdatePolicy Policy,
+    TriggerKind Trigger,
+    string? PollSchedule,
+    int ApprovalsRequired,
+    TimeSpan ApprovalDeadline,
+    string? MonitorContainers,
+    bool InitContainers,
+    string? ImagePullSecret,
+    IReadOnlyList<string> NotifyChannels,
+    string? ReleaseNotes,
+    IReadOnlyList<string> Errors,
+    IReadOnlyList<string> Warnings)
+{
+    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromHours(24);
+    private static readonly TimeSpan RegexBudget = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Tracked: a known policy other than <c>never</c> and no error that stops updates.</summary>
+    public bool IsTracked => Policy.IsTracked && Errors.Count == 0;
+
+    public static KeelSettings Read(IReadOnlyDictionary<string, string>? labels, IReadOnlyDictionary<string, string>? annotations)
+    {
+        labels ??= new Dictionary<string, string>();
+        annotations ??= new Dictionary<string, string>();
+        var errors = new List<string>();
+
+        // The policy comes from annotations first, else labels; matchTag and matchPreRelease from the same map.
+        var policySource = new[] { annotations, labels }.FirstOrDefault(m => Value(m, "keel.sh/policy", "keel.observer/policy") is not null);
+        var policyText = policySource is null ? null : Value(policySource, "keel.sh/policy", "keel.observer/policy");
+        var parsed = UpdatePolicy.Parse(policyText,
+            policySource is null ? null : Value(policySource, "keel.sh/matchTag", "keel.sh/match-tag"),
+            policySource is null ? null : Value(policySource, "keel.sh/matchPreRelease"));
+        if (parsed.Error is { } policyError)
+        {
+            errors.Add($"keel.sh/policy: {policyError}");
+        }
+
+        var trigger = Value(annotations, "keel.sh/trigger") ?? Value(labels, "keel.sh/trigger");
+        var approvals = ReadApprovals(LabelFirst(labels, annotations, "keel.sh/approvals"), errors);
+        var deadline = ReadDeadline(LabelFirst(labels, annotations, "keel.sh/approvalDeadline"), errors);
+        var monitor = LabelFirst(labels, annotations, "keel.sh/monitorContainers");
+        if (monitor is not null && !IsValidRegex(monitor, out var regexError))
+        {
+            errors.Add($"keel.sh/monitorContainers: '{monitor}' is not a valid regular expression ({regexError})");
+        }
+        var notify = (Value(annotations, "keel.sh/notify") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        return new KeelSettings(
+            parsed.Policy,
+            string.Equals(trigger?.Trim(), "poll", StringComparison.OrdinalIgnoreCase) ? TriggerKind.Poll : TriggerKind.Webhook,
+            Value(annotations, "keel.sh/pollSchedule"),
+            approvals,
+            deadline,
+            monitor,
+            string.Equals(LabelFirst(labels, annotations, "keel.sh/initContainers")?.Trim(), "true", StringComparison.OrdinalIgnoreCase),
+            LabelFirst(labels, annotations, "keel.sh/imagePullSecret"),
+            notify,
+            Value(annotations, "keel.sh/releaseNotes"),
+            errors,
+            parsed.Warnings);
+    }
+
+    /// <summary>Whether a container is tracked: <c>monitorContainers</c> is matched unanchored, as Keel does.</summary>
+    public bool Monitors(string containerName, bool isInit)
+    {
+        if (isInit && !InitContainers)
+        {
+            return false;
+        }
+        return MonitorContainers is null || Regex.IsMatch(containerName, GoRegex.ToDotNet(MonitorContainers), RegexOptions.None, RegexBudget);
+    }
+
+    private static string? Value(IReadOnlyDictionary<string, string> map, params string[] keys)
+    {
+        foreach (var key in keys)
+        {
+            if (map.TryGetValue(key, out var value))
+            {
+                return value;
+            }
+        }
+        return null;
+    }
+
+    private static string? LabelFirst(IReadOnlyDictionary<string, string> labels, IReadOnlyDictionary<string, string> annotations, string key) =>
+        Value(labels, key) ?? Value(annotations, key);
+
+    private static int ReadApprovals(string? text, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return 0;
+        }
+        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var votes))
+        {
+            return votes;
+        }
+        errors.Add($"keel.sh/approvals: '{text}' is not a whole number of votes; no update is made until it is fixed");
+        return 0;
+    }
+
+    private static TimeSpan ReadDeadline(string? text, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return DefaultDeadline;
+        }
+        if (int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var hours) && hours > 0)
+        {
+            return TimeSpan.FromHours(hours);
+        }
+        errors.Add($"keel.sh/approvalDeadline: '{text}' is not a whole number of hours; no update is made until it is fixed");
+        return DefaultDeadline;
+    }
+
+    private static bool IsValidRegex(string pattern, out string? error)
+    {
+        try
+        {
+            _ = new Regex(GoRegex.ToDotNet(pattern), RegexOptions.None, RegexBudget);
+            error = null;
+            return true;
+        }
+        catch (ArgumentException e)
+        {
+            error = e.Message;
+            return false;
+        }
+    }
+}

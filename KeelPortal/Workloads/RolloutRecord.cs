@@ -1,0 +1,35 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace KeelPortal.Workloads;
+
+/// <summary>One rollout KeelPortal started and followed, and how it ended.</summary>
+public sealed class RolloutRecord
+{
+    public long Id { get; set; }
+    public required string WorkloadId { get; set; }
+    public required string FromVersion { get; set; }
+    public required string ToVersion { get; set; }
+    public long Generation { get; set; }
+    public DateTime StartedAtUtc { get; set; }
+    public DateTime? FinishedAtUtc { get; set; }
+    public RolloutState State { get; set; }
+    public required string Reason { get; set; }
+}
+
+/// <summary>Published when a followed rollout ends: succeeded, failed or timed out.</summary>
+public sealed record RolloutFinished(long RolloutId, string WorkloadId, string FromVersion, string ToVersion, RolloutState State, string Reason);
+
+internal sealed class RolloutRecordConfiguration : IEntityTypeConfiguration<RolloutRecord>
+{
+    public void Configure(EntityTypeBuilder<RolloutRecord> builder)
+    {
+        builder.ToTable("Rollouts");
+        builder.Property(r => r.WorkloadId).HasMaxLength(600);
+        builder.Property(r => r.FromVersion).HasMaxLength(300);
+        builder.Property(r => r.ToVersion).HasMaxLength(300);
+        builder.Property(r => r.State).HasConversion<string>().HasMaxLength(20);
+        builder.Property(r => r.Reason).HasMaxLength(2000);
+        builder.HasIndex(r => new { r.WorkloadId, r.StartedAtUtc });
+    }
+}

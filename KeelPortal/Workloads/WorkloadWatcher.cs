@@ -1,0 +1,213 @@
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Workloads;
+
+/// <summary>
+/// Keeps <see cref="WorkloadCatalog"/> current: connects (and reconnects) to the cluster, then list-then-watch for
+/// the four workload kinds, pods and nodes, with a full list again on 410 Gone and every resync interval, and a
+/// re-watch from the last seen version when a watch simply ends. A single writer loop persists the changes.
+/// </summary>
+public sealed partial class WorkloadWatcher(
+    ClusterConnection connection,
+    WorkloadCatalog catalog,
+    IOptions<WorkloadsOptions> options,
+    TimeProvider time,
+    ILogger<WorkloadWatcher> logger) : BackgroundService
+{
+    private readonly TaskCompletionSource firstSnapshot = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int informersToSync;
+    private volatile bool allSynced;
+
+    /// <summary>Completes once every list has been read and written to the database the first time.</summary>
+    public Task FirstSnapshot => firstSnapshot.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (connection.Client is not { } client)
+        {
+            LogNoCluster(connection.Status.Message);
+            return;
+        }
+        await ConnectAsync(client, stoppingToken);
+        var o = options.Value;
+        IReadOnlyList<string?> scopes = o.Namespaces.Count == 0 ? [null] : [.. o.Namespaces.Distinct(StringComparer.Ordinal)];
+        var informers = new List<Func<Task>>();
+        foreach (var scope in scopes)
+        {
+            foreach (var kind in Enum.GetValues<WorkloadKind>())
+            {
+                informers.Add(() => InformAsync($"{kind}s in {scope ?? "all namespaces"}",
+                    (c, ct) => client.ListAsync(kind, scope, c, ct), (rv, ct) => client.WatchAsync(kind, scope, rv, ct),
+                    items => catalog.ReplaceWorkloads(kind, scope, items), catalog.ApplyWorkload, w => w.ResourceVersion, client, stoppingToken));
+            }
+            informers.Add(() => InformAsync($"pods in {scope ?? "all namespaces"}",
+                (c, ct) => client.ListPodsAsync(scope, c, ct), (rv, ct) => client.WatchPodsAsync(scope, rv, ct),
+                items => catalog.ReplacePods(scope, items), catalog.ApplyPod, p => p.Metadata.ResourceVersion, client, stoppingToken));
+        }
+        informers.Add(() => InformAsync("nodes",
+            (c, ct) => client.ListNodesAsync(c, ct), (rv, ct) => client.WatchNodesAsync(rv, ct),
+            catalog.ReplaceNodes, (t, n) => catalog.ApplyNode(t, n), n => n.Metadata.ResourceVersion, client, stoppingToken));
+        informersToSync = informers.Count;
+        await Task.WhenAll([WriteLoopAsync(stoppingToken), .. informers.Select(i => Task.Run(i, stoppingToken))]);
+    }
+
+    private async Task ConnectAsync(IWorkloadClient client, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var version = await client.ServerVersionAsync(ct);
+                var target = client.Describe();
+                connection.Report(ClusterState.Connected, target, $"connected to {target}", version);
+                LogConnected(target, version);
+                return;
+            }
+            catch (KubernetesApiException e)
+            {
+                ReportUnreachable(client, e);
+                await Task.Delay(options.Value.ReconnectDelay, time, ct);
+            }
+        }
+    }
+
+    private async Task InformAsync<T>(
+        string what,
+        Func<string?, CancellationToken, Task<ListPage<T>>> list,
+        Func<string, CancellationToken, IAsyncEnumerable<Change<T>>> watch,
+        Action<IReadOnlyList<T>> replace,
+        Action<ChangeType, T> apply,
+        Func<T, string> versionOf,
+        IWorkloadClient client,
+        CancellationToken ct)
+    {
+        var synced = false;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var items = new List<T>();
+                string? next = null;
+                string version;
+                do
+                {
+                    var page = await list(next, ct);
+                    items.AddRange(page.Items);
+                    next = page.Continue;
+                    version = page.ResourceVersion;
+                }
+                while (next is not null);
+                replace(items);
+                connection.Report(ClusterState.Connected, client.Describe(), $"connected to {client.Describe()}", null);
+                if (!synced)
+                {
+                    synced = true;
+                    if (Interlocked.Decrement(ref informersToSync) == 0)
+                    {
+                        allSynced = true;
+                        catalog.Nudge();
+                    }
+                }
+                version = await WatchUntilResyncAsync(what, watch, apply, versionOf, version, ct);
+            }
+            catch (KubernetesApiException e)
+            {
+                if (e.Status == 0)
+                {
+                    ReportUnreachable(client, e);
+                }
+                else
+                {
+                    LogListFailed(what, e.Status, e.Message);
+                }
+                await Task.Delay(options.Value.ReconnectDelay, time, ct);
+            }
+        }
+    }
+
+    /// <summary>Watches from <paramref name="version"/> until the resync time or a 410; a watch that just ends is resumed.</summary>
+    private async Task<string> WatchUntilResyncAsync<T>(
+        string what, Func<string, CancellationToken, IAsyncEnumerable<Change<T>>> watch, Action<ChangeType, T> apply,
+        Func<T, string> versionOf, string version, CancellationToken ct)
+    {
+        using var resync = new CancellationTokenSource(options.Value.ResyncInterval, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, resync.Token);
+        try
+        {
+            while (!linked.IsCancellationRequested)
+            {
+                await foreach (var change in watch(version, linked.Token).WithCancellation(linked.Token))
+                {
+                    if (change.Type == ChangeType.Expired)
+                    {
+                        LogExpired(what, version);
+                        return version;
+                    }
+                    apply(change.Type, change.Value!);
+                    version = versionOf(change.Value!);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Resync time: list again.
+        }
+        return version;
+    }
+
+    private async Task WriteLoopAsync(CancellationToken ct)
+    {
+        var pruned = false;
+        while (await catalog.WaitForChangesAsync(ct))
+        {
+            try
+            {
+                await catalog.FlushAsync(ct);
+                if (allSynced && !pruned)
+                {
+                    pruned = true;
+                    await catalog.PruneAsync(ct);
+                    LogFirstSnapshot(catalog.Count);
+                    firstSnapshot.TrySetResult();
+                }
+            }
+            catch (Exception e) when (e is Microsoft.EntityFrameworkCore.DbUpdateException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                LogWriteFailed(e);
+                await Task.Delay(options.Value.ReconnectDelay, time, ct);
+            }
+        }
+    }
+
+    private void ReportUnreachable(IWorkloadClient client, KubernetesApiException e)
+    {
+        var message = $"cannot reach {client.Describe()}: {e.Message}. KeelPortal keeps trying every {options.Value.ReconnectDelay.TotalSeconds:0.#} s.";
+        var target = client.Describe();
+        if (connection.Status.State != ClusterState.Unreachable)
+        {
+            LogUnreachable(target, e.Message);
+        }
+        connection.Report(ClusterState.Unreachable, target, message, null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No Kubernetes cluster: {Reason}")]
+    private partial void LogNoCluster(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to {Cluster}, Kubernetes {Version}")]
+    private partial void LogConnected(string cluster, string version);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot reach {Cluster}: {Reason}")]
+    private partial void LogUnreachable(string cluster, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Listing {What} failed with {Status}: {Reason}")]
+    private partial void LogListFailed(string what, int status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The watch of {What} from version {Version} expired; listing again")]
+    private partial void LogExpired(string what, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "First snapshot of the cluster written: {Count} workloads")]
+    private partial void LogFirstSnapshot(int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing workload snapshots to the database failed; retrying")]
+    private partial void LogWriteFailed(Exception exception);
+}

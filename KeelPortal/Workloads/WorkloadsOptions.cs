@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace KeelPortal.Workloads;
+
+public sealed class WorkloadsOptions
+{
+    public const string Section = "Workloads";
+
+    /// <summary>Kubeconfig file; unset: <c>$KUBECONFIG</c>, else <c>~/.kube/config</c>. Used outside a cluster.</summary>
+    public string? Kubeconfig { get; set; }
+
+    /// <summary>Kubeconfig context; unset: the file's current context.</summary>
+    public string? Context { get; set; }
+
+    /// <summary>An explicit API server URL (with <see cref="Token"/>); wins over kubeconfig and in-cluster settings.</summary>
+    [Url(ErrorMessage = "Workloads:Server must be a URL such as https://10.0.0.1:6443.")]
+    public string? Server { get; set; }
+
+    /// <summary>Bearer token for <see cref="Server"/>. A secret: never logged.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>Accept any certificate from <see cref="Server"/>. Only for test clusters.</summary>
+    public bool SkipTlsVerify { get; set; }
+
+    /// <summary>Namespaces to watch; empty means all namespaces.</summary>
+    public List<string> Namespaces { get; set; } = [];
+
+    /// <summary>How often every list is read again in full, in case a watch missed something.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00", ErrorMessage = "Workloads:ResyncInterval must be between 00:00:10 and 1.00:00:00.")]
+    public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Wait before trying an unreachable cluster again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Workloads:ReconnectDelay must be between 00:00:00.050 and 00:10:00.")]
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a rollout may take before it is reported as timed out.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Workloads:RolloutTimeout must be between 00:00:01 and 1.00:00:00.")]
+    public TimeSpan RolloutTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Attempts of an apply that keeps meeting a newer version of the workload.</summary>
+    [Range(1, 20, ErrorMessage = "Workloads:MaxConflictRetries must be between 1 and 20.")]
+    public int MaxConflictRetries { get; set; } = 5;
+}

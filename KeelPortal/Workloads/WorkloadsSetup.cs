@@ -1,0 +1,20 @@
+namespace KeelPortal.Workloads;
+
+public static class WorkloadsSetup
+{
+    public static WebApplicationBuilder AddWorkloads(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WorkloadsOptions>()
+            .BindConfiguration(WorkloadsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ClusterConnection>();
+        builder.Services.AddSingleton<WorkloadStore>();
+        builder.Services.AddSingleton<WorkloadCatalog>();
+        builder.Services.AddSingleton<WorkloadApplier>();
+        builder.Services.AddSingleton<RolloutTracker>();
+        builder.Services.AddSingleton<WorkloadWatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadWatcher>());
+        return builder;
+    }
+}
