@@ -48,18 +48,18 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
         var batch = kubernetes.BatchV1;
         return kind switch
         {
-            WorkloadKind.Deployment => Watch<V1Deployment, WorkloadObject>(ns is null
-                ? apps.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct)
-                : apps.WatchListNamespacedDeploymentAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct), WorkloadObject.From, ct),
-            WorkloadKind.StatefulSet => Watch<V1StatefulSet, WorkloadObject>(ns is null
-                ? apps.WatchListStatefulSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct)
-                : apps.WatchListNamespacedStatefulSetAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct), WorkloadObject.From, ct),
-            WorkloadKind.DaemonSet => Watch<V1DaemonSet, WorkloadObject>(ns is null
-                ? apps.WatchListDaemonSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct)
-                : apps.WatchListNamespacedDaemonSetAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct), WorkloadObject.From, ct),
-            _ => Watch<V1CronJob, WorkloadObject>(ns is null
-                ? batch.WatchListCronJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct)
-                : batch.WatchListNamespacedCronJobAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct), WorkloadObject.From, ct),
+            WorkloadKind.Deployment => Watch<V1Deployment, WorkloadObject>(onError => ns is null
+                ? apps.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
+                : apps.WatchListNamespacedDeploymentAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), WorkloadObject.From, ct),
+            WorkloadKind.StatefulSet => Watch<V1StatefulSet, WorkloadObject>(onError => ns is null
+                ? apps.WatchListStatefulSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
+                : apps.WatchListNamespacedStatefulSetAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), WorkloadObject.From, ct),
+            WorkloadKind.DaemonSet => Watch<V1DaemonSet, WorkloadObject>(onError => ns is null
+                ? apps.WatchListDaemonSetForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
+                : apps.WatchListNamespacedDaemonSetAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), WorkloadObject.From, ct),
+            _ => Watch<V1CronJob, WorkloadObject>(onError => ns is null
+                ? batch.WatchListCronJobForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
+                : batch.WatchListNamespacedCronJobAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), WorkloadObject.From, ct),
         };
     }
 
@@ -69,16 +69,16 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
             : kubernetes.CoreV1.ListNamespacedPodAsync(ns, continueParameter: continueToken, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false), static p => p);
 
     public IAsyncEnumerable<Change<V1Pod>> WatchPodsAsync(string? ns, string resourceVersion, CancellationToken ct) =>
-        Watch<V1Pod, V1Pod>(ns is null
-            ? kubernetes.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct)
-            : kubernetes.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct), static p => p, ct);
+        Watch<V1Pod, V1Pod>(onError => ns is null
+            ? kubernetes.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
+            : kubernetes.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), static p => p, ct);
 
     public async Task<ListPage<V1Node>> ListNodesAsync(string? continueToken, CancellationToken ct) =>
         Page(await Call(() => kubernetes.CoreV1.ListNodeAsync(continueParameter: continueToken, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false), static n => n);
 
     public IAsyncEnumerable<Change<V1Node>> WatchNodesAsync(string resourceVersion, CancellationToken ct) =>
-        Watch<V1Node, V1Node>(
-            kubernetes.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, cancellationToken: ct), static n => n, ct);
+        Watch<V1Node, V1Node>(onError => 
+            kubernetes.CoreV1.WatchListNodeAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), static n => n, ct);
 
     public async Task<WorkloadObject?> GetAsync(WorkloadKind kind, string ns, string name, CancellationToken ct)
     {
@@ -128,18 +128,33 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
         return new ListPage<TOut>(list.Items.Select(map).ToList(), metadata?.ResourceVersion ?? "", string.IsNullOrEmpty(metadata?.ContinueProperty) ? null : metadata.ContinueProperty);
     }
 
+    /// <summary>
+    /// Maps a KubernetesClient watch to changes. The client reports an ERROR event (410 Gone) through its error
+    /// callback and then ends the stream; that becomes <see cref="ChangeType.Expired"/>, so the caller lists again
+    /// instead of re-watching from a version the server no longer has.
+    /// </summary>
     private static async IAsyncEnumerable<Change<TOut>> Watch<T, TOut>(
-        IAsyncEnumerable<(WatchEventType, T)> watch, Func<T, TOut> map, [EnumeratorCancellation] CancellationToken ct)
+        Func<Action<Exception>, IAsyncEnumerable<(WatchEventType, T)>> start, Func<T, TOut> map, [EnumeratorCancellation] CancellationToken ct)
     {
-        await using var events = watch.GetAsyncEnumerator(ct);
+        Exception? reported = null;
+        await using var events = start(e => reported ??= e).GetAsyncEnumerator(ct);
         while (true)
         {
+            if (reported is not null)
+            {
+                yield return new Change<TOut>(ChangeType.Expired, default);
+                yield break;
+            }
             (WatchEventType Type, T Item) current;
             try
             {
                 if (!await events.MoveNextAsync().ConfigureAwait(false))
                 {
-                    yield break;
+                    if (reported is null)
+                    {
+                        yield break;
+                    }
+                    continue;
                 }
                 current = events.Current;
             }

@@ -122,6 +122,13 @@ public sealed partial class WorkloadWatcher(
                 }
                 await Task.Delay(options.Value.ReconnectDelay, time, ct);
             }
+#pragma warning disable CA1031 // An informer must outlive any one bad response; it logs and lists again.
+            catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                LogInformerFailed(e, what);
+                await Task.Delay(options.Value.ReconnectDelay, time, ct);
+            }
         }
     }
 
@@ -136,6 +143,8 @@ public sealed partial class WorkloadWatcher(
         {
             while (!linked.IsCancellationRequested)
             {
+                var started = time.GetTimestamp();
+                var seen = 0;
                 await foreach (var change in watch(version, linked.Token).WithCancellation(linked.Token))
                 {
                     if (change.Type == ChangeType.Expired)
@@ -145,6 +154,12 @@ public sealed partial class WorkloadWatcher(
                     }
                     apply(change.Type, change.Value!);
                     version = versionOf(change.Value!);
+                    seen++;
+                }
+                if (seen == 0 && time.GetElapsedTime(started) < TimeSpan.FromSeconds(1))
+                {
+                    // A server that keeps closing watches at once must not be asked again in a tight loop.
+                    await Task.Delay(options.Value.ReconnectDelay, time, linked.Token);
                 }
             }
         }
@@ -204,6 +219,9 @@ public sealed partial class WorkloadWatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The watch of {What} from version {Version} expired; listing again")]
     private partial void LogExpired(string what, string version);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Following {What} failed; listing again")]
+    private partial void LogInformerFailed(Exception exception, string what);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "First snapshot of the cluster written: {Count} workloads")]
     private partial void LogFirstSnapshot(int count);
