@@ -101,9 +101,13 @@ public sealed class KubeStore(TimeProvider time)
                 next = (JsonObject)current.DeepClone();
                 next["status"] = status;
             }
+            else if (current["status"] is { } status)
+            {
+                next["status"] = status.DeepClone();
+            }
             else
             {
-                next["status"] = current["status"]?.DeepClone();
+                next.Remove("status");
             }
             next["metadata"]!["resourceVersion"] = currentVersion;
             next["metadata"]!["generation"] = current["metadata"]!["generation"]?.DeepClone();
