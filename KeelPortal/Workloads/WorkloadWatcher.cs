@@ -18,7 +18,10 @@ public sealed partial class WorkloadWatcher(
     private int informersToSync;
     private volatile bool allSynced;
 
-    /// <summary>Completes once every list has been read and written to the database the first time.</summary>
+    /// <summary>
+    /// Completes once every list has been read and written to the database the first time; fails at once with the
+    /// reason when no cluster is configured.
+    /// </summary>
     public Task FirstSnapshot => firstSnapshot.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -26,6 +29,7 @@ public sealed partial class WorkloadWatcher(
         if (connection.Client is not { } client)
         {
             LogNoCluster(connection.Status.Message);
+            firstSnapshot.TrySetException(new InvalidOperationException(connection.Status.Message));
             return;
         }
         await ConnectAsync(client, stoppingToken);

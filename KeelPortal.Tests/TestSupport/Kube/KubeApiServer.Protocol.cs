@@ -201,7 +201,7 @@ public sealed partial class KubeApiServer
             return current;
         });
 
-    /// <summary>A kubeconfig file pointing at this server (no credentials: it listens on loopback only).</summary>
+    /// <summary>A kubeconfig file pointing at this server. The token is not checked: the server listens on loopback only.</summary>
     public string WriteKubeconfig(string folder, string context = "test")
     {
         var path = Path.Combine(folder, "kubeconfig");
@@ -214,7 +214,8 @@ public sealed partial class KubeApiServer
                 server: {Url}
             users:
             - name: test
-              user: {"{}"}
+              user:
+                token: loopback-test-token
             contexts:
             - name: {context}
               context:

@@ -49,9 +49,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     /// <summary>When set, every spec change of a Deployment, StatefulSet or DaemonSet is followed by a finished rollout.</summary>
     public bool AutoRollout { get; set; }
 
-    public static async Task<KubeApiServer> StartAsync(TimeProvider? time = null)
+    public static async Task<KubeApiServer> StartAsync(TimeProvider? time = null, int? port = null)
     {
-        var server = new KubeApiServer(FreePort.Next(), time ?? TimeProvider.System);
+        var server = new KubeApiServer(port ?? FreePort.Next(), time ?? TimeProvider.System);
         await server.app.StartAsync();
         return server;
     }
