@@ -5,5 +5,9 @@ if (args is ["registry-poll", ..])
 {
     return await RegistryPollBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
 }
+if (args is ["workload-snapshot", ..])
+{
+    return await WorkloadSnapshotBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+}
 BenchmarkSwitcher.FromAssembly(typeof(TagChoiceBenchmarks).Assembly).Run(args);
 return 0;

@@ -15,8 +15,8 @@ public sealed partial class WorkloadWatcher(
     ILogger<WorkloadWatcher> logger) : BackgroundService
 {
     private readonly TaskCompletionSource firstSnapshot = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource listedOnce = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int informersToSync;
-    private volatile bool allSynced;
 
     /// <summary>
     /// Completes once every list has been read and written to the database the first time; fails at once with the
@@ -108,7 +108,7 @@ public sealed partial class WorkloadWatcher(
                     synced = true;
                     if (Interlocked.Decrement(ref informersToSync) == 0)
                     {
-                        allSynced = true;
+                        listedOnce.TrySetResult();
                         catalog.Nudge();
                     }
                 }
@@ -176,13 +176,15 @@ public sealed partial class WorkloadWatcher(
 
     private async Task WriteLoopAsync(CancellationToken ct)
     {
+        // The first write waits for every list, so each workload is written once with its pods and nodes known.
+        await listedOnce.Task.WaitAsync(ct);
         var pruned = false;
         while (await catalog.WaitForChangesAsync(ct))
         {
             try
             {
                 await catalog.FlushAsync(ct);
-                if (allSynced && !pruned)
+                if (!pruned)
                 {
                     pruned = true;
                     await catalog.PruneAsync(ct);

@@ -231,13 +231,12 @@ public sealed partial class KubeApiServer : IAsyncDisposable
 
     private JsonObject ListBody(HttpContext context, KubeResource resource, string? ns)
     {
-        var (items, revision) = Store.List(resource, ns);
-        items = items.Where(o => Selectors.Match(o, context.Request.Query["labelSelector"], context.Request.Query["fieldSelector"])).ToList();
         var offset = context.Request.Query["continue"] is { Count: > 0 } token ? int.Parse(token!, CultureInfo.InvariantCulture) : 0;
         var limit = int.TryParse(context.Request.Query["limit"], out var l) && l > 0 ? l : int.MaxValue;
-        var page = items.Skip(offset).Take(limit).ToList();
+        var (page, revision, total) = Store.List(resource, ns,
+            o => Selectors.Match(o, context.Request.Query["labelSelector"], context.Request.Query["fieldSelector"]), offset, limit);
         var metadata = new JsonObject { ["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture) };
-        if (offset + page.Count < items.Count)
+        if (offset + page.Count < total)
         {
             metadata["continue"] = (offset + page.Count).ToString(CultureInfo.InvariantCulture);
         }

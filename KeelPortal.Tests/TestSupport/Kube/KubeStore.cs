@@ -39,16 +39,26 @@ public sealed class KubeStore(TimeProvider time)
         }
     }
 
-    /// <summary>The objects, sorted by namespace and name, and the revision the list is consistent with.</summary>
-    public (List<JsonObject> Items, long Revision) List(KubeResource resource, string? ns)
+    /// <summary>
+    /// A page of the objects matching <paramref name="filter"/>, sorted by namespace and name, the revision the list
+    /// is consistent with, and how many matched in all. Only the page is copied.
+    /// </summary>
+    public (List<JsonObject> Items, long Revision, int Total) List(KubeResource resource, string? ns, Func<JsonObject, bool> filter, int offset, int limit)
     {
         lock (gate)
         {
-            var items = objects.Where(o => o.Key.Item1 == resource && (ns is null || o.Key.Item2 == ns))
+            var matching = objects.Where(o => o.Key.Item1 == resource && (ns is null || o.Key.Item2 == ns) && filter(o.Value))
                 .OrderBy(o => o.Key.Item2, StringComparer.Ordinal).ThenBy(o => o.Key.Item3, StringComparer.Ordinal)
-                .Select(o => (JsonObject)o.Value.DeepClone()).ToList();
-            return (items, revision);
+                .Select(o => o.Value).ToList();
+            var page = matching.Skip(offset).Take(limit).Select(o => (JsonObject)o.DeepClone()).ToList();
+            return (page, revision, matching.Count);
         }
+    }
+
+    public (List<JsonObject> Items, long Revision) List(KubeResource resource, string? ns)
+    {
+        var (items, revision, _) = List(resource, ns, _ => true, 0, int.MaxValue);
+        return (items, revision);
     }
 
     public JsonObject Create(KubeResource resource, string ns, JsonObject body)
