@@ -183,4 +183,18 @@ public sealed class ApplyTests
         Assert.NotNull(template["metadata"]!["annotations"]!["keel.sh/update-time"]);
         Assert.Equal(WithoutOwnedFields(before).ToJsonString(), WithoutOwnedFields(after).ToJsonString());
     }
+
+    [Fact]
+    public async Task A_server_error_is_an_api_error_with_the_status_and_reason()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(Seed);
+        cluster.Server.Fail("PATCH", "deployments", 500);
+
+        var result = await cluster.Applier.ApplyAsync(WebTo("1.5.0"));
+
+        Assert.Equal(ApplyOutcome.ApiError, result.Outcome);
+        Assert.Contains("(500): an error on the server (injected 500)", result.Reason, StringComparison.Ordinal);
+        Assert.Equal("registry.example.com/shop/web:1.4.2",
+            cluster.Server.Get("Deployment", "shop", "web")!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
+    }
 }

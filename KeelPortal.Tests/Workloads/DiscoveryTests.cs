@@ -1,6 +1,8 @@
+using KeelPortal.Data;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Tests.TestSupport.Kube;
 using KeelPortal.Workloads;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace KeelPortal.Tests.Workloads;
 
@@ -144,5 +146,46 @@ public sealed class DiscoveryTests
 
         var web = await cluster.StoredAsync("deployment/shop/web", w => w?.Containers[0].RunningDigests.Count == 2);
         Assert.Equal(["sha256:aaaa", "sha256:bbbb"], web!.Containers[0].RunningDigests);
+    }
+
+    [Fact]
+    public async Task Server_errors_and_slow_answers_on_the_lists_are_ridden_out()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(server =>
+        {
+            Seed(server);
+            server.Fail("GET", "deployments", 500, count: 2);
+            server.Slow("GET", "statefulsets", TimeSpan.FromSeconds(1));
+        });
+
+        Assert.NotNull(await cluster.Store.GetAsync("deployment/shop/web"));
+        Assert.NotNull(await cluster.Store.GetAsync("statefulset/data/db"));
+        Assert.Contains(cluster.Portal.Logs.Lines, l => l.Message.StartsWith("Listing Deployments in all namespaces failed with 500", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_namespace_allow_list_limits_what_is_watched()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(Seed, p => p.With("Workloads:Namespaces:0", "shop").With("Workloads:Namespaces:1", "batch"));
+
+        var ids = (await cluster.Store.AllAsync()).Select(w => w.Id).ToList();
+
+        Assert.Equal(["cronjob/batch/report", "deployment/shop/broken-regex", "deployment/shop/broken-votes", "deployment/shop/web"], ids);
+        Assert.DoesNotContain(cluster.Server.Requests, r => r.Path.StartsWith("/apis/apps/v1/deployments", StringComparison.Ordinal));
+        Assert.Contains(cluster.Server.Requests, r => r.Path.StartsWith("/apis/apps/v1/namespaces/shop/deployments", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Every_stored_change_is_published_in_process()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(Seed);
+        var published = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var subscription = cluster.Portal.Services.GetRequiredService<EventHub>()
+            .Subscribe<WorkloadsChanged>(changed => { foreach (var id in changed.Ids) { published.Enqueue(id); } });
+
+        cluster.Server.Modify("Deployment", "shop", "web", d => d["metadata"]!["labels"]!["keel.sh/approvals"] = "3");
+
+        await Eventually.TrueAsync(() => published.Contains("deployment/shop/web"), TimeSpan.FromSeconds(10));
+        Assert.Equal(3, (await cluster.Store.GetAsync("deployment/shop/web"))!.ApprovalsRequired);
     }
 }

@@ -109,4 +109,21 @@ public sealed class KubectlFaithfulnessTests : IAsyncLifetime
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await output, await error);
     }
+
+    [Fact]
+    public async Task Kubectl_set_image_and_a_json_patch_with_a_test_operation()
+    {
+        server.Create(KubeObjects.Workload("Deployment", "default", "api", containers: [("app", "a:1"), ("sidecar", "envoy:1.30")]));
+
+        var set = await KubectlAsync("set", "image", "deployment/api", "app=a:2", "-n", "default");
+        var failedTest = await RunKubectlRawAsync("patch", "deployment", "api", "-n", "default", "--type=json",
+            "-p", """[{"op":"test","path":"/spec/replicas","value":7},{"op":"replace","path":"/spec/replicas","value":1}]""");
+        await KubectlAsync("patch", "deployment", "api", "-n", "default", "--type=json",
+            "-p", """[{"op":"test","path":"/spec/replicas","value":2},{"op":"replace","path":"/spec/replicas","value":3}]""");
+        var state = await KubectlAsync("get", "deployment", "api", "-n", "default", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[*].image}");
+
+        Assert.Contains("deployment.apps/api image updated", set, StringComparison.Ordinal);
+        Assert.NotEqual(0, failedTest.ExitCode);
+        Assert.Equal("3 a:2 envoy:1.30", state);
+    }
 }

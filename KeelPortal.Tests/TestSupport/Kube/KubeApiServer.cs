@@ -23,7 +23,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<KubeRequest> requests = new();
-    private readonly ConcurrentDictionary<(string Method, string Plural), int> forbidden = new();
+    private readonly ConcurrentDictionary<(string Method, string Plural), ConcurrentQueue<(int Status, TimeSpan Delay)>> faults = new();
     private readonly CancellationTokenSource stopping = new();
 
     private KubeApiServer(int port, TimeProvider time)
@@ -56,8 +56,28 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Answers 403 to the next <paramref name="count"/> requests with this method on this resource.</summary>
-    public void Forbid(string method, string plural, int count = int.MaxValue) => forbidden[(method, plural)] = count;
+    /// <summary>Answers 403 to every request with this method on this resource, as RBAC does.</summary>
+    public void Forbid(string method, string plural) => Fail(method, plural, 403, 1000);
+
+    /// <summary>Answers <paramref name="status"/> to the next <paramref name="count"/> requests with this method on this resource.</summary>
+    public void Fail(string method, string plural, int status, int count = 1)
+    {
+        var queue = faults.GetOrAdd((method, plural), _ => new());
+        for (var i = 0; i < count; i++)
+        {
+            queue.Enqueue((status, TimeSpan.Zero));
+        }
+    }
+
+    /// <summary>Holds the next <paramref name="count"/> such requests for <paramref name="delay"/> before answering them.</summary>
+    public void Slow(string method, string plural, TimeSpan delay, int count = 1)
+    {
+        var queue = faults.GetOrAdd((method, plural), _ => new());
+        for (var i = 0; i < count; i++)
+        {
+            queue.Enqueue((0, delay));
+        }
+    }
 
     public void ClearRequests() => requests.Clear();
 
@@ -143,26 +163,22 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             await StatusAsync(context, 404, "NotFound", $"the server could not find the requested resource ({path})");
             return;
         }
-        if (IsForbidden(context.Request.Method, target.Resource.Plural))
+        if (faults.TryGetValue((context.Request.Method, target.Resource.Plural), out var queue) && queue.TryDequeue(out var fault))
         {
-            await StatusAsync(context, 403, "Forbidden",
-                $"{target.Resource.Plural} is forbidden: User \"system:serviceaccount:keel:keelportal\" cannot {context.Request.Method.ToLowerInvariant()} resource \"{target.Resource.Plural}\"");
-            return;
-        }
-        await HandleResourceAsync(context, target, body);
-    }
-
-    private bool IsForbidden(string method, string plural)
-    {
-        var key = (method, plural);
-        while (forbidden.TryGetValue(key, out var left) && left > 0)
-        {
-            if (forbidden.TryUpdate(key, left == int.MaxValue ? left : left - 1, left))
+            await Task.Delay(fault.Delay, context.RequestAborted);
+            if (fault.Status == 403)
             {
-                return true;
+                await StatusAsync(context, 403, "Forbidden",
+                    $"{target.Resource.Plural} is forbidden: User \"system:serviceaccount:keel:keelportal\" cannot {context.Request.Method.ToLowerInvariant()} resource \"{target.Resource.Plural}\"");
+                return;
+            }
+            if (fault.Status != 0)
+            {
+                await StatusAsync(context, fault.Status, "InternalError", $"an error on the server (injected {fault.Status})");
+                return;
             }
         }
-        return false;
+        await HandleResourceAsync(context, target, body);
     }
 
     private async Task HandleResourceAsync(HttpContext context, ResourcePath target, string body)
