@@ -53,12 +53,15 @@ step "checking the EF Core model has no pending changes"
 dotnet ef migrations has-pending-model-changes --project KeelPortal.csproj --no-build \
   || fail "the EF model changed without a migration: run 'dotnet ef migrations add <Name>'"
 
-# The policy tests read a copy of the shared Keel vectors; when the shared folder sits beside the repository,
-# the copy must not have drifted from it.
-if [[ -f ../shared/vectors/keel-policy-vectors.json ]]; then
-  step "checking the copy of the Keel policy vectors"
-  cmp ../shared/vectors/keel-policy-vectors.json KeelPortal.Tests/Policies/keel-policy-vectors.json \
-    || fail "KeelPortal.Tests/Policies/keel-policy-vectors.json differs from ../shared/vectors: copy it again"
+# The tests read copies of the shared Keel vectors; when the shared folder sits beside the repository,
+# the copies must not have drifted from it.
+if [[ -d ../shared/vectors ]]; then
+  step "checking the copies of the Keel vectors"
+  for pair in "keel-policy-vectors.json Policies" "webhooks.json Triggers"; do
+    set -- $pair
+    cmp "../shared/vectors/$1" "KeelPortal.Tests/$2/$1" \
+      || fail "KeelPortal.Tests/$2/$1 differs from ../shared/vectors/$1: copy it again"
+  done
 fi
 
 step "linting the Dockerfile"
