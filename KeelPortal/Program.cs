@@ -1,9 +1,13 @@
+using KeelPortal.Access;
+using KeelPortal.Approvals;
 using KeelPortal.Audit;
 using KeelPortal.Components;
 using KeelPortal.Data;
 using KeelPortal.Health;
 using KeelPortal.Jobs;
 using KeelPortal.Registries;
+using KeelPortal.Triggers;
+using KeelPortal.Updates;
 using KeelPortal.Workloads;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -11,8 +15,12 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddPortalShell();
 builder.AddData();
 builder.AddAudit();
+builder.AddAccess();
 builder.AddRegistries();
 builder.AddWorkloads();
+builder.AddApprovals();
+builder.AddUpdates();
+builder.AddTriggers();
 builder.AddJobs();
 builder.AddHealth();
 
@@ -21,8 +29,11 @@ var app = builder.Build();
 return app.RunPortal(static app =>
 {
     app.UsePortalShell();
+    app.UseAccess();
     app.MapHealth();
     app.MapJobs();
+    app.MapTriggers();
+    app.MapApprovals();
     app.MapPortalShell();
 });
 

@@ -17,6 +17,132 @@ namespace KeelPortal.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("KeelPortal.Approvals.Approval", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ApplyAttempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Archived")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("ClaimedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CurrentVersion")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("DeadlineUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Digest")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("Generation")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Identifier")
+                        .IsRequired()
+                        .HasMaxLength(900)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ImagesJson")
+                        .IsRequired()
+                        .HasMaxLength(8000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NewVersion")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Repository")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UpdatedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("VotesRequired")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("WorkloadId")
+                        .IsRequired()
+                        .HasMaxLength(600)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Identifier");
+
+                    b.HasIndex("WorkloadId")
+                        .IsUnique()
+                        .HasDatabaseName("IX_Approvals_OnePendingPerWorkload")
+                        .HasFilter("\"State\" = 'Pending'");
+
+                    b.HasIndex("State", "DeadlineUtc");
+
+                    b.HasIndex("WorkloadId", "State");
+
+                    b.ToTable("Approvals", (string)null);
+                });
+
+            modelBuilder.Entity("KeelPortal.Approvals.ApprovalVote", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ApprovalId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Approve")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CastAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Comment")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Voter")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ApprovalId", "Voter")
+                        .IsUnique();
+
+                    b.ToTable("ApprovalVotes", (string)null);
+                });
+
             modelBuilder.Entity("KeelPortal.Audit.AuditEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -89,6 +215,24 @@ namespace KeelPortal.Migrations
                         .IsUnique();
 
                     b.ToTable("RegistryCredentials", (string)null);
+                });
+
+            modelBuilder.Entity("KeelPortal.Triggers.PollState", b =>
+                {
+                    b.Property<string>("Repository")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LastOutcome")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("LastPolledAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Repository");
+
+                    b.ToTable("PollStates", (string)null);
                 });
 
             modelBuilder.Entity("KeelPortal.Workloads.RolloutRecord", b =>
@@ -183,6 +327,11 @@ namespace KeelPortal.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Repositories")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("SnapshotJson")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -202,6 +351,20 @@ namespace KeelPortal.Migrations
                     b.HasIndex("Namespace", "Name");
 
                     b.ToTable("Workloads", (string)null);
+                });
+
+            modelBuilder.Entity("KeelPortal.Approvals.ApprovalVote", b =>
+                {
+                    b.HasOne("KeelPortal.Approvals.Approval", null)
+                        .WithMany("Votes")
+                        .HasForeignKey("ApprovalId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("KeelPortal.Approvals.Approval", b =>
+                {
+                    b.Navigation("Votes");
                 });
 #pragma warning restore 612, 618
         }

@@ -20,7 +20,6 @@ public static class ShellSetup
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
-        app.UseAntiforgery();
         return app;
     }
 

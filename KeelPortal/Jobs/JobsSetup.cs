@@ -34,6 +34,7 @@ public static class JobsSetup
             server.SchedulePollingInterval = options.SchedulePollingInterval;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
         });
+        builder.Services.AddHostedService<RecurringJobs>();
         return builder;
     }
 

@@ -55,13 +55,19 @@ public sealed record KeelSettings(
         {
             errors.Add($"keel.sh/monitorContainers: '{monitor}' is not a valid regular expression ({regexError})");
         }
+        var warnings = parsed.Warnings.ToList();
+        var schedule = Value(annotations, "keel.sh/pollSchedule");
+        if (!string.IsNullOrWhiteSpace(schedule) && !Workloads.PollSchedule.TryParse(schedule.Trim(), out _, out var scheduleError))
+        {
+            warnings.Add($"keel.sh/pollSchedule: '{schedule}' is not a valid schedule ({scheduleError}); the default schedule applies");
+        }
         var notify = (Value(annotations, "keel.sh/notify") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
         return new KeelSettings(
             parsed.Policy,
             string.Equals(trigger?.Trim(), "poll", StringComparison.OrdinalIgnoreCase) ? TriggerKind.Poll : TriggerKind.Webhook,
-            Value(annotations, "keel.sh/pollSchedule"),
+            schedule,
             approvals,
             deadline,
             monitor,
@@ -70,7 +76,7 @@ public sealed record KeelSettings(
             notify,
             Value(annotations, "keel.sh/releaseNotes"),
             errors,
-            parsed.Warnings);
+            warnings);
     }
 
     /// <summary>Whether a container is tracked: <c>monitorContainers</c> is matched unanchored, as Keel does.</summary>

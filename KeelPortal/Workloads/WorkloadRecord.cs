@@ -16,6 +16,9 @@ public sealed class WorkloadRecord
     public required string Namespace { get; set; }
     public required string Name { get; set; }
     public required string Images { get; set; }
+
+    /// <summary>The tracked repositories, lower case, each between bars (<c>|docker.io/library/nginx|</c>), for lookups by repository.</summary>
+    public string Repositories { get; set; } = "";
     public required string Policy { get; set; }
     public required string Trigger { get; set; }
     public string? PollSchedule { get; set; }
@@ -39,6 +42,7 @@ internal sealed class WorkloadRecordConfiguration : IEntityTypeConfiguration<Wor
         builder.Property(w => w.Namespace).HasMaxLength(253);
         builder.Property(w => w.Name).HasMaxLength(253);
         builder.Property(w => w.Images).HasMaxLength(4000);
+        builder.Property(w => w.Repositories).HasMaxLength(4000);
         builder.Property(w => w.Policy).HasMaxLength(500);
         builder.Property(w => w.Trigger).HasMaxLength(20);
         builder.Property(w => w.PollSchedule).HasMaxLength(200);

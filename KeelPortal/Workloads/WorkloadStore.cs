@@ -27,6 +27,16 @@ public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, T
         return rows.ConvertAll(j => JsonSerializer.Deserialize<WorkloadSnapshot>(j, Json)!);
     }
 
+    /// <summary>Tracked workloads with a container of <paramref name="repository"/> (case-insensitive).</summary>
+    public async Task<IReadOnlyList<WorkloadSnapshot>> TrackingAsync(string repository, CancellationToken ct = default)
+    {
+        var key = "|" + repository.ToLowerInvariant() + "|";
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Set<WorkloadRecord>().AsNoTracking().Where(w => w.IsTracked && w.Repositories.Contains(key))
+            .OrderBy(w => w.Id).Select(w => w.SnapshotJson).ToListAsync(ct);
+        return rows.ConvertAll(j => JsonSerializer.Deserialize<WorkloadSnapshot>(j, Json)!);
+    }
+
     public async Task<int> CountAsync(CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -60,6 +70,8 @@ public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, T
             row.Namespace = snapshot.Namespace;
             row.Name = snapshot.Name;
             row.Images = string.Join(", ", snapshot.Containers.Select(c => c.Image));
+            row.Repositories = "|" + string.Join("|", snapshot.Containers.Where(c => c.Repository is not null)
+                .Select(c => c.Repository!.ToLowerInvariant()).Distinct()) + "|";
             row.Policy = snapshot.Policy;
             row.Trigger = snapshot.Trigger == TriggerKind.Poll ? "poll" : "webhook";
             row.PollSchedule = snapshot.PollSchedule;

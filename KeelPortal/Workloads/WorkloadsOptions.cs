@@ -22,6 +22,10 @@ public sealed class WorkloadsOptions
     /// <summary>Accept any certificate from <see cref="Server"/>. Only for test clusters.</summary>
     public bool SkipTlsVerify { get; set; }
 
+    /// <summary>The poll schedule of workloads with <c>keel.sh/trigger: poll</c> and no valid <c>keel.sh/pollSchedule</c> (Keel's default).</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string DefaultPollSchedule { get; set; } = "@every 1m";
+
     /// <summary>Namespaces to watch; empty means all namespaces.</summary>
     public List<string> Namespaces { get; set; } = [];
 

@@ -1,0 +1,97 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace KeelPortal.Approvals;
+
+public enum ApprovalState { Pending, Approved, Applying, Applied, Failed, Rejected, Expired, Superseded }
+
+/// <summary>
+/// One proposed update of one workload to one version: Keel's approval, plus the state machine that makes the apply
+/// happen exactly once. Updates that need no votes are recorded the same way (required votes 0, approved at once).
+/// </summary>
+public sealed class Approval
+{
+    public long Id { get; set; }
+
+    /// <summary>Keel's identifier: <c>deployment/default/web:1.2.4</c>.</summary>
+    public required string Identifier { get; set; }
+
+    public required string WorkloadId { get; set; }
+    public required string Repository { get; set; }
+    public required string CurrentVersion { get; set; }
+    public required string NewVersion { get; set; }
+    public string? Digest { get; set; }
+
+    /// <summary>The container images to set, as JSON (<c>[{"container":"app","image":"repo:1.2.4"}]</c>).</summary>
+    public required string ImagesJson { get; set; }
+
+    public required string Message { get; set; }
+    public int VotesRequired { get; set; }
+    public DateTime DeadlineUtc { get; set; }
+    public ApprovalState State { get; set; }
+
+    /// <summary>Why it is in its state: the decision, the reject comment, the failure, what superseded it.</summary>
+    public string? Reason { get; set; }
+
+    /// <summary>Hidden from Keel's list (Keel's archive and delete actions); never removed.</summary>
+    public bool Archived { get; set; }
+
+    public DateTime CreatedAtUtc { get; set; }
+    public DateTime UpdatedAtUtc { get; set; }
+
+    /// <summary>When an apply claimed it (state Applying); a claim older than the lease may be resumed.</summary>
+    public DateTime? ClaimedAtUtc { get; set; }
+
+    public int ApplyAttempts { get; set; }
+
+    /// <summary>The workload generation the apply produced, which the rollout tracker waits for.</summary>
+    public long? Generation { get; set; }
+
+    public List<ApprovalVote> Votes { get; set; } = [];
+}
+
+/// <summary>One person's vote; the database allows one per person and approval.</summary>
+public sealed class ApprovalVote
+{
+    public long Id { get; set; }
+    public long ApprovalId { get; set; }
+    public required string Voter { get; set; }
+    public bool Approve { get; set; }
+    public string? Comment { get; set; }
+    public DateTime CastAtUtc { get; set; }
+}
+
+internal sealed class ApprovalConfiguration : IEntityTypeConfiguration<Approval>
+{
+    public void Configure(EntityTypeBuilder<Approval> builder)
+    {
+        builder.ToTable("Approvals");
+        builder.Property(a => a.Identifier).HasMaxLength(900);
+        builder.Property(a => a.WorkloadId).HasMaxLength(600);
+        builder.Property(a => a.Repository).HasMaxLength(500);
+        builder.Property(a => a.CurrentVersion).HasMaxLength(300);
+        builder.Property(a => a.NewVersion).HasMaxLength(300);
+        builder.Property(a => a.Digest).HasMaxLength(100);
+        builder.Property(a => a.ImagesJson).HasMaxLength(8000);
+        builder.Property(a => a.Message).HasMaxLength(2000);
+        builder.Property(a => a.Reason).HasMaxLength(2000);
+        builder.Property(a => a.State).HasConversion<string>().HasMaxLength(20);
+        builder.HasIndex(a => new { a.WorkloadId, a.State });
+        // At most one pending approval per workload, even when a poll and a webhook propose at the same moment.
+        builder.HasIndex(a => a.WorkloadId).IsUnique().HasFilter("\"State\" = 'Pending'").HasDatabaseName("IX_Approvals_OnePendingPerWorkload");
+        builder.HasIndex(a => a.Identifier);
+        builder.HasIndex(a => new { a.State, a.DeadlineUtc });
+        builder.HasMany(a => a.Votes).WithOne().HasForeignKey(v => v.ApprovalId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class ApprovalVoteConfiguration : IEntityTypeConfiguration<ApprovalVote>
+{
+    public void Configure(EntityTypeBuilder<ApprovalVote> builder)
+    {
+        builder.ToTable("ApprovalVotes");
+        builder.Property(v => v.Voter).HasMaxLength(200);
+        builder.Property(v => v.Comment).HasMaxLength(2000);
+        builder.HasIndex(v => new { v.ApprovalId, v.Voter }).IsUnique();
+    }
+}

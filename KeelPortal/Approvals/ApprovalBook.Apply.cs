@@ -1,0 +1,95 @@
+using System.Text.Json;
+using KeelPortal.Workloads;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Approvals;
+
+public sealed partial class ApprovalBook
+{
+    /// <summary>
+    /// Claims an approved approval for applying: Approved → Applying, or an Applying claim older than
+    /// <paramref name="lease"/> (its applier stopped mid-way; the idempotent patch makes resuming safe). Only one
+    /// caller gets true.
+    /// </summary>
+    public async Task<Approval?> TryClaimAsync(long approvalId, TimeSpan lease, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var stale = now - lease;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var claimed = await db.Set<Approval>()
+            .Where(a => a.Id == approvalId && (a.State == ApprovalState.Approved || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale)))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(a => a.State, ApprovalState.Applying)
+                .SetProperty(a => a.ClaimedAtUtc, now)
+                .SetProperty(a => a.ApplyAttempts, a => a.ApplyAttempts + 1)
+                .SetProperty(a => a.UpdatedAtUtc, now), ct);
+        if (claimed == 0)
+        {
+            return null;
+        }
+        var approval = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
+        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Applying));
+        return approval;
+    }
+
+    /// <summary>Ends an apply: Applying → Applied or Failed, with the reason and the generation to follow.</summary>
+    public async Task FinishAsync(long approvalId, bool succeeded, string reason, long? generation, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var to = succeeded ? ApprovalState.Applied : ApprovalState.Failed;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason)
+                .SetProperty(a => a.Generation, generation).SetProperty(a => a.UpdatedAtUtc, now), ct);
+        var approval = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
+        LogChange(approvalId, ApprovalState.Applying, to, reason);
+        events.Publish(new ApprovalChanged(approvalId, approval.WorkloadId, to));
+    }
+
+    /// <summary>Gives an apply back after a failure worth retrying: Applying → Approved.</summary>
+    public Task<bool> ReleaseAsync(long approvalId, string reason, CancellationToken ct = default) =>
+        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Approved, reason, ct);
+
+    public static IReadOnlyList<ImageUpdate> ImagesOf(Approval approval) =>
+        JsonSerializer.Deserialize<List<ImageUpdate>>(approval.ImagesJson, WorkloadStore.Json) ?? [];
+
+    public async Task<Approval?> GetAsync(long approvalId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().AsNoTracking().Include(a => a.Votes).SingleOrDefaultAsync(a => a.Id == approvalId, ct);
+    }
+
+    /// <summary>The newest approval with Keel's identifier (<c>deployment/ns/name:tag</c>).</summary>
+    public async Task<Approval?> FindAsync(string identifier, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().AsNoTracking().Include(a => a.Votes)
+            .Where(a => a.Identifier == identifier).OrderByDescending(a => a.Id).FirstOrDefaultAsync(ct);
+    }
+
+    /// <summary>Approvals that needed votes (Keel's list), newest first; archived ones only when asked.</summary>
+    public async Task<IReadOnlyList<Approval>> ListAsync(bool includeArchived = false, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().AsNoTracking().Include(a => a.Votes)
+            .Where(a => a.VotesRequired > 0 && (includeArchived || !a.Archived))
+            .OrderByDescending(a => a.Id).ToListAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<Approval>> ForWorkloadAsync(string workloadId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().AsNoTracking().Include(a => a.Votes)
+            .Where(a => a.WorkloadId == workloadId).OrderBy(a => a.Id).ToListAsync(ct);
+    }
+
+    /// <summary>Approved (or stale Applying) approvals nobody is applying: after a restart they are picked up again.</summary>
+    public async Task<IReadOnlyList<long>> StrandedAsync(TimeSpan lease, CancellationToken ct = default)
+    {
+        var stale = time.GetUtcNow().UtcDateTime - lease;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>()
+            .Where(a => a.State == ApprovalState.Approved || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale))
+            .Select(a => a.Id).ToListAsync(ct);
+    }
+}

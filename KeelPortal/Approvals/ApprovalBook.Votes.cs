@@ -1,0 +1,146 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Approvals;
+
+public sealed partial class ApprovalBook
+{
+    /// <summary>
+    /// One vote by <paramref name="voter"/> — the authenticated caller, never a name from a request body. A reject
+    /// ends the approval; the vote that reaches the required count approves it (once, whoever races).
+    /// </summary>
+    public async Task<VoteResult> VoteAsync(long approvalId, string voter, bool approve, string? comment = null, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var approval = await db.Set<Approval>().Include(a => a.Votes).SingleOrDefaultAsync(a => a.Id == approvalId, ct);
+        if (approval is null)
+        {
+            return new(VoteOutcome.NotFound, $"approval {approvalId} does not exist");
+        }
+        if (approval.State != ApprovalState.Pending)
+        {
+            return new(VoteOutcome.NotPending, $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}; votes are closed", approval);
+        }
+        if (approval.Votes.Any(v => v.Voter == voter))
+        {
+            return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
+        }
+        var now = time.GetUtcNow().UtcDateTime;
+        db.Add(new ApprovalVote { ApprovalId = approval.Id, Voter = voter, Approve = approve, Comment = comment, CastAtUtc = now });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
+        }
+        var details = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
+        if (!approve)
+        {
+            var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
+            var rejected = await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Rejected, reason, ct);
+            await audit.RecordAsync(voter, "approval.rejected", approval.Identifier, details, ct);
+            events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Rejected));
+            return new(rejected ? VoteOutcome.Rejected : VoteOutcome.NotPending, reason, approval);
+        }
+        var approvals = await db.Set<ApprovalVote>().CountAsync(v => v.ApprovalId == approval.Id && v.Approve, ct);
+        await audit.RecordAsync(voter, "approval.voted", approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}", ct);
+        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending));
+        if (approvals >= approval.VotesRequired && await CompleteVotingAsync(approval, $"approved by {approvals} vote(s)", ct))
+        {
+            return new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval);
+        }
+        return new(VoteOutcome.Counted, $"{approvals}/{approval.VotesRequired} votes", approval);
+    }
+
+    /// <summary>Marks pending approvals past their deadline expired (never deletes them); returns how many.</summary>
+    public async Task<int> ExpireAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var due = await db.Set<Approval>().Where(a => a.State == ApprovalState.Pending && a.DeadlineUtc <= now)
+            .Select(a => new { a.Id, a.Identifier, a.WorkloadId, a.DeadlineUtc }).ToListAsync(ct);
+        var expired = 0;
+        foreach (var approval in due)
+        {
+            if (await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Expired, $"deadline {approval.DeadlineUtc:u} passed", ct))
+            {
+                expired++;
+                await audit.RecordAsync(System, "approval.expired", approval.Identifier, $"deadline {approval.DeadlineUtc:u} passed", ct);
+                events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Expired));
+            }
+        }
+        return expired;
+    }
+
+    /// <summary>Keel's <c>PUT /v1/approvals</c>: changes the votes a workload's pending approvals need; enough votes approve them.</summary>
+    public async Task<int> SetVotesRequiredAsync(string workloadId, int votesRequired, string actor, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var pending = await db.Set<Approval>().Include(a => a.Votes)
+            .Where(a => a.WorkloadId == workloadId && a.State == ApprovalState.Pending).ToListAsync(ct);
+        foreach (var approval in pending)
+        {
+            var before = approval.VotesRequired;
+            approval.VotesRequired = votesRequired;
+            approval.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
+            await db.SaveChangesAsync(ct);
+            await audit.RecordAsync(actor, "approval.votes-required", approval.Identifier, $"{before} -> {votesRequired}", ct);
+            var approvals = approval.Votes.Count(v => v.Approve);
+            if (approvals >= votesRequired)
+            {
+                await CompleteVotingAsync(approval, $"approved by {approvals} vote(s) after the required votes became {votesRequired}", ct);
+            }
+            else
+            {
+                events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending));
+            }
+        }
+        return pending.Count;
+    }
+
+    /// <summary>Keel's archive and delete: hide from Keel's list; a pending one is closed as rejected.</summary>
+    public async Task<bool> ArchiveAsync(long approvalId, string actor, bool delete, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var approval = await db.Set<Approval>().SingleOrDefaultAsync(a => a.Id == approvalId, ct);
+        if (approval is null)
+        {
+            return false;
+        }
+        if (approval.State == ApprovalState.Pending)
+        {
+            await MoveAsync(approvalId, ApprovalState.Pending, ApprovalState.Rejected, $"{(delete ? "deleted" : "archived")} by {actor}", ct);
+        }
+        await db.Set<Approval>().Where(a => a.Id == approvalId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Archived, true), ct);
+        await audit.RecordAsync(actor, delete ? "approval.deleted" : "approval.archived", approval.Identifier, null, ct);
+        events.Publish(new ApprovalChanged(approvalId, approval.WorkloadId, approval.State == ApprovalState.Pending ? ApprovalState.Rejected : approval.State));
+        return true;
+    }
+
+    private async Task<bool> CompleteVotingAsync(Approval approval, string reason, CancellationToken ct)
+    {
+        if (!await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Approved, reason, ct))
+        {
+            return false;
+        }
+        await audit.RecordAsync(System, "approval.approved", approval.Identifier, reason, ct);
+        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Approved));
+        events.Publish(new ApprovalApproved(approval.Id));
+        return true;
+    }
+
+    /// <summary>The one way states change: an UPDATE … WHERE State = from, so only one caller wins.</summary>
+    internal async Task<bool> MoveAsync(long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
+        if (moved == 1)
+        {
+            LogChange(approvalId, from, to, reason);
+        }
+        return moved == 1;
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using KeelPortal.Audit;
+using KeelPortal.Data;
+using KeelPortal.Workloads;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Approvals;
+
+/// <summary>An update the pipeline wants to make: what, from and to which version, and how many votes it needs.</summary>
+public sealed record Proposal(
+    string WorkloadId, string Repository, string CurrentVersion, string NewVersion, string? Digest,
+    IReadOnlyList<ImageUpdate> Images, int VotesRequired, TimeSpan Deadline, string Reason);
+
+public enum ProposalOutcome { Created, AutoApproved, Unchanged, VotesReset, Declined, KeptNewerPending }
+
+public sealed record ProposalResult(ProposalOutcome Outcome, long? ApprovalId, string Reason);
+
+public enum VoteOutcome { Counted, Approved, Rejected, NotFound, NotPending, AlreadyVoted }
+
+public sealed record VoteResult(VoteOutcome Outcome, string Reason, Approval? Approval = null);
+
+/// <summary>Published whenever an approval changes state or receives a vote.</summary>
+public sealed record ApprovalChanged(long ApprovalId, string WorkloadId, ApprovalState State);
+
+/// <summary>Published when an approval has all its votes (or needed none): the update pipeline applies it.</summary>
+public sealed record ApprovalApproved(long ApprovalId);
+
+/// <summary>
+/// The approvals and their state machine: Pending → Approved → Applying → Applied | Failed, or Rejected | Expired |
+/// Superseded. Every transition is a conditional update in the database, so concurrent callers (two portal
+/// instances, a double click, a retried job) move an approval once.
+/// </summary>
+public sealed partial class ApprovalBook(
+    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, EventHub events, TimeProvider time, ILogger<ApprovalBook> logger)
+{
+    public const string System = "system";
+
+    public static string IdentifierOf(string workloadId, string version) => $"{workloadId}:{version}";
+
+    public static string MessageOf(string workloadId, string from, string to)
+    {
+        var resource = WorkloadId.TryParse(workloadId, out _, out var ns, out var name) ? $"{ns}/{name}" : workloadId;
+        return $"New image is available for resource {resource} ({from} -> {to}).";
+    }
+
+    /// <summary>
+    /// Records a proposal: a new pending approval (or an approved one when no votes are needed); nothing when the same
+    /// version is already in flight; votes reset when that version's digest changed; refused when that version was
+    /// rejected or expired; the pending one superseded when <paramref name="isBetterThan"/> says the new version wins.
+    /// </summary>
+    public async Task<ProposalResult> ProposeAsync(Proposal proposal, Func<string, bool> isBetterThan, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var set = db.Set<Approval>();
+        var open = await set.Include(a => a.Votes)
+            .Where(a => a.WorkloadId == proposal.WorkloadId && (a.State == ApprovalState.Pending || a.State == ApprovalState.Approved || a.State == ApprovalState.Applying))
+            .ToListAsync(ct);
+        if (open.FirstOrDefault(a => a.NewVersion == proposal.NewVersion) is { } same)
+        {
+            if (same.State == ApprovalState.Pending && proposal.Digest is not null && same.Digest is not null && same.Digest != proposal.Digest)
+            {
+                return await ResetVotesAsync(db, same, proposal.Digest, ct);
+            }
+            return new(ProposalOutcome.Unchanged, same.Id, $"{same.Identifier} is already {same.State.ToString().ToLowerInvariant()}");
+        }
+        var declined = await set.Where(a => a.WorkloadId == proposal.WorkloadId && a.NewVersion == proposal.NewVersion
+            && (a.State == ApprovalState.Rejected || a.State == ApprovalState.Expired)).Select(a => new { a.Id, a.State }).FirstOrDefaultAsync(ct);
+        if (declined is not null)
+        {
+            return new(ProposalOutcome.Declined, declined.Id,
+                $"{IdentifierOf(proposal.WorkloadId, proposal.NewVersion)} was {declined.State.ToString().ToLowerInvariant()} before; it is not proposed again");
+        }
+        var now = time.GetUtcNow().UtcDateTime;
+        var pending = open.FirstOrDefault(a => a.State == ApprovalState.Pending);
+        if (pending is not null)
+        {
+            if (!isBetterThan(pending.NewVersion))
+            {
+                return new(ProposalOutcome.KeptNewerPending, pending.Id, $"{pending.Identifier} is pending and is preferred to {proposal.NewVersion}");
+            }
+            pending.State = ApprovalState.Superseded;
+            pending.Reason = $"superseded by {proposal.NewVersion}";
+            pending.UpdatedAtUtc = now;
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (pending is not null)
+        {
+            // Saved first: the one-pending-per-workload index must be free before the new approval goes in.
+            await db.SaveChangesAsync(ct);
+        }
+        var approval = new Approval
+        {
+            Identifier = IdentifierOf(proposal.WorkloadId, proposal.NewVersion),
+            WorkloadId = proposal.WorkloadId,
+            Repository = proposal.Repository,
+            CurrentVersion = proposal.CurrentVersion,
+            NewVersion = proposal.NewVersion,
+            Digest = proposal.Digest,
+            ImagesJson = JsonSerializer.Serialize(proposal.Images, WorkloadStore.Json),
+            Message = MessageOf(proposal.WorkloadId, proposal.CurrentVersion, proposal.NewVersion),
+            VotesRequired = proposal.VotesRequired,
+            DeadlineUtc = now + proposal.Deadline,
+            State = proposal.VotesRequired <= 0 ? ApprovalState.Approved : ApprovalState.Pending,
+            Reason = proposal.Reason,
+            CreatedAtUtc = now,
+            UpdatedAtUtc = now,
+        };
+        set.Add(approval);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // Another proposal for this workload won the race for the one pending slot.
+            return new(ProposalOutcome.Unchanged, null, $"another proposal for {proposal.WorkloadId} was recorded at the same time");
+        }
+        if (pending is not null)
+        {
+            await audit.RecordAsync(System, "approval.superseded", pending.Identifier, $"superseded by {proposal.NewVersion}", ct);
+            events.Publish(new ApprovalChanged(pending.Id, pending.WorkloadId, ApprovalState.Superseded));
+        }
+        await audit.RecordAsync(System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
+            $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}", ct);
+        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, approval.State));
+        if (approval.State == ApprovalState.Approved)
+        {
+            events.Publish(new ApprovalApproved(approval.Id));
+            return new(ProposalOutcome.AutoApproved, approval.Id, "no approval required");
+        }
+        return new(ProposalOutcome.Created, approval.Id, $"waiting for {approval.VotesRequired} vote(s)");
+    }
+
+    private async Task<ProposalResult> ResetVotesAsync(PortalDbContext db, Approval same, string digest, CancellationToken ct)
+    {
+        var had = same.Votes.Count;
+        db.RemoveRange(same.Votes);
+        var previous = same.Digest;
+        same.Digest = digest;
+        same.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
+        same.Reason = $"the tag was pushed again with digest {digest}; votes reset";
+        await db.SaveChangesAsync(ct);
+        await audit.RecordAsync(System, "approval.votes-reset", same.Identifier, $"digest {previous} -> {digest}; {had} vote(s) cleared", ct);
+        events.Publish(new ApprovalChanged(same.Id, same.WorkloadId, same.State));
+        return new(ProposalOutcome.VotesReset, same.Id, same.Reason);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId}: {From} -> {To} ({Reason})")]
+    private partial void LogChange(long approvalId, ApprovalState from, ApprovalState to, string reason);
+}

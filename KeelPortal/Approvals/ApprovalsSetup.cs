@@ -1,0 +1,16 @@
+namespace KeelPortal.Approvals;
+
+public static class ApprovalsSetup
+{
+    public static WebApplicationBuilder AddApprovals(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ApprovalBook>();
+        return builder;
+    }
+
+    public static WebApplication MapApprovals(this WebApplication app)
+    {
+        app.MapKeelApi();
+        return app;
+    }
+}

@@ -1,0 +1,15 @@
+namespace KeelPortal.Triggers;
+
+public sealed class TriggersOptions
+{
+    public const string Section = "Triggers";
+
+    /// <summary>
+    /// The shared secret every webhook must carry, as <c>Authorization: Bearer &lt;secret&gt;</c> or <c>?token=&lt;secret&gt;</c>.
+    /// A secret: set it through an environment variable (<c>Triggers__WebhookSecret</c>) or a secret store.
+    /// </summary>
+    public string? WebhookSecret { get; set; }
+
+    /// <summary>On by default for every endpoint, <c>/v1/webhooks/registry</c> included. Off accepts webhooks as Keel does.</summary>
+    public bool RequireWebhookSecret { get; set; } = true;
+}

@@ -1,0 +1,20 @@
+namespace KeelPortal.Triggers;
+
+public static class TriggersSetup
+{
+    public static WebApplicationBuilder AddTriggers(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TriggersOptions>().BindConfiguration(TriggersOptions.Section);
+        builder.Services.AddTransient<PollRepositoryJob>();
+        builder.Services.AddTransient<WebhookJob>();
+        builder.Services.AddSingleton<PollScheduler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PollScheduler>());
+        return builder;
+    }
+
+    public static WebApplication MapTriggers(this WebApplication app)
+    {
+        app.MapWebhooks();
+        return app;
+    }
+}

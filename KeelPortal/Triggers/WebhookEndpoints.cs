@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using System.Text;
+using Hangfire;
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Updates;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Triggers;
+
+/// <summary>
+/// Keel's webhook endpoints at Keel's paths. Each checks the webhook secret, parses the body (400 with a reason and
+/// nothing queued when it cannot), audits what arrived and hands the events to a job; it never waits for a registry.
+/// </summary>
+public static partial class WebhookEndpoints
+{
+    private const int MaxBody = 1 << 20;
+
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/webhooks/{provider}", ReceiveAsync).DisableAntiforgery().AllowAnonymous();
+        return app;
+    }
+
+    private static async Task<IResult> ReceiveAsync(
+        string provider, HttpContext context, IOptions<TriggersOptions> options, AuditTrail audit, IBackgroundJobClient jobs, ILoggerFactory logs)
+    {
+        if (!WebhookPayloads.Providers.Contains(provider))
+        {
+            return Results.Problem(statusCode: 404, title: "Unknown webhook",
+                detail: $"there is no /v1/webhooks/{provider}; use one of {string.Join(", ", WebhookPayloads.Providers)}");
+        }
+        if (Authenticate(context, options.Value) is { } denied)
+        {
+            return denied;
+        }
+        if (context.Request.ContentLength > MaxBody)
+        {
+            return Results.Problem(statusCode: 413, title: "Webhook body too large", detail: $"bodies are limited to {MaxBody} bytes");
+        }
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        var parsed = WebhookPayloads.Parse(provider, body, context.Request.Headers["X-GitHub-Event"].FirstOrDefault());
+        var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
+        if (parsed.Error is { } error)
+        {
+            LogRejected(logs.CreateLogger(typeof(WebhookEndpoints).FullName!), provider, error);
+            await audit.RecordAsync(ApprovalBook.System, "webhook.rejected", $"/v1/webhooks/{provider}", $"{source}: {error}", context.RequestAborted);
+            return Results.Problem(statusCode: 400, title: "Webhook body not usable", detail: error);
+        }
+        var summary = parsed.Events.Count == 0 ? "no new tags" : string.Join(", ", parsed.Events.Select(e => $"{e.Repository}:{e.Tag}"));
+        await audit.RecordAsync(ApprovalBook.System, "webhook.received", $"/v1/webhooks/{provider}", $"{source}: {summary}", context.RequestAborted);
+        if (parsed.Events.Count > 0)
+        {
+            var events = parsed.Events.ToArray();
+            jobs.Enqueue<WebhookJob>(j => j.RunAsync(provider, events, CancellationToken.None));
+        }
+        return Results.Ok(new { accepted = parsed.Events.Count });
+    }
+
+    private static IResult? Authenticate(HttpContext context, TriggersOptions options)
+    {
+        if (!options.RequireWebhookSecret)
+        {
+            return null;
+        }
+        if (string.IsNullOrEmpty(options.WebhookSecret))
+        {
+            return Results.Problem(statusCode: 401, title: "Webhooks are not set up",
+                detail: "no webhook secret is configured: set Triggers:WebhookSecret (for example through the Triggers__WebhookSecret environment variable), " +
+                    "or set Triggers:RequireWebhookSecret to false to accept unauthenticated webhooks as Keel does");
+        }
+        var header = context.Request.Headers.Authorization.FirstOrDefault();
+        var presented = header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? header["Bearer ".Length..].Trim()
+            : context.Request.Query["token"].FirstOrDefault();
+        if (presented is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(options.WebhookSecret)))
+        {
+            return Results.Problem(statusCode: 401, title: "Webhook secret missing or wrong",
+                detail: "send the webhook secret as 'Authorization: Bearer <secret>' or as '?token=<secret>'");
+        }
+        return null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {Provider} webhook was refused: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string provider, string reason);
+}
+
+/// <summary>Plans the events a webhook carried; a webhook is a hint that the planner confirms in the registry.</summary>
+public sealed class WebhookJob(UpdatePlanner planner)
+{
+    [AutomaticRetry(Attempts = 2)]
+    public async Task RunAsync(string provider, ImageEvent[] events, CancellationToken ct)
+    {
+        foreach (var e in events)
+        {
+            await planner.PlanEventAsync(e.Repository, e.Tag, e.Digest, $"{provider} webhook", ct);
+        }
+    }
+}

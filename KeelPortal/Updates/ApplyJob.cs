@@ -1,0 +1,71 @@
+using Hangfire;
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Workloads;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Updates;
+
+/// <summary>
+/// Applies one approved approval. Safe to run twice: only the caller that moves it to Applying patches, and the
+/// patch is idempotent, so a resume after a crash is harmless. Retries are ours (bounded), not Hangfire's.
+/// </summary>
+public sealed class ApplyJob(
+    ApprovalBook approvals,
+    WorkloadApplier applier,
+    AuditTrail audit,
+    IBackgroundJobClient jobs,
+    IOptions<UpdatesOptions> options)
+{
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RunAsync(long approvalId, CancellationToken ct)
+    {
+        var o = options.Value;
+        var approval = await approvals.TryClaimAsync(approvalId, o.ApplyLease, ct);
+        if (approval is null)
+        {
+            return;
+        }
+        await audit.RecordAsync(ApprovalBook.System, "apply.started", approval.Identifier,
+            $"{approval.CurrentVersion} -> {approval.NewVersion} (attempt {approval.ApplyAttempts})", ct);
+        var result = await applier.ApplyAsync(new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval),
+            approval.CurrentVersion, approval.NewVersion, approval.Digest), ct);
+        switch (result.Outcome)
+        {
+            case ApplyOutcome.Applied or ApplyOutcome.AlreadyAtTarget:
+                await approvals.FinishAsync(approvalId, succeeded: true, result.Reason, result.Generation, ct);
+                await audit.RecordAsync(ApprovalBook.System, "apply.succeeded", approval.Identifier, result.Reason, ct);
+                if (result.Generation is { } generation)
+                {
+                    jobs.Enqueue<RolloutJob>(j => j.RunAsync(approvalId, generation, CancellationToken.None));
+                }
+                break;
+            case ApplyOutcome.ApiError or ApplyOutcome.NoCluster when approval.ApplyAttempts < o.MaxApplyAttempts:
+                await approvals.ReleaseAsync(approvalId, $"attempt {approval.ApplyAttempts} failed, retrying: {result.Reason}", ct);
+                await audit.RecordAsync(ApprovalBook.System, "apply.retrying", approval.Identifier, result.Reason, ct);
+                jobs.Schedule<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None), o.ApplyRetryDelay);
+                break;
+            default:
+                await approvals.FinishAsync(approvalId, succeeded: false, result.Reason, null, ct);
+                await audit.RecordAsync(ApprovalBook.System, "apply.failed", approval.Identifier, result.Reason, ct);
+                break;
+        }
+    }
+}
+
+/// <summary>Follows the rollout an apply started and records how it ended.</summary>
+public sealed class RolloutJob(ApprovalBook approvals, RolloutTracker tracker, AuditTrail audit)
+{
+    [AutomaticRetry(Attempts = 0)]
+    public async Task RunAsync(long approvalId, long generation, CancellationToken ct)
+    {
+        var approval = await approvals.GetAsync(approvalId, ct);
+        if (approval is null)
+        {
+            return;
+        }
+        var rollout = await tracker.TrackAsync(approval.WorkloadId, generation, approval.CurrentVersion, approval.NewVersion, ct);
+        var action = rollout.State == RolloutState.Succeeded ? "rollout.succeeded" : "rollout.failed";
+        await audit.RecordAsync(ApprovalBook.System, action, approval.Identifier, $"{rollout.State}: {rollout.Reason}", ct);
+    }
+}

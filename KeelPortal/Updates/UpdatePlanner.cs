@@ -1,0 +1,158 @@
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Policies;
+using KeelPortal.Registries;
+using KeelPortal.Workloads;
+
+namespace KeelPortal.Updates;
+
+/// <summary>
+/// Turns "repository X has tag T" (a webhook) or "repository X has these tags" (a poll) into one decision per
+/// tracked workload: the policy engine picks the tag (platforms included), and the decision becomes a proposal —
+/// applied at once when no votes are needed, a pending approval otherwise.
+/// </summary>
+public sealed partial class UpdatePlanner(
+    WorkloadStore workloads,
+    IRegistryClient registry,
+    CredentialResolver credentials,
+    ApprovalBook approvals,
+    AuditTrail audit,
+    ILogger<UpdatePlanner> logger)
+{
+    /// <summary>A webhook's event: confirmed in the registry when it can be reached, then decided for every workload.</summary>
+    public async Task<int> PlanEventAsync(string repository, string tag, string? digest, string source, CancellationToken ct = default)
+    {
+        var tracking = await workloads.TrackingAsync(repository, ct);
+        if (tracking.Count == 0)
+        {
+            LogNobodyTracks(repository, tag);
+            return 0;
+        }
+        var image = ImageReference.Parse(repository);
+        var credential = await credentials.ForAsync(tracking[0], image, ct);
+        var confirmed = await registry.GetDigestAsync(image.WithTag(tag), credential, ct);
+        if (confirmed.Succeeded)
+        {
+            digest = confirmed.Value;
+        }
+        else if (confirmed.Failure!.Kind == RegistryFailureKind.NotFound)
+        {
+            await audit.RecordAsync(ApprovalBook.System, "webhook.unconfirmed", $"{repository}:{tag}",
+                $"{source}: the registry does not have this tag ({confirmed.Failure.Reason}); nothing planned", ct);
+            return 0;
+        }
+        await audit.RecordAsync(ApprovalBook.System, "tag.detected", $"{repository}:{tag}",
+            $"{source}; digest {digest ?? "unknown"}{(confirmed.Succeeded ? " (confirmed in the registry)" : $" (not confirmed: {confirmed.Failure!.Reason})")}", ct);
+        var proposed = 0;
+        foreach (var workload in tracking)
+        {
+            proposed += await DecideAsync(workload, image, [tag], (tag, digest), credential, verbose: true, ct) ? 1 : 0;
+        }
+        return proposed;
+    }
+
+    /// <summary>A poll: the repository's tags are listed once and every workload tracking it decides from them.</summary>
+    public async Task<int> PollAsync(string repository, CancellationToken ct = default)
+    {
+        var tracking = await workloads.TrackingAsync(repository, ct);
+        if (tracking.Count == 0)
+        {
+            return 0;
+        }
+        var image = ImageReference.Parse(repository);
+        var credential = await credentials.ForAsync(tracking[0], image, ct);
+        var tags = await registry.ListTagsAsync(image, credential, ct);
+        if (!tags.Succeeded)
+        {
+            await audit.RecordAsync(ApprovalBook.System, "poll.failed", repository, tags.Failure!.Reason, ct);
+            return 0;
+        }
+        var proposed = 0;
+        foreach (var workload in tracking)
+        {
+            proposed += await DecideAsync(workload, image, tags.Value!, null, credential, verbose: false, ct) ? 1 : 0;
+        }
+        return proposed;
+    }
+
+    private async Task<bool> DecideAsync(
+        WorkloadSnapshot workload, ImageReference image, IReadOnlyList<string> tags, (string Tag, string? Digest)? known,
+        RegistryCredential? credential, bool verbose, CancellationToken ct)
+    {
+        var containers = workload.Containers.Where(c => string.Equals(c.Repository, image.Name, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (containers.Count == 0)
+        {
+            return false;
+        }
+        var current = containers[0].Tag!;
+        containers = containers.Where(c => c.Tag == current).ToList();
+        var policy = UpdatePolicy.Parse(workload.Policy, workload.MatchTag ? "true" : "false", workload.MatchPreRelease ? "true" : "false").Policy;
+        if (policy.Kind == PolicyKind.Force && policy.MatchTag)
+        {
+            return await FollowDigestAsync(workload, image, containers, current, tags, known, credential, ct);
+        }
+        var choice = await TagChooser.ChooseAsync(policy, current, tags, Platforms(workload),
+            async (tag, token) => await PlatformsOfAsync(image.WithTag(tag), credential, token), ct);
+        if (!choice.HasUpdate)
+        {
+            if (verbose)
+            {
+                await audit.RecordAsync(ApprovalBook.System, "decision", workload.Id, $"no update: {choice.Summary}", ct);
+            }
+            return false;
+        }
+        var chosen = choice.Chosen!;
+        var digest = known is { } k && k.Tag == chosen ? k.Digest : (await registry.GetDigestAsync(image.WithTag(chosen), credential, ct)).Value;
+        var images = containers.Select(c => new ImageUpdate(c.Name, ImageText.WithTag(c.Image, chosen))).ToList();
+        return await ProposeAsync(workload, image, current, chosen, digest, images, choice.Summary,
+            pending => TagChooser.Choose(policy, current, [pending, chosen]).Chosen == chosen, ct);
+    }
+
+    /// <summary><c>force</c> + <c>matchTag</c>: the same tag, followed by digest; the image is pinned to the new digest.</summary>
+    private async Task<bool> FollowDigestAsync(
+        WorkloadSnapshot workload, ImageReference image, List<TrackedContainer> containers, string current, IReadOnlyList<string> tags,
+        (string Tag, string? Digest)? known, RegistryCredential? credential, CancellationToken ct)
+    {
+        if (!tags.Contains(current))
+        {
+            return false;
+        }
+        var digest = known is { } k && k.Tag == current && k.Digest is not null
+            ? k.Digest
+            : (await registry.GetDigestAsync(image.WithTag(current), credential, ct)).Value;
+        var running = containers[0].Digest is { } pinned ? [pinned] : containers[0].RunningDigests;
+        if (digest is null || running.Contains(digest))
+        {
+            return false;
+        }
+        var images = containers.Select(c => new ImageUpdate(c.Name, ImageText.WithTag(c.Image, current, digest))).ToList();
+        return await ProposeAsync(workload, image, current, current, digest, images,
+            $"{current} was pushed again with digest {digest}", _ => true, ct);
+    }
+
+    private async Task<bool> ProposeAsync(
+        WorkloadSnapshot workload, ImageReference image, string current, string chosen, string? digest, List<ImageUpdate> images,
+        string reason, Func<string, bool> isBetterThan, CancellationToken ct)
+    {
+        var proposal = new Proposal(workload.Id, image.Name, current, chosen, digest, images, workload.ApprovalsRequired,
+            TimeSpan.FromHours(workload.ApprovalDeadlineHours), reason);
+        var result = await approvals.ProposeAsync(proposal, isBetterThan, ct);
+        await audit.RecordAsync(ApprovalBook.System, "decision", workload.Id, $"{current} -> {chosen}: {reason}; {result.Reason}", ct);
+        return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved or ProposalOutcome.VotesReset;
+    }
+
+    private static WorkloadPlatforms Platforms(WorkloadSnapshot workload)
+    {
+        var platforms = workload.NodePlatforms.Select(p => Platform.TryParse(p, out var parsed) ? parsed : null).Where(p => p is not null).Select(p => p!);
+        return WorkloadPlatforms.Of(platforms);
+    }
+
+    private async Task<CandidatePlatforms> PlatformsOfAsync(ImageReference image, RegistryCredential? credential, CancellationToken ct)
+    {
+        var platforms = await registry.GetPlatformsAsync(image, credential, ct);
+        return platforms.Succeeded ? new CandidatePlatforms(platforms.Value!) : CandidatePlatforms.Failed(platforms.Failure!.Reason);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Repository}:{Tag} arrived, but no tracked workload uses {Repository}")]
+    private partial void LogNobodyTracks(string repository, string tag);
+}
