@@ -37,8 +37,11 @@ public sealed class RegistryProcess : IAsyncDisposable
 
     public Uri BaseUri => new($"{(tls is null ? "http" : "https")}://{Host}/");
 
-    /// <summary>Starts the registry; with <paramref name="tls"/> it serves HTTPS with that server certificate.</summary>
-    public static async Task<RegistryProcess> StartAsync(RegistryAuth auth, TestCertificates? tls = null)
+    /// <summary>
+    /// Starts the registry; with <paramref name="tls"/> it serves HTTPS with that server certificate, with
+    /// <paramref name="notify"/> it posts push notifications to that URL with that bearer token.
+    /// </summary>
+    public static async Task<RegistryProcess> StartAsync(RegistryAuth auth, TestCertificates? tls = null, (Uri Url, string Token)? notify = null)
     {
         var binary = Which("docker-registry")
             ?? throw new InvalidOperationException("docker-registry is not installed: run ./test.sh (it installs the Debian package docker-registry)");
@@ -60,6 +63,7 @@ public sealed class RegistryProcess : IAsyncDisposable
             http:
               addr: 127.0.0.1:{port}
             {TlsSection(tls)}
+            {NotificationsSection(notify)}
             {await AuthSection(auth, folder, tokens)}
             """);
         var start = new ProcessStartInfo(binary, ["serve", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
@@ -130,6 +134,10 @@ public sealed class RegistryProcess : IAsyncDisposable
         }
         return handler;
     }
+
+    private static string NotificationsSection((Uri Url, string Token)? notify) => notify is not { } n
+        ? ""
+        : $"notifications:\n  endpoints:\n    - name: keelportal\n      url: {n.Url}\n      headers:\n        Authorization: [\"Bearer {n.Token}\"]\n      timeout: 5s\n      threshold: 3\n      backoff: 1s";
 
     private static string TlsSection(TestCertificates? tls) => tls is null
         ? ""

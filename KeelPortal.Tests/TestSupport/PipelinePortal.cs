@@ -1,0 +1,157 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Hangfire;
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Workloads;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KeelPortal.Tests.TestSupport;
+
+/// <summary>
+/// The whole pipeline on real parts: a docker-registry process, the Kubernetes API test server, and the portal on a
+/// real loopback port (so the registry can send it notifications), with API users alice, bob and carol.
+/// </summary>
+public sealed class PipelinePortal : IAsyncDisposable
+{
+    public const string WebhookSecret = "test-webhook-secret";
+    private static readonly Dictionary<string, string> Passwords = new() { ["alice"] = "alice-pw", ["bob"] = "bob-pw", ["carol"] = "carol-pw" };
+
+    private PipelinePortal(RegistryProcess registry, KubeApiServer cluster, PortalFactory portal, Uri url)
+    {
+        Registry = registry;
+        Cluster = cluster;
+        Portal = portal;
+        Url = url;
+        Pusher = new ImagePusher(registry);
+    }
+
+    public RegistryProcess Registry { get; }
+    public ImagePusher Pusher { get; }
+    public KubeApiServer Cluster { get; }
+    public PortalFactory Portal { get; }
+    public Uri Url { get; }
+
+    public ApprovalBook Approvals => Portal.Services.GetRequiredService<ApprovalBook>();
+    public WorkloadStore Workloads => Portal.Services.GetRequiredService<WorkloadStore>();
+
+    public string Repository(string name) => $"{Registry.Host}/{name}";
+
+    /// <summary>Starts the three parts; with <paramref name="notifications"/> the registry posts its push notifications to the portal.</summary>
+    public static async Task<PipelinePortal> StartAsync(bool notifications = false, Action<PortalFactory>? configure = null, string? sharedDataDirectory = null)
+    {
+        var port = FreePort.Next();
+        var url = new Uri($"http://127.0.0.1:{port}/");
+        var registry = await RegistryProcess.StartAsync(RegistryAuth.Anonymous,
+            notify: notifications ? (new Uri(url, "v1/webhooks/registry"), WebhookSecret) : null);
+        var cluster = await KubeApiServer.StartAsync();
+        cluster.AutoRollout = true;
+        cluster.Create(KubeObjects.Node("node-a"));
+        var portal = NewPortal(cluster, sharedDataDirectory);
+        configure?.Invoke(portal);
+        portal.UseKestrel(port);
+        portal.StartServer();
+        var pipeline = new PipelinePortal(registry, cluster, portal, url);
+        await portal.Services.GetRequiredService<WorkloadWatcher>().FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(30));
+        return pipeline;
+    }
+
+    /// <summary>Another portal instance on the same database (and job storage) as this one.</summary>
+    public PortalFactory SecondInstance()
+    {
+        var second = NewPortal(Cluster, Portal.DataDirectory);
+        _ = second.Services;
+        return second;
+    }
+
+    private static PortalFactory NewPortal(KubeApiServer cluster, string? dataDirectory)
+    {
+        var portal = new PortalFactory()
+            .With("Workloads:Server", cluster.Url)
+            .With("Workloads:ReconnectDelay", "00:00:00.100")
+            .With("Triggers:WebhookSecret", WebhookSecret)
+            .With("Updates:ApplyRetryDelay", "00:00:00.200");
+        foreach (var (user, password) in Passwords)
+        {
+            portal.With($"Access:ApiUsers:{user}", password);
+        }
+        if (dataDirectory is not null)
+        {
+            portal.With("Data:ConnectionString", $"Data Source={Path.Combine(dataDirectory, "portal.db")}")
+                .With("Jobs:StoragePath", Path.Combine(dataDirectory, "hangfire.db"))
+                .With("Data:KeysPath", Path.Combine(dataDirectory, "keys"));
+        }
+        return portal;
+    }
+
+    /// <summary>A Deployment running <paramref name="image"/> with the given Keel annotations and one running pod.</summary>
+    public void Deploy(string name, string image, IReadOnlyDictionary<string, string> annotations, IReadOnlyDictionary<string, string>? labels = null)
+    {
+        Cluster.Create(KubeObjects.Workload("Deployment", "shop", name, labels: labels, annotations: annotations, containers: [("app", image), ("sidecar", "envoyproxy/envoy:v1.30.1")]));
+        Cluster.CompleteRollout("Deployment", "shop", name);
+        Cluster.Create(KubeObjects.Pod("shop", name + "-0", name, "node-a", ("app", image, $"{image.Split(':')[0]}@sha256:{new string('0', 64)}")));
+    }
+
+    public async Task<WorkloadSnapshot> TrackedAsync(string id)
+    {
+        WorkloadSnapshot? snapshot = null;
+        await Eventually.TrueAsync(async () => (snapshot = await Workloads.GetAsync(id)) is not null, TimeSpan.FromSeconds(15), $"{id} stored");
+        return snapshot!;
+    }
+
+    /// <summary>Runs a repository's poll job now, as its schedule would.</summary>
+    public async Task PollNowAsync(string repository)
+    {
+        var id = KeelPortal.Triggers.PollScheduler.Prefix + repository.ToLowerInvariant();
+        var scheduler = Portal.Services.GetRequiredService<KeelPortal.Triggers.PollScheduler>();
+        await Eventually.TrueAsync(() => scheduler.Registered.ContainsKey(repository.ToLowerInvariant()), TimeSpan.FromSeconds(15), $"poll job {id} registered");
+        Portal.Services.GetRequiredService<IRecurringJobManager>().Trigger(id);
+    }
+
+    public async Task<Approval> ApprovalAsync(string identifier, Func<Approval, bool> condition, TimeSpan? timeout = null)
+    {
+        Approval? approval = null;
+        await Eventually.TrueAsync(async () => (approval = await Approvals.FindAsync(identifier)) is not null && condition(approval),
+            timeout ?? TimeSpan.FromSeconds(20), $"approval {identifier} ({approval?.State})");
+        return approval!;
+    }
+
+    public HttpClient ApiClient(string user)
+    {
+        var client = new HttpClient { BaseAddress = Url };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{Passwords[user]}")));
+        return client;
+    }
+
+    public async Task<HttpResponseMessage> VoteAsync(string user, string identifier, string action = "approve", string? claimedVoter = null)
+    {
+        using var client = ApiClient(user);
+        return await client.PostAsJsonAsync("v1/approvals", new { identifier, action, voter = claimedVoter ?? user });
+    }
+
+    public async Task<List<string>> AuditActionsAsync(string subjectContains)
+    {
+        var trail = await Portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery(PageSize: 500));
+        return trail.Entries.Where(e => e.Subject.Contains(subjectContains, StringComparison.Ordinal))
+            .OrderBy(e => e.Id).Select(e => e.Action).ToList();
+    }
+
+    public string ImageOf(string name) =>
+        Cluster.Get("Deployment", "shop", name)!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>();
+
+    public int PatchesOf(string name) => Cluster.Requests.Count(r => r.Method == "PATCH" && r.Path.Split('?')[0].EndsWith("/deployments/" + name, StringComparison.Ordinal));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Portal.DisposeAsync();
+        await Cluster.DisposeAsync();
+        Pusher.Dispose();
+        await Registry.DisposeAsync();
+    }
+
+    internal static JsonObject Annotations(params (string Key, string Value)[] pairs) => new(pairs.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)));
+}
