@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -33,6 +34,15 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
 
     public LogCapture Logs { get; } = new();
 
+    private readonly List<Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>> overrides = [];
+
+    /// <summary>Replaces services after the app registered its own (a fake clock, for example).</summary>
+    public PortalFactory WithServices(Action<Microsoft.Extensions.DependencyInjection.IServiceCollection> configure)
+    {
+        overrides.Add(configure);
+        return this;
+    }
+
     public PortalFactory With(string key, string? value)
     {
         settings[key] = value;
@@ -48,6 +58,13 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         }
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(settings));
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        builder.ConfigureTestServices(services =>
+        {
+            foreach (var configure in overrides)
+            {
+                configure(services);
+            }
+        });
     }
 
     protected override void Dispose(bool disposing)
