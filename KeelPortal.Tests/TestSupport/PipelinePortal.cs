@@ -20,8 +20,9 @@ public sealed class PipelinePortal : IAsyncDisposable
     public const string WebhookSecret = "test-webhook-secret";
     private static readonly Dictionary<string, string> Passwords = new() { ["alice"] = "alice-pw", ["bob"] = "bob-pw", ["carol"] = "carol-pw" };
 
-    private PipelinePortal(RegistryProcess registry, KubeApiServer cluster, PortalFactory portal, Uri url)
+    private PipelinePortal(RegistryProcess registry, KubeApiServer cluster, PortalFactory portal, Uri url, string dataDirectory)
     {
+        DataDirectory = dataDirectory;
         Registry = registry;
         Cluster = cluster;
         Portal = portal;
@@ -34,6 +35,9 @@ public sealed class PipelinePortal : IAsyncDisposable
     public KubeApiServer Cluster { get; }
     public PortalFactory Portal { get; }
     public Uri Url { get; }
+
+    /// <summary>Where the portal's database and job storage live (shared by <see cref="SecondInstance"/>).</summary>
+    public string DataDirectory { get; }
 
     public ApprovalBook Approvals => Portal.Services.GetRequiredService<ApprovalBook>();
     public WorkloadStore Workloads => Portal.Services.GetRequiredService<WorkloadStore>();
@@ -54,7 +58,7 @@ public sealed class PipelinePortal : IAsyncDisposable
         configure?.Invoke(portal);
         portal.UseKestrel(port);
         portal.StartServer();
-        var pipeline = new PipelinePortal(registry, cluster, portal, url);
+        var pipeline = new PipelinePortal(registry, cluster, portal, url, sharedDataDirectory ?? portal.DataDirectory);
         await portal.Services.GetRequiredService<WorkloadWatcher>().FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(30));
         return pipeline;
     }
@@ -62,7 +66,7 @@ public sealed class PipelinePortal : IAsyncDisposable
     /// <summary>Another portal instance on the same database (and job storage) as this one.</summary>
     public PortalFactory SecondInstance()
     {
-        var second = NewPortal(Cluster, Portal.DataDirectory);
+        var second = NewPortal(Cluster, DataDirectory);
         _ = second.Services;
         return second;
     }

@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using KeelPortal.Approvals;
+using KeelPortal.Data;
+using KeelPortal.Tests.TestSupport;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KeelPortal.Tests.Updates;
+
+/// <summary>Exactly-once applies across instances and restarts, webhooks as hints, digest following, and Keel's API.</summary>
+[Collection(AppHosts.Name)]
+public sealed class PipelineResilienceTests
+{
+    private static Dictionary<string, string> Keel(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
+
+    private static async Task<Approval> PendingAsync(PipelinePortal pipeline, string name, int votes)
+    {
+        var repository = pipeline.Repository($"team/{name}");
+        await pipeline.Pusher.PushAsync($"team/{name}", "1.0.0");
+        await pipeline.Pusher.PushAsync($"team/{name}", "1.1.0");
+        pipeline.Deploy(name, $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")),
+            labels: Keel(("keel.sh/approvals", votes.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        await pipeline.TrackedAsync($"deployment/shop/{name}");
+        await pipeline.PollNowAsync(repository);
+        return await pipeline.ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending);
+    }
+
+    [Fact]
+    public async Task Two_instances_on_one_database_racing_the_final_vote_apply_once()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var pending = await PendingAsync(pipeline, "race", votes: 2);
+        await using var second = pipeline.SecondInstance();
+        await pipeline.Approvals.VoteAsync(pending.Id, "alice", approve: true);
+
+        var votes = await Task.WhenAll(
+            pipeline.Approvals.VoteAsync(pending.Id, "bob", approve: true),
+            second.Services.GetRequiredService<ApprovalBook>().VoteAsync(pending.Id, "carol", approve: true));
+        await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied);
+        await Eventually.TrueAsync(async () => (await pipeline.AuditActionsAsync(pending.Identifier)).Contains("rollout.succeeded"), TimeSpan.FromSeconds(20));
+
+        Assert.Equal(1, votes.Count(v => v.Outcome == VoteOutcome.Approved));
+        Assert.Equal(1, pipeline.PatchesOf("race"));
+        Assert.Single(await pipeline.AuditActionsAsync(pending.Identifier), a => a == "apply.started");
+    }
+
+    [Fact]
+    public async Task An_approval_left_approved_or_half_applied_by_a_stopped_instance_is_applied_after_the_restart()
+    {
+        var data = Directory.CreateTempSubdirectory("keelportal-restart-").FullName;
+        try
+        {
+            await using var pipeline = await PipelinePortal.StartAsync(sharedDataDirectory: data);
+            var approved = await PendingAsync(pipeline, "restart", votes: 1);
+            var halfway = await PendingAsync(pipeline, "halfway", votes: 1);
+            await pipeline.Portal.DisposeAsync();
+
+            // As a crash leaves them: one approved with nobody applying it, one claimed by an apply that died.
+            await using (var db = new PortalDbContext(new DbContextOptionsBuilder<PortalDbContext>().UseSqlite($"Data Source={Path.Combine(data, "portal.db")}").Options))
+            {
+                await db.Set<Approval>().Where(a => a.Id == approved.Id)
+                    .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved));
+                await db.Set<Approval>().Where(a => a.Id == halfway.Id).ExecuteUpdateAsync(s => s
+                    .SetProperty(a => a.State, ApprovalState.Applying).SetProperty(a => a.ClaimedAtUtc, DateTime.UtcNow.AddHours(-1)));
+            }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            await using var restarted = pipeline.SecondInstance();
+            var book = restarted.Services.GetRequiredService<ApprovalBook>();
+            await Eventually.TrueAsync(async () => (await book.GetAsync(approved.Id))!.State == ApprovalState.Applied
+                && (await book.GetAsync(halfway.Id))!.State == ApprovalState.Applied, TimeSpan.FromSeconds(20), "applied after restart");
+
+            Assert.Equal(1, pipeline.PatchesOf("restart"));
+            Assert.Equal(1, pipeline.PatchesOf("halfway"));
+            Assert.Equal(pipeline.Repository("team/restart") + ":1.1.0", pipeline.ImageOf("restart"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_webhook_for_a_tag_the_registry_does_not_have_plans_nothing()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/hint");
+        await pipeline.Pusher.PushAsync("team/hint", "1.0.0");
+        pipeline.Deploy("hint", $"{repository}:1.0.0", Keel(("keel.sh/policy", "all")));
+        await pipeline.TrackedAsync("deployment/shop/hint");
+        using var client = new HttpClient { BaseAddress = pipeline.Url };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+
+        using var response = await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "9.9.9" });
+        await Eventually.TrueAsync(async () => (await pipeline.AuditActionsAsync($"{repository}:9.9.9")).Contains("webhook.unconfirmed"), TimeSpan.FromSeconds(15));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(await pipeline.Approvals.FindAsync("deployment/shop/hint:9.9.9"));
+        Assert.Equal(0, pipeline.PatchesOf("hint"));
+    }
+
+    [Fact]
+    public async Task Force_with_match_tag_follows_the_tags_digest_and_pins_it()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/edge");
+        await pipeline.Pusher.PushAsync("team/edge", "latest", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "1" }));
+        pipeline.Deploy("edge", $"{repository}:latest", Keel(("keel.sh/policy", "force"), ("keel.sh/matchTag", "true"), ("keel.sh/trigger", "poll")));
+        await pipeline.TrackedAsync("deployment/shop/edge");
+
+        var digest = await pipeline.Pusher.PushAsync("team/edge", "latest", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "2" }));
+        await pipeline.PollNowAsync(repository);
+        var applied = await pipeline.ApprovalAsync("deployment/shop/edge:latest", a => a.State == ApprovalState.Applied);
+
+        Assert.Equal(digest, applied.Digest);
+        Assert.Equal($"{repository}:latest@{digest}", pipeline.ImageOf("edge"));
+        Assert.Equal(digest, pipeline.Cluster.Get("Deployment", "shop", "edge")!["metadata"]!["annotations"]!["keel.sh/digest"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Keels_api_lists_votes_as_the_caller_and_refuses_what_it_should()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var pending = await PendingAsync(pipeline, "api", votes: 3);
+        using var anonymous = new HttpClient { BaseAddress = pipeline.Url };
+        using var alice = pipeline.ApiClient("alice");
+
+        using var unauthenticated = await anonymous.GetAsync("v1/approvals");
+        var first = await pipeline.VoteAsync("alice", pending.Identifier, claimedVoter: "bob");
+        var again = await pipeline.VoteAsync("alice", pending.Identifier);
+        var unknown = await pipeline.VoteAsync("bob", "deployment/shop/nope:1.0.0");
+        using var list = JsonDocument.Parse(await alice.GetStringAsync("v1/approvals"));
+        using var put = await alice.PutAsJsonAsync("v1/approvals", new { identifier = "deployment/shop/api", provider = "kubernetes", votesRequired = 1 });
+        using var resources = JsonDocument.Parse(await alice.GetStringAsync("v1/resources"));
+        using var tracked = JsonDocument.Parse(await alice.GetStringAsync("v1/tracked"));
+        await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var approval = list.RootElement.EnumerateArray().Single(a => a.GetProperty("identifier").GetString() == pending.Identifier);
+        Assert.Equal(["alice"], approval.GetProperty("voters").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal((3, 1, "1.0.0", "1.1.0"), (approval.GetProperty("votesRequired").GetInt32(), approval.GetProperty("votesReceived").GetInt32(),
+            approval.GetProperty("currentVersion").GetString(), approval.GetProperty("newVersion").GetString()));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Contains(resources.RootElement.EnumerateArray(), r => r.GetProperty("identifier").GetString() == "deployment/shop/api");
+        Assert.Contains(tracked.RootElement.EnumerateArray(), t => t.GetProperty("trigger").GetString() == "poll"
+            && t.GetProperty("image").GetString() == pipeline.Repository("team/api") + ":1.0.0");
+    }
+}
