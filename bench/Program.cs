@@ -9,5 +9,9 @@ if (args is ["workload-snapshot", ..])
 {
     return await WorkloadSnapshotBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
 }
+if (args is ["pipeline-latency", ..])
+{
+    return await PipelineLatencyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
+}
 BenchmarkSwitcher.FromAssembly(typeof(TagChoiceBenchmarks).Assembly).Run(args);
 return 0;

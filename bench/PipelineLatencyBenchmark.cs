@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using KeelPortal.Approvals;
+using KeelPortal.Tests.TestSupport;
+
+namespace KeelPortal.Bench;
+
+/// <summary>
+/// On the real registry, the Kubernetes API test server and a portal with default settings: the time from a webhook
+/// to its pending approval in the database, and from the final vote to the PATCH reaching the API server.
+/// </summary>
+public static class PipelineLatencyBenchmark
+{
+    public static async Task<int> RunAsync(int runs)
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("bench/app");
+        await pipeline.Pusher.PushAsync("bench/app", "1.0.0");
+        pipeline.Deploy("app", $"{repository}:1.0.0",
+            new Dictionary<string, string> { ["keel.sh/policy"] = "all" }, new Dictionary<string, string> { ["keel.sh/approvals"] = "1" });
+        await pipeline.TrackedAsync("deployment/shop/app");
+        using var webhook = new HttpClient { BaseAddress = pipeline.Url };
+        webhook.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+        using var voter = pipeline.ApiClient("alice");
+        var patched = new TaskCompletionSource<long>();
+        pipeline.Cluster.BeforePatch = (_, _, _) => patched.TrySetResult(Stopwatch.GetTimestamp());
+
+        var toPending = new List<double>();
+        var toPatch = new List<double>();
+        for (var i = 1; i <= runs; i++)
+        {
+            var tag = $"1.0.{i}";
+            await pipeline.Pusher.TagAsync("bench/app", "1.0.0", tag);
+            var identifier = $"deployment/shop/app:{tag}";
+
+            var start = Stopwatch.GetTimestamp();
+            (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag })).EnsureSuccessStatusCode();
+            await WaitAsync(async () => (await pipeline.Approvals.FindAsync(identifier))?.State == ApprovalState.Pending);
+            toPending.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+
+            patched = new TaskCompletionSource<long>();
+            start = Stopwatch.GetTimestamp();
+            (await voter.PostAsJsonAsync("v1/approvals", new { identifier, action = "approve" })).EnsureSuccessStatusCode();
+            var at = await patched.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            toPatch.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
+            await WaitAsync(async () => (await pipeline.Approvals.FindAsync(identifier))?.State == ApprovalState.Applied);
+        }
+        Report("webhook -> pending approval stored", toPending);
+        Report("final vote -> PATCH sent", toPatch);
+        return 0;
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 30;
+        while (!await condition())
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException("the pipeline did not get there within 30 s");
+            }
+            await Task.Delay(2);
+        }
+    }
+
+    private static void Report(string what, List<double> samples)
+    {
+        samples.Sort();
+        double At(double q) => samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(q * samples.Count) - 1)];
+        Console.WriteLine($"{what}: n={samples.Count} p50={At(0.50):0} ms p95={At(0.95):0} ms max={samples[^1]:0} ms");
+    }
+}
