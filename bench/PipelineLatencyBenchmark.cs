@@ -25,6 +25,7 @@ public static class PipelineLatencyBenchmark
         var patched = new TaskCompletionSource<long>();
         pipeline.Cluster.BeforePatch = (_, _, _) => patched.TrySetResult(Stopwatch.GetTimestamp());
 
+        var answer = new List<double>();
         var toPending = new List<double>();
         var toPatch = new List<double>();
         for (var i = 1; i <= runs; i++)
@@ -35,6 +36,7 @@ public static class PipelineLatencyBenchmark
 
             var start = Stopwatch.GetTimestamp();
             (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag })).EnsureSuccessStatusCode();
+            answer.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             await WaitAsync(async () => (await pipeline.Approvals.FindAsync(identifier))?.State == ApprovalState.Pending);
             toPending.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
 
@@ -45,6 +47,7 @@ public static class PipelineLatencyBenchmark
             toPatch.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
             await WaitAsync(async () => (await pipeline.Approvals.FindAsync(identifier))?.State == ApprovalState.Applied);
         }
+        Report("webhook answered (HTTP round trip)", answer);
         Report("webhook -> pending approval stored", toPending);
         Report("final vote -> PATCH sent", toPatch);
         return 0;
