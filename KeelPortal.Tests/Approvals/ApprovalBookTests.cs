@@ -169,3 +169,43 @@ public sealed class ApprovalBookTests : IAsyncLifetime
         Assert.NotEqual(ApprovalState.Approved, approval!.State);
     }
 }
+
+/// <summary>The vote-counting cases of Keel's approval tests (the shared vectors' <c>approvals</c> group).</summary>
+[Collection(AppHosts.Name)]
+public sealed class KeelApprovalVectorTests
+{
+    public static TheoryData<Policies.VectorCase> Counting()
+    {
+        var data = new TheoryData<Policies.VectorCase>();
+        foreach (var row in (IEnumerable<object[]>)Policies.PolicyVectors.Cases("approvals"))
+        {
+            var vector = (Policies.VectorCase)row[0];
+            if (vector.Json["votes"] is not null)
+            {
+                data.Add(vector);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Counting))]
+    public async Task Votes_are_counted_once_per_voter(Policies.VectorCase vector)
+    {
+        await using var portal = new PortalFactory();
+        var book = portal.Services.GetRequiredService<ApprovalBook>();
+        var required = vector.Json["votesRequired"]!.GetValue<int>();
+        var created = await book.ProposeAsync(new Proposal("deployment/keel-demo/storefront", "docker.io/keel/storefront", "1.0.0", "1.1.0", null,
+            [new ImageUpdate("app", "keel/storefront:1.1.0")], required, TimeSpan.FromHours(1), "vector"), _ => true);
+
+        var results = new List<VoteResult>();
+        foreach (var voter in vector.Json["votes"]!.AsArray())
+        {
+            results.Add(await book.VoteAsync(created.ApprovalId!.Value, voter!.GetValue<string>(), approve: true));
+        }
+
+        var approval = await book.GetAsync(created.ApprovalId!.Value);
+        Assert.Equal(vector.Json["votesReceived"]!.GetValue<int>(), approval!.Votes.Count(v => v.Approve));
+        Assert.Equal(vector.Json["status"]?.GetValue<string>() == "approved", results.Any(r => r.Outcome == VoteOutcome.Approved));
+    }
+}
