@@ -17,6 +17,7 @@ requirements=(
   "docker-registry docker-registry"
   "htpasswd apache2-utils"
   "kubectl kubernetes-client"
+  "chromium chromium"
 )
 
 step "checking tools"

@@ -31,6 +31,7 @@ return app.RunPortal(static app =>
     app.UsePortalShell();
     app.UseAccess();
     app.MapHealth();
+    app.MapAccess();
     app.MapJobs();
     app.MapTriggers();
     app.MapApprovals();

@@ -22,8 +22,18 @@ public sealed class NavMenuTests : BunitContext
         var links = nav.FindAll("a").Select(a => (a.TextContent.Trim(), a.GetAttribute("href"))).ToList();
 
         Assert.Equal(
-            [("Overview", ""), ("Workloads", "workloads"), ("Approvals", "approvals"), ("Registries", "registries"), ("Notifications", "notifications"), ("Audit", "audit")],
+            [("Overview", ""), ("Workloads", "workloads"), ("Approvals", "approvals"), ("Notifications", "notifications"), ("Audit", "audit")],
             links);
+    }
+
+    [Fact]
+    public void Administrators_also_see_registries_and_users()
+    {
+        var nav = Render<NavMenu>(p => p.Add(n => n.ShowAdmin, true));
+
+        var links = nav.FindAll("a").Select(a => a.GetAttribute("href")).ToList();
+
+        Assert.Equal(["", "workloads", "approvals", "registries", "notifications", "audit", "users"], links);
     }
 
     [Fact]

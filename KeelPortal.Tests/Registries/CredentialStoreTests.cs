@@ -115,7 +115,7 @@ public sealed class CredentialStoreTests
     {
         await using var portal = new PortalFactory();
         await Store(portal).SaveAsync("ghcr.io", "octocat", Secret, "alice");
-        using var client = portal.CreateClient();
+        using var client = await portal.SignedInClientAsync();
 
         var page = await client.GetAsync("/registries");
         var html = await page.Content.ReadAsStringAsync();

@@ -57,11 +57,11 @@ public sealed class StartupTests
     [InlineData("/approvals", "Nothing waiting for approval")]
     [InlineData("/notifications", "No notification channels")]
     [InlineData("/registries", "No registry contacted yet")]
-    [InlineData("/audit", "The audit trail is empty")]
+    [InlineData("/audit", "signin")]
     public async Task Every_page_renders_in_the_shell_with_an_empty_state(string path, string text)
     {
         await using var portal = new PortalFactory();
-        using var client = portal.CreateClient();
+        using var client = await portal.SignedInClientAsync();
 
         var html = await client.GetStringAsync(path);
 
@@ -71,28 +71,37 @@ public sealed class StartupTests
     }
 
     [Fact]
-    public async Task The_jobs_dashboard_serves_local_requests_and_refuses_others()
+    public async Task The_jobs_dashboard_is_for_administrators_only()
     {
         await using var portal = new PortalFactory();
-        _ = portal.Server;
+        using var admin = await portal.SignedInClientAsync("admin", KeelPortal.Access.Roles.Admin);
+        using var approver = await portal.SignedInClientAsync("approver", KeelPortal.Access.Roles.Approver);
+        using var anonymous = portal.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
-        var local = await portal.Server.SendAsync(c => c.Request.Path = "/hangfire");
-        var remote = await portal.Server.SendAsync(c =>
-        {
-            c.Request.Path = "/hangfire";
-            c.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.7");
-            c.Connection.LocalIpAddress = IPAddress.Parse("10.0.0.2");
-        });
-        var loopback = await portal.Server.SendAsync(c =>
-        {
-            c.Request.Path = "/hangfire";
-            c.Connection.RemoteIpAddress = IPAddress.Loopback;
-            c.Connection.LocalIpAddress = IPAddress.Loopback;
-        });
+        var forAdmin = await admin.GetAsync("/hangfire");
+        var forApprover = await approver.GetAsync("/hangfire");
+        var forAnonymous = await anonymous.GetAsync("/hangfire");
 
-        Assert.Equal(200, local.Response.StatusCode);
-        Assert.Equal(200, loopback.Response.StatusCode);
-        Assert.Equal(401, remote.Response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, forAdmin.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, forApprover.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, forAnonymous.StatusCode);
+    }
+
+    [Fact]
+    public async Task Pages_redirect_to_sign_in_and_wrong_passwords_are_refused()
+    {
+        await using var portal = new PortalFactory();
+        await portal.EnsureUserAsync("alice", KeelPortal.Access.Roles.Viewer);
+        using var client = portal.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+        var page = await client.GetAsync("/approvals");
+        var wrong = await SignIn.PostSignInAsync(client, "alice", "not-the-password");
+        var health = await client.GetAsync("/healthz");
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith("/signin?", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+        Assert.Equal("/signin?error=wrong&returnUrl=%2F", wrong.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
     [Fact]

@@ -18,7 +18,14 @@ namespace KeelPortal.Tests.TestSupport;
 public sealed class PipelinePortal : IAsyncDisposable
 {
     public const string WebhookSecret = "test-webhook-secret";
-    private static readonly Dictionary<string, string> Passwords = new() { ["alice"] = "alice-pw", ["bob"] = "bob-pw", ["carol"] = "carol-pw" };
+    /// <summary>The accounts every pipeline has: three approvers and a viewer.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Users = new Dictionary<string, string>
+    {
+        ["alice"] = KeelPortal.Access.Roles.Approver,
+        ["bob"] = KeelPortal.Access.Roles.Approver,
+        ["carol"] = KeelPortal.Access.Roles.Approver,
+        ["victor"] = KeelPortal.Access.Roles.Viewer,
+    };
 
     private PipelinePortal(RegistryProcess registry, KubeApiServer cluster, PortalFactory portal, Uri url, string dataDirectory)
     {
@@ -59,6 +66,10 @@ public sealed class PipelinePortal : IAsyncDisposable
         portal.UseKestrel(port);
         portal.StartServer();
         var pipeline = new PipelinePortal(registry, cluster, portal, url, sharedDataDirectory ?? portal.DataDirectory);
+        foreach (var (user, role) in Users)
+        {
+            await portal.EnsureUserAsync(user, role);
+        }
         await portal.Services.GetRequiredService<WorkloadWatcher>().FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(30));
         return pipeline;
     }
@@ -78,10 +89,6 @@ public sealed class PipelinePortal : IAsyncDisposable
             .With("Workloads:ReconnectDelay", "00:00:00.100")
             .With("Triggers:WebhookSecret", WebhookSecret)
             .With("Updates:ApplyRetryDelay", "00:00:00.200");
-        foreach (var (user, password) in Passwords)
-        {
-            portal.With($"Access:ApiUsers:{user}", password);
-        }
         if (dataDirectory is not null)
         {
             portal.With("Data:ConnectionString", $"Data Source={Path.Combine(dataDirectory, "portal.db")}")
@@ -127,7 +134,7 @@ public sealed class PipelinePortal : IAsyncDisposable
     {
         var client = new HttpClient { BaseAddress = Url };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{Passwords[user]}")));
+            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{SignIn.Password}")));
         return client;
     }
 

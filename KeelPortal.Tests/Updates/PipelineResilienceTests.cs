@@ -128,16 +128,21 @@ public sealed class PipelineResilienceTests
         using var alice = pipeline.ApiClient("alice");
 
         using var unauthenticated = await anonymous.GetAsync("v1/approvals");
+        using var viewer = pipeline.ApiClient("victor");
+        using var viewerList = await viewer.GetAsync("v1/approvals");
+        var viewerVote = await pipeline.VoteAsync("victor", pending.Identifier);
         var first = await pipeline.VoteAsync("alice", pending.Identifier, claimedVoter: "bob");
         var again = await pipeline.VoteAsync("alice", pending.Identifier);
         var unknown = await pipeline.VoteAsync("bob", "deployment/shop/nope:1.0.0");
         using var list = JsonDocument.Parse(await alice.GetStringAsync("v1/approvals"));
-        using var put = await alice.PutAsJsonAsync("v1/approvals", new { identifier = "deployment/shop/api", provider = "kubernetes", votesRequired = 1 });
         using var resources = JsonDocument.Parse(await alice.GetStringAsync("v1/resources"));
         using var tracked = JsonDocument.Parse(await alice.GetStringAsync("v1/tracked"));
+        using var put = await alice.PutAsJsonAsync("v1/approvals", new { identifier = "deployment/shop/api", provider = "kubernetes", votesRequired = 1 });
         await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied);
 
         Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, viewerList.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, viewerVote.StatusCode);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);

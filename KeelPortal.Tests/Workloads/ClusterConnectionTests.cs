@@ -13,7 +13,7 @@ public sealed class ClusterConnectionTests
     public async Task Without_a_cluster_the_portal_runs_and_the_overview_says_why_and_how_to_connect()
     {
         await using var portal = new PortalFactory();
-        using var client = portal.CreateClient();
+        using var client = await portal.SignedInClientAsync();
 
         var ready = await client.GetAsync("/readyz");
         var overview = await client.GetStringAsync("/");
@@ -33,7 +33,7 @@ public sealed class ClusterConnectionTests
             .With("Workloads:Server", $"http://127.0.0.1:{port}")
             .With("Workloads:ReconnectDelay", "00:00:00.100");
         var connection = portal.Services.GetRequiredService<ClusterConnection>();
-        using var client = portal.CreateClient();
+        using var client = await portal.SignedInClientAsync();
 
         await Eventually.TrueAsync(() => connection.Status.State == ClusterState.Unreachable, TimeSpan.FromSeconds(15));
         var overview = await client.GetStringAsync("/");
@@ -60,7 +60,7 @@ public sealed class ClusterConnectionTests
             await using var portal = new PortalFactory().With("Workloads:Kubeconfig", kubeconfig).With("Workloads:Context", "staging");
             _ = portal.Services;
             await portal.Services.GetRequiredService<WorkloadWatcher>().FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(30));
-            using var client = portal.CreateClient();
+            using var client = await portal.SignedInClientAsync();
 
             var overview = await client.GetStringAsync("/");
 

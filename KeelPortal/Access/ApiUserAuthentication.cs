@@ -1,6 +1,4 @@
 using System.Net.Http.Headers;
-using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -8,39 +6,30 @@ using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Access;
 
-/// <summary>Checks a user name and password for the API; the seam where portal accounts replace configured users.</summary>
-public interface IApiUserValidator
-{
-    /// <summary>The authenticated user name, or null.</summary>
-    string? Validate(string user, string password);
-}
-
-/// <summary>Users configured under <c>Access:ApiUsers</c>, compared in constant time.</summary>
-public sealed class ConfiguredApiUsers(IOptionsMonitor<AccessOptions> options) : IApiUserValidator
-{
-    public string? Validate(string user, string password)
-    {
-        if (!options.CurrentValue.ApiUsers.TryGetValue(user, out var expected) || string.IsNullOrEmpty(expected))
-        {
-            return null;
-        }
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(password), Encoding.UTF8.GetBytes(expected)) ? user : null;
-    }
-}
-
-/// <summary>HTTP Basic for Keel clients: the authenticated name is the voter.</summary>
-public sealed class ApiBasicHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, IApiUserValidator users)
+/// <summary>
+/// The API's credentials: a personal token (<c>Authorization: Bearer kp_…</c>) or, for Keel clients, HTTP Basic with a
+/// portal account. Either way the principal is the account, with its roles; the voter is that account.
+/// </summary>
+public sealed class ApiAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccountService accounts)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    public const string SchemeName = "ApiBasic";
+    public const string SchemeName = "Api";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (!AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header)
-            || !header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) || header.Parameter is null)
+        if (!AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header) || header.Parameter is null)
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
+        }
+        if (header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            var principal = await accounts.AuthenticateTokenAsync(header.Parameter, SchemeName);
+            return principal is null ? AuthenticateResult.Fail("unknown or revoked API token") : Success(principal);
+        }
+        if (!header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.NoResult();
         }
         string decoded;
         try
@@ -49,23 +38,28 @@ public sealed class ApiBasicHandler(
         }
         catch (FormatException)
         {
-            return Task.FromResult(AuthenticateResult.Fail("the Basic credentials are not base64"));
+            return AuthenticateResult.Fail("the Basic credentials are not base64");
         }
         var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-        var name = colon < 0 ? null : users.Validate(decoded[..colon], decoded[(colon + 1)..]);
-        if (name is null)
-        {
-            return Task.FromResult(AuthenticateResult.Fail("unknown user or wrong password"));
-        }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        var user = colon < 0 ? null : await accounts.AuthenticatePasswordAsync(decoded[..colon], decoded[(colon + 1)..], SchemeName);
+        return user is null ? AuthenticateResult.Fail("unknown user or wrong password") : Success(user);
     }
+
+    private static AuthenticateResult Success(System.Security.Claims.ClaimsPrincipal principal) =>
+        AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = 401;
         Response.Headers.WWWAuthenticate = "Basic realm=\"KeelPortal\"";
         await Results.Problem(statusCode: 401, title: "Sign-in required",
-            detail: "the /v1 API needs HTTP Basic credentials of a user configured under Access:ApiUsers").ExecuteAsync(Context);
+            detail: "the /v1 API needs an API token (Authorization: Bearer kp_…) or HTTP Basic credentials of a portal account").ExecuteAsync(Context);
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = 403;
+        await Results.Problem(statusCode: 403, title: "Not allowed",
+            detail: $"{Context.User.Identity?.Name} may not do this: it needs the {Roles.Approver} or {Roles.Admin} role").ExecuteAsync(Context);
     }
 }

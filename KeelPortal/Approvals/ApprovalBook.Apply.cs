@@ -76,6 +76,13 @@ public sealed partial class ApprovalBook
             .OrderByDescending(a => a.Id).ToListAsync(ct);
     }
 
+    /// <summary>The newest approvals of every kind (automatic updates included), for the console.</summary>
+    public async Task<IReadOnlyList<Approval>> RecentAsync(int take = 500, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().AsNoTracking().Include(a => a.Votes).OrderByDescending(a => a.Id).Take(take).ToListAsync(ct);
+    }
+
     public async Task<IReadOnlyList<Approval>> ForWorkloadAsync(string workloadId, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);

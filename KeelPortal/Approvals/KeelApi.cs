@@ -20,8 +20,8 @@ public static class KeelApi
     {
         var v1 = app.MapGroup("/v1").RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery();
         v1.MapGet("/approvals", async (ApprovalBook book, CancellationToken ct) => Results.Ok((await book.ListAsync(ct: ct)).Select(Shape)));
-        v1.MapPost("/approvals", ActAsync);
-        v1.MapPut("/approvals", SetVotesAsync);
+        v1.MapPost("/approvals", ActAsync).RequireAuthorization(AccessSetup.ApiVotePolicy);
+        v1.MapPut("/approvals", SetVotesAsync).RequireAuthorization(AccessSetup.ApiVotePolicy);
         v1.MapGet("/resources", async (WorkloadStore store, CancellationToken ct) => Results.Ok((await store.AllAsync(ct)).Select(Resource)));
         v1.MapGet("/tracked", async (WorkloadStore store, CancellationToken ct) =>
             Results.Ok((await store.AllAsync(ct)).Where(w => w.IsTracked).SelectMany(Tracked)));

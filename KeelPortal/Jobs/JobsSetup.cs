@@ -42,7 +42,7 @@ public static class JobsSetup
     {
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
-            Authorization = [new LocalRequestsOnlyFilter()],
+            Authorization = [new AdminsOnlyFilter()],
             DashboardTitle = "KeelPortal jobs",
             AppPath = "/",
         });

@@ -1,0 +1,159 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using KeelPortal.Audit;
+using KeelPortal.Data;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Access;
+
+public sealed record AccountSummary(string Id, string UserName, string Role, IReadOnlyList<ApiTokenSummary> Tokens);
+
+public sealed record ApiTokenSummary(long Id, string Name, string Prefix, DateTime CreatedAtUtc, DateTime? LastUsedAtUtc, bool Revoked);
+
+public sealed record AccountResult(bool Succeeded, string? Error, string? Token = null);
+
+/// <summary>Accounts, roles and API tokens (admins manage them on the Users page); every change is audited.</summary>
+public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, TimeProvider time)
+{
+    public const string TokenPrefix = "kp_";
+
+    public async Task<AccountResult> CreateAsync(string userName, string password, string role, string actor)
+    {
+        if (!Roles.All.Contains(role))
+        {
+            return new(false, $"role must be one of {string.Join(", ", Roles.All)}");
+        }
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = new IdentityUser(userName.Trim());
+        var created = await users.CreateAsync(user, password);
+        if (!created.Succeeded)
+        {
+            return new(false, string.Join(" ", created.Errors.Select(e => e.Description)));
+        }
+        await users.AddToRoleAsync(user, role);
+        await audit.RecordAsync(actor, "user.created", $"user/{user.UserName}", $"role {role}");
+        return new(true, null);
+    }
+
+    public async Task<AccountResult> SetRoleAsync(string userName, string role, string actor)
+    {
+        if (!Roles.All.Contains(role))
+        {
+            return new(false, $"role must be one of {string.Join(", ", Roles.All)}");
+        }
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = await users.FindByNameAsync(userName);
+        if (user is null)
+        {
+            return new(false, $"there is no user {userName}");
+        }
+        await users.RemoveFromRolesAsync(user, await users.GetRolesAsync(user));
+        await users.AddToRoleAsync(user, role);
+        await users.UpdateSecurityStampAsync(user);
+        await audit.RecordAsync(actor, "user.role", $"user/{userName}", role);
+        return new(true, null);
+    }
+
+    public async Task<IReadOnlyList<AccountSummary>> ListAsync()
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        await using var db = await contexts.CreateDbContextAsync();
+        var tokens = await db.Set<ApiToken>().AsNoTracking().ToListAsync();
+        var result = new List<AccountSummary>();
+        foreach (var user in await users.Users.OrderBy(u => u.UserName).ToListAsync())
+        {
+            var role = (await users.GetRolesAsync(user)).OrderByDescending(r => Array.IndexOf(Roles.All.ToArray(), r)).FirstOrDefault() ?? Roles.Viewer;
+            result.Add(new AccountSummary(user.Id, user.UserName!, role, tokens.Where(t => t.UserId == user.Id)
+                .Select(t => new ApiTokenSummary(t.Id, t.Name, t.Prefix, t.CreatedAtUtc, t.LastUsedAtUtc, t.RevokedAtUtc is not null)).ToList()));
+        }
+        return result;
+    }
+
+    /// <summary>Creates a token for <paramref name="userName"/>; the token is returned once and only its hash is kept.</summary>
+    public async Task<AccountResult> CreateTokenAsync(string userName, string name, string actor)
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = await users.FindByNameAsync(userName);
+        if (user is null)
+        {
+            return new(false, $"there is no user {userName}");
+        }
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return new(false, "give the token a name, such as the tool that will use it");
+        }
+        var token = TokenPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        await using var db = await contexts.CreateDbContextAsync();
+        db.Add(new ApiToken { UserId = user.Id, Name = name.Trim(), Hash = Hash(token), Prefix = token[..8], CreatedAtUtc = time.GetUtcNow().UtcDateTime });
+        await db.SaveChangesAsync();
+        await audit.RecordAsync(actor, "token.created", $"user/{userName}", name.Trim());
+        return new(true, null, token);
+    }
+
+    public async Task<bool> RevokeTokenAsync(long tokenId, string actor)
+    {
+        await using var db = await contexts.CreateDbContextAsync();
+        var now = time.GetUtcNow().UtcDateTime;
+        var revoked = await db.Set<ApiToken>().Where(t => t.Id == tokenId && t.RevokedAtUtc == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAtUtc, now));
+        if (revoked > 0)
+        {
+            await audit.RecordAsync(actor, "token.revoked", $"token/{tokenId}", null);
+        }
+        return revoked > 0;
+    }
+
+    /// <summary>The principal a token stands for, or null when it is unknown or revoked.</summary>
+    public async Task<ClaimsPrincipal?> AuthenticateTokenAsync(string token, string scheme)
+    {
+        await using var db = await contexts.CreateDbContextAsync();
+        var hash = Hash(token);
+        var row = await db.Set<ApiToken>().SingleOrDefaultAsync(t => t.Hash == hash && t.RevokedAtUtc == null);
+        if (row is null)
+        {
+            return null;
+        }
+        row.LastUsedAtUtc = time.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync();
+        return await PrincipalAsync(u => u.FindByIdAsync(row.UserId), scheme);
+    }
+
+    /// <summary>The principal for a user name and password (the API's Basic authentication), or null.</summary>
+    public async Task<ClaimsPrincipal?> AuthenticatePasswordAsync(string userName, string password, string scheme)
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = await users.FindByNameAsync(userName);
+        if (user is null || await users.IsLockedOutAsync(user) || !await users.CheckPasswordAsync(user, password))
+        {
+            if (user is not null)
+            {
+                await users.AccessFailedAsync(user);
+            }
+            return null;
+        }
+        return await PrincipalAsync(u => u.FindByIdAsync(user.Id), scheme);
+    }
+
+    private async Task<ClaimsPrincipal?> PrincipalAsync(Func<UserManager<IdentityUser>, Task<IdentityUser?>> find, string scheme)
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = await find(users);
+        if (user is null)
+        {
+            return null;
+        }
+        var claims = new List<Claim> { new(ClaimTypes.Name, user.UserName!), new(ClaimTypes.NameIdentifier, user.Id) };
+        claims.AddRange((await users.GetRolesAsync(user)).Select(r => new Claim(ClaimTypes.Role, r)));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
+    }
+
+    private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+}
