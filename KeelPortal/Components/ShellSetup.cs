@@ -6,6 +6,9 @@ public static class ShellSetup
 {
     public static WebApplicationBuilder AddPortalShell(this WebApplicationBuilder builder)
     {
+        // Serves the framework's and MudBlazor's assets from the build output when running from source in any
+        // environment (dotnet run, tests); a published app has them in wwwroot and this does nothing.
+        builder.WebHost.UseStaticWebAssets();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();

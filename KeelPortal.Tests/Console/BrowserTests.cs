@@ -1,0 +1,103 @@
+using System.Net.Http.Json;
+using KeelPortal.Access;
+using KeelPortal.Tests.TestSupport;
+using Microsoft.Playwright;
+
+namespace KeelPortal.Tests.Console;
+
+/// <summary>Real flows in Chromium against the portal on a real port, with the registry and the Kubernetes API test server.</summary>
+[Collection(AppHosts.Name)]
+public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    private static Dictionary<string, string> Keel(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
+
+    [Fact]
+    public async Task Two_approvers_see_the_approval_arrive_live_vote_and_watch_it_applied()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+        var repository = pipeline.Repository("team/shop");
+        await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
+        pipeline.Deploy("shop", $"{repository}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "2")));
+        await pipeline.TrackedAsync("deployment/shop/shop");
+
+        var alice = await session.SignedInPageAsync(pipeline.Url, "alice");
+        var bob = await session.SignedInPageAsync(pipeline.Url, "bob");
+        var victor = await session.SignedInPageAsync(pipeline.Url, "victor");
+        foreach (var page in new[] { alice, bob, victor })
+        {
+            await page.GotoAsync("/approvals");
+            await BrowserFixture.InteractiveAsync(page);
+        }
+
+        await pipeline.Pusher.PushAsync("team/shop", "1.3.0");
+        using (var webhook = new HttpClient { BaseAddress = pipeline.Url })
+        {
+            webhook.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+            (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.3.0" })).EnsureSuccessStatusCode();
+        }
+        var card = "[data-testid=pending-approval][data-identifier='deployment/shop/shop:1.3.0']";
+        await alice.Locator(card).WaitForAsync();
+        await bob.Locator(card).WaitForAsync();
+        await victor.Locator(card).WaitForAsync();
+
+        await alice.Locator($"{card} [data-testid=approve]").ClickAsync();
+        await Assertions.Expect(bob.Locator($"{card} [data-testid=votes]")).ToContainTextAsync("1 of 2 votes: alice");
+        Assert.Equal(0, await victor.Locator($"{card} [data-testid=approve]").CountAsync());
+        await bob.Locator($"{card} [data-testid=approve]").ClickAsync();
+
+        await Assertions.Expect(alice.Locator(card)).ToHaveCountAsync(0);
+        await alice.GetByRole(AriaRole.Tab, new() { Name = "History" }).ClickAsync();
+        await Assertions.Expect(alice.Locator("[data-testid=history] tr", new() { HasText = "1.3.0" }).Locator("[data-testid=history-state]")).ToHaveTextAsync("Applied");
+        Assert.Equal(1, pipeline.PatchesOf("shop"));
+        Assert.Equal($"{repository}:1.3.0", pipeline.ImageOf("shop"));
+        var approval = await pipeline.Approvals.FindAsync("deployment/shop/shop:1.3.0");
+        Assert.Equal(["alice", "bob"], approval!.Votes.OrderBy(v => v.CastAtUtc).Select(v => v.Voter));
+    }
+
+    [Fact]
+    public async Task Sign_in_with_a_wrong_password_is_refused_and_sign_out_ends_the_session()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+
+        var wrong = await session.SignedInPageAsync(pipeline.Url, "alice", "not-the-password");
+        await Assertions.Expect(wrong.Locator("[data-testid=signin-error]")).ToContainTextAsync("Wrong user name or password");
+
+        var alice = await session.SignedInPageAsync(pipeline.Url, "alice");
+        await Assertions.Expect(alice.Locator("[data-testid=signed-in-user]")).ToHaveTextAsync("alice");
+        await alice.Locator("[data-testid=signout]").ClickAsync();
+        await Assertions.Expect(alice.Locator("[data-testid=signed-out]")).ToBeVisibleAsync();
+        await alice.GotoAsync("/approvals");
+        Assert.Contains("/signin", alice.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_page_renders_for_an_administrator_and_a_screenshot_is_kept()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+        await pipeline.Portal.EnsureUserAsync("root", Roles.Admin);
+        pipeline.Deploy("web", $"{pipeline.Repository("team/web")}:1.0.0", Keel(("keel.sh/policy", "minor")));
+        await pipeline.TrackedAsync("deployment/shop/web");
+        var page = await session.SignedInPageAsync(pipeline.Url, "root");
+
+        foreach (var (path, name, heading) in new[]
+        {
+            ("/", "overview", "Overview"), ("/workloads", "workloads", "Workloads"), ("/approvals", "approvals", "Approvals"),
+            ("/registries", "registries", "Registries"), ("/notifications", "notifications", "Notifications"),
+            ("/audit", "audit", "Audit"), ("/users", "users", "Users"),
+        })
+        {
+            await page.GotoAsync(path);
+            await BrowserFixture.InteractiveAsync(page);
+            await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync(heading);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, $"{name}.png"), Scale = ScreenshotScale.Css });
+        }
+        var phone = await session.SignedInPageAsync(pipeline.Url, "root", width: 390, height: 844);
+        await phone.GotoAsync("/approvals");
+        await BrowserFixture.InteractiveAsync(phone);
+        await phone.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "approvals-phone.png") });
+        Assert.True(File.Exists(Path.Combine(BrowserFixture.Screenshots, "users.png")));
+    }
+}
