@@ -10,6 +10,7 @@ public static class UpdatesSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<CredentialResolver>();
         builder.Services.AddSingleton<UpdatePlanner>();
+        builder.Services.AddSingleton<CandidateReport>();
         builder.Services.AddTransient<ApplyJob>();
         builder.Services.AddTransient<RolloutJob>();
         builder.Services.AddTransient<MaintenanceJob>();

@@ -10,8 +10,10 @@ public static class WorkloadsSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<ClusterConnection>();
         builder.Services.AddSingleton<WorkloadStore>();
+        builder.Services.AddSingleton<WorkloadGrid>();
         builder.Services.AddSingleton<WorkloadCatalog>();
         builder.Services.AddSingleton<WorkloadApplier>();
+        builder.Services.AddSingleton<WorkloadSettingsEditor>();
         builder.Services.AddSingleton<RolloutTracker>();
         builder.Services.AddSingleton<WorkloadWatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadWatcher>());

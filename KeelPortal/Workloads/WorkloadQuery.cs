@@ -1,0 +1,48 @@
+using KeelPortal.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Workloads;
+
+/// <summary>A page of the workloads grid: free-text search, sorting by a column, paging — all in the database.</summary>
+public sealed record WorkloadQuery(string? Search = null, string SortBy = "name", bool Descending = false, int Page = 0, int PageSize = 25);
+
+public sealed record WorkloadRow(
+    string Id, string Kind, string Namespace, string Name, string Images, string Policy, string Trigger, string? PollSchedule,
+    int ApprovalsRequired, bool IsTracked, string? Error);
+
+public sealed record WorkloadPage(IReadOnlyList<WorkloadRow> Rows, int Total);
+
+/// <summary>Serves the workloads grid from the database, never loading more than one page.</summary>
+public sealed class WorkloadGrid(IDbContextFactory<PortalDbContext> contexts)
+{
+    public async Task<WorkloadPage> QueryAsync(WorkloadQuery query, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = db.Set<WorkloadRecord>().AsNoTracking();
+        if (!string.IsNullOrWhiteSpace(query.Search))
+        {
+            // SQLite's LIKE ignores ASCII case; % and _ in the term are escaped so they match themselves.
+            var pattern = "%" + query.Search.Trim().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal)
+                .Replace("_", "\\_", StringComparison.Ordinal) + "%";
+            rows = rows.Where(w => EF.Functions.Like(w.Id, pattern, "\\") || EF.Functions.Like(w.Images, pattern, "\\") || EF.Functions.Like(w.Policy, pattern, "\\"));
+        }
+        var total = await rows.CountAsync(ct);
+        rows = (query.SortBy, query.Descending) switch
+        {
+            ("namespace", false) => rows.OrderBy(w => w.Namespace).ThenBy(w => w.Name),
+            ("namespace", true) => rows.OrderByDescending(w => w.Namespace).ThenByDescending(w => w.Name),
+            ("kind", false) => rows.OrderBy(w => w.Kind).ThenBy(w => w.Id),
+            ("kind", true) => rows.OrderByDescending(w => w.Kind).ThenByDescending(w => w.Id),
+            ("policy", false) => rows.OrderBy(w => w.Policy).ThenBy(w => w.Id),
+            ("policy", true) => rows.OrderByDescending(w => w.Policy).ThenByDescending(w => w.Id),
+            ("approvals", false) => rows.OrderBy(w => w.ApprovalsRequired).ThenBy(w => w.Id),
+            ("approvals", true) => rows.OrderByDescending(w => w.ApprovalsRequired).ThenByDescending(w => w.Id),
+            (_, true) => rows.OrderByDescending(w => w.Name).ThenByDescending(w => w.Namespace),
+            _ => rows.OrderBy(w => w.Name).ThenBy(w => w.Namespace),
+        };
+        var page = await rows.Skip(Math.Max(0, query.Page) * query.PageSize).Take(query.PageSize)
+            .Select(w => new WorkloadRow(w.Id, w.Kind, w.Namespace, w.Name, w.Images, w.Policy, w.Trigger, w.PollSchedule, w.ApprovalsRequired, w.IsTracked, w.Error))
+            .ToListAsync(ct);
+        return new WorkloadPage(page, total);
+    }
+}
