@@ -100,4 +100,36 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await phone.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "approvals-phone.png") });
         Assert.True(File.Exists(Path.Combine(BrowserFixture.Screenshots, "users.png")));
     }
+
+    [Fact]
+    public async Task The_workload_page_says_why_versions_were_not_picked_and_an_admin_changes_the_policy()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+        await pipeline.Portal.EnsureUserAsync("root", Roles.Admin);
+        var repository = pipeline.Repository("team/why");
+        foreach (var tag in new[] { "1.2.3", "1.2.4", "2.0.0", "1.3.0-rc.1" })
+        {
+            await pipeline.Pusher.PushAsync("team/why", tag);
+        }
+        pipeline.Deploy("why", $"{repository}:1.2.3", Keel(("keel.sh/policy", "patch")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/why");
+        var page = await session.SignedInPageAsync(pipeline.Url, "root");
+
+        await page.GotoAsync("/workloads");
+        await BrowserFixture.InteractiveAsync(page);
+        await page.Locator("[data-testid=workloads-grid] tr", new() { HasText = "why" }).First.ClickAsync();
+        await page.WaitForURLAsync("**/workloads/deployment/shop/why");
+        var candidates = page.Locator("[data-testid=candidates]");
+        await Assertions.Expect(candidates.Locator("tr", new() { HasText = "2.0.0" })).ToContainTextAsync("major");
+        await Assertions.Expect(candidates.Locator("tr", new() { HasText = "1.2.4" })).ToContainTextAsync("Eligible");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "workload-detail.png") });
+
+        await page.GetByLabel("keel.sh/policy").FillAsync("minor");
+        await page.Locator("[data-testid=save-settings]").ClickAsync();
+        await Eventually.TrueAsync(() => pipeline.Cluster.Get("Deployment", "shop", "why")!["metadata"]!["annotations"]!["keel.sh/policy"]!.GetValue<string>() == "minor",
+            TimeSpan.FromSeconds(15), "the policy written to the workload");
+        await Assertions.Expect(page.Locator("[data-testid=detail-policy]")).ToHaveTextAsync("minor");
+        Assert.Contains("workload.settings", await pipeline.AuditActionsAsync("deployment/shop/why"));
+    }
 }

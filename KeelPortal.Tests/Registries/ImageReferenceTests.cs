@@ -52,3 +52,19 @@ public sealed class ImageReferenceTests
         Assert.Equal("registry.example.com", ImageReference.Parse("Registry.Example.COM/app").Registry);
     }
 }
+
+public sealed class RegistryEndpointTests
+{
+    [Theory]
+    [InlineData("docker.io", null, "https://registry-1.docker.io/")]
+    [InlineData("ghcr.io", null, "https://ghcr.io/")]
+    [InlineData("127.0.0.1:5000", null, "http://127.0.0.1:5000/")]
+    [InlineData("docker.io", "mirror.example.com", "https://mirror.example.com/")]
+    public void Requests_go_to_the_host_that_serves_the_registrys_api(string registry, string? mirror, string expected)
+    {
+        using var endpoint = new KeelPortal.Registries.RegistryEndpoint(registry, new KeelPortal.Registries.RegistrySettings { Mirror = mirror },
+            new KeelPortal.Registries.RegistriesOptions(), TimeProvider.System);
+
+        Assert.Equal(expected, endpoint.BaseUri.ToString());
+    }
+}

@@ -12,7 +12,10 @@ public sealed record ImageReference(string Registry, string Repository, string? 
     public const string DockerHubApiHost = "registry-1.docker.io";
 
     /// <summary>The host to send Distribution API calls to.</summary>
-    public string ApiHost => Registry == DockerHub ? DockerHubApiHost : Registry;
+    public string ApiHost => ApiHostOf(Registry);
+
+    /// <summary>The host that serves a registry's API: Docker Hub's images are named <c>docker.io</c> but served by <c>registry-1.docker.io</c>.</summary>
+    public static string ApiHostOf(string registry) => registry == DockerHub ? DockerHubApiHost : registry;
 
     /// <summary>Registry and repository, e.g. <c>docker.io/library/nginx</c>: what a poll job and a webhook event match on.</summary>
     public string Name => $"{Registry}/{Repository}";

@@ -14,7 +14,7 @@ internal sealed class RegistryEndpoint : IDisposable
     {
         Host = host;
         Status = new RegistryStatus(host);
-        var apiHost = string.IsNullOrWhiteSpace(settings.Mirror) ? host : settings.Mirror.Trim();
+        var apiHost = string.IsNullOrWhiteSpace(settings.Mirror) ? ImageReference.ApiHostOf(host) : settings.Mirror.Trim();
         var plain = settings.PlainHttp ?? IsLoopback(apiHost);
         BaseUri = new Uri($"{(plain ? "http" : "https")}://{apiHost}/");
 
