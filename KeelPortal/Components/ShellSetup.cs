@@ -12,6 +12,7 @@ public static class ShellSetup
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
+        builder.Services.AddSingleton<Overview.OverviewFacts>();
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
     }

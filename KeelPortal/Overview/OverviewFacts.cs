@@ -1,0 +1,27 @@
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Data;
+using KeelPortal.Workloads;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Overview;
+
+public sealed record OverviewNumbers(int Tracked, int WithErrors, int Pending, int AppliedToday, int FailedToday, IReadOnlyList<AuditEntry> Recent);
+
+/// <summary>The Overview's numbers, each one query.</summary>
+public sealed class OverviewFacts(IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, TimeProvider time)
+{
+    public async Task<OverviewNumbers> ReadAsync(CancellationToken ct = default)
+    {
+        var today = time.GetUtcNow().UtcDateTime.Date;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var tracked = await db.Set<WorkloadRecord>().CountAsync(w => w.IsTracked, ct);
+        var errors = await db.Set<WorkloadRecord>().CountAsync(w => w.Error != null, ct);
+        var pending = await db.Set<Approval>().CountAsync(a => a.State == ApprovalState.Pending, ct);
+        var applied = await db.Set<Approval>().CountAsync(a => a.State == ApprovalState.Applied && a.UpdatedAtUtc >= today, ct);
+        var failed = await db.Set<Approval>().CountAsync(a => a.State == ApprovalState.Failed && a.UpdatedAtUtc >= today, ct)
+            + await db.Set<RolloutRecord>().CountAsync(r => (r.State == RolloutState.Failed || r.State == RolloutState.TimedOut) && r.StartedAtUtc >= today, ct);
+        var recent = await audit.QueryAsync(new AuditQuery(PageSize: 8), ct);
+        return new OverviewNumbers(tracked, errors, pending, applied, failed, recent.Entries);
+    }
+}
