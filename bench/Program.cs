@@ -13,5 +13,9 @@ if (args is ["pipeline-latency", ..])
 {
     return await PipelineLatencyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
 }
+if (args is ["workloads-page", ..])
+{
+    return await WorkloadsPageBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+}
 BenchmarkSwitcher.FromAssembly(typeof(TagChoiceBenchmarks).Assembly).Run(args);
 return 0;
