@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using KeelPortal.Access;
 using KeelPortal.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace KeelPortal.Tests.Console;
@@ -131,5 +132,36 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
             TimeSpan.FromSeconds(15), "the policy written to the workload");
         await Assertions.Expect(page.Locator("[data-testid=detail-policy]")).ToHaveTextAsync("minor");
         Assert.Contains("workload.settings", await pipeline.AuditActionsAsync("deployment/shop/why"));
+    }
+
+    [Fact]
+    public async Task Single_sign_on_maps_the_providers_groups_to_a_role_and_refuses_someone_without_one()
+    {
+        await using var provider = await OidcProvider.StartAsync();
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p
+            .With("Access:Oidc:Authority", provider.Issuer)
+            .With("Access:Oidc:ClientId", OidcProvider.ClientId)
+            .With("Access:Oidc:ClientSecret", OidcProvider.ClientSecret)
+            .With("Access:Oidc:RequireHttpsMetadata", "false")
+            .With("Access:Oidc:DisplayName", "Example SSO")
+            .With("Access:Oidc:RoleMap:platform-admins", "Admin")
+            .With("Access:Oidc:RoleMap:developers", "Approver"));
+        await using var session = browser.Session();
+
+        provider.UserName = "dana";
+        provider.Groups = ["developers"];
+        var dana = await session.SignInPageAsync(pipeline.Url);
+        await dana.Locator("[data-testid=sso]").ClickAsync();
+        await Assertions.Expect(dana.Locator("[data-testid=signed-in-user]")).ToHaveTextAsync("dana");
+
+        provider.UserName = "eve";
+        provider.Groups = ["contractors"];
+        var eve = await session.SignInPageAsync(pipeline.Url);
+        await eve.Locator("[data-testid=sso]").ClickAsync();
+        await Assertions.Expect(eve.Locator("[data-testid=signin-error]")).ToContainTextAsync("Single sign-on did not work");
+
+        var accounts = await pipeline.Portal.Services.GetRequiredService<AccountService>().ListAsync();
+        Assert.Equal(Roles.Approver, accounts.Single(a => a.UserName == "dana").Role);
+        Assert.DoesNotContain(accounts, a => a.UserName == "eve");
     }
 }

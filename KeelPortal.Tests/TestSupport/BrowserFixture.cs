@@ -76,6 +76,18 @@ public sealed class BrowserSession(BrowserFixture fixture) : IAsyncDisposable
     public Task<IPage> SignedInPageAsync(Uri portal, string user, string password = SignIn.Password, int width = 1280, int height = 800) =>
         fixture.SignedInPageAsync(this, portal, user, password, width, height);
 
+    /// <summary>A fresh context, not signed in, on the sign-in page with its circuit up.</summary>
+    public async Task<IPage> SignInPageAsync(Uri portal)
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.ToString() });
+        Contexts.Add(context);
+        context.SetDefaultTimeout(20_000);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/signin");
+        await BrowserFixture.InteractiveAsync(page);
+        return page;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var context in Contexts)

@@ -10,6 +10,36 @@ public sealed class AccessOptions
     /// environment variable (<c>Access__Admin__Password</c>) or a secret store.
     /// </summary>
     public AdminAccount Admin { get; set; } = new();
+
+    /// <summary>Optional sign-in with an OpenID Connect provider, next to portal passwords.</summary>
+    public OidcOptions Oidc { get; set; } = new();
+}
+
+public sealed class OidcOptions
+{
+    /// <summary>The provider's issuer URL; unset turns OpenID Connect sign-in off.</summary>
+    public string? Authority { get; set; }
+
+    public string? ClientId { get; set; }
+
+    /// <summary>A secret: set it through an environment variable (<c>Access__Oidc__ClientSecret</c>) or a secret store.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The button text on the sign-in page.</summary>
+    public string DisplayName { get; set; } = "single sign-on";
+
+    /// <summary>The claim whose values map to roles (a provider's groups or roles claim).</summary>
+    public string RoleClaim { get; set; } = "groups";
+
+    /// <summary>Claim value → portal role (<c>Viewer</c>, <c>Approver</c>, <c>Admin</c>); the highest match wins.</summary>
+    public Dictionary<string, string> RoleMap { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The role of someone the map does not match; unset refuses them.</summary>
+    public string? DefaultRole { get; set; }
+
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Authority) && !string.IsNullOrWhiteSpace(ClientId);
 }
 
 public sealed class AdminAccount

@@ -24,6 +24,7 @@ public static class AccessSetup
             }));
         builder.Services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiAuthenticationHandler>(ApiAuthenticationHandler.SchemeName, null);
+        OidcSignIn.Add(builder.Services);
         builder.Services.AddIdentityCore<IdentityUser>(o =>
             {
                 o.Password.RequiredLength = 12;
@@ -60,6 +61,7 @@ public static class AccessSetup
 
     public static WebApplication MapAccess(this WebApplication app)
     {
+        OidcSignIn.Activate(app);
         app.MapAccountEndpoints();
         return app;
     }

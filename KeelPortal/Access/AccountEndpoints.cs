@@ -12,6 +12,10 @@ public static class AccountEndpoints
         app.MapPost("/account/signin", SignInAsync).AllowAnonymous();
         app.MapPost("/account/signout", SignOutAsync).RequireAuthorization();
         app.MapPost("/account/setup", SetupAsync).AllowAnonymous();
+        app.MapGet("/account/sso", (string? returnUrl, Microsoft.Extensions.Options.IOptions<AccessOptions> access) => access.Value.Oidc.Enabled
+                ? Results.Challenge(new Microsoft.AspNetCore.Authentication.AuthenticationProperties { RedirectUri = SafeReturnUrl(returnUrl) }, [OidcSignIn.Scheme])
+                : Results.Problem(statusCode: 404, title: "Single sign-on is not set up", detail: "set Access:Oidc:Authority and Access:Oidc:ClientId"))
+            .AllowAnonymous();
         return app;
     }
 
