@@ -34,6 +34,7 @@ public sealed class WorkloadGridTests
         Assert.Equal("svc-00", first.Rows[0].Name);
         Assert.Equal("red", byNamespace.Rows[0].Namespace);
         Assert.Equal(["deployment/blue/svc-07"], searchImage.Rows.Select(r => r.Id));
+        Assert.Equal("1.0.0", searchImage.Rows[0].Tags);
         Assert.Equal(10, searchPolicy.Total);
         Assert.Equal(0, likeIsLiteral.Total);
     }

@@ -8,7 +8,18 @@ public sealed record WorkloadQuery(string? Search = null, string SortBy = "name"
 
 public sealed record WorkloadRow(
     string Id, string Kind, string Namespace, string Name, string Images, string Policy, string Trigger, string? PollSchedule,
-    int ApprovalsRequired, bool IsTracked, string? Error);
+    int ApprovalsRequired, bool IsTracked, string? Error)
+{
+    /// <summary>The current tag of each tracked image (<c>1.4.2</c>, <c>latest</c>), in image order.</summary>
+    public string Tags => string.Join(", ", Images.Split(", ", StringSplitOptions.RemoveEmptyEntries).Select(TagOf).Distinct());
+
+    private static string TagOf(string image)
+    {
+        var name = image.Split('@')[0];
+        var colon = name.LastIndexOf(':');
+        return colon > name.LastIndexOf('/') ? name[(colon + 1)..] : "latest";
+    }
+}
 
 public sealed record WorkloadPage(IReadOnlyList<WorkloadRow> Rows, int Total);
 
