@@ -113,17 +113,27 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         {
             await pipeline.Pusher.PushAsync("team/why", tag);
         }
+        await pipeline.Pusher.PushAsync("team/why", "1.2.5", new TestImage("linux/arm64"));
         pipeline.Deploy("why", $"{repository}:1.2.3", Keel(("keel.sh/policy", "patch")), labels: Keel(("keel.sh/approvals", "1")));
         await pipeline.TrackedAsync("deployment/shop/why");
         var page = await session.SignedInPageAsync(pipeline.Url, "root");
 
         await page.GotoAsync("/workloads");
         await BrowserFixture.InteractiveAsync(page);
-        await page.Locator("[data-testid=workloads-grid] tr", new() { HasText = "why" }).First.ClickAsync();
-        await page.WaitForURLAsync("**/workloads/deployment/shop/why");
+        // The grid reloads its rows when workloads change; a click that lands during a reload is tried again.
+        var row = page.Locator("[data-testid=workloads-grid] tr", new() { HasText = "why" }).First;
+        await Eventually.TrueAsync(async () =>
+        {
+            if (!page.Url.EndsWith("/workloads/deployment/shop/why", StringComparison.Ordinal))
+            {
+                await row.ClickAsync();
+            }
+            return page.Url.EndsWith("/workloads/deployment/shop/why", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(20), "the row opens the workload's page");
         var candidates = page.Locator("[data-testid=candidates]");
         await Assertions.Expect(candidates.Locator("tr", new() { HasText = "2.0.0" })).ToContainTextAsync("major");
         await Assertions.Expect(candidates.Locator("tr", new() { HasText = "1.2.4" })).ToContainTextAsync("Eligible");
+        await Assertions.Expect(candidates.Locator("tr", new() { HasText = "1.2.5" })).ToContainTextAsync("WrongPlatform");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "workload-detail.png") });
 
         await page.GetByLabel("keel.sh/policy").FillAsync("minor");

@@ -88,7 +88,9 @@ public sealed class PipelinePortal : IAsyncDisposable
             .With("Workloads:Server", cluster.Url)
             .With("Workloads:ReconnectDelay", "00:00:00.100")
             .With("Triggers:WebhookSecret", WebhookSecret)
-            .With("Updates:ApplyRetryDelay", "00:00:00.200");
+            .With("Updates:ApplyRetryDelay", "00:00:00.200")
+            // Public registries (Docker Hub for sidecars) are unreachable here; fail fast instead of backing off.
+            .With("Registries:RetryBaseDelay", "00:00:00.020");
         if (dataDirectory is not null)
         {
             portal.With("Data:ConnectionString", $"Data Source={Path.Combine(dataDirectory, "portal.db")}")

@@ -53,13 +53,16 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         return request;
     }
 
+    /// <summary>Distinct webhook jobs in any state (a job moving between states can show in two lists at once).</summary>
     private int WebhookJobs()
     {
         var monitoring = portal.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        return monitoring.EnqueuedJobs("default", 0, 1000).Count(j => j.Value.Job?.Type == typeof(WebhookJob))
-            + monitoring.ProcessingJobs(0, 1000).Count(j => j.Value.Job?.Type == typeof(WebhookJob))
-            + monitoring.SucceededJobs(0, 1000).Count(j => j.Value.Job?.Type == typeof(WebhookJob))
-            + monitoring.FailedJobs(0, 1000).Count(j => j.Value.Job?.Type == typeof(WebhookJob));
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        ids.UnionWith(monitoring.EnqueuedJobs("default", 0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
+        ids.UnionWith(monitoring.ProcessingJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
+        ids.UnionWith(monitoring.SucceededJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
+        ids.UnionWith(monitoring.FailedJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
+        return ids.Count;
     }
 
     [Theory]

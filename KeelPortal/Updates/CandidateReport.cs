@@ -18,21 +18,34 @@ public sealed class CandidateReport(IRegistryClient registry, CredentialResolver
         var policy = UpdatePolicy.Parse(workload.Policy, workload.MatchTag ? "true" : "false", workload.MatchPreRelease ? "true" : "false").Policy;
         var declined = (await approvals.ForWorkloadAsync(workload.Id, ct))
             .Where(a => a.State is ApprovalState.Rejected or ApprovalState.Expired).Select(a => a.NewVersion).ToHashSet(StringComparer.Ordinal);
-        var report = new List<ContainerCandidates>();
-        foreach (var container in workload.Containers.Where(c => c.Repository is not null))
-        {
-            var image = ImageReference.Parse(container.Repository!);
-            var tags = await registry.ListTagsAsync(image, await credentials.ForAsync(workload, image, ct), ct);
-            if (!tags.Succeeded)
-            {
-                report.Add(new(container.Name, container.Repository!, container.Tag!, "the registry could not be read", [], tags.Failure!.Reason));
-                continue;
-            }
-            var choice = TagChooser.Choose(policy, container.Tag!, tags.Value!);
-            var lines = choice.Verdicts.Take(limit).Select(v => new CandidateLine(v.Tag, v.Kind.ToString(),
-                declined.Contains(v.Tag) ? $"{v.Reason}; declined earlier (rejected or expired)" : v.Reason, declined.Contains(v.Tag))).ToList();
-            report.Add(new(container.Name, container.Repository!, container.Tag!, choice.Summary, lines, null));
-        }
+        // Containers are read in parallel: one slow or unreachable registry must not hold up the others.
+        var report = await Task.WhenAll(workload.Containers.Where(c => c.Repository is not null)
+            .Select(container => ExplainAsync(workload, container, policy, declined, limit, ct)));
         return report;
     }
+
+    private async Task<ContainerCandidates> ExplainAsync(
+        WorkloadSnapshot workload, TrackedContainer container, UpdatePolicy policy, HashSet<string> declined, int limit, CancellationToken ct)
+    {
+        var image = ImageReference.Parse(container.Repository!);
+        var credential = await credentials.ForAsync(workload, image, ct);
+        var tags = await registry.ListTagsAsync(image, credential, ct);
+        if (!tags.Succeeded)
+        {
+            return new(container.Name, container.Repository!, container.Tag!, "the registry could not be read", [], tags.Failure!.Reason);
+        }
+        // The same choice the poll makes, platforms included: tags ahead of the pick that do not run on the
+        // workload's nodes show as wrong platform.
+        var choice = await TagChooser.ChooseAsync(policy, container.Tag!, tags.Value!, Platforms(workload), async (tag, token) =>
+        {
+            var platforms = await registry.GetPlatformsAsync(image.WithTag(tag), credential, token);
+            return platforms.Succeeded ? new CandidatePlatforms(platforms.Value!) : CandidatePlatforms.Failed(platforms.Failure!.Reason);
+        }, ct);
+        var lines = choice.Verdicts.Take(limit).Select(v => new CandidateLine(v.Tag, v.Kind.ToString(),
+            declined.Contains(v.Tag) ? $"{v.Reason}; declined earlier (rejected or expired)" : v.Reason, declined.Contains(v.Tag))).ToList();
+        return new(container.Name, container.Repository!, container.Tag!, choice.Summary, lines, null);
+    }
+
+    private static WorkloadPlatforms Platforms(WorkloadSnapshot workload) => WorkloadPlatforms.Of(
+        workload.NodePlatforms.Select(p => Platform.TryParse(p, out var parsed) ? parsed : null).Where(p => p is not null).Select(p => p!));
 }
