@@ -36,16 +36,10 @@ public sealed class CandidateReport(IRegistryClient registry, CredentialResolver
         }
         // The same choice the poll makes, platforms included: tags ahead of the pick that do not run on the
         // workload's nodes show as wrong platform.
-        var choice = await TagChooser.ChooseAsync(policy, container.Tag!, tags.Value!, Platforms(workload), async (tag, token) =>
-        {
-            var platforms = await registry.GetPlatformsAsync(image.WithTag(tag), credential, token);
-            return platforms.Succeeded ? new CandidatePlatforms(platforms.Value!) : CandidatePlatforms.Failed(platforms.Failure!.Reason);
-        }, ct);
+        var choice = await TagChooser.ChooseAsync(policy, container.Tag!, tags.Value!, workload.RequiredPlatforms(),
+            UpdatePlanner.PlatformsOf(registry, image, credential), ct);
         var lines = choice.Verdicts.Take(limit).Select(v => new CandidateLine(v.Tag, v.Kind.ToString(),
             declined.Contains(v.Tag) ? $"{v.Reason}; declined earlier (rejected or expired)" : v.Reason, declined.Contains(v.Tag))).ToList();
         return new(container.Name, container.Repository!, container.Tag!, choice.Summary, lines, null);
     }
-
-    private static WorkloadPlatforms Platforms(WorkloadSnapshot workload) => WorkloadPlatforms.Of(
-        workload.NodePlatforms.Select(p => Platform.TryParse(p, out var parsed) ? parsed : null).Where(p => p is not null).Select(p => p!));
 }

@@ -91,8 +91,7 @@ public sealed partial class UpdatePlanner(
         {
             return await FollowDigestAsync(workload, image, containers, current, tags, known, credential, ct);
         }
-        var choice = await TagChooser.ChooseAsync(policy, current, tags, Platforms(workload),
-            async (tag, token) => await PlatformsOfAsync(image.WithTag(tag), credential, token), ct);
+        var choice = await TagChooser.ChooseAsync(policy, current, tags, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential), ct);
         if (!choice.HasUpdate)
         {
             if (verbose)
@@ -141,17 +140,13 @@ public sealed partial class UpdatePlanner(
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved or ProposalOutcome.VotesReset;
     }
 
-    private static WorkloadPlatforms Platforms(WorkloadSnapshot workload)
-    {
-        var platforms = workload.NodePlatforms.Select(p => Platform.TryParse(p, out var parsed) ? parsed : null).Where(p => p is not null).Select(p => p!);
-        return WorkloadPlatforms.Of(platforms);
-    }
-
-    private async Task<CandidatePlatforms> PlatformsOfAsync(ImageReference image, RegistryCredential? credential, CancellationToken ct)
-    {
-        var platforms = await registry.GetPlatformsAsync(image, credential, ct);
-        return platforms.Succeeded ? new CandidatePlatforms(platforms.Value!) : CandidatePlatforms.Failed(platforms.Failure!.Reason);
-    }
+    /// <summary>Asks the registry which platforms a candidate tag's image supports (for the policy engine's platform check).</summary>
+    internal static PlatformLookup PlatformsOf(IRegistryClient registry, ImageReference image, RegistryCredential? credential) =>
+        async (tag, ct) =>
+        {
+            var platforms = await registry.GetPlatformsAsync(image.WithTag(tag), credential, ct);
+            return platforms.Succeeded ? new CandidatePlatforms(platforms.Value!) : CandidatePlatforms.Failed(platforms.Failure!.Reason);
+        };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Repository}:{Tag} arrived, but no tracked workload uses {Repository}")]
     private partial void LogNobodyTracks(string repository, string tag);

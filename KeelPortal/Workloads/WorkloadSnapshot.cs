@@ -44,6 +44,10 @@ public sealed record WorkloadSnapshot(
     /// <summary>Tracked by a policy with no errors that stop updates.</summary>
     public bool IsTracked => Policy != "never" && Errors.Count == 0;
 
+    /// <summary>The platforms of the nodes the workload's pods run on, which every candidate image must cover.</summary>
+    public WorkloadPlatforms RequiredPlatforms() => WorkloadPlatforms.Of(
+        NodePlatforms.Select(p => Platform.TryParse(p, out var parsed) ? parsed : null).Where(p => p is not null).Select(p => p!));
+
     public static WorkloadSnapshot Build(WorkloadObject workload, IEnumerable<V1Pod> pods, IReadOnlyDictionary<string, Platform> nodePlatforms)
     {
         var settings = KeelSettings.Read(workload.Labels, workload.Annotations);
