@@ -122,13 +122,22 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await BrowserFixture.InteractiveAsync(page);
         // The grid reloads its rows when workloads change; a click that lands during a reload is tried again.
         var row = page.Locator("[data-testid=workloads-grid] tr", new() { HasText = "why" }).First;
+        const string detail = "/workloads/deployment/shop/why";
         await Eventually.TrueAsync(async () =>
         {
-            if (!page.Url.EndsWith("/workloads/deployment/shop/why", StringComparison.Ordinal))
+            if (!page.Url.EndsWith(detail, StringComparison.Ordinal))
             {
-                await row.ClickAsync();
+                try
+                {
+                    await row.ClickAsync(new LocatorClickOptions { Timeout = 2_000 });
+                    await page.WaitForURLAsync("**" + detail, new PageWaitForURLOptions { Timeout = 2_000, WaitUntil = WaitUntilState.Commit });
+                }
+                catch (TimeoutException)
+                {
+                    // The row was re-rendered under the click, or the page already left; look again.
+                }
             }
-            return page.Url.EndsWith("/workloads/deployment/shop/why", StringComparison.Ordinal);
+            return page.Url.EndsWith(detail, StringComparison.Ordinal);
         }, TimeSpan.FromSeconds(20), "the row opens the workload's page");
         var candidates = page.Locator("[data-testid=candidates]");
         await Assertions.Expect(candidates.Locator("tr", new() { HasText = "2.0.0" })).ToContainTextAsync("major");
