@@ -15,7 +15,7 @@ public sealed class CandidateReport(IRegistryClient registry, CredentialResolver
 {
     public async Task<IReadOnlyList<ContainerCandidates>> ExplainAsync(WorkloadSnapshot workload, int limit = 50, CancellationToken ct = default)
     {
-        var policy = UpdatePolicy.Parse(workload.Policy, workload.MatchTag ? "true" : "false", workload.MatchPreRelease ? "true" : "false").Policy;
+        var policy = workload.UpdatePolicy();
         var declined = (await approvals.ForWorkloadAsync(workload.Id, ct))
             .Where(a => a.State is ApprovalState.Rejected or ApprovalState.Expired).Select(a => a.NewVersion).ToHashSet(StringComparer.Ordinal);
         // Containers are read in parallel: one slow or unreachable registry must not hold up the others.

@@ -86,7 +86,7 @@ public sealed partial class UpdatePlanner(
         }
         var current = containers[0].Tag!;
         containers = containers.Where(c => c.Tag == current).ToList();
-        var policy = UpdatePolicy.Parse(workload.Policy, workload.MatchTag ? "true" : "false", workload.MatchPreRelease ? "true" : "false").Policy;
+        var policy = workload.UpdatePolicy();
         if (policy.Kind == PolicyKind.Force && policy.MatchTag)
         {
             return await FollowDigestAsync(workload, image, containers, current, tags, known, credential, ct);

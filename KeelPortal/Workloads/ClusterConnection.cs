@@ -16,7 +16,7 @@ public sealed record ClusterStatus(ClusterState State, string Target, string Mes
 /// </summary>
 public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimeProvider time, EventHub events)
 {
-    private readonly Lazy<IWorkloadClient?> client = new(() => Create(options.Value, out _));
+    private readonly Lazy<(KubernetesWorkloadClient? Client, string? WhyNot)> connection = new(() => (Create(options.Value, out var whyNot), whyNot));
     private ClusterStatus status = new(ClusterState.Connecting, "", "connecting", null, time.GetUtcNow());
 
     public ClusterStatus Status => Volatile.Read(ref status);
@@ -26,11 +26,10 @@ public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimePr
     {
         get
         {
-            var value = client.Value;
+            var (value, whyNot) = connection.Value;
             if (value is null && Status.State != ClusterState.NotConfigured)
             {
-                Create(options.Value, out var why);
-                Report(ClusterState.NotConfigured, "", why!, null);
+                Report(ClusterState.NotConfigured, "", whyNot!, null);
             }
             return value;
         }

@@ -92,11 +92,9 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
         {
             pods[pod.Metadata.Name] = pod;
         }
-        var labels = pod.Metadata.Labels;
         foreach (var workload in workloads.Values)
         {
-            if (workload.Namespace == pod.Metadata.NamespaceProperty && labels is not null && workload.Selector.Count > 0
-                && workload.Selector.All(kv => labels.TryGetValue(kv.Key, out var v) && v == kv.Value))
+            if (workload.Namespace == pod.Metadata.NamespaceProperty && WorkloadSnapshot.Selects(workload.Selector, pod.Metadata.Labels))
             {
                 MarkDirty(workload.Id);
             }
@@ -172,7 +170,7 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
 
     internal async Task PruneAsync(CancellationToken ct)
     {
-        var present = workloads.Keys.Where(id => Snapshot(id) is not null).ToHashSet(StringComparer.Ordinal);
+        var present = workloads.Values.Where(HasKeelKeys).Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
         var gone = await store.PruneAsync(present, ct);
         if (gone.Count > 0)
         {

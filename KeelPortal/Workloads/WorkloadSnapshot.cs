@@ -44,6 +44,10 @@ public sealed record WorkloadSnapshot(
     /// <summary>Tracked by a policy with no errors that stop updates.</summary>
     public bool IsTracked => Policy != "never" && Errors.Count == 0;
 
+    /// <summary>The workload's policy, parsed again from the stored settings.</summary>
+    public UpdatePolicy UpdatePolicy() =>
+        Policies.UpdatePolicy.Parse(Policy, MatchTag ? "true" : "false", MatchPreRelease ? "true" : "false").Policy;
+
     /// <summary>The platforms of the nodes the workload's pods run on, which every candidate image must cover.</summary>
     public WorkloadPlatforms RequiredPlatforms() => WorkloadPlatforms.Of(
         NodePlatforms.Select(p => Platform.TryParse(p, out var parsed) ? parsed : null).Where(p => p is not null).Select(p => p!));
@@ -109,6 +113,7 @@ public sealed record WorkloadSnapshot(
         return at >= 0 ? imageId![(at + 1)..] : imageId?.StartsWith("sha256:", StringComparison.Ordinal) == true ? imageId : null;
     }
 
-    private static bool Selects(IReadOnlyDictionary<string, string> selector, IDictionary<string, string>? labels) =>
+    /// <summary>Whether a workload's selector picks a pod with these labels (an empty selector picks nothing).</summary>
+    internal static bool Selects(IReadOnlyDictionary<string, string> selector, IDictionary<string, string>? labels) =>
         selector.Count > 0 && labels is not null && selector.All(kv => labels.TryGetValue(kv.Key, out var v) && v == kv.Value);
 }
