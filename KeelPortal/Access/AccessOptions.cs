@@ -57,6 +57,10 @@ public static class Roles
 
     public static readonly IReadOnlyList<string> All = [Viewer, Approver, Admin];
 
+    /// <summary>The strongest of <paramref name="roles"/> that is a portal role, or null.</summary>
+    public static string? Highest(IEnumerable<string> roles) =>
+        roles.Where(All.Contains).OrderByDescending(r => All.ToList().IndexOf(r)).FirstOrDefault();
+
     /// <summary>Policies: who may look, who may vote, who may administer.</summary>
     public const string CanView = "can-view";
     public const string CanVote = "can-vote";

@@ -67,7 +67,7 @@ public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactor
         var result = new List<AccountSummary>();
         foreach (var user in await users.Users.OrderBy(u => u.UserName).ToListAsync())
         {
-            var role = (await users.GetRolesAsync(user)).OrderByDescending(r => Array.IndexOf(Roles.All.ToArray(), r)).FirstOrDefault() ?? Roles.Viewer;
+            var role = Roles.Highest(await users.GetRolesAsync(user)) ?? Roles.Viewer;
             result.Add(new AccountSummary(user.Id, user.UserName!, role, tokens.Where(t => t.UserId == user.Id)
                 .Select(t => new ApiTokenSummary(t.Id, t.Name, t.Prefix, t.CreatedAtUtc, t.LastUsedAtUtc, t.RevokedAtUtc is not null)).ToList()));
         }

@@ -102,8 +102,7 @@ public static class OidcSignIn
     internal static string? RoleOf(ClaimsPrincipal principal, OidcOptions oidc)
     {
         var values = principal.FindAll(oidc.RoleClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
-        var mapped = oidc.RoleMap.Where(m => values.Contains(m.Key)).Select(m => m.Value).Where(Roles.All.Contains)
-            .OrderByDescending(r => Roles.All.ToList().IndexOf(r)).FirstOrDefault();
+        var mapped = Roles.Highest(oidc.RoleMap.Where(m => values.Contains(m.Key)).Select(m => m.Value));
         return mapped ?? (oidc.DefaultRole is { } d && Roles.All.Contains(d) ? d : null);
     }
 }
