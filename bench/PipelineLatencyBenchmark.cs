@@ -47,9 +47,9 @@ public static class PipelineLatencyBenchmark
             toPatch.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
             await WaitAsync(async () => (await pipeline.Approvals.FindAsync(identifier))?.State == ApprovalState.Applied);
         }
-        Report("webhook answered (HTTP round trip)", answer);
-        Report("webhook -> pending approval stored", toPending);
-        Report("final vote -> PATCH sent", toPatch);
+        Percentiles.Report("webhook answered (HTTP round trip)", answer);
+        Percentiles.Report("webhook -> pending approval stored", toPending);
+        Percentiles.Report("final vote -> PATCH sent", toPatch);
         return 0;
     }
 
@@ -64,12 +64,5 @@ public static class PipelineLatencyBenchmark
             }
             await Task.Delay(2);
         }
-    }
-
-    private static void Report(string what, List<double> samples)
-    {
-        samples.Sort();
-        double At(double q) => samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(q * samples.Count) - 1)];
-        Console.WriteLine($"{what}: n={samples.Count} p50={At(0.50):0} ms p95={At(0.95):0} ms max={samples[^1]:0} ms");
     }
 }

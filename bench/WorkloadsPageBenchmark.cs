@@ -29,10 +29,10 @@ public static class WorkloadsPageBenchmark
         using var client = await portal.SignedInClientAsync();
         Console.WriteLine($"{await portal.Services.GetRequiredService<WorkloadStore>().CountAsync()} workloads in the database");
 
-        Report("grid: first page (25 rows, sorted by name, total counted)", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery())));
-        Report("grid: filter 'team-042' (sorted by namespace)", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery("team-042", "namespace"))));
-        Report("grid: page 100 sorted by policy, descending", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery(SortBy: "policy", Descending: true, Page: 100))));
-        Report("GET /workloads (server-rendered page over HTTP)", await TimeAsync(runs / 2, async () => (await client.GetAsync("/workloads")).EnsureSuccessStatusCode()));
+        Percentiles.Report("grid: first page (25 rows, sorted by name, total counted)", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery())), "0.0");
+        Percentiles.Report("grid: filter 'team-042' (sorted by namespace)", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery("team-042", "namespace"))), "0.0");
+        Percentiles.Report("grid: page 100 sorted by policy, descending", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery(SortBy: "policy", Descending: true, Page: 100))), "0.0");
+        Percentiles.Report("GET /workloads (server-rendered page over HTTP)", await TimeAsync(runs / 2, async () => (await client.GetAsync("/workloads")).EnsureSuccessStatusCode()), "0.0");
         return 0;
     }
 
@@ -47,12 +47,5 @@ public static class WorkloadsPageBenchmark
             samples.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         return samples;
-    }
-
-    private static void Report(string what, List<double> samples)
-    {
-        samples.Sort();
-        double At(double q) => samples[Math.Min(samples.Count - 1, (int)Math.Ceiling(q * samples.Count) - 1)];
-        Console.WriteLine($"{what}: n={samples.Count} p50={At(0.5):0.0} ms p95={At(0.95):0.0} ms max={samples[^1]:0.0} ms");
     }
 }

@@ -55,12 +55,6 @@ public sealed class KubeStore(TimeProvider time)
         }
     }
 
-    public (List<JsonObject> Items, long Revision) List(KubeResource resource, string? ns)
-    {
-        var (items, revision, _) = List(resource, ns, _ => true, 0, int.MaxValue);
-        return (items, revision);
-    }
-
     public JsonObject Create(KubeResource resource, string ns, JsonObject body)
     {
         lock (gate)
