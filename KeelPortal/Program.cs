@@ -5,6 +5,7 @@ using KeelPortal.Components;
 using KeelPortal.Data;
 using KeelPortal.Health;
 using KeelPortal.Jobs;
+using KeelPortal.Notifications;
 using KeelPortal.Registries;
 using KeelPortal.Triggers;
 using KeelPortal.Updates;
@@ -21,6 +22,7 @@ builder.AddWorkloads();
 builder.AddApprovals();
 builder.AddUpdates();
 builder.AddTriggers();
+builder.AddNotifications();
 builder.AddJobs();
 builder.AddHealth();
 

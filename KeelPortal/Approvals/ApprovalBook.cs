@@ -22,6 +22,9 @@ public sealed record VoteResult(VoteOutcome Outcome, string Reason, Approval? Ap
 /// <summary>Published whenever an approval changes state or receives a vote.</summary>
 public sealed record ApprovalChanged(long ApprovalId, string WorkloadId, ApprovalState State);
 
+/// <summary>Published when a new approval starts waiting for votes (not when a vote arrives).</summary>
+public sealed record ApprovalProposed(long ApprovalId);
+
 /// <summary>Published when an approval has all its votes (or needed none): the update pipeline applies it.</summary>
 public sealed record ApprovalApproved(long ApprovalId);
 
@@ -129,6 +132,7 @@ public sealed partial class ApprovalBook(
             events.Publish(new ApprovalApproved(approval.Id));
             return new(ProposalOutcome.AutoApproved, approval.Id, "no approval required");
         }
+        events.Publish(new ApprovalProposed(approval.Id));
         return new(ProposalOutcome.Created, approval.Id, $"waiting for {approval.VotesRequired} vote(s)");
     }
 

@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using KeelPortal.Audit;
+using KeelPortal.Data;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Notifications;
+
+/// <summary>What an administrator enters for a channel. An empty target when editing keeps the stored one.</summary>
+public sealed record ChannelInput(
+    long? Id, string? Name, ChannelType Type, string? Target, string? Channel, string? Username, string? IconUrl,
+    NotificationEvents Events, NotificationLevel MinimumLevel, bool IsDefault, bool Enabled);
+
+/// <summary>What the console shows of a channel: never its target, only the masked form.</summary>
+public sealed record ChannelSummary(
+    long? Id, string Name, ChannelType Type, string MaskedTarget, string? Channel, string? Username, string? IconUrl,
+    NotificationEvents Events, NotificationLevel MinimumLevel, bool IsDefault, bool Enabled, string Source, bool Readable);
+
+public sealed record ChannelSaveResult(ChannelSummary? Saved, string? Error)
+{
+    public bool Succeeded => Saved is not null;
+}
+
+/// <summary>Published when channels are added, changed or removed, or a delivery to one of them moved on.</summary>
+public sealed record NotificationChannelsChanged(string? ChannelName);
+
+/// <summary>
+/// Every channel: the ones administrators keep in the console (targets encrypted with Data Protection, changes audited
+/// without the target) and the ones declared as code (read-only here).
+/// </summary>
+public sealed partial class ChannelDirectory(
+    IDbContextFactory<PortalDbContext> contexts,
+    IDataProtectionProvider protection,
+    ConfiguredChannels configured,
+    AuditTrail audit,
+    EventHub events,
+    TimeProvider time,
+    ILogger<ChannelDirectory> logger)
+{
+    private readonly IDataProtector protector = protection.CreateProtector("KeelPortal.Notifications.Targets.v1");
+
+    /// <summary>Every usable channel, decrypted, for routing and delivery. An unreadable target is left out with a warning.</summary>
+    public async Task<IReadOnlyList<ChannelSettings>> AllAsync(CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Set<NotificationChannel>().AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
+        var result = new List<ChannelSettings>(configured.All);
+        foreach (var row in rows.Where(r => result.All(c => c.Name != r.Name)))
+        {
+            if (Decrypt(row) is { } target)
+            {
+                result.Add(new ChannelSettings(row.Name, row.Type, target, row.Channel, row.Username, row.IconUrl, row.Events, row.MinimumLevel,
+                    row.IsDefault, row.Enabled, "console", row.Id));
+            }
+        }
+        return result;
+    }
+
+    public async Task<ChannelSettings?> FindAsync(string name, CancellationToken ct = default) =>
+        (await AllAsync(ct)).FirstOrDefault(c => c.Name == ChannelNames.Normalise(name));
+
+    public async Task<IReadOnlyList<ChannelSummary>> ListAsync(CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Set<NotificationChannel>().AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
+        var list = configured.All.Select(c => new ChannelSummary(null, c.Name, c.Type, ChannelTargets.Mask(c.Target), c.Channel, c.Username,
+            c.IconUrl, c.Events, c.MinimumLevel, c.IsDefault, c.Enabled, c.Source, true)).ToList();
+        list.AddRange(rows.Where(r => list.All(c => c.Name != r.Name)).Select(r => Summary(r, Decrypt(r) is not null)));
+        return list.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<ChannelSaveResult> SaveAsync(ChannelInput input, string actor, CancellationToken ct = default)
+    {
+        if (Validate(input) is { } error)
+        {
+            return new(null, error);
+        }
+        var name = ChannelNames.Normalise(input.Name!);
+        if (configured.All.Any(c => c.Name == name))
+        {
+            return new(null, $"A channel named '{name}' is declared in configuration; choose another name or change it there.");
+        }
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var set = db.Set<NotificationChannel>();
+        if (await set.AnyAsync(c => c.Name == name && c.Id != (input.Id ?? 0), ct))
+        {
+            return new(null, $"A channel named '{name}' exists already.");
+        }
+        NotificationChannel? row = null;
+        if (input.Id is { } id && (row = await set.SingleOrDefaultAsync(c => c.Id == id, ct)) is null)
+        {
+            return new(null, "The channel was removed in the meantime.");
+        }
+        var target = string.IsNullOrWhiteSpace(input.Target) ? null : input.Target.Trim();
+        if (target is null && (row is null || Decrypt(row) is null))
+        {
+            return new(null, ChannelTargets.Problem(input.Type, null, input.Channel));
+        }
+        var existingTarget = row is null ? null : Decrypt(row);
+        if (ChannelTargets.Problem(input.Type, target ?? existingTarget, input.Channel) is { } targetProblem)
+        {
+            return new(null, targetProblem);
+        }
+        var previousName = row?.Name;
+        var action = row is null ? "notification.channel.add" : "notification.channel.change";
+        if (row is null)
+        {
+            row = new NotificationChannel { Name = name, ProtectedTarget = "", MaskedTarget = "", UpdatedBy = actor };
+            set.Add(row);
+        }
+        row.Name = name;
+        row.Type = input.Type;
+        if (target is not null)
+        {
+            row.ProtectedTarget = protector.Protect(target);
+            row.MaskedTarget = ChannelTargets.Mask(target);
+        }
+        row.Channel = Blank(input.Channel);
+        row.Username = Blank(input.Username);
+        row.IconUrl = Blank(input.IconUrl);
+        row.Events = input.Events & NotificationEvents.All;
+        row.MinimumLevel = input.MinimumLevel;
+        row.IsDefault = input.IsDefault;
+        row.Enabled = input.Enabled;
+        row.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
+        row.UpdatedBy = actor;
+        await db.SaveChangesAsync(ct);
+        if (previousName is not null && previousName != name)
+        {
+            await db.Set<NotificationDelivery>().Where(d => d.ChannelName == previousName)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.ChannelName, name), ct);
+        }
+        await audit.RecordAsync(actor, action, $"channel/{name}",
+            $"{ChannelTargets.Describe(row.Type)}; events {row.Events}; minimum level {row.MinimumLevel.KeelName()}; "
+            + $"{(row.IsDefault ? "default" : "named only")}; {(row.Enabled ? "enabled" : "disabled")}{(target is null ? "" : "; target replaced")}", ct);
+        events.Publish(new NotificationChannelsChanged(name));
+        return new(Summary(row, true), null);
+    }
+
+    public async Task<bool> SetEnabledAsync(long id, bool enabled, string actor, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Set<NotificationChannel>().SingleOrDefaultAsync(c => c.Id == id, ct);
+        if (row is null || row.Enabled == enabled)
+        {
+            return false;
+        }
+        row.Enabled = enabled;
+        row.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
+        row.UpdatedBy = actor;
+        await db.SaveChangesAsync(ct);
+        await audit.RecordAsync(actor, enabled ? "notification.channel.enable" : "notification.channel.disable", $"channel/{row.Name}", null, ct);
+        events.Publish(new NotificationChannelsChanged(row.Name));
+        return true;
+    }
+
+    public async Task<bool> RemoveAsync(long id, string actor, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Set<NotificationChannel>().SingleOrDefaultAsync(c => c.Id == id, ct);
+        if (row is null)
+        {
+            return false;
+        }
+        db.Remove(row);
+        await db.SaveChangesAsync(ct);
+        await db.Set<NotificationDelivery>().Where(d => d.ChannelName == row.Name).ExecuteDeleteAsync(ct);
+        await audit.RecordAsync(actor, "notification.channel.remove", $"channel/{row.Name}", ChannelTargets.Describe(row.Type), ct);
+        events.Publish(new NotificationChannelsChanged(row.Name));
+        return true;
+    }
+
+    private static string? Validate(ChannelInput input)
+    {
+        if (ChannelNames.Problem(input.Name) is { } nameProblem)
+        {
+            return nameProblem;
+        }
+        if (!Enum.IsDefined(input.Type))
+        {
+            return "Choose the kind of channel.";
+        }
+        if (ChannelTargets.IconProblem(input.IconUrl) is { } iconProblem)
+        {
+            return iconProblem;
+        }
+        return (input.Events & NotificationEvents.All) == NotificationEvents.None ? "Choose at least one event the channel receives." : null;
+    }
+
+    private string? Decrypt(NotificationChannel row)
+    {
+        try
+        {
+            return protector.Unprotect(row.ProtectedTarget);
+        }
+        catch (CryptographicException)
+        {
+            LogUnreadable(row.Name);
+            return null;
+        }
+    }
+
+    private static ChannelSummary Summary(NotificationChannel r, bool readable) => new(r.Id, r.Name, r.Type, r.MaskedTarget, r.Channel, r.Username,
+        r.IconUrl, r.Events, r.MinimumLevel, r.IsDefault, r.Enabled, "console", readable);
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The target of notification channel {Channel} cannot be decrypted (was the Data Protection key ring under Data:KeysPath lost?); enter it again on the Notifications page")]
+    private partial void LogUnreadable(string channel);
+}

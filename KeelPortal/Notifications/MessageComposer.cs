@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace KeelPortal.Notifications;
+
+/// <summary>
+/// Turns a notification into the JSON body each service's incoming webhook takes. Pure: the same notification and
+/// channel always give the same bytes (the golden files in the tests hold them).
+/// </summary>
+public static partial class MessageComposer
+{
+    public const string OpenLabel = "Open in KeelPortal";
+
+    public static JsonObject Compose(Notification n, ChannelSettings channel, Uri? publicBaseUrl)
+    {
+        var link = LinkOf(n, publicBaseUrl);
+        return channel.Type switch
+        {
+            ChannelType.Slack => Slack(n, channel, link),
+            ChannelType.Mattermost => Mattermost(n, channel, link),
+            ChannelType.Teams => Teams(n, link),
+            ChannelType.Discord => Discord(n, channel, link),
+            _ => Keel(n, link),
+        };
+    }
+
+    public static string? LinkOf(Notification n, Uri? publicBaseUrl) =>
+        publicBaseUrl is null || n.LinkPath is null ? null : new Uri(publicBaseUrl, n.LinkPath.TrimStart('/')).AbsoluteUri;
+
+    /// <summary>Block Kit inside a coloured attachment: a header, the sentence, the facts as fields, an open button.</summary>
+    private static JsonObject Slack(Notification n, ChannelSettings channel, string? link)
+    {
+        var blocks = new JsonArray
+        {
+            new JsonObject { ["type"] = "header", ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = n.Title, ["emoji"] = true } },
+            new JsonObject { ["type"] = "section", ["text"] = Mrkdwn(SlackEscape(n.Message)) },
+        };
+        var facts = n.Facts();
+        if (facts.Count > 0)
+        {
+            blocks.Add(new JsonObject
+            {
+                ["type"] = "section",
+                ["fields"] = new JsonArray(facts.Select(f => (JsonNode)Mrkdwn($"*{f.Name}*\n{SlackEscape(f.Value)}")).ToArray()),
+            });
+        }
+        if (link is not null)
+        {
+            var button = new JsonObject { ["type"] = "button", ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = OpenLabel }, ["url"] = link };
+            if (n.Event == NotificationEvents.ApprovalRequired)
+            {
+                button["style"] = "primary";
+            }
+            blocks.Add(new JsonObject { ["type"] = "actions", ["elements"] = new JsonArray(button) });
+        }
+        blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray(Mrkdwn($"KeelPortal · {n.Level.KeelName()}")) });
+        var body = new JsonObject { ["text"] = $"{n.Title}: {n.Message}" };
+        AddIfSet(body, "channel", channel.Channel);
+        AddIfSet(body, "username", channel.Username);
+        AddIfSet(body, "icon_url", channel.IconUrl);
+        body["attachments"] = new JsonArray(new JsonObject { ["color"] = n.Level.Color(), ["fallback"] = n.Message, ["blocks"] = blocks });
+        return body;
+    }
+
+    /// <summary>Keel's <c>{"username","icon_url","text"}</c> with markdown, plus a coloured attachment carrying the facts.</summary>
+    private static JsonObject Mattermost(Notification n, ChannelSettings channel, string? link)
+    {
+        var text = $"#### {n.Title}\n{n.Message}";
+        if (link is not null)
+        {
+            text += $"\n[{OpenLabel}]({link})";
+        }
+        var body = new JsonObject { ["username"] = channel.Username ?? "keel" };
+        AddIfSet(body, "icon_url", channel.IconUrl);
+        AddIfSet(body, "channel", channel.Channel);
+        body["text"] = text;
+        var attachment = new JsonObject { ["fallback"] = n.Message, ["color"] = n.Level.Color(), ["title"] = n.Title };
+        AddIfSet(attachment, "title_link", link);
+        attachment["fields"] = new JsonArray(n.Facts().Select(f => (JsonNode)new JsonObject { ["short"] = true, ["title"] = f.Name, ["value"] = f.Value }).ToArray());
+        body["attachments"] = new JsonArray(attachment);
+        return body;
+    }
+
+    private static JsonObject Mrkdwn(string text) => new() { ["type"] = "mrkdwn", ["text"] = text };
+
+    /// <summary>Slack's three control characters in mrkdwn text.</summary>
+    private static string SlackEscape(string text) =>
+        text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+
+    private static void AddIfSet(JsonObject o, string key, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            o[key] = value;
+        }
+    }
+
+    private static string Timestamp(DateTime utc) =>
+        DateTime.SpecifyKind(utc, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,50 @@
+using Hangfire;
+using KeelPortal.Approvals;
+using KeelPortal.Data;
+using KeelPortal.Workloads;
+
+namespace KeelPortal.Notifications;
+
+/// <summary>
+/// Listens for approvals and rollouts changing and enqueues a job that notifies about each change. The enqueue is a
+/// durable write, so the publisher (a vote, an apply) is never held up by the channels.
+/// </summary>
+public sealed class NotificationDispatcher(EventHub events, IBackgroundJobClient jobs) : IHostedService
+{
+    private readonly List<IDisposable> subscriptions = [];
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        subscriptions.Add(events.Subscribe<ApprovalProposed>(p => Approval(p.ApprovalId, NotificationEvents.ApprovalRequired)));
+        subscriptions.Add(events.Subscribe<ApprovalChanged>(c =>
+        {
+            if (EventOf(c.State) is { } e)
+            {
+                Approval(c.ApprovalId, e);
+            }
+        }));
+        subscriptions.Add(events.Subscribe<RolloutFinished>(r => jobs.Enqueue<NotificationSources>(j => j.RolloutAsync(r.RolloutId, CancellationToken.None))));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        subscriptions.ForEach(s => s.Dispose());
+        subscriptions.Clear();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The event an approval's new state is, if any (pending is <see cref="ApprovalProposed"/>; applying is not news).</summary>
+    public static NotificationEvents? EventOf(ApprovalState state) => state switch
+    {
+        ApprovalState.Approved => NotificationEvents.Approved,
+        ApprovalState.Rejected => NotificationEvents.Rejected,
+        ApprovalState.Expired => NotificationEvents.Expired,
+        ApprovalState.Superseded => NotificationEvents.Superseded,
+        ApprovalState.Applied => NotificationEvents.UpdateApplied,
+        ApprovalState.Failed => NotificationEvents.UpdateFailed,
+        _ => null,
+    };
+
+    private void Approval(long id, NotificationEvents e) => jobs.Enqueue<NotificationSources>(j => j.ApprovalAsync(id, e, CancellationToken.None));
+}

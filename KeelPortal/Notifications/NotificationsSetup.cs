@@ -1,0 +1,35 @@
+using Hangfire;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Notifications;
+
+public static class NotificationsSetup
+{
+    public static WebApplicationBuilder AddNotifications(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<NotificationsOptions>()
+            .BindConfiguration(NotificationsOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<NotificationsOptions>, ConfiguredChannelsValidation>();
+        builder.Services.AddSingleton<ConfiguredChannels>();
+        builder.Services.AddSingleton<ChannelDirectory>();
+        builder.Services.AddTransient<NotificationCenter>();
+        builder.Services.AddTransient<NotificationSources>();
+        builder.Services.AddTransient<DeliveryJob>();
+        // No logging handlers: the request line would carry the webhook URL, which is a secret.
+        builder.Services.AddHttpClient<INotifier, HttpNotifier>(http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .RemoveAllLoggers();
+        builder.Services.AddHostedService<NotificationDispatcher>();
+        // A server of its own for the notification queue, so deliveries never take the workers polls and applies need.
+        builder.Services.AddHangfireServer((sp, server) =>
+        {
+            server.Queues = [DeliveryJob.Queue];
+            server.WorkerCount = sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.WorkerCount;
+            server.SchedulePollingInterval = sp.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.SchedulePollingInterval;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:notifications";
+        });
+        return builder;
+    }
+}
