@@ -70,7 +70,7 @@ public static class NotificationText
         $"{kind} {ns}/{name} update {from}->{to} failed, error: {error}";
 
     public static string ApprovalRequired(string kind, string ns, string name, string from, string to, int votesRequired, DateTime deadlineUtc) =>
-        $"Approval required to update {kind} {ns}/{name} {from}->{to}: {votesRequired} vote(s) needed by "
+        $"New image is available for {kind} {ns}/{name} ({from} -> {to}): {votesRequired} vote(s) needed by "
         + $"{deadlineUtc.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)}.";
 
     public static string Approved(string kind, string ns, string name, string from, string to, IEnumerable<string> voters) =>

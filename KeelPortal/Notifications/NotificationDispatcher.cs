@@ -11,26 +11,31 @@ namespace KeelPortal.Notifications;
 /// </summary>
 public sealed class NotificationDispatcher(EventHub events, IBackgroundJobClient jobs) : IHostedService
 {
-    private readonly List<IDisposable> subscriptions = [];
+    private IDisposable[] subscriptions = [];
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        subscriptions.Add(events.Subscribe<ApprovalProposed>(p => Approval(p.ApprovalId, NotificationEvents.ApprovalRequired)));
-        subscriptions.Add(events.Subscribe<ApprovalChanged>(c =>
-        {
-            if (EventOf(c.State) is { } e)
+        subscriptions =
+        [
+            events.Subscribe<ApprovalProposed>(p => Approval(p.ApprovalId, NotificationEvents.ApprovalRequired)),
+            events.Subscribe<ApprovalChanged>(c =>
             {
-                Approval(c.ApprovalId, e);
-            }
-        }));
-        subscriptions.Add(events.Subscribe<RolloutFinished>(r => jobs.Enqueue<NotificationSources>(j => j.RolloutAsync(r.RolloutId, CancellationToken.None))));
+                if (EventOf(c.State) is { } e)
+                {
+                    Approval(c.ApprovalId, e);
+                }
+            }),
+            events.Subscribe<RolloutFinished>(r => jobs.Enqueue<NotificationSources>(j => j.RolloutAsync(r.RolloutId, CancellationToken.None))),
+        ];
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        subscriptions.ForEach(s => s.Dispose());
-        subscriptions.Clear();
+        foreach (var subscription in Interlocked.Exchange(ref subscriptions, []))
+        {
+            subscription.Dispose();
+        }
         return Task.CompletedTask;
     }
 
