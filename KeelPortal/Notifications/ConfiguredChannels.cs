@@ -52,7 +52,7 @@ public sealed class ConfiguredChannels(IOptions<NotificationsOptions> options, I
         }
         else if (ChannelTargets.Problem(type, c.Url, c.Channel) is { } targetProblem)
         {
-            problems.Add(targetProblem.Replace("Enter the", "Url must be the", StringComparison.Ordinal));
+            problems.Add(targetProblem.Replace("Enter the", "Url must be the", StringComparison.Ordinal).Replace("The webhook URL", "Url", StringComparison.Ordinal));
         }
         if (ChannelTargets.IconProblem(c.IconUrl) is { } iconProblem)
         {
