@@ -334,6 +334,12 @@ namespace KeelPortal.Migrations
                         .HasMaxLength(8000)
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime>("OccurredAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("QueuedAtUtc")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("State")
                         .IsRequired()
                         .HasMaxLength(20)
@@ -351,6 +357,8 @@ namespace KeelPortal.Migrations
                         .IsUnique();
 
                     b.HasIndex("ChannelName", "Id");
+
+                    b.HasIndex("ChannelName", "State", "OccurredAtUtc");
 
                     b.ToTable("NotificationDeliveries", (string)null);
                 });

@@ -9,13 +9,15 @@ namespace KeelPortal.Notifications;
 /// <summary>
 /// Posts one delivery. Retries are ours: a receiver error (5xx, 408, 429) or no answer is tried again after an
 /// exponential, jittered wait, up to <see cref="NotificationsOptions.MaxAttempts"/>; any other 4xx is final. It runs on
-/// its own queue, so a dead endpoint never holds up polling or applying.
+/// its own queue, so a dead endpoint never holds up polling or applying. A channel's next message waits until this one
+/// is delivered or given up, so each channel reads its events in order.
 /// </summary>
 public sealed partial class DeliveryJob(
     IDbContextFactory<PortalDbContext> contexts,
     ChannelDirectory directory,
     INotifier notifier,
     IBackgroundJobClient jobs,
+    NotificationCenter center,
     EventHub events,
     IOptions<NotificationsOptions> options,
     TimeProvider time,
@@ -33,8 +35,14 @@ public sealed partial class DeliveryJob(
         {
             delivery = await db.Set<NotificationDelivery>().AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, ct);
         }
-        if (delivery is null || delivery.State is DeliveryState.Delivered or DeliveryState.Failed)
+        if (delivery is null)
         {
+            return;
+        }
+        if (delivery.State is DeliveryState.Delivered or DeliveryState.Failed || !await ClaimAsync(delivery, ct))
+        {
+            // Run twice (a resumed or duplicated job): the run that claimed the attempt sends it.
+            await center.KickAsync(delivery.ChannelName, ct);
             return;
         }
         var channel = await directory.FindAsync(delivery.ChannelName, ct);
@@ -45,13 +53,13 @@ public sealed partial class DeliveryJob(
             { Enabled: false } => new DeliveryAttempt(false, false, null, "the channel was disabled"),
             _ => await notifier.SendAsync(channel, notification, ct),
         };
-        var attempts = delivery.Attempts + 1;
+        var attempts = delivery.Attempts + 1; // claimed above
         var retry = !attempt.Delivered && attempt.Retryable && attempts < o.MaxAttempts;
         var state = attempt.Delivered ? DeliveryState.Delivered : retry ? DeliveryState.Retrying : DeliveryState.Failed;
         await using (var db = await contexts.CreateDbContextAsync(CancellationToken.None))
         {
             await db.Set<NotificationDelivery>().Where(d => d.Id == deliveryId).ExecuteUpdateAsync(s => s
-                .SetProperty(d => d.State, state).SetProperty(d => d.Attempts, attempts).SetProperty(d => d.StatusCode, attempt.StatusCode)
+                .SetProperty(d => d.State, state).SetProperty(d => d.StatusCode, attempt.StatusCode)
                 .SetProperty(d => d.Answer, NotificationCenter.Shorten(attempt.Answer)).SetProperty(d => d.UpdatedAtUtc, time.GetUtcNow().UtcDateTime),
                 CancellationToken.None);
         }
@@ -61,15 +69,28 @@ public sealed partial class DeliveryJob(
             LogRetrying(notification.Event, delivery.ChannelName, attempts, attempt.Answer, delay);
             jobs.Schedule<DeliveryJob>(j => j.RunAsync(deliveryId, CancellationToken.None), delay);
         }
-        else if (attempt.Delivered)
-        {
-            LogDelivered(notification.Event, delivery.ChannelName, attempts);
-        }
         else
         {
-            LogFailed(notification.Event, delivery.ChannelName, attempts, attempt.Answer);
+            if (attempt.Delivered)
+            {
+                LogDelivered(notification.Event, delivery.ChannelName, attempts);
+            }
+            else
+            {
+                LogFailed(notification.Event, delivery.ChannelName, attempts, attempt.Answer);
+            }
+            await center.KickAsync(delivery.ChannelName, CancellationToken.None);
         }
         events.Publish(new NotificationChannelsChanged(delivery.ChannelName));
+    }
+
+    /// <summary>Takes the next attempt: counted only if nobody else took it since the delivery was read.</summary>
+    private async Task<bool> ClaimAsync(NotificationDelivery delivery, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<NotificationDelivery>()
+            .Where(d => d.Id == delivery.Id && d.Attempts == delivery.Attempts && (d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying))
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Attempts, delivery.Attempts + 1).SetProperty(d => d.UpdatedAtUtc, time.GetUtcNow().UtcDateTime), ct) == 1;
     }
 
     /// <summary>The wait before attempt <paramref name="attempts"/> + 1: doubling from the first delay, ±20 %, at least what the receiver asked for.</summary>

@@ -10,7 +10,8 @@ namespace KeelPortal.Notifications;
 /// <summary>
 /// Routes a notification to its channels and hands each message to its own delivery job: a workload's
 /// <c>keel.sh/notify</c> names pick the channels (of any type), otherwise the default channels get it; each channel's
-/// event filter and minimum level apply either way.
+/// event filter and minimum level apply either way. Each channel gets its messages one at a time, in the order the
+/// events happened; channels do not wait for each other.
 /// </summary>
 public sealed partial class NotificationCenter(
     ChannelDirectory directory,
@@ -49,9 +50,9 @@ public sealed partial class NotificationCenter(
         var created = 0;
         foreach (var channel in channels)
         {
-            if (await RecordAsync(channel.Name, eventKey, notification, ct) is { } id)
+            if (await RecordAsync(channel.Name, eventKey, notification, queued: false, ct) is not null)
             {
-                jobs.Enqueue<DeliveryJob>(j => j.RunAsync(id, CancellationToken.None));
+                await KickAsync(channel.Name, ct);
                 created++;
             }
         }
@@ -69,7 +70,8 @@ public sealed partial class NotificationCenter(
         var now = time.GetUtcNow().UtcDateTime;
         var notification = new Notification(NotificationEvents.Test, NotificationLevel.Info,
             $"Test message from KeelPortal to channel {channel.Name}, sent by {actor}.", null, null, null, null, null, null, null, null, "notifications", now);
-        var id = await RecordAsync(channel.Name, $"test:{Guid.NewGuid():N}", notification, ct);
+        // Recorded as queued, so the channel's queue waits for it instead of sending it a second time.
+        var id = await RecordAsync(channel.Name, $"test:{Guid.NewGuid():N}", notification, queued: true, ct);
         var attempt = await notifier.SendAsync(channel, notification, ct);
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
@@ -78,6 +80,7 @@ public sealed partial class NotificationCenter(
                 .SetProperty(d => d.Attempts, 1).SetProperty(d => d.StatusCode, attempt.StatusCode)
                 .SetProperty(d => d.Answer, Shorten(attempt.Answer)).SetProperty(d => d.UpdatedAtUtc, time.GetUtcNow().UtcDateTime), ct);
         }
+        await KickAsync(channel.Name, ct);
         await audit.RecordAsync(actor, "notification.test", $"channel/{channel.Name}", attempt.Answer, ct);
         events.Publish(new NotificationChannelsChanged(channel.Name));
         return attempt;
@@ -101,9 +104,46 @@ public sealed partial class NotificationCenter(
         return rows.ToDictionary(d => d.ChannelName);
     }
 
+    /// <summary>
+    /// Enqueues the channel's next delivery when nothing of that channel is on its way: the oldest event still waiting.
+    /// Two callers racing enqueue it once (the queued mark is set conditionally).
+    /// </summary>
+    public async Task KickAsync(string channelName, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var set = db.Set<NotificationDelivery>();
+        var next = await set.Where(d => d.ChannelName == channelName && (d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying))
+            .OrderBy(d => d.OccurredAtUtc).ThenBy(d => d.Id).Select(d => new { d.Id, d.QueuedAtUtc }).FirstOrDefaultAsync(ct);
+        if (next is null || next.QueuedAtUtc is not null)
+        {
+            return;
+        }
+        var now = time.GetUtcNow().UtcDateTime;
+        if (await set.Where(d => d.Id == next.Id && d.QueuedAtUtc == null).ExecuteUpdateAsync(s => s.SetProperty(d => d.QueuedAtUtc, now), ct) == 1)
+        {
+            jobs.Enqueue<DeliveryJob>(j => j.RunAsync(next.Id, CancellationToken.None));
+        }
+    }
+
+    /// <summary>At start-up: every channel's oldest waiting delivery is enqueued again, in case its job was lost with a stopped instance.</summary>
+    public async Task ResumeAsync(CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var set = db.Set<NotificationDelivery>();
+        var waiting = await set.Where(d => d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying)
+            .Select(d => d.ChannelName).Distinct().ToListAsync(ct);
+        foreach (var channel in waiting)
+        {
+            var oldest = await set.Where(d => d.ChannelName == channel && (d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying))
+                .OrderBy(d => d.OccurredAtUtc).ThenBy(d => d.Id).Select(d => d.Id).FirstAsync(ct);
+            await set.Where(d => d.Id == oldest).ExecuteUpdateAsync(s => s.SetProperty(d => d.QueuedAtUtc, time.GetUtcNow().UtcDateTime), ct);
+            jobs.Enqueue<DeliveryJob>(j => j.RunAsync(oldest, CancellationToken.None));
+        }
+    }
+
     internal static string Shorten(string answer) => answer.Length <= 1000 ? answer : answer[..999] + "…";
 
-    private async Task<long?> RecordAsync(string channelName, string eventKey, Notification notification, CancellationToken ct)
+    private async Task<long?> RecordAsync(string channelName, string eventKey, Notification notification, bool queued, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -111,7 +151,8 @@ public sealed partial class NotificationCenter(
         var delivery = new NotificationDelivery
         {
             ChannelName = channelName, EventKey = eventKey, Event = notification.Event, Level = notification.Level,
-            NotificationJson = JsonSerializer.Serialize(notification, Json), State = DeliveryState.Pending, CreatedAtUtc = now, UpdatedAtUtc = now,
+            NotificationJson = JsonSerializer.Serialize(notification, Json), State = DeliveryState.Pending,
+            OccurredAtUtc = notification.CreatedAtUtc, QueuedAtUtc = queued ? now : null, CreatedAtUtc = now, UpdatedAtUtc = now,
         };
         set.Add(delivery);
         try

@@ -29,6 +29,12 @@ public sealed class NotificationDelivery
     /// <summary>The receiver's answer (shortened) or why there was none; never the target.</summary>
     public string? Answer { get; set; }
 
+    /// <summary>When the event happened: a channel hears of its events in this order, one at a time.</summary>
+    public DateTime OccurredAtUtc { get; set; }
+
+    /// <summary>When its job was enqueued; null while it waits behind an earlier delivery to the same channel.</summary>
+    public DateTime? QueuedAtUtc { get; set; }
+
     public DateTime CreatedAtUtc { get; set; }
     public DateTime UpdatedAtUtc { get; set; }
 }
@@ -47,5 +53,6 @@ internal sealed class NotificationDeliveryConfiguration : IEntityTypeConfigurati
         builder.Property(d => d.Answer).HasMaxLength(1000);
         builder.HasIndex(d => new { d.ChannelName, d.EventKey }).IsUnique();
         builder.HasIndex(d => new { d.ChannelName, d.Id });
+        builder.HasIndex(d => new { d.ChannelName, d.State, d.OccurredAtUtc });
     }
 }

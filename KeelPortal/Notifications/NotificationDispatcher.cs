@@ -9,12 +9,14 @@ namespace KeelPortal.Notifications;
 /// Listens for approvals and rollouts changing and enqueues a job that notifies about each change. The enqueue is a
 /// durable write, so the publisher (a vote, an apply) is never held up by the channels.
 /// </summary>
-public sealed class NotificationDispatcher(EventHub events, IBackgroundJobClient jobs) : IHostedService
+public sealed class NotificationDispatcher(EventHub events, IBackgroundJobClient jobs, IServiceProvider services, TimeProvider time) : IHostedService
 {
     private IDisposable[] subscriptions = [];
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Deliveries a stopped instance left waiting get their turn again (a job run twice sends once).
+        await services.GetRequiredService<NotificationCenter>().ResumeAsync(cancellationToken);
         subscriptions =
         [
             events.Subscribe<ApprovalProposed>(p => Approval(p.ApprovalId, NotificationEvents.ApprovalRequired)),
@@ -25,9 +27,8 @@ public sealed class NotificationDispatcher(EventHub events, IBackgroundJobClient
                     Approval(c.ApprovalId, e);
                 }
             }),
-            events.Subscribe<RolloutFinished>(r => jobs.Enqueue<NotificationSources>(j => j.RolloutAsync(r.RolloutId, CancellationToken.None))),
+            events.Subscribe<RolloutFinished>(r => jobs.Enqueue<NotificationSources>(j => j.RolloutAsync(r.RolloutId, Now(), CancellationToken.None))),
         ];
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -51,5 +52,7 @@ public sealed class NotificationDispatcher(EventHub events, IBackgroundJobClient
         _ => null,
     };
 
-    private void Approval(long id, NotificationEvents e) => jobs.Enqueue<NotificationSources>(j => j.ApprovalAsync(id, e, CancellationToken.None));
+    private void Approval(long id, NotificationEvents e) => jobs.Enqueue<NotificationSources>(j => j.ApprovalAsync(id, e, Now(), CancellationToken.None));
+
+    private DateTime Now() => time.GetUtcNow().UtcDateTime;
 }

@@ -8,14 +8,14 @@ namespace KeelPortal.Notifications;
 
 /// <summary>
 /// Turns what happened to an approval or a rollout into a notification, read back from the database (jobs get ids),
-/// and raises it for the workload's channels. Safe to run twice: the event key makes the second run send nothing.
+/// and raises it for the workload's channels, stamped with when it happened (so each channel hears of it in order). Safe to run twice: the event key makes the second run send nothing.
 /// </summary>
 public sealed class NotificationSources(
-    ApprovalBook approvals, WorkloadStore workloads, IDbContextFactory<PortalDbContext> contexts, NotificationCenter center, TimeProvider time)
+    ApprovalBook approvals, WorkloadStore workloads, IDbContextFactory<PortalDbContext> contexts, NotificationCenter center)
 {
     [Queue(DeliveryJob.Queue)]
     [AutomaticRetry(Attempts = 3)]
-    public async Task ApprovalAsync(long approvalId, NotificationEvents e, CancellationToken ct)
+    public async Task ApprovalAsync(long approvalId, NotificationEvents e, DateTime occurredAtUtc, CancellationToken ct)
     {
         var approval = await approvals.GetAsync(approvalId, ct);
         // Updates that needed no votes are "approved" the moment they are found: nobody needs telling.
@@ -41,13 +41,13 @@ public sealed class NotificationSources(
         var pending = e == NotificationEvents.ApprovalRequired;
         var link = e is NotificationEvents.UpdateApplied or NotificationEvents.UpdateFailed ? $"workloads/{approval.WorkloadId}" : $"approvals#approval-{approval.Id}";
         var notification = new Notification(e, NotificationKinds.LevelOf(e), message, kind, ns, name, from, to, votes,
-            pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? releaseNotes : null, link, time.GetUtcNow().UtcDateTime);
+            pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? releaseNotes : null, link, occurredAtUtc);
         await center.RaiseAsync($"approval:{approval.Id}:{e}", notification, notify, ct);
     }
 
     [Queue(DeliveryJob.Queue)]
     [AutomaticRetry(Attempts = 3)]
-    public async Task RolloutAsync(long rolloutId, CancellationToken ct)
+    public async Task RolloutAsync(long rolloutId, DateTime occurredAtUtc, CancellationToken ct)
     {
         RolloutRecord? rollout;
         await using (var db = await contexts.CreateDbContextAsync(ct))
@@ -63,7 +63,7 @@ public sealed class NotificationSources(
         var e = succeeded ? NotificationEvents.RolloutSucceeded : NotificationEvents.RolloutFailed;
         var notification = new Notification(e, NotificationKinds.LevelOf(e),
             NotificationText.Rollout(kind, ns, name, rollout.FromVersion, rollout.ToVersion, succeeded, rollout.Reason),
-            kind, ns, name, rollout.FromVersion, rollout.ToVersion, null, null, null, $"workloads/{rollout.WorkloadId}", time.GetUtcNow().UtcDateTime);
+            kind, ns, name, rollout.FromVersion, rollout.ToVersion, null, null, null, $"workloads/{rollout.WorkloadId}", occurredAtUtc);
         await center.RaiseAsync($"rollout:{rollout.Id}", notification, notify, ct);
     }
 

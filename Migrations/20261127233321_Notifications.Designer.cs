@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace KeelPortal.Migrations
 {
     [DbContext(typeof(PortalDbContext))]
-    [Migration("20261127232108_Notifications")]
+    [Migration("20261127233321_Notifications")]
     partial class Notifications
     {
         /// <inheritdoc />
@@ -337,6 +337,12 @@ namespace KeelPortal.Migrations
                         .HasMaxLength(8000)
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime>("OccurredAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("QueuedAtUtc")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("State")
                         .IsRequired()
                         .HasMaxLength(20)
@@ -354,6 +360,8 @@ namespace KeelPortal.Migrations
                         .IsUnique();
 
                     b.HasIndex("ChannelName", "Id");
+
+                    b.HasIndex("ChannelName", "State", "OccurredAtUtc");
 
                     b.ToTable("NotificationDeliveries", (string)null);
                 });

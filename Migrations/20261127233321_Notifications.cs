@@ -51,6 +51,8 @@ namespace KeelPortal.Migrations
                     Attempts = table.Column<int>(type: "INTEGER", nullable: false),
                     StatusCode = table.Column<int>(type: "INTEGER", nullable: true),
                     Answer = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true),
+                    OccurredAtUtc = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    QueuedAtUtc = table.Column<DateTime>(type: "TEXT", nullable: true),
                     CreatedAtUtc = table.Column<DateTime>(type: "TEXT", nullable: false),
                     UpdatedAtUtc = table.Column<DateTime>(type: "TEXT", nullable: false)
                 },
@@ -75,6 +77,11 @@ namespace KeelPortal.Migrations
                 name: "IX_NotificationDeliveries_ChannelName_Id",
                 table: "NotificationDeliveries",
                 columns: new[] { "ChannelName", "Id" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_NotificationDeliveries_ChannelName_State_OccurredAtUtc",
+                table: "NotificationDeliveries",
+                columns: new[] { "ChannelName", "State", "OccurredAtUtc" });
         }
 
         /// <inheritdoc />
