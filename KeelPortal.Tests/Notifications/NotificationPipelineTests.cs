@@ -92,14 +92,12 @@ public sealed class NotificationPipelineTests
         // The only notification worker is stuck on the first message; the update went ahead all the same.
         Assert.Equal($"{repository}:3.0.2", pipeline.ImageOf("svc"));
         Assert.Single(receiver.At("dead"));
-        var log = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
-            .GetRequiredService<NotificationCenter>(pipeline.Portal.Services).LogAsync("dead");
-        var stuck = Assert.Single(log);
+        var center = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<NotificationCenter>(pipeline.Portal.Services);
+        var log = await center.LogAsync("dead");
+        var stuck = Assert.Single(log, d => d.Attempts > 0);
         Assert.Equal((NotificationEvents.ApprovalRequired, DeliveryState.Pending, 1), (stuck.Event, stuck.State, stuck.Attempts));
-        // What happened since waits its turn in the notification queue instead of being lost.
-        var queue = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
-            .GetRequiredService<Hangfire.JobStorage>(pipeline.Portal.Services).GetMonitoringApi();
-        await Eventually.TrueAsync(() => queue.EnqueuedCount(DeliveryJob.Queue) >= 3, TimeSpan.FromSeconds(20),
-            "approved, applied and rollout notifications queued");
+        // What happened since waits its turn behind it instead of being lost.
+        var waiting = await Eventually.ValueAsync(async () => await center.LogAsync("dead"), l => l.Count >= 3, "approved and applied recorded");
+        Assert.Contains(waiting, d => d.Event == NotificationEvents.UpdateApplied && d.State == DeliveryState.Pending && d.Attempts == 0);
     }
 }

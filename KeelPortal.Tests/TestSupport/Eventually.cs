@@ -20,4 +20,12 @@ public static class Eventually
             await Task.Delay(20);
         }
     }
+
+    /// <summary>Reads a value until it meets the condition, and returns it.</summary>
+    public static async Task<T> ValueAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string because, TimeSpan? timeout = null)
+    {
+        var value = await read();
+        await TrueAsync(async () => condition(value = await read()), timeout ?? TimeSpan.FromSeconds(20), because);
+        return value;
+    }
 }

@@ -13,7 +13,10 @@ namespace KeelPortal.Notifications;
 public sealed class NotificationSources(
     ApprovalBook approvals, WorkloadStore workloads, IDbContextFactory<PortalDbContext> contexts, NotificationCenter center)
 {
-    [Queue(DeliveryJob.Queue)]
+    /// <summary>A queue with a single worker: events become deliveries in the order they were published.</summary>
+    public const string Queue = "notification-events";
+
+    [Queue(Queue)]
     [AutomaticRetry(Attempts = 3)]
     public async Task ApprovalAsync(long approvalId, NotificationEvents e, DateTime occurredAtUtc, CancellationToken ct)
     {
@@ -45,7 +48,7 @@ public sealed class NotificationSources(
         await center.RaiseAsync($"approval:{approval.Id}:{e}", notification, notify, ct);
     }
 
-    [Queue(DeliveryJob.Queue)]
+    [Queue(Queue)]
     [AutomaticRetry(Attempts = 3)]
     public async Task RolloutAsync(long rolloutId, DateTime occurredAtUtc, CancellationToken ct)
     {

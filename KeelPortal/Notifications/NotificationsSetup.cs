@@ -30,6 +30,14 @@ public static class NotificationsSetup
             server.SchedulePollingInterval = sp.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.SchedulePollingInterval;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:notifications";
         });
+        // And one worker that turns events into deliveries, one at a time, so every channel's queue is in event order.
+        builder.Services.AddHangfireServer((sp, server) =>
+        {
+            server.Queues = [NotificationSources.Queue];
+            server.WorkerCount = 1;
+            server.SchedulePollingInterval = sp.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.SchedulePollingInterval;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:notification-events";
+        });
         return builder;
     }
 }
