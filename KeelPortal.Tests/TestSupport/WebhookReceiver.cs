@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 
 namespace KeelPortal.Tests.TestSupport;
 
-/// <summary>One request a receiver got: where, with which headers, and the body as sent.</summary>
-public sealed record ReceivedMessage(string Path, string Body, string? Authorization, string? ContentType)
+/// <summary>One request a receiver got: where, with which headers, the body as sent, and when (a Stopwatch timestamp).</summary>
+public sealed record ReceivedMessage(string Path, string Body, string? Authorization, string? ContentType, long At = 0)
 {
     public JsonNode Json => JsonNode.Parse(Body)!;
 }
@@ -69,7 +69,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var path = context.Request.Path.Value ?? "/";
-        received.Enqueue(new ReceivedMessage(path, body, context.Request.Headers.Authorization.FirstOrDefault(), context.Request.ContentType));
+        received.Enqueue(new ReceivedMessage(path, body, context.Request.Headers.Authorization.FirstOrDefault(), context.Request.ContentType,
+            System.Diagnostics.Stopwatch.GetTimestamp()));
         if (hanging.ContainsKey(path))
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
