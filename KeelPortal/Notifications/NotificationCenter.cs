@@ -112,8 +112,7 @@ public sealed partial class NotificationCenter(
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var set = db.Set<NotificationDelivery>();
-        var next = await set.Where(d => d.ChannelName == channelName && (d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying))
-            .OrderBy(d => d.OccurredAtUtc).ThenBy(d => d.Id).Select(d => new { d.Id, d.QueuedAtUtc }).FirstOrDefaultAsync(ct);
+        var next = await Waiting(set, channelName).Select(d => new { d.Id, d.QueuedAtUtc }).FirstOrDefaultAsync(ct);
         if (next is null || next.QueuedAtUtc is not null)
         {
             return;
@@ -134,12 +133,16 @@ public sealed partial class NotificationCenter(
             .Select(d => d.ChannelName).Distinct().ToListAsync(ct);
         foreach (var channel in waiting)
         {
-            var oldest = await set.Where(d => d.ChannelName == channel && (d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying))
-                .OrderBy(d => d.OccurredAtUtc).ThenBy(d => d.Id).Select(d => d.Id).FirstAsync(ct);
+            var oldest = await Waiting(set, channel).Select(d => d.Id).FirstAsync(ct);
             await set.Where(d => d.Id == oldest).ExecuteUpdateAsync(s => s.SetProperty(d => d.QueuedAtUtc, time.GetUtcNow().UtcDateTime), ct);
             jobs.Enqueue<DeliveryJob>(j => j.RunAsync(oldest, CancellationToken.None));
         }
     }
+
+    /// <summary>A channel's deliveries still to send, in the order their events happened.</summary>
+    private static IQueryable<NotificationDelivery> Waiting(DbSet<NotificationDelivery> set, string channelName) =>
+        set.Where(d => d.ChannelName == channelName && (d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying))
+            .OrderBy(d => d.OccurredAtUtc).ThenBy(d => d.Id);
 
     internal static string Shorten(string answer) => answer.Length <= 1000 ? answer : answer[..999] + "…";
 

@@ -22,22 +22,19 @@ public static class NotificationsSetup
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .RemoveAllLoggers();
         builder.Services.AddHostedService<NotificationDispatcher>();
-        // A server of its own for the notification queue, so deliveries never take the workers polls and applies need.
-        builder.Services.AddHangfireServer((sp, server) =>
-        {
-            server.Queues = [DeliveryJob.Queue];
-            server.WorkerCount = sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.WorkerCount;
-            server.SchedulePollingInterval = sp.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.SchedulePollingInterval;
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:notifications";
-        });
-        // And one worker that turns events into deliveries, one at a time, so every channel's queue is in event order.
-        builder.Services.AddHangfireServer((sp, server) =>
-        {
-            server.Queues = [NotificationSources.Queue];
-            server.WorkerCount = 1;
-            server.SchedulePollingInterval = sp.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.SchedulePollingInterval;
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:notification-events";
-        });
+        // Servers of their own: deliveries never take the workers polls and applies need, and a single worker turns
+        // events into deliveries one at a time, so every channel's queue is in event order.
+        AddServer(builder, DeliveryJob.Queue, sp => sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.WorkerCount);
+        AddServer(builder, NotificationSources.Queue, _ => 1);
         return builder;
     }
+
+    private static void AddServer(WebApplicationBuilder builder, string queue, Func<IServiceProvider, int> workers) =>
+        builder.Services.AddHangfireServer((sp, server) =>
+        {
+            server.Queues = [queue];
+            server.WorkerCount = workers(sp);
+            server.SchedulePollingInterval = sp.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.SchedulePollingInterval;
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{queue}";
+        });
 }
