@@ -173,6 +173,8 @@ public sealed class NotificationDeliveryTests
         Assert.Contains("enter the channel", (await directory.SaveAsync(Input("ops", target: "xoxb-123"), "admin")).Error, StringComparison.Ordinal);
         Assert.Contains("at least one event", (await directory.SaveAsync(Input("ops", events: NotificationEvents.None), "admin")).Error, StringComparison.Ordinal);
         Assert.Contains("icon must be", (await directory.SaveAsync(Input("ops", icon: "javascript:alert(1)"), "admin")).Error, StringComparison.Ordinal);
+        Assert.Contains("up to 200 characters", (await directory.SaveAsync(Input("ops", channel: new string('c', 201)), "admin")).Error, StringComparison.Ordinal);
+        Assert.Contains("up to 2,000 characters", (await directory.SaveAsync(Input("ops", target: "https://h.example.com/" + new string('x', 2000)), "admin")).Error, StringComparison.Ordinal);
         Assert.Contains("declared in configuration", (await directory.SaveAsync(Input("Webhook"), "admin")).Error, StringComparison.Ordinal);
         Assert.True((await directory.SaveAsync(Input("ops"), "admin")).Succeeded);
         Assert.Contains("exists already", (await directory.SaveAsync(Input("OPS"), "admin")).Error, StringComparison.Ordinal);

@@ -184,6 +184,14 @@ public sealed partial class ChannelDirectory(
         {
             return iconProblem;
         }
+        if (input.Target?.Trim().Length > 2000 || input.IconUrl?.Trim().Length > 1000)
+        {
+            return "The webhook URL may be up to 2,000 characters and the icon URL up to 1,000.";
+        }
+        if (input.Channel?.Trim().Length > 200 || input.Username?.Trim().Length > 200)
+        {
+            return "The channel and user name overrides may be up to 200 characters each.";
+        }
         return (input.Events & NotificationEvents.All) == NotificationEvents.None ? "Choose at least one event the channel receives." : null;
     }
 
