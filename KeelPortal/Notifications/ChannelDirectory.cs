@@ -42,30 +42,29 @@ public sealed partial class ChannelDirectory(
     /// <summary>Every usable channel, decrypted, for routing and delivery. An unreadable target is left out with a warning.</summary>
     public async Task<IReadOnlyList<ChannelSettings>> AllAsync(CancellationToken ct = default)
     {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var rows = await db.Set<NotificationChannel>().AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
         var result = new List<ChannelSettings>(configured.All);
-        foreach (var row in rows.Where(r => result.All(c => c.Name != r.Name)))
+        foreach (var row in await StoredAsync(null, ct))
         {
-            if (Decrypt(row) is { } target)
+            if (Settings(row) is { } channel)
             {
-                result.Add(new ChannelSettings(row.Name, row.Type, target, row.Channel, row.Username, row.IconUrl, row.Events, row.MinimumLevel,
-                    row.IsDefault, row.Enabled, "console", row.Id));
+                result.Add(channel);
             }
         }
         return result;
     }
 
-    public async Task<ChannelSettings?> FindAsync(string name, CancellationToken ct = default) =>
-        (await AllAsync(ct)).FirstOrDefault(c => c.Name == ChannelNames.Normalise(name));
+    /// <summary>One channel by name, decrypting only that one (a delivery needs no other).</summary>
+    public async Task<ChannelSettings?> FindAsync(string name, CancellationToken ct = default)
+    {
+        var key = ChannelNames.Normalise(name);
+        return configured.All.FirstOrDefault(c => c.Name == key) ?? (await StoredAsync(key, ct)).Select(Settings).FirstOrDefault();
+    }
 
     public async Task<IReadOnlyList<ChannelSummary>> ListAsync(CancellationToken ct = default)
     {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var rows = await db.Set<NotificationChannel>().AsNoTracking().OrderBy(c => c.Name).ToListAsync(ct);
         var list = configured.All.Select(c => new ChannelSummary(null, c.Name, c.Type, ChannelTargets.Mask(c.Target), c.Channel, c.Username,
             c.IconUrl, c.Events, c.MinimumLevel, c.IsDefault, c.Enabled, c.Source, true)).ToList();
-        list.AddRange(rows.Where(r => list.All(c => c.Name != r.Name)).Select(r => Summary(r, Decrypt(r) is not null)));
+        list.AddRange((await StoredAsync(null, ct)).Select(r => Summary(r, Decrypt(r) is not null)));
         return list.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
     }
 
@@ -92,11 +91,8 @@ public sealed partial class ChannelDirectory(
             return new(null, "The channel was removed in the meantime.");
         }
         var target = string.IsNullOrWhiteSpace(input.Target) ? null : input.Target.Trim();
-        if (target is null && (row is null || Decrypt(row) is null))
-        {
-            return new(null, ChannelTargets.Problem(input.Type, null, input.Channel));
-        }
-        var existingTarget = row is null ? null : Decrypt(row);
+        // No new target keeps the stored one; with neither, the problem is "enter the URL".
+        var existingTarget = target is null && row is not null ? Decrypt(row) : null;
         if (ChannelTargets.Problem(input.Type, target ?? existingTarget, input.Channel) is { } targetProblem)
         {
             return new(null, targetProblem);
@@ -194,6 +190,18 @@ public sealed partial class ChannelDirectory(
         }
         return (input.Events & NotificationEvents.All) == NotificationEvents.None ? "Choose at least one event the channel receives." : null;
     }
+
+    /// <summary>The channels kept in the console, all or the one named, leaving out any a declared channel's name shadows.</summary>
+    private async Task<List<NotificationChannel>> StoredAsync(string? name, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Set<NotificationChannel>().AsNoTracking().Where(c => name == null || c.Name == name).OrderBy(c => c.Name).ToListAsync(ct);
+        return rows.Where(r => configured.All.All(c => c.Name != r.Name)).ToList();
+    }
+
+    private ChannelSettings? Settings(NotificationChannel row) => Decrypt(row) is { } target
+        ? new ChannelSettings(row.Name, row.Type, target, row.Channel, row.Username, row.IconUrl, row.Events, row.MinimumLevel, row.IsDefault, row.Enabled, "console", row.Id)
+        : null;
 
     private string? Decrypt(NotificationChannel row)
     {
