@@ -135,6 +135,16 @@ namespace KeelPortal.Migrations
                     b.Property<int>("VotesRequired")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("VotesRequiredBefore")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("VotesRequiredChangedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("VotesRequiredChangedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("WorkloadId")
                         .IsRequired()
                         .HasMaxLength(600)

@@ -25,6 +25,7 @@ public sealed class PipelinePortal : IAsyncDisposable
         ["bob"] = KeelPortal.Access.Roles.Approver,
         ["carol"] = KeelPortal.Access.Roles.Approver,
         ["victor"] = KeelPortal.Access.Roles.Viewer,
+        ["root"] = KeelPortal.Access.Roles.Admin,
     };
 
     private PipelinePortal(RegistryProcess registry, KubeApiServer cluster, PortalFactory portal, Uri url, string dataDirectory)

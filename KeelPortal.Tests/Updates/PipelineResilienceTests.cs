@@ -137,7 +137,10 @@ public sealed class PipelineResilienceTests
         using var list = JsonDocument.Parse(await alice.GetStringAsync("v1/approvals"));
         using var resources = JsonDocument.Parse(await alice.GetStringAsync("v1/resources"));
         using var tracked = JsonDocument.Parse(await alice.GetStringAsync("v1/tracked"));
-        using var put = await alice.PutAsJsonAsync("v1/approvals", new { identifier = "deployment/shop/api", provider = "kubernetes", votesRequired = 1 });
+        using var approverPut = await alice.PutAsJsonAsync("v1/approvals", new { identifier = "deployment/shop/api", provider = "kubernetes", votesRequired = 1 });
+        var stillPending = await pipeline.Approvals.GetAsync(pending.Id);
+        using var root = pipeline.ApiClient("root");
+        using var put = await root.PutAsJsonAsync("v1/approvals", new { identifier = "deployment/shop/api", provider = "kubernetes", votesRequired = 1 });
         await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied);
 
         Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
@@ -150,6 +153,8 @@ public sealed class PipelineResilienceTests
         Assert.Equal(["alice"], approval.GetProperty("voters").EnumerateArray().Select(v => v.GetString()));
         Assert.Equal((3, 1, "1.0.0", "1.1.0"), (approval.GetProperty("votesRequired").GetInt32(), approval.GetProperty("votesReceived").GetInt32(),
             approval.GetProperty("currentVersion").GetString(), approval.GetProperty("newVersion").GetString()));
+        Assert.Equal(HttpStatusCode.Forbidden, approverPut.StatusCode);
+        Assert.Equal((ApprovalState.Pending, 3), (stillPending!.State, stillPending.VotesRequired));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         Assert.Contains(resources.RootElement.EnumerateArray(), r => r.GetProperty("identifier").GetString() == "deployment/shop/api");
         Assert.Contains(tracked.RootElement.EnumerateArray(), t => t.GetProperty("trigger").GetString() == "poll"

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace KeelPortal.Access;
 
 public sealed class AccessOptions
@@ -13,6 +15,20 @@ public sealed class AccessOptions
 
     /// <summary>Optional sign-in with an OpenID Connect provider, next to portal passwords.</summary>
     public OidcOptions Oidc { get; set; } = new();
+
+    /// <summary>How often an open console re-reads its account (role, lock, removal, sign-out elsewhere).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan SessionRevalidation { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Failed HTTP Basic sign-ins on the API allowed per client address and window before it is refused (429).</summary>
+    [Range(1, 10_000)]
+    public int BasicFailuresPerWindow { get; set; } = 10;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan BasicFailureWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto headers are believed.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }
 
 public sealed class OidcOptions

@@ -1,6 +1,8 @@
-using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Identity;
 using KeelPortal.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Access;
 
@@ -8,17 +10,28 @@ public static class AccessSetup
 {
     public const string ApiPolicy = "api-view";
     public const string ApiVotePolicy = "api-vote";
+    public const string ApiAdminPolicy = "api-admin";
 
     public static WebApplicationBuilder AddAccess(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section);
+        builder.Services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<AccessOptions>, TrustedProxiesValidation>();
         builder.Services.AddCascadingAuthenticationState();
+        // Every request re-reads the account behind its cookie (role, lock, sign-out): rights follow the account at once.
+        builder.Services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.Zero);
+        builder.Services.AddScoped<AuthenticationStateProvider, SessionRevalidation>();
+        builder.Services.AddSingleton<BasicAttemptLimiter>();
         builder.Services.AddAuthentication(IdentityConstants.ApplicationScheme)
             .AddIdentityCookies(cookies => cookies.ApplicationCookie?.Configure(o =>
             {
                 o.LoginPath = "/signin";
                 o.AccessDeniedPath = "/denied";
                 o.Cookie.Name = "KeelPortal.Auth";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.SlidingExpiration = true;
                 o.ExpireTimeSpan = TimeSpan.FromHours(8);
             }));
@@ -44,7 +57,8 @@ public static class AccessSetup
             .AddPolicy(Roles.CanVote, p => p.RequireRole(Roles.Approver, Roles.Admin))
             .AddPolicy(Roles.CanAdminister, p => p.RequireRole(Roles.Admin))
             .AddPolicy(ApiPolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Viewer, Roles.Approver, Roles.Admin))
-            .AddPolicy(ApiVotePolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Approver, Roles.Admin));
+            .AddPolicy(ApiVotePolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Approver, Roles.Admin))
+            .AddPolicy(ApiAdminPolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Admin));
         builder.Services.AddSingleton<AccountService>();
         builder.Services.AddSingleton<UserCount>();
         builder.Services.AddHostedService<AccessSeeder>();

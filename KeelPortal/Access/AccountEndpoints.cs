@@ -1,17 +1,21 @@
+using System.Security.Claims;
 using KeelPortal.Audit;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.AspNetCore.Mvc;
 
 namespace KeelPortal.Access;
 
-/// <summary>Sign-in, sign-out and first-administrator setup: plain form posts with antiforgery, then a redirect.</summary>
+/// <summary>
+/// Sign-in, sign-out and first-administrator setup: plain form posts, then a redirect. Each checks its antiforgery
+/// token itself, so a missing or stale token is a 400 with a reason instead of an exception.
+/// </summary>
 public static class AccountEndpoints
 {
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/account/signin", SignInAsync).AllowAnonymous();
-        app.MapPost("/account/signout", SignOutAsync).RequireAuthorization();
-        app.MapPost("/account/setup", SetupAsync).AllowAnonymous();
+        app.MapPost("/account/signin", SignInAsync).AllowAnonymous().DisableAntiforgery();
+        app.MapPost("/account/signout", SignOutAsync).RequireAuthorization().DisableAntiforgery();
+        app.MapPost("/account/setup", SetupAsync).AllowAnonymous().DisableAntiforgery();
         app.MapGet("/account/sso", (string? returnUrl, Microsoft.Extensions.Options.IOptions<AccessOptions> access) => access.Value.Oidc.Enabled
                 ? Results.Challenge(new Microsoft.AspNetCore.Authentication.AuthenticationProperties { RedirectUri = SafeReturnUrl(returnUrl) }, [OidcSignIn.Scheme])
                 : Results.Problem(statusCode: 404, title: "Single sign-on is not set up", detail: "set Access:Oidc:Authority and Access:Oidc:ClientId"))
@@ -19,48 +23,91 @@ public static class AccountEndpoints
         return app;
     }
 
-    private static async Task<IResult> SignInAsync(
-        [FromForm] string? userName, [FromForm] string? password, [FromForm] string? returnUrl,
-        SignInManager<IdentityUser> signIn, AuditTrail audit)
+    private static async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, SignInManager<IdentityUser> signIn, AuditTrail audit)
     {
-        var target = SafeReturnUrl(returnUrl);
-        if (string.IsNullOrWhiteSpace(userName) || string.IsNullOrEmpty(password))
+        if (await FormAsync(context, antiforgery) is not { } form)
+        {
+            return FormRefused();
+        }
+        var target = SafeReturnUrl(form["returnUrl"]);
+        var userName = form["userName"].ToString().Trim();
+        var password = form["password"].ToString();
+        if (userName.Length == 0 || password.Length == 0)
         {
             return Results.Redirect($"/signin?error=missing&returnUrl={Uri.EscapeDataString(target)}");
         }
-        var result = await signIn.PasswordSignInAsync(userName.Trim(), password, isPersistent: false, lockoutOnFailure: true);
+        var result = await signIn.PasswordSignInAsync(userName, password, isPersistent: false, lockoutOnFailure: true);
+        var subject = $"user/{LogText.Clean(userName)}";
         if (!result.Succeeded)
         {
-            await audit.RecordAsync(userName.Trim(), "signin.failed", $"user/{userName.Trim()}", result.IsLockedOut ? "locked out" : "wrong user name or password");
+            await audit.RecordAsync(LogText.Clean(userName), "signin.failed", subject, result.IsLockedOut ? "locked out" : "wrong user name or password");
             return Results.Redirect($"/signin?error={(result.IsLockedOut ? "locked" : "wrong")}&returnUrl={Uri.EscapeDataString(target)}");
         }
-        await audit.RecordAsync(userName.Trim(), "signin", $"user/{userName.Trim()}", null);
-        return Results.LocalRedirect(target);
+        await audit.RecordAsync(userName, "signin", subject, null);
+        return Results.Redirect(target);
     }
 
-    private static async Task<IResult> SignOutAsync(SignInManager<IdentityUser> signIn)
+    /// <summary>Signing out ends every session of the account, so a copied cookie stops working too.</summary>
+    private static async Task<IResult> SignOutAsync(HttpContext context, IAntiforgery antiforgery, SignInManager<IdentityUser> signIn, AccountService accounts)
     {
+        if (await FormAsync(context, antiforgery) is null)
+        {
+            return FormRefused();
+        }
+        if (context.User.FindFirstValue(ClaimTypes.NameIdentifier) is { } userId)
+        {
+            await accounts.EndSessionsAsync(userId);
+        }
         await signIn.SignOutAsync();
         return Results.Redirect("/signin?signedOut=1");
     }
 
-    private static async Task<IResult> SetupAsync(
-        [FromForm] string? userName, [FromForm] string? password, UserManager<IdentityUser> users, AccountService accounts, SignInManager<IdentityUser> signIn)
+    private static async Task<IResult> SetupAsync(HttpContext context, IAntiforgery antiforgery, AccountService accounts, SignInManager<IdentityUser> signIn)
     {
-        if (users.Users.Any())
+        if (await FormAsync(context, antiforgery) is not { } form)
+        {
+            return FormRefused();
+        }
+        var userName = form["userName"].ToString();
+        var password = form["password"].ToString();
+        var created = await accounts.CreateFirstAdminAsync(userName, password);
+        if (created is null)
         {
             return Results.Redirect("/signin");
         }
-        var created = await accounts.CreateAsync(userName ?? "", password ?? "", Roles.Admin, userName ?? "setup");
         if (!created.Succeeded)
         {
             return Results.Redirect($"/setup?error={Uri.EscapeDataString(created.Error ?? "")}");
         }
-        await signIn.PasswordSignInAsync(userName!.Trim(), password!, isPersistent: false, lockoutOnFailure: false);
+        await signIn.PasswordSignInAsync(userName.Trim(), password, isPersistent: false, lockoutOnFailure: false);
         return Results.Redirect("/");
     }
 
-    private static string SafeReturnUrl(string? returnUrl) =>
-        !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)
+    private static async Task<IFormCollection?> FormAsync(HttpContext context, IAntiforgery antiforgery)
+    {
+        if (!context.Request.HasFormContentType)
+        {
+            return null;
+        }
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context);
+            return await context.Request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (Exception e) when (e is AntiforgeryValidationException or BadHttpRequestException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    private static IResult FormRefused() => Results.Problem(statusCode: 400, title: "The form cannot be used",
+        detail: "the form's anti-forgery token is missing or no longer valid (or the body is not a form): reload the page and submit it again");
+
+    /// <summary>A path on this site (<c>/approvals</c>), or <c>/</c> for anything else: other hosts, schemes, control characters.</summary>
+    internal static string SafeReturnUrl(string? returnUrl) =>
+        !string.IsNullOrEmpty(returnUrl) && returnUrl.Length <= 2048 && returnUrl[0] == '/'
+        && (returnUrl.Length == 1 || (returnUrl[1] != '/' && returnUrl[1] != '\\'))
+        && !returnUrl.Any(c => char.IsControl(c) || c == '\\')
+        && Uri.IsWellFormedUriString(returnUrl, UriKind.Relative)
             ? returnUrl : "/";
 }

@@ -8,14 +8,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Access;
 
-public sealed record AccountSummary(string Id, string UserName, string Role, IReadOnlyList<ApiTokenSummary> Tokens);
+public sealed record AccountSummary(string Id, string UserName, string Role, bool Locked, IReadOnlyList<ApiTokenSummary> Tokens);
 
 public sealed record ApiTokenSummary(long Id, string Name, string Prefix, DateTime CreatedAtUtc, DateTime? LastUsedAtUtc, bool Revoked);
 
 public sealed record AccountResult(bool Succeeded, string? Error, string? Token = null);
 
 /// <summary>Accounts, roles and API tokens (admins manage them on the Users page); every change is audited.</summary>
-public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, TimeProvider time)
+public sealed partial class AccountService(IServiceScopeFactory scopes, IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, TimeProvider time) : IDisposable
 {
     public const string TokenPrefix = "kp_";
 
@@ -51,10 +51,15 @@ public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactor
         {
             return new(false, $"there is no user {userName}");
         }
+        var before = Roles.Highest(await users.GetRolesAsync(user)) ?? "no role";
+        if (before == Roles.Admin && role != Roles.Admin && await IsLastActiveAdminAsync(users, user))
+        {
+            return new(false, $"{userName} is the last administrator; make someone else an administrator first");
+        }
         await users.RemoveFromRolesAsync(user, await users.GetRolesAsync(user));
         await users.AddToRoleAsync(user, role);
-        await users.UpdateSecurityStampAsync(user);
-        await audit.RecordAsync(actor, "user.role", $"user/{userName}", role);
+        // Sessions keep the account: every request and every open console re-reads the role (AccessSetup, SessionRevalidation).
+        await audit.RecordAsync(actor, "user.role", $"user/{userName}", $"{before} -> {role}");
         return new(true, null);
     }
 
@@ -68,7 +73,7 @@ public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactor
         foreach (var user in await users.Users.OrderBy(u => u.UserName).ToListAsync())
         {
             var role = Roles.Highest(await users.GetRolesAsync(user)) ?? Roles.Viewer;
-            result.Add(new AccountSummary(user.Id, user.UserName!, role, tokens.Where(t => t.UserId == user.Id)
+            result.Add(new AccountSummary(user.Id, user.UserName!, role, await users.IsLockedOutAsync(user), tokens.Where(t => t.UserId == user.Id)
                 .Select(t => new ApiTokenSummary(t.Id, t.Name, t.Prefix, t.CreatedAtUtc, t.LastUsedAtUtc, t.RevokedAtUtc is not null)).ToList()));
         }
         return result;
@@ -124,7 +129,11 @@ public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactor
         return await PrincipalAsync(u => u.FindByIdAsync(row.UserId), scheme);
     }
 
-    /// <summary>The principal for a user name and password (the API's Basic authentication), or null.</summary>
+    /// <summary>
+    /// The principal for a user name and password (the API's Basic authentication), or null. Failures do not count
+    /// towards the account's lockout, or anyone could lock an administrator out with ten requests; the API throttles
+    /// failed attempts per client address instead (<see cref="BasicAttemptLimiter"/>).
+    /// </summary>
     public async Task<ClaimsPrincipal?> AuthenticatePasswordAsync(string userName, string password, string scheme)
     {
         using var scope = scopes.CreateScope();
@@ -132,10 +141,6 @@ public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactor
         var user = await users.FindByNameAsync(userName);
         if (user is null || await users.IsLockedOutAsync(user) || !await users.CheckPasswordAsync(user, password))
         {
-            if (user is not null)
-            {
-                await users.AccessFailedAsync(user);
-            }
             return null;
         }
         return await PrincipalAsync(u => u.FindByIdAsync(user.Id), scheme);
@@ -146,7 +151,7 @@ public sealed class AccountService(IServiceScopeFactory scopes, IDbContextFactor
         using var scope = scopes.CreateScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
         var user = await find(users);
-        if (user is null)
+        if (user is null || await users.IsLockedOutAsync(user))
         {
             return null;
         }

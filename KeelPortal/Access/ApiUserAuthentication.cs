@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using KeelPortal.Audit;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Access;
@@ -11,10 +12,12 @@ namespace KeelPortal.Access;
 /// portal account. Either way the principal is the account, with its roles; the voter is that account.
 /// </summary>
 public sealed class ApiAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccountService accounts)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccountService accounts,
+    BasicAttemptLimiter limiter, AuditTrail audit)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Api";
+    private const string Throttled = "keelportal.basic-throttled";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -31,6 +34,12 @@ public sealed class ApiAuthenticationHandler(
         {
             return AuthenticateResult.NoResult();
         }
+        var address = Context.Connection.RemoteIpAddress;
+        if (limiter.IsBlocked(address))
+        {
+            Context.Items[Throttled] = true;
+            return AuthenticateResult.Fail("too many failed sign-ins from this address");
+        }
         string decoded;
         try
         {
@@ -41,8 +50,16 @@ public sealed class ApiAuthenticationHandler(
             return AuthenticateResult.Fail("the Basic credentials are not base64");
         }
         var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-        var user = colon < 0 ? null : await accounts.AuthenticatePasswordAsync(decoded[..colon], decoded[(colon + 1)..], SchemeName);
-        return user is null ? AuthenticateResult.Fail("unknown user or wrong password") : Success(user);
+        var name = colon < 0 ? "" : decoded[..colon];
+        var user = colon < 0 ? null : await accounts.AuthenticatePasswordAsync(name, decoded[(colon + 1)..], SchemeName);
+        if (user is not null)
+        {
+            return Success(user);
+        }
+        var counted = limiter.RecordFailure(address);
+        await audit.RecordAsync(LogText.Clean(name, 200), "api.signin.failed", $"user/{LogText.Clean(name, 200)}",
+            $"HTTP Basic from {address}: unknown user or wrong password{(counted ? "" : $"; further attempts from this address are refused for up to {limiter.Window}")}");
+        return AuthenticateResult.Fail("unknown user or wrong password");
     }
 
     private static AuthenticateResult Success(System.Security.Claims.ClaimsPrincipal principal) =>
@@ -50,6 +67,14 @@ public sealed class ApiAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(Throttled))
+        {
+            Response.StatusCode = 429;
+            Response.Headers.RetryAfter = ((int)Math.Ceiling(limiter.Window.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Results.Problem(statusCode: 429, title: "Too many failed sign-ins",
+                detail: $"this address sent too many wrong HTTP Basic credentials; try again within {limiter.Window}, or use an API token").ExecuteAsync(Context);
+            return;
+        }
         Response.StatusCode = 401;
         Response.Headers.WWWAuthenticate = "Basic realm=\"KeelPortal\"";
         await Results.Problem(statusCode: 401, title: "Sign-in required",
@@ -59,7 +84,9 @@ public sealed class ApiAuthenticationHandler(
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = 403;
+        var policies = Context.GetEndpoint()?.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Select(a => a.Policy) ?? [];
+        var needed = policies.Contains(AccessSetup.ApiAdminPolicy) ? $"the {Roles.Admin} role" : $"the {Roles.Approver} or {Roles.Admin} role";
         await Results.Problem(statusCode: 403, title: "Not allowed",
-            detail: $"{Context.User.Identity?.Name} may not do this: it needs the {Roles.Approver} or {Roles.Admin} role").ExecuteAsync(Context);
+            detail: $"{Context.User.Identity?.Name} may not do this: it needs {needed}").ExecuteAsync(Context);
     }
 }

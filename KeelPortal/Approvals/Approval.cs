@@ -27,6 +27,14 @@ public sealed class Approval
 
     public required string Message { get; set; }
     public int VotesRequired { get; set; }
+
+    /// <summary>The votes it needed when it was proposed; differs from <see cref="VotesRequired"/> after an administrator changed it.</summary>
+    public int? VotesRequiredBefore { get; set; }
+
+    /// <summary>Who last changed the votes it needs, and when (shown on its card).</summary>
+    public string? VotesRequiredChangedBy { get; set; }
+
+    public DateTime? VotesRequiredChangedAtUtc { get; set; }
     public DateTime DeadlineUtc { get; set; }
     public ApprovalState State { get; set; }
 
@@ -75,6 +83,7 @@ internal sealed class ApprovalConfiguration : IEntityTypeConfiguration<Approval>
         builder.Property(a => a.ImagesJson).HasMaxLength(8000);
         builder.Property(a => a.Message).HasMaxLength(2000);
         builder.Property(a => a.Reason).HasMaxLength(2000);
+        builder.Property(a => a.VotesRequiredChangedBy).HasMaxLength(200);
         builder.Property(a => a.State).HasConversion<string>().HasMaxLength(20);
         builder.HasIndex(a => new { a.WorkloadId, a.State });
         // At most one pending approval per workload, even when a poll and a webhook propose at the same moment.

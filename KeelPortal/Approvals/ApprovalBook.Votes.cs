@@ -82,8 +82,12 @@ public sealed partial class ApprovalBook
         foreach (var approval in pending)
         {
             var before = approval.VotesRequired;
+            var now = time.GetUtcNow().UtcDateTime;
+            approval.VotesRequiredBefore ??= before;
             approval.VotesRequired = votesRequired;
-            approval.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
+            approval.VotesRequiredChangedBy = actor;
+            approval.VotesRequiredChangedAtUtc = now;
+            approval.UpdatedAtUtc = now;
             await db.SaveChangesAsync(ct);
             await audit.RecordAsync(actor, "approval.votes-required", approval.Identifier, $"{before} -> {votesRequired}", ct);
             var approvals = approval.Votes.Count(v => v.Approve);

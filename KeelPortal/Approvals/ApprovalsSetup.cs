@@ -5,6 +5,7 @@ public static class ApprovalsSetup
     public static WebApplicationBuilder AddApprovals(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApprovalBook>();
+        builder.Services.AddSingleton<ApprovalGate>();
         return builder;
     }
 

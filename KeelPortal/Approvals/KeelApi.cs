@@ -21,14 +21,14 @@ public static class KeelApi
         var v1 = app.MapGroup("/v1").RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery();
         v1.MapGet("/approvals", async (ApprovalBook book, CancellationToken ct) => Results.Ok((await book.ListAsync(ct: ct)).Select(Shape)));
         v1.MapPost("/approvals", ActAsync).RequireAuthorization(AccessSetup.ApiVotePolicy);
-        v1.MapPut("/approvals", SetVotesAsync).RequireAuthorization(AccessSetup.ApiVotePolicy);
+        v1.MapPut("/approvals", SetVotesAsync).RequireAuthorization(AccessSetup.ApiAdminPolicy);
         v1.MapGet("/resources", async (WorkloadStore store, CancellationToken ct) => Results.Ok((await store.AllAsync(ct)).Select(Resource)));
         v1.MapGet("/tracked", async (WorkloadStore store, CancellationToken ct) =>
             Results.Ok((await store.AllAsync(ct)).Where(w => w.IsTracked).SelectMany(Tracked)));
         return app;
     }
 
-    private static async Task<IResult> ActAsync(ApprovalAction? body, ClaimsPrincipal user, ApprovalBook book, CancellationToken ct)
+    private static async Task<IResult> ActAsync(ApprovalAction? body, ClaimsPrincipal user, ApprovalBook book, ApprovalGate gate, CancellationToken ct)
     {
         var voter = user.Identity?.Name ?? "";
         if (body is null || (string.IsNullOrWhiteSpace(body.Identifier) && string.IsNullOrWhiteSpace(body.Id)))
@@ -44,30 +44,35 @@ public static class KeelApi
         switch (action)
         {
             case "approve" or "reject":
-                var vote = await book.VoteAsync(approval.Id, voter, action == "approve", null, ct);
+                var vote = await gate.VoteAsync(voter, approval.Id, action == "approve", null, ct);
                 return vote.Outcome switch
                 {
+                    VoteOutcome.NotAllowed => Results.Problem(statusCode: 403, title: "Not allowed", detail: vote.Reason),
                     VoteOutcome.NotFound => Results.Problem(statusCode: 404, title: "No such approval", detail: vote.Reason),
                     VoteOutcome.NotPending or VoteOutcome.AlreadyVoted => Results.Problem(statusCode: 409, title: "Vote not counted", detail: vote.Reason),
                     _ => Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!)),
                 };
             case "delete" or "archive":
-                await book.ArchiveAsync(approval.Id, voter, delete: action == "delete", ct);
-                return Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!));
+                var archived = await gate.ArchiveAsync(voter, approval.Id, delete: action == "delete", ct);
+                return archived.Allowed
+                    ? Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
+                    : Results.Problem(statusCode: 403, title: "Not allowed", detail: archived.Reason);
             default:
                 return Results.Problem(statusCode: 400, title: "Unknown action", detail: $"action '{body.Action}' is not approve, reject, delete or archive");
         }
     }
 
-    private static async Task<IResult> SetVotesAsync(VotesRequiredChange? body, ClaimsPrincipal user, ApprovalBook book, CancellationToken ct)
+    private static async Task<IResult> SetVotesAsync(VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct)
     {
         if (body?.VotesRequired is not { } votes || votes < 0 || !WorkloadId.TryParse(body.Identifier, out _, out _, out _))
         {
             return Results.Problem(statusCode: 400, title: "Invalid change",
                 detail: "send {\"identifier\": \"deployment/<namespace>/<name>\", \"provider\": \"kubernetes\", \"votesRequired\": <n ≥ 0>}");
         }
-        var updated = await book.SetVotesRequiredAsync(body.Identifier!.Trim().ToLowerInvariant(), votes, user.Identity?.Name ?? "", ct);
-        return Results.Ok(new { identifier = body.Identifier, votesRequired = votes, updated });
+        var result = await gate.SetVotesRequiredAsync(user.Identity?.Name ?? "", body.Identifier!.Trim().ToLowerInvariant(), votes, ct);
+        return result.Allowed
+            ? Results.Ok(new { identifier = body.Identifier, votesRequired = votes, updated = result.Changed })
+            : Results.Problem(statusCode: 403, title: "Not allowed", detail: result.Reason);
     }
 
     /// <summary>An approval as Keel's <c>types.Approval</c> serialises it, plus KeelPortal's state and voters' choices.</summary>
@@ -81,6 +86,12 @@ public static class KeelApi
         newVersion = a.NewVersion,
         digest = a.Digest ?? "",
         votesRequired = a.VotesRequired,
+        votesRequiredChange = a.VotesRequiredChangedBy is null ? null : new
+        {
+            from = a.VotesRequiredBefore,
+            by = a.VotesRequiredChangedBy,
+            at = DateTime.SpecifyKind(a.VotesRequiredChangedAtUtc!.Value, DateTimeKind.Utc),
+        },
         votesReceived = a.Votes.Count(v => v.Approve),
         voters = a.Votes.Where(v => v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).ToList(),
         rejected = a.State == ApprovalState.Rejected,

@@ -1,0 +1,131 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Access;
+
+public sealed partial class AccountService
+{
+    /// <summary>
+    /// The portal role <paramref name="userName"/> holds right now, read from the database: null when the account does
+    /// not exist (any more) or is locked. Actions that need a role ask this at the moment they act, never a session's
+    /// copy of the role.
+    /// </summary>
+    public async Task<string?> CurrentRoleAsync(string userName, CancellationToken ct = default)
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = string.IsNullOrEmpty(userName) ? null : await users.FindByNameAsync(userName);
+        if (user is null || await users.IsLockedOutAsync(user))
+        {
+            return null;
+        }
+        return Roles.Highest(await users.GetRolesAsync(user));
+    }
+
+    private readonly SemaphoreSlim setup = new(1, 1);
+
+    /// <summary>
+    /// The one-time setup: creates the first administrator while no account exists, or returns null when one does.
+    /// Concurrent posts are taken one at a time, so exactly one of them creates an account.
+    /// </summary>
+    public async Task<AccountResult?> CreateFirstAdminAsync(string userName, string password)
+    {
+        await setup.WaitAsync();
+        try
+        {
+            using var scope = scopes.CreateScope();
+            if (await scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>().Users.AnyAsync())
+            {
+                return null;
+            }
+            var name = userName.Trim();
+            return await CreateAsync(name, password, Roles.Admin, name.Length == 0 ? "setup" : name);
+        }
+        finally
+        {
+            setup.Release();
+        }
+    }
+
+    public void Dispose() => setup.Dispose();
+
+    /// <summary>Locks an account until an administrator unlocks it: its sessions end and its API tokens stop working.</summary>
+    public Task<AccountResult> LockAsync(string userName, string actor) => ChangeAsync(userName, actor, "lock", async (users, user) =>
+    {
+        await users.SetLockoutEnabledAsync(user, true);
+        await users.SetLockoutEndDateAsync(user, DateTimeOffset.MaxValue);
+        await users.UpdateSecurityStampAsync(user);
+        return "user.locked";
+    });
+
+    public Task<AccountResult> UnlockAsync(string userName, string actor) => ChangeAsync(userName, actor, null, async (users, user) =>
+    {
+        await users.SetLockoutEndDateAsync(user, null);
+        await users.ResetAccessFailedCountAsync(user);
+        return "user.unlocked";
+    });
+
+    /// <summary>Removes an account and its API tokens; its open sessions end. Its votes and audit entries stay.</summary>
+    public Task<AccountResult> RemoveAsync(string userName, string actor) => ChangeAsync(userName, actor, "remove", async (users, user) =>
+    {
+        await using var db = await contexts.CreateDbContextAsync();
+        await db.Set<ApiToken>().Where(t => t.UserId == user.Id).ExecuteDeleteAsync();
+        var deleted = await users.DeleteAsync(user);
+        return deleted.Succeeded ? "user.removed" : throw new InvalidOperationException(string.Join(" ", deleted.Errors.Select(e => e.Description)));
+    });
+
+    /// <summary>Ends every session of the account (sign-out): a copy of an old session cookie no longer works.</summary>
+    public async Task EndSessionsAsync(string userId)
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        if (await users.FindByIdAsync(userId) is { } user)
+        {
+            await users.UpdateSecurityStampAsync(user);
+        }
+    }
+
+    private async Task<AccountResult> ChangeAsync(
+        string userName, string actor, string? guardedVerb, Func<UserManager<IdentityUser>, IdentityUser, Task<string>> change)
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = await users.FindByNameAsync(userName);
+        if (user is null)
+        {
+            return new(false, $"there is no user {userName}");
+        }
+        if (guardedVerb is not null)
+        {
+            if (string.Equals(user.UserName, actor, StringComparison.Ordinal))
+            {
+                return new(false, $"you cannot {guardedVerb} your own account");
+            }
+            if (await IsLastActiveAdminAsync(users, user))
+            {
+                return new(false, $"{userName} is the last administrator; make someone else an administrator first");
+            }
+        }
+        var action = await change(users, user);
+        await audit.RecordAsync(actor, action, $"user/{userName}", null);
+        return new(true, null);
+    }
+
+    /// <summary>Whether <paramref name="user"/> is an administrator and no other unlocked administrator exists.</summary>
+    private static async Task<bool> IsLastActiveAdminAsync(UserManager<IdentityUser> users, IdentityUser user)
+    {
+        var admins = await users.GetUsersInRoleAsync(Roles.Admin);
+        if (admins.All(a => a.Id != user.Id))
+        {
+            return false;
+        }
+        foreach (var other in admins.Where(a => a.Id != user.Id))
+        {
+            if (!await users.IsLockedOutAsync(other))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.AspNetCore.Components.Server;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Access;
+
+/// <summary>
+/// An open console (a Blazor circuit) keeps the principal it started with; this re-reads the account every
+/// <see cref="AccessOptions.SessionRevalidation"/>. A removed or locked account, or one whose sessions were ended
+/// (sign-out), becomes anonymous; a changed role replaces the principal, so pages re-render with the new rights.
+/// </summary>
+public sealed partial class SessionRevalidation : ServerAuthenticationStateProvider, IDisposable
+{
+    private readonly IServiceScopeFactory scopes;
+    private readonly TimeProvider time;
+    private readonly TimeSpan interval;
+    private readonly ILogger<SessionRevalidation> logger;
+    private readonly CancellationTokenSource stop = new();
+    private int started;
+
+    public SessionRevalidation(IServiceScopeFactory scopes, IOptions<AccessOptions> options, TimeProvider time, ILogger<SessionRevalidation> logger)
+    {
+        this.scopes = scopes;
+        this.time = time;
+        this.logger = logger;
+        interval = options.Value.SessionRevalidation;
+        AuthenticationStateChanged += OnChanged;
+    }
+
+    private void OnChanged(Task<AuthenticationState> state)
+    {
+        if (Interlocked.Exchange(ref started, 1) == 0)
+        {
+            _ = RevalidateLoopAsync(stop.Token);
+        }
+    }
+
+    private async Task RevalidateLoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                var current = (await GetAuthenticationStateAsync()).User;
+                if (current.Identity?.IsAuthenticated != true)
+                {
+                    continue;
+                }
+                var fresh = await ReadAsync(current);
+                if (fresh is null)
+                {
+                    LogEnded(current.Identity.Name);
+                    SetAuthenticationState(Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity()))));
+                }
+                else if (!SameRoles(current, fresh))
+                {
+                    LogRolesChanged(current.Identity.Name);
+                    SetAuthenticationState(Task.FromResult(new AuthenticationState(fresh)));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The circuit closed.
+        }
+#pragma warning disable CA1031 // A failed check must not take the circuit down; the next tick tries again.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogFailed(e);
+        }
+    }
+
+    /// <summary>The account's principal as it is now, or null when the session no longer stands.</summary>
+    private async Task<ClaimsPrincipal?> ReadAsync(ClaimsPrincipal principal)
+    {
+        using var scope = scopes.CreateScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var identity = scope.ServiceProvider.GetRequiredService<IOptions<IdentityOptions>>().Value.ClaimsIdentity;
+        var user = principal.FindFirstValue(identity.UserIdClaimType) is { } id ? await users.FindByIdAsync(id) : null;
+        if (user is null || await users.IsLockedOutAsync(user))
+        {
+            return null;
+        }
+        if (users.SupportsUserSecurityStamp && principal.FindFirstValue(identity.SecurityStampClaimType) != await users.GetSecurityStampAsync(user))
+        {
+            return null;
+        }
+        return await scope.ServiceProvider.GetRequiredService<IUserClaimsPrincipalFactory<IdentityUser>>().CreateAsync(user);
+    }
+
+    private static bool SameRoles(ClaimsPrincipal a, ClaimsPrincipal b) =>
+        a.FindAll(ClaimTypes.Role).Select(c => c.Value).Order(StringComparer.Ordinal)
+            .SequenceEqual(b.FindAll(ClaimTypes.Role).Select(c => c.Value).Order(StringComparer.Ordinal));
+
+    public void Dispose()
+    {
+        AuthenticationStateChanged -= OnChanged;
+        stop.Cancel();
+        stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The console session of {User} ended: the account was removed, locked or signed out")]
+    private partial void LogEnded(string? user);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The role of {User} changed; the open console follows it")]
+    private partial void LogRolesChanged(string? user);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-checking a console session failed; trying again at the next interval")]
+    private partial void LogFailed(Exception exception);
+}
