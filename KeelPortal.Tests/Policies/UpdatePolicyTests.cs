@@ -26,7 +26,7 @@ public sealed class UpdatePolicyTests
     [InlineData("sometimes", "unknown policy 'sometimes'")]
     [InlineData("1", "unknown policy '1'")]
     [InlineData("all,major", "unknown policy 'all,major'")]
-    [InlineData("regexp:([a-z", "is not a valid regular expression")]
+    [InlineData("regexp:([a-z", "is not a usable regular expression")]
     [InlineData("regexp:", "has no pattern")]
     [InlineData("glob:", "has no pattern")]
     public void Bad_policies_are_untracked_with_a_reason_not_an_exception(string text, string reason)

@@ -87,7 +87,7 @@ public sealed class DiscoveryTests
         Assert.False(votes!.IsTracked);
         Assert.Contains(votes.Errors, e => e.Contains("keel.sh/approvals: 'two' is not a whole number", StringComparison.Ordinal));
         Assert.False(regex!.IsTracked);
-        Assert.Contains(regex.Errors, e => e.StartsWith("keel.sh/monitorContainers: 'app[' is not a valid regular expression", StringComparison.Ordinal));
+        Assert.Contains(regex.Errors, e => e.StartsWith("keel.sh/monitorContainers: 'app[' is not a usable regular expression", StringComparison.Ordinal));
         Assert.True((await cluster.Store.GetAsync("deployment/shop/web"))!.IsTracked);
     }
 

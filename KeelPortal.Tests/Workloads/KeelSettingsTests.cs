@@ -73,7 +73,7 @@ public sealed class KeelSettingsTests
     [Theory]
     [InlineData("keel.sh/policy=all;keel.sh/approvals=two", "keel.sh/approvals: 'two' is not a whole number")]
     [InlineData("keel.sh/policy=all;keel.sh/approvalDeadline=soon", "keel.sh/approvalDeadline: 'soon' is not a whole number of hours")]
-    [InlineData("keel.sh/policy=all;keel.sh/monitorContainers=app[", "keel.sh/monitorContainers: 'app[' is not a valid regular expression")]
+    [InlineData("keel.sh/policy=all;keel.sh/monitorContainers=app[", "keel.sh/monitorContainers: 'app[' is not a usable regular expression")]
     [InlineData("keel.sh/policy=sometimes", "keel.sh/policy: unknown policy 'sometimes'")]
     public void Bad_values_are_errors_naming_their_key_and_stop_tracking(string labels, string error)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 
 namespace KeelPortal.Policies;
@@ -15,9 +14,6 @@ public sealed record PolicyParseResult(UpdatePolicy Policy, string? Error, IRead
 public sealed partial class UpdatePolicy
 {
     private const string CompareGroup = "compare";
-    private const int MaxCompiledPatterns = 512;
-    private static readonly TimeSpan RegexBudget = TimeSpan.FromMilliseconds(100);
-    private static readonly ConcurrentDictionary<string, Regex> CompiledPatterns = new(StringComparer.Ordinal);
 
     private readonly Regex? regex;
     private readonly int compareGroup = -1;
@@ -106,33 +102,12 @@ public sealed partial class UpdatePolicy
         {
             return new(Never, "policy 'regexp:' has no pattern", warnings);
         }
-        try
+        if (!UntrustedPattern.TryCompile(pattern, out var compiled, out var error))
         {
-            var compiled = Compiled(pattern);
-            return new(new UpdatePolicy(PolicyKind.Regexp, pattern, tagOnly, preRelease, compiled), null, warnings);
+            var shown = pattern.Length > 80 ? pattern[..80] + "…" : pattern;
+            return new(Never, $"policy 'regexp:{shown}' is not a usable regular expression: {error}", warnings);
         }
-        catch (ArgumentException ex)
-        {
-            return new(Never, $"policy 'regexp:{pattern}' is not a valid regular expression: {ex.Message}", warnings);
-        }
-    }
-
-    /// <summary>
-    /// Regexp policies are read on every poll of every workload; compiling each pattern once makes matching thousands
-    /// of tags several times faster. The cache is bounded: past it, patterns are interpreted.
-    /// </summary>
-    private static Regex Compiled(string pattern)
-    {
-        if (CompiledPatterns.TryGetValue(pattern, out var cached))
-        {
-            return cached;
-        }
-        var dotnet = GoRegex.ToDotNet(pattern);
-        if (CompiledPatterns.Count >= MaxCompiledPatterns)
-        {
-            return new Regex(dotnet, RegexOptions.CultureInvariant, RegexBudget);
-        }
-        return CompiledPatterns.GetOrAdd(pattern, _ => new Regex(dotnet, RegexOptions.CultureInvariant | RegexOptions.Compiled, RegexBudget));
+        return new(new UpdatePolicy(PolicyKind.Regexp, pattern, tagOnly, preRelease, compiled), null, warnings);
     }
 
     private static bool ReadBool(string? value, string key, bool fallback, List<string> warnings)

@@ -25,16 +25,18 @@ public sealed record KeelSettings(
     IReadOnlyList<string> Warnings)
 {
     public static readonly TimeSpan DefaultDeadline = TimeSpan.FromHours(24);
-    private static readonly TimeSpan RegexBudget = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The longest value of a <c>keel.sh/*</c> key that is read; longer ones are a settings error and ignored.</summary>
+    public const int MaxValueLength = 2048;
 
     /// <summary>Tracked: a known policy other than <c>never</c> and no error that stops updates.</summary>
     public bool IsTracked => Policy.IsTracked && Errors.Count == 0;
 
     public static KeelSettings Read(IReadOnlyDictionary<string, string>? labels, IReadOnlyDictionary<string, string>? annotations)
     {
-        labels ??= new Dictionary<string, string>();
-        annotations ??= new Dictionary<string, string>();
         var errors = new List<string>();
+        labels = WithoutOversized(labels, errors);
+        annotations = WithoutOversized(annotations, errors);
 
         // The policy comes from annotations first, else labels; matchTag and matchPreRelease from the same map.
         var policySource = new[] { annotations, labels }.FirstOrDefault(m => Value(m, "keel.sh/policy", "keel.observer/policy") is not null);
@@ -51,9 +53,9 @@ public sealed record KeelSettings(
         var approvals = ReadApprovals(LabelFirst(labels, annotations, "keel.sh/approvals"), errors);
         var deadline = ReadDeadline(LabelFirst(labels, annotations, "keel.sh/approvalDeadline"), errors);
         var monitor = LabelFirst(labels, annotations, "keel.sh/monitorContainers");
-        if (monitor is not null && !IsValidRegex(monitor, out var regexError))
+        if (monitor is not null && !UntrustedPattern.TryCompile(monitor, out _, out var regexError))
         {
-            errors.Add($"keel.sh/monitorContainers: '{monitor}' is not a valid regular expression ({regexError})");
+            errors.Add($"keel.sh/monitorContainers: '{Shown(monitor)}' is not a usable regular expression ({regexError})");
         }
         var warnings = parsed.Warnings.ToList();
         var schedule = Value(annotations, "keel.sh/pollSchedule");
@@ -79,15 +81,39 @@ public sealed record KeelSettings(
             warnings);
     }
 
-    /// <summary>Whether a container is tracked: <c>monitorContainers</c> is matched unanchored, as Keel does.</summary>
+    /// <summary>
+    /// Whether a container is tracked: <c>monitorContainers</c> is matched unanchored, as Keel does. Throws
+    /// <see cref="RegexMatchTimeoutException"/> when the match exceeds its budget; the caller reports it on the workload.
+    /// </summary>
     public bool Monitors(string containerName, bool isInit)
     {
         if (isInit && !InitContainers)
         {
             return false;
         }
-        return MonitorContainers is null || Regex.IsMatch(containerName, GoRegex.ToDotNet(MonitorContainers), RegexOptions.None, RegexBudget);
+        return MonitorContainers is null || (UntrustedPattern.TryCompile(MonitorContainers, out var regex, out _) && regex.IsMatch(containerName));
     }
+
+    /// <summary>A value as an error message quotes it: long ones are cut.</summary>
+    internal static string Shown(string value) => value.Length > 80 ? value[..80] + "…" : value;
+
+    private static IReadOnlyDictionary<string, string> WithoutOversized(IReadOnlyDictionary<string, string>? map, List<string> errors)
+    {
+        if (map is null)
+        {
+            return new Dictionary<string, string>();
+        }
+        var oversized = map.Where(kv => IsKeelKey(kv.Key) && kv.Value.Length > MaxValueLength).Select(kv => kv.Key).ToList();
+        if (oversized.Count == 0)
+        {
+            return map;
+        }
+        errors.AddRange(oversized.Select(k => $"{k}: the value is {map[k].Length} characters long; the limit is {MaxValueLength}, so it is not read"));
+        return map.Where(kv => !oversized.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+    }
+
+    internal static bool IsKeelKey(string key) =>
+        key.StartsWith("keel.sh/", StringComparison.Ordinal) || key.StartsWith("keel.observer/", StringComparison.Ordinal);
 
     private static string? Value(IReadOnlyDictionary<string, string> map, params string[] keys)
     {
@@ -114,7 +140,7 @@ public sealed record KeelSettings(
         {
             return votes;
         }
-        errors.Add($"keel.sh/approvals: '{text}' is not a whole number of votes; no update is made until it is fixed");
+        errors.Add($"keel.sh/approvals: '{Shown(text)}' is not a whole number of votes; no update is made until it is fixed");
         return 0;
     }
 
@@ -128,22 +154,7 @@ public sealed record KeelSettings(
         {
             return TimeSpan.FromHours(hours);
         }
-        errors.Add($"keel.sh/approvalDeadline: '{text}' is not a whole number of hours; no update is made until it is fixed");
+        errors.Add($"keel.sh/approvalDeadline: '{Shown(text)}' is not a whole number of hours; no update is made until it is fixed");
         return DefaultDeadline;
-    }
-
-    private static bool IsValidRegex(string pattern, out string? error)
-    {
-        try
-        {
-            _ = new Regex(GoRegex.ToDotNet(pattern), RegexOptions.None, RegexBudget);
-            error = null;
-            return true;
-        }
-        catch (ArgumentException e)
-        {
-            error = e.Message;
-            return false;
-        }
     }
 }

@@ -18,6 +18,7 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, V1Pod>> podsByNamespace = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Platform> nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> written = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> loggedErrors = new(StringComparer.Ordinal);
     private readonly Channel<string> dirty = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Raised with a workload's id whenever a list or watch delivers it (status changes included).</summary>
@@ -138,7 +139,7 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
         var changes = new List<(string, WorkloadSnapshot?, string?)>();
         foreach (var id in ids)
         {
-            var snapshot = Snapshot(id);
+            var snapshot = ContainedSnapshot(id);
             var json = snapshot is null ? null : JsonSerializer.Serialize(snapshot, WorkloadStore.Json);
             var before = written.GetValueOrDefault(id);
             if (json == before)
@@ -166,6 +167,37 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
         var changed = changes.Select(c => c.Item1).ToList();
         events.Publish(new WorkloadsChanged(changed));
         return changed;
+    }
+
+    /// <summary>
+    /// The snapshot of one workload, computed so that nothing it carries can stop the writer loop: a failure becomes a
+    /// settings error on that workload. Each new set of errors is logged once.
+    /// </summary>
+    private WorkloadSnapshot? ContainedSnapshot(string id)
+    {
+        WorkloadSnapshot? snapshot;
+        try
+        {
+            snapshot = Snapshot(id);
+        }
+#pragma warning disable CA1031 // Containment: whatever one workload's content triggers, the others are still written.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            LogSnapshotFailed(e, id);
+            snapshot = workloads.TryGetValue(id, out var workload) ? WorkloadSnapshot.Unreadable(workload, e.GetType().Name) : null;
+        }
+        var errors = snapshot is { Errors.Count: > 0 } ? string.Join("; ", snapshot.Errors) : null;
+        if (errors is null)
+        {
+            loggedErrors.TryRemove(id, out _);
+        }
+        else if (loggedErrors.GetValueOrDefault(id) != errors)
+        {
+            loggedErrors[id] = errors;
+            LogSettingsErrors(id, Audit.LogText.Clean(errors, 1000));
+        }
+        return snapshot;
     }
 
     internal async Task PruneAsync(CancellationToken ct)
@@ -217,6 +249,12 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
             MarkDirty(id);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Computing the snapshot of {Workload} failed; it is kept as unreadable")]
+    private partial void LogSnapshotFailed(Exception exception, string workload);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Workload} has settings errors and is not updated until they are fixed: {Errors}")]
+    private partial void LogSettingsErrors(string workload, string errors);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} workloads that are no longer in the cluster")]
     private partial void LogPruned(int count);

@@ -67,9 +67,10 @@ public sealed record WorkloadSnapshot(
             {
                 monitored = settings.Monitors(container.Name, isInit);
             }
-            catch (ArgumentException)
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
             {
                 monitored = false;
+                errors.Add($"keel.sh/monitorContainers: matching container {container.Name} took longer than {UntrustedPattern.Budget.TotalMilliseconds:0} ms; simplify the pattern");
             }
             if (monitored)
             {
@@ -91,6 +92,15 @@ public sealed record WorkloadSnapshot(
             settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
             secrets, containers, platforms, errors, settings.Warnings);
     }
+
+    /// <summary>
+    /// A workload whose snapshot could not be computed: kept, untracked, with the reason, so one workload's content never
+    /// stops discovery of the others.
+    /// </summary>
+    public static WorkloadSnapshot Unreadable(WorkloadObject workload, string reason) => new(
+        workload.Id, workload.Kind, workload.Namespace, workload.Name, workload.ResourceVersion, workload.Generation,
+        Policies.UpdatePolicy.Never.Name, false, false, TriggerKind.Webhook, null, 0, (int)KeelSettings.DefaultDeadline.TotalHours, [], null, [], [], [],
+        [$"the workload's settings could not be read: {reason}"], []);
 
     private static TrackedContainer Track(V1Container container, bool isInit, List<V1Pod> pods)
     {
