@@ -9,6 +9,9 @@ namespace KeelPortal.Registries;
 public sealed record ImageReference(string Registry, string Repository, string? Tag, string? Digest)
 {
     public const string DockerHub = "docker.io";
+
+    /// <summary>The distribution reference grammar's limit on a whole name (host and path).</summary>
+    public const int MaxNameLength = 255;
     public const string DockerHubApiHost = "registry-1.docker.io";
 
     /// <summary>The host to send Distribution API calls to.</summary>
@@ -66,6 +69,16 @@ public sealed record ImageReference(string Registry, string Repository, string? 
             }
         }
         var (registry, path) = SplitRegistry(input);
+        if (!IsHost(registry))
+        {
+            error = $"'{registry}' is not a registry host (host name or IP address, optionally with :port)";
+            return false;
+        }
+        if (input.Length > MaxNameLength)
+        {
+            error = $"the name is {input.Length} characters long; the limit is {MaxNameLength}";
+            return false;
+        }
         if (registry == DockerHub && !path.Contains('/', StringComparison.Ordinal))
         {
             path = "library/" + path;
@@ -107,18 +120,87 @@ public sealed record ImageReference(string Registry, string Repository, string? 
         return (DockerHub, input);
     }
 
+    /// <summary>
+    /// Path components as the reference grammar has them: lower-case letters and digits, separated by one '.', one
+    /// '_', two '_' or any number of '-'.
+    /// </summary>
     private static bool IsRepositoryPath(string path) =>
-        path.Length > 0 && path.Split('/').All(component =>
-            component.Length > 0 && char.IsAsciiLetterOrDigit(component[0]) && char.IsAsciiLetterOrDigit(component[^1]) &&
-            component.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '_' or '-'));
+        path.Length > 0 && path.Split('/').All(IsPathComponent);
 
-    private static bool IsTag(string tag) =>
+    private static bool IsPathComponent(string component)
+    {
+        if (component.Length == 0 || !IsLowerAlnum(component[0]) || !IsLowerAlnum(component[^1]))
+        {
+            return false;
+        }
+        for (var i = 1; i < component.Length; i++)
+        {
+            var c = component[i];
+            if (IsLowerAlnum(c))
+            {
+                continue;
+            }
+            var prev = component[i - 1];
+            var ok = c switch
+            {
+                '-' => IsLowerAlnum(prev) || prev == '-',
+                '.' => IsLowerAlnum(prev),
+                '_' => IsLowerAlnum(prev) || (prev == '_' && i >= 2 && IsLowerAlnum(component[i - 2])),
+                _ => false,
+            };
+            if (!ok)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool IsLowerAlnum(char c) => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c);
+
+    /// <summary>A registry host: DNS labels separated by dots (or a bracketed IPv6 address), optionally with a port.</summary>
+    public static bool IsHost(string host)
+    {
+        var name = host;
+        var colon = host.StartsWith('[') ? host.IndexOf("]:", StringComparison.Ordinal) + 1 : host.LastIndexOf(':');
+        if (colon > 0)
+        {
+            var port = host[(colon + 1)..];
+            if (port.Length is 0 or > 5 || !port.All(char.IsAsciiDigit) || int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) is 0 or > 65535)
+            {
+                return false;
+            }
+            name = host[..colon];
+        }
+        if (name.StartsWith('[') && name.EndsWith(']'))
+        {
+            return System.Net.IPAddress.TryParse(name[1..^1], out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        }
+        return name.Length is > 0 and <= 253 && name.Split('.').All(label =>
+            label.Length is > 0 and <= 63 && char.IsAsciiLetterOrDigit(label[0]) && char.IsAsciiLetterOrDigit(label[^1])
+            && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
+    }
+
+    /// <summary>A tag as the grammar has it: <c>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}</c>.</summary>
+    public static bool IsTag(string tag) =>
         tag.Length is > 0 and <= 128 && (char.IsAsciiLetterOrDigit(tag[0]) || tag[0] == '_') &&
         tag.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
-    private static bool IsDigest(string digest)
+    /// <summary>
+    /// A digest: <c>algorithm:hex</c>, the algorithm in the grammar's form; sha256 needs 64 lower-case hex digits,
+    /// sha512 128, others at least 32.
+    /// </summary>
+    public static bool IsDigest(string digest)
     {
         var colon = digest.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 && digest.Length - colon - 1 >= 32 && digest[(colon + 1)..].All(char.IsAsciiHexDigitLower);
+        if (colon <= 0)
+        {
+            return false;
+        }
+        var algorithm = digest[..colon];
+        var hex = digest[(colon + 1)..];
+        var algorithmOk = algorithm.Split('+', '.', '_', '-').All(part => part.Length > 0 && part.All(IsLowerAlnum));
+        var length = algorithm switch { "sha256" => hex.Length == 64, "sha512" => hex.Length == 128, _ => hex.Length is >= 32 and <= 1024 };
+        return algorithmOk && length && hex.All(char.IsAsciiHexDigitLower);
     }
 }

@@ -12,4 +12,8 @@ public sealed class TriggersOptions
 
     /// <summary>On by default for every endpoint, <c>/v1/webhooks/registry</c> included. Off accepts webhooks as Keel does.</summary>
     public bool RequireWebhookSecret { get; set; } = true;
+
+    /// <summary>An identical webhook event (provider, repository, tag, digest) received again within this time is not queued again.</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan WebhookRepeatWindow { get; set; } = TimeSpan.FromSeconds(30);
 }

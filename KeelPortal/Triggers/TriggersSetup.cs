@@ -4,7 +4,10 @@ public static class TriggersSetup
 {
     public static WebApplicationBuilder AddTriggers(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<TriggersOptions>().BindConfiguration(TriggersOptions.Section);
+        builder.Services.AddOptions<TriggersOptions>().BindConfiguration(TriggersOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<WebhookBursts>();
         builder.Services.AddTransient<PollRepositoryJob>();
         builder.Services.AddTransient<WebhookJob>();
         builder.Services.AddSingleton<PollScheduler>();

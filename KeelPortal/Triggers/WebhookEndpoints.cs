@@ -23,39 +23,68 @@ public static partial class WebhookEndpoints
     }
 
     private static async Task<IResult> ReceiveAsync(
-        string provider, HttpContext context, IOptions<TriggersOptions> options, AuditTrail audit, IBackgroundJobClient jobs, ILoggerFactory logs)
+        string provider, HttpContext context, IOptions<TriggersOptions> options, AuditTrail audit, IBackgroundJobClient jobs,
+        WebhookBursts bursts, ILoggerFactory logs)
     {
         if (!WebhookPayloads.Providers.Contains(provider))
         {
             return Results.Problem(statusCode: 404, title: "Unknown webhook",
-                detail: $"there is no /v1/webhooks/{provider}; use one of {string.Join(", ", WebhookPayloads.Providers)}");
+                detail: $"there is no /v1/webhooks/{LogText.Clean(provider, 40)}; use one of {string.Join(", ", WebhookPayloads.Providers)}");
         }
         if (Authenticate(context, options.Value) is { } denied)
         {
             return denied;
         }
-        if (context.Request.ContentLength > MaxBody)
+        var logger = logs.CreateLogger(typeof(WebhookEndpoints).FullName!);
+        var body = await ReadBoundedAsync(context);
+        if (body is null)
         {
+            LogRejected(logger, provider, context.Connection.RemoteIpAddress, $"the body is larger than {MaxBody} bytes");
             return Results.Problem(statusCode: 413, title: "Webhook body too large", detail: $"bodies are limited to {MaxBody} bytes");
         }
-        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var body = await reader.ReadToEndAsync(context.RequestAborted);
-        var parsed = WebhookPayloads.Parse(provider, body, context.Request.Headers["X-GitHub-Event"].FirstOrDefault());
-        var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
+        var parsed = WebhookPayloads.Parse(provider, body.Value, context.Request.Headers["X-GitHub-Event"].FirstOrDefault());
         if (parsed.Error is { } error)
         {
-            LogRejected(logs.CreateLogger(typeof(WebhookEndpoints).FullName!), provider, error);
-            await audit.RecordAsync(ApprovalBook.System, "webhook.rejected", $"/v1/webhooks/{provider}", $"{source}: {error}", context.RequestAborted);
+            // Refused input is logged (cleaned and cut), never recorded as a detection or queued.
+            LogRejected(logger, provider, context.Connection.RemoteIpAddress, LogText.Clean(error, 300));
             return Results.Problem(statusCode: 400, title: "Webhook body not usable", detail: error);
         }
-        var summary = parsed.Events.Count == 0 ? "no new tags" : string.Join(", ", parsed.Events.Select(e => $"{e.Repository}:{e.Tag}"));
-        await audit.RecordAsync(ApprovalBook.System, "webhook.received", $"/v1/webhooks/{provider}", $"{source}: {summary}", context.RequestAborted);
-        if (parsed.Events.Count > 0)
+        var fresh = bursts.TakeNew(provider, parsed.Events);
+        var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
+        var summary = parsed.Events.Count == 0 ? parsed.Note ?? "no new tags" : string.Join(", ", parsed.Events.Select(e => $"{e.Repository}:{e.Tag}"));
+        var repeated = parsed.Events.Count - fresh.Count;
+        await audit.RecordAsync(ApprovalBook.System, "webhook.received", $"/v1/webhooks/{provider}",
+            $"{source}: {summary}{(repeated > 0 ? $" ({repeated} already received moments ago; not queued again)" : "")}", context.RequestAborted);
+        if (fresh.Count > 0)
         {
-            var events = parsed.Events.ToArray();
+            var events = fresh.ToArray();
             jobs.Enqueue<WebhookJob>(j => j.RunAsync(provider, events, CancellationToken.None));
         }
-        return Results.Ok(new { accepted = parsed.Events.Count });
+        return Results.Ok(new { accepted = parsed.Events.Count, queued = fresh.Count, note = parsed.Note });
+    }
+
+    /// <summary>
+    /// The body, read up to the limit whatever the headers say (a chunked body has no Content-Length); null when it is
+    /// longer. The rest of an oversized body is never read.
+    /// </summary>
+    private static async Task<ReadOnlyMemory<byte>?> ReadBoundedAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > MaxBody)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBody)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
     private static IResult? Authenticate(HttpContext context, TriggersOptions options)
@@ -82,8 +111,8 @@ public static partial class WebhookEndpoints
         return null;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A {Provider} webhook was refused: {Reason}")]
-    private static partial void LogRejected(ILogger logger, string provider, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {Provider} webhook from {Address} was refused: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string provider, System.Net.IPAddress? address, string reason);
 }
 
 /// <summary>Plans the events a webhook carried; a webhook is a hint that the planner confirms in the registry.</summary>

@@ -6,8 +6,8 @@ namespace KeelPortal.Triggers;
 /// <summary>"Repository X has tag T (digest D)": what every trigger tells the update pipeline.</summary>
 public sealed record ImageEvent(string Repository, string Tag, string? Digest = null);
 
-/// <summary>The events a webhook body carries, or why it cannot be used.</summary>
-public sealed record WebhookParseResult(IReadOnlyList<ImageEvent> Events, string? Error)
+/// <summary>The events a webhook body carries, or why it cannot be used; <paramref name="Note"/> says why an accepted body carried none.</summary>
+public sealed record WebhookParseResult(IReadOnlyList<ImageEvent> Events, string? Error, string? Note = null)
 {
     public static WebhookParseResult Invalid(string error) => new([], error);
 }
@@ -20,12 +20,16 @@ public static class WebhookPayloads
 {
     public static readonly IReadOnlyList<string> Providers = ["native", "dockerhub", "quay", "azure", "github", "harbor", "jfrog", "registry"];
 
-    public static WebhookParseResult Parse(string provider, string body, string? githubEvent = null)
+    public static WebhookParseResult Parse(string provider, string body, string? githubEvent = null) =>
+        Parse(provider, System.Text.Encoding.UTF8.GetBytes(body), githubEvent);
+
+    /// <summary>Reads the raw body: whatever its Content-Type says, it must be one JSON document of the provider's shape.</summary>
+    public static WebhookParseResult Parse(string provider, ReadOnlyMemory<byte> body, string? githubEvent = null)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body);
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException e)
         {
@@ -39,24 +43,25 @@ public static class WebhookPayloads
                 return WebhookParseResult.Invalid("the body must be a JSON object");
             }
             var events = new List<ImageEvent>();
+            string? note = null;
             var error = provider switch
             {
                 "native" => Native(root, events),
-                "dockerhub" => Add(events, $"{Str(root, "repository", "repo_name")}", Str(root, "push_data", "tag"), null, "repository.repo_name and push_data.tag"),
+                "dockerhub" => Add(events, new(Str(root, "repository", "repo_name"), "repository.repo_name"), new(Str(root, "push_data", "tag"), "push_data.tag"), default),
                 "quay" => Quay(root, events),
                 "azure" => Azure(root, events),
-                "github" => GitHub(root, githubEvent, events),
+                "github" => GitHub(root, githubEvent, events, out note),
                 "harbor" => Harbor(root, events),
-                "jfrog" => Add(events, Str(root, "data", "image_name"), Str(root, "data", "tag"), null, "data.image_name and data.tag"),
+                "jfrog" => Add(events, new(Str(root, "data", "image_name"), "data.image_name"), new(Str(root, "data", "tag"), "data.tag"), default),
                 "registry" => Registry(root, events),
                 _ => $"unknown webhook provider '{provider}'",
             };
-            return error is not null ? WebhookParseResult.Invalid(error) : new WebhookParseResult(events, null);
+            return error is not null ? WebhookParseResult.Invalid(error) : new WebhookParseResult(events, null, note);
         }
     }
 
     private static string? Native(JsonElement root, List<ImageEvent> events) =>
-        Add(events, Str(root, "name"), Str(root, "tag"), Str(root, "digest"), "name and tag");
+        Add(events, new(Str(root, "name"), "name"), new(Str(root, "tag"), "tag"), new(Str(root, "digest"), "digest"));
 
     private static string? Quay(JsonElement root, List<ImageEvent> events)
     {
@@ -65,9 +70,10 @@ public static class WebhookPayloads
         {
             return "the body has no updated_tags";
         }
+        var i = 0;
         foreach (var tag in tags.EnumerateArray())
         {
-            if (Add(events, url, tag.ValueKind == JsonValueKind.String ? tag.GetString() : null, null, "docker_url and updated_tags") is { } error)
+            if (Add(events, new(url, "docker_url"), new(tag.ValueKind == JsonValueKind.String ? tag.GetString() : null, $"updated_tags[{i++}]"), default) is { } error)
             {
                 return error;
             }
@@ -79,12 +85,17 @@ public static class WebhookPayloads
     {
         var host = Str(root, "request", "host");
         var repository = Str(root, "target", "repository");
-        return Add(events, host is null || repository is null ? null : $"{host}/{repository}", Str(root, "target", "tag"), Str(root, "target", "digest"),
-            "request.host, target.repository and target.tag");
+        if (host is null || !ImageReference.IsHost(host))
+        {
+            return $"request.host: '{host ?? "missing"}' is not a registry host";
+        }
+        return Add(events, new(repository is null ? null : $"{host}/{repository}", "target.repository"), new(Str(root, "target", "tag"), "target.tag"),
+            new(Str(root, "target", "digest"), "target.digest"));
     }
 
-    private static string? GitHub(JsonElement root, string? githubEvent, List<ImageEvent> events)
+    private static string? GitHub(JsonElement root, string? githubEvent, List<ImageEvent> events, out string? note)
     {
+        note = null;
         switch (githubEvent)
         {
             case "package":
@@ -95,15 +106,20 @@ public static class WebhookPayloads
                 }
                 var ns = Str(root, "package", "namespace");
                 var name = Str(root, "package", "name");
-                return Add(events, ns is null || name is null ? null : $"ghcr.io/{ns}/{name}".ToLowerInvariant(),
-                    Str(root, "package", "package_version", "container_metadata", "tag", "name"),
-                    Str(root, "package", "package_version", "container_metadata", "tag", "digest"),
-                    "package.namespace, package.name and package.package_version.container_metadata.tag.name");
+                var tag = Str(root, "package", "package_version", "container_metadata", "tag", "name");
+                if (string.IsNullOrEmpty(tag))
+                {
+                    // A multi-platform push also publishes each platform's image, untagged: nothing to deploy.
+                    note = "the package version carries no tag (an untagged platform image); nothing to do";
+                    return null;
+                }
+                return Add(events, new(ns is null || name is null ? null : $"ghcr.io/{ns}/{name}".ToLowerInvariant(), "package.namespace and package.name"),
+                    new(tag, "package.package_version.container_metadata.tag.name"),
+                    new(Str(root, "package", "package_version", "container_metadata", "tag", "digest"), "package.package_version.container_metadata.tag.digest"));
             case "registry_package":
                 var fullName = Str(root, "repository", "full_name");
-                return Add(events, fullName is null ? null : $"ghcr.io/{fullName}".ToLowerInvariant(),
-                    Str(root, "registry_package", "package_version", "version"), null,
-                    "repository.full_name and registry_package.package_version.version");
+                return Add(events, new(fullName is null ? null : $"ghcr.io/{fullName}".ToLowerInvariant(), "repository.full_name"),
+                    new(Str(root, "registry_package", "package_version", "version"), "registry_package.package_version.version"), default);
             default:
                 return $"the X-GitHub-Event header must be 'package' or 'registry_package', not '{githubEvent ?? "missing"}'";
         }
@@ -120,14 +136,22 @@ public static class WebhookPayloads
         {
             return "the body has no event_data.resources";
         }
+        var i = 0;
         foreach (var resource in resources.EnumerateArray())
         {
+            var field = $"event_data.resources[{i++}]";
             var url = Str(resource, "resource_url");
-            if (url is null || !ImageReference.TryParse(url, out var image, out _) || image.Tag is null)
+            string? reason = null;
+            if (url is null || !ImageReference.TryParse(url, out var image, out reason) || image.Tag is null)
             {
-                return $"resource_url '{url}' is not an image reference with a tag";
+                return $"{field}.resource_url: '{Shown(url)}' is not an image reference with a tag{(reason is null ? "" : $" ({reason})")}";
             }
-            events.Add(new ImageEvent(image.Name, image.Tag, Str(resource, "digest")));
+            var digest = Str(resource, "digest");
+            if (!string.IsNullOrEmpty(digest) && !ImageReference.IsDigest(digest))
+            {
+                return $"{field}.digest: '{Shown(digest)}' is not a digest (algorithm:hex, such as sha256:<64 hex digits>)";
+            }
+            events.Add(new ImageEvent(image.Name, image.Tag, string.IsNullOrEmpty(digest) ? null : digest));
         }
         return events.Count == 0 ? "event_data.resources is empty" : null;
     }
@@ -138,17 +162,23 @@ public static class WebhookPayloads
         {
             return "the body has no events array (a Docker Distribution notification envelope)";
         }
+        var i = 0;
         foreach (var item in list.EnumerateArray())
         {
+            var field = $"events[{i++}]";
             // Pulls and blob pushes carry no tag: only manifest pushes with a tag are new tags.
             if (Str(item, "action") != "push" || Str(item, "target", "tag") is not { Length: > 0 } tag)
             {
                 continue;
             }
             var host = Str(item, "request", "host");
+            if (host is null || !ImageReference.IsHost(host))
+            {
+                return $"{field}.request.host: '{Shown(host ?? "missing")}' is not a registry host";
+            }
             var repository = Str(item, "target", "repository");
-            if (Add(events, host is null || repository is null ? null : $"{host}/{repository}", tag, Str(item, "target", "digest"),
-                "request.host and target.repository") is { } error)
+            if (Add(events, new(repository is null ? null : $"{host}/{repository}", $"{field}.target.repository"), new(tag, $"{field}.target.tag"),
+                new(Str(item, "target", "digest"), $"{field}.target.digest")) is { } error)
             {
                 return error;
             }
@@ -156,19 +186,41 @@ public static class WebhookPayloads
         return null;
     }
 
-    private static string? Add(List<ImageEvent> events, string? name, string? tag, string? digest, string needed)
+    /// <summary>A value read from the body and the field it came from, for a reason that names the field.</summary>
+    private readonly record struct Field(string? Value, string Name);
+
+    /// <summary>
+    /// One event, every part checked against the distribution reference grammar: the name (with no tag or digest of
+    /// its own), the tag and, when present, the digest. The reason names the field and quotes at most 80 characters.
+    /// </summary>
+    private static string? Add(List<ImageEvent> events, Field name, Field tag, Field digest)
     {
-        if (string.IsNullOrWhiteSpace(name) || string.IsNullOrWhiteSpace(tag))
+        if (string.IsNullOrWhiteSpace(name.Value))
         {
-            return $"the body must name the image and tag ({needed})";
+            return $"{name.Name}: the body must name the image";
         }
-        if (!ImageReference.TryParse(name, out var image, out var error))
+        if (string.IsNullOrWhiteSpace(tag.Value))
         {
-            return $"'{name}' is not an image name: {error}";
+            return $"{tag.Name}: the body must name the tag";
         }
-        events.Add(new ImageEvent(image.Name, tag.Trim(), string.IsNullOrWhiteSpace(digest) ? null : digest));
+        if (!ImageReference.TryParse(name.Value, out var image, out var error) || image.Tag is not null || image.Digest is not null)
+        {
+            return $"{name.Name}: '{Shown(name.Value)}' is not an image name: {error ?? "it must not carry a tag or digest"}";
+        }
+        if (!ImageReference.IsTag(tag.Value))
+        {
+            return $"{tag.Name}: '{Shown(tag.Value)}' is not a tag (1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')";
+        }
+        if (!string.IsNullOrEmpty(digest.Value) && !ImageReference.IsDigest(digest.Value))
+        {
+            return $"{digest.Name}: '{Shown(digest.Value)}' is not a digest (algorithm:hex, such as sha256:<64 hex digits>)";
+        }
+        events.Add(new ImageEvent(image.Name, tag.Value, string.IsNullOrEmpty(digest.Value) ? null : digest.Value));
         return null;
     }
+
+    /// <summary>Input quoted in a reason: control characters escaped, at most 80 characters.</summary>
+    private static string Shown(string? value) => Audit.LogText.Clean(value, 80);
 
     private static string? Str(JsonElement element, params string[] path)
     {
