@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using KeelPortal.Access;
 using KeelPortal.Tests.TestSupport;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -10,7 +9,7 @@ namespace KeelPortal.Tests.Access;
 
 /// <summary>A session cookie carries the account, not a copy of its rights: role, lock, removal and sign-out apply at once.</summary>
 [Collection(AppHosts.Name)]
-public sealed partial class SessionTests : IAsyncLifetime
+public sealed class SessionTests : IAsyncLifetime
 {
     private PortalFactory portal = null!;
 
@@ -52,8 +51,7 @@ public sealed partial class SessionTests : IAsyncLifetime
         using var copy = WithCookie(AuthCookie(jar));
         using var before = await copy.GetAsync("/hangfire");
 
-        var page = await client.GetStringAsync("/");
-        var token = WebUtility.HtmlDecode(AntiforgeryField().Match(page).Groups[1].Value);
+        var token = await SignIn.AntiforgeryTokenAsync(client, "/");
         using var signOut = await client.PostAsync("/account/signout", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token }));
         using var after = await copy.GetAsync("/hangfire");
 
@@ -99,7 +97,4 @@ public sealed partial class SessionTests : IAsyncLifetime
 
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.Unauthorized, HttpStatusCode.OK), (open.StatusCode, locked.StatusCode, unlocked.StatusCode));
     }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryField();
 }

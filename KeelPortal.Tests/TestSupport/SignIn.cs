@@ -32,15 +32,20 @@ public static partial class SignIn
         return client;
     }
 
+    /// <summary>The antiforgery token of the form on <paramref name="page"/> (the cookie half stays in the client).</summary>
+    public static async Task<string> AntiforgeryTokenAsync(HttpClient client, string page)
+    {
+        var match = AntiforgeryField().Match(await client.GetStringAsync(page));
+        Assert.True(match.Success, $"no antiforgery field on {page}");
+        return WebUtility.HtmlDecode(match.Groups[1].Value);
+    }
+
     public static async Task<HttpResponseMessage> PostSignInAsync(HttpClient client, string user, string password)
     {
-        var page = await client.GetStringAsync("/signin");
-        var match = AntiforgeryField().Match(page);
-        Assert.True(match.Success, "no antiforgery field on the sign-in page");
-        var token = match.Groups[1].Value;
+        var token = await AntiforgeryTokenAsync(client, "/signin");
         return await client.PostAsync("/account/signin", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token),
+            ["__RequestVerificationToken"] = token,
             ["userName"] = user,
             ["password"] = password,
             ["returnUrl"] = "/",
