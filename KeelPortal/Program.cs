@@ -30,6 +30,7 @@ var app = builder.Build();
 
 return app.RunPortal(static app =>
 {
+    app.UseEdgeSecurity();
     app.UsePortalShell();
     app.UseAccess();
     app.MapHealth();

@@ -100,6 +100,8 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await BrowserFixture.InteractiveAsync(phone);
         await phone.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "approvals-phone.png") });
         Assert.True(File.Exists(Path.Combine(BrowserFixture.Screenshots, "users.png")));
+        // Every page works under the portal's Content-Security-Policy: nothing was refused.
+        Assert.Empty(session.ConsoleErrors);
     }
 
     [Fact]

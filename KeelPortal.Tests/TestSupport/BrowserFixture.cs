@@ -49,7 +49,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     internal async Task<IPage> SignedInPageAsync(BrowserSession session, Uri portal, string user, string password, int width, int height)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.ToString(), ViewportSize = new ViewportSize { Width = width, Height = height } });
-        session.Contexts.Add(context);
+        session.Track(context);
         context.SetDefaultTimeout(20_000);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/signin");
@@ -72,6 +72,21 @@ public sealed class BrowserSession(BrowserFixture fixture) : IAsyncDisposable
 {
     internal List<IBrowserContext> Contexts { get; } = [];
 
+    /// <summary>Every error the pages of this session wrote to the browser console (a refused script or style among them).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> ConsoleErrors { get; } = new();
+
+    internal void Track(IBrowserContext context)
+    {
+        Contexts.Add(context);
+        context.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                ConsoleErrors.Enqueue(message.Text);
+            }
+        };
+    }
+
     /// <summary>A fresh context (its own cookies) signed in as <paramref name="user"/> through the sign-in form.</summary>
     public Task<IPage> SignedInPageAsync(Uri portal, string user, string password = SignIn.Password, int width = 1280, int height = 800) =>
         fixture.SignedInPageAsync(this, portal, user, password, width, height);
@@ -80,7 +95,7 @@ public sealed class BrowserSession(BrowserFixture fixture) : IAsyncDisposable
     public async Task<IPage> SignInPageAsync(Uri portal)
     {
         var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = portal.ToString() });
-        Contexts.Add(context);
+        Track(context);
         context.SetDefaultTimeout(20_000);
         var page = await context.NewPageAsync();
         await page.GotoAsync("/signin");

@@ -30,7 +30,8 @@ public static class ShellSetup
     public static WebApplication MapPortalShell(this WebApplication app)
     {
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // The portal's own Content-Security-Policy (Access/EdgeSecurity) already forbids framing.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         return app;
     }
 }

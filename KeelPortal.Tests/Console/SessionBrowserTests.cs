@@ -1,0 +1,41 @@
+using KeelPortal.Access;
+using KeelPortal.Approvals;
+using KeelPortal.Tests.TestSupport;
+using KeelPortal.Workloads;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace KeelPortal.Tests.Console;
+
+/// <summary>An open console follows its account: a demotion removes the vote buttons, a lock ends the session.</summary>
+[Collection(AppHosts.Name)]
+public sealed class SessionBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task An_approver_demoted_during_an_open_session_loses_the_vote_buttons_and_a_lock_signs_them_out()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+        var proposal = new Proposal("deployment/shop/web", "registry.example.com/shop/web", "1.0.0", "1.1.0", null,
+            [new ImageUpdate("app", "registry.example.com/shop/web:1.1.0")], 2, TimeSpan.FromHours(24), "eligible");
+        var created = await pipeline.Approvals.ProposeAsync(proposal, _ => true);
+        var accounts = pipeline.Portal.Services.GetRequiredService<AccountService>();
+        var card = "[data-testid=pending-approval][data-identifier='deployment/shop/web:1.1.0']";
+
+        var alice = await session.SignedInPageAsync(pipeline.Url, "alice");
+        await alice.GotoAsync("/approvals");
+        await BrowserFixture.InteractiveAsync(alice);
+        await Assertions.Expect(alice.Locator($"{card} [data-testid=approve]")).ToBeVisibleAsync();
+
+        await accounts.SetRoleAsync("alice", Roles.Viewer, "root");
+        // No reload: the open circuit re-reads the account (Access:SessionRevalidation, 3 s) and re-renders.
+        await Assertions.Expect(alice.Locator($"{card} [data-testid=approve]")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
+        await Assertions.Expect(alice.Locator(card)).ToBeVisibleAsync();
+
+        await accounts.LockAsync("alice", "root");
+        await alice.WaitForURLAsync(url => url.Contains("/signin", StringComparison.Ordinal), new() { Timeout = 15_000 });
+
+        Assert.Empty((await pipeline.Approvals.GetAsync(created.ApprovalId!.Value))!.Votes);
+        Assert.DoesNotContain(session.ConsoleErrors, e => e.Contains("Content Security Policy", StringComparison.Ordinal));
+    }
+}
