@@ -16,4 +16,14 @@ public sealed class DataOptions
     /// </summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Data:KeysPath is required (for example \"data/keys\").")]
     public string KeysPath { get; set; } = "data/keys";
+
+    /// <summary>
+    /// Optional certificate (PKCS#12 <c>.pfx</c>/<c>.p12</c>, or PEM with the certificate and its private key) whose RSA
+    /// key encrypts the key ring at rest; relative to the content root. Without it the key files are plain XML
+    /// protected only by the file system.
+    /// </summary>
+    public string? KeysCertificatePath { get; set; }
+
+    /// <summary>The PKCS#12 file's password, a secret: set it through <c>Data__KeysCertificatePassword</c> or a secret store.</summary>
+    public string? KeysCertificatePassword { get; set; }
 }

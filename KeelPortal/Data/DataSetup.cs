@@ -17,6 +17,7 @@ public static class DataSetup
             .Validate(o => TryParse(o.ConnectionString) is not null,
                 "Data:ConnectionString is not a valid SQLite connection string.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<DataOptions>, KeyRingCertificateValidation>();
 
         var contentRoot = builder.Environment.ContentRootPath;
         builder.Services.AddDbContextFactory<PortalDbContext>((sp, options) =>
@@ -34,6 +35,10 @@ public static class DataSetup
             {
                 var folder = new DirectoryInfo(Path.GetFullPath(Path.Combine(contentRoot, data.Value.KeysPath)));
                 keys.XmlRepository = new FileSystemXmlRepository(folder, logs);
+                if (KeyRingCertificate.Load(data.Value, contentRoot, out _) is { } certificate)
+                {
+                    keys.XmlEncryptor = new CertificateKeyEncryptor(certificate);
+                }
             });
         return builder;
     }
