@@ -127,6 +127,23 @@ public sealed class ApprovalRulesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Console_administrator_actions_check_the_role_at_the_moment_they_act()
+    {
+        var accounts = portal.Services.GetRequiredService<AccountService>();
+        var check = portal.Services.GetRequiredService<AdminCheck>();
+        await portal.EnsureUserAsync("ada", Roles.Admin);
+        // The open page's principal still says Admin: what counts is the database now.
+        var staleSession = Task.FromResult(new Microsoft.AspNetCore.Components.Authorization.AuthenticationState(new System.Security.Claims.ClaimsPrincipal(
+            new System.Security.Claims.ClaimsIdentity([new(System.Security.Claims.ClaimTypes.Name, "ada"), new(System.Security.Claims.ClaimTypes.Role, Roles.Admin)], "test"))));
+
+        var before = await check.NameAsync(staleSession);
+        await accounts.SetRoleAsync("ada", Roles.Approver, "root");
+        var after = await check.NameAsync(staleSession);
+
+        Assert.Equal(("ada", null), (before, after));
+    }
+
+    [Fact]
     public async Task The_last_administrator_cannot_be_demoted_locked_or_removed()
     {
         var accounts = portal.Services.GetRequiredService<AccountService>();

@@ -26,6 +26,16 @@ public sealed class SessionBrowserTests(BrowserFixture browser) : IClassFixture<
         await alice.GotoAsync("/approvals");
         await BrowserFixture.InteractiveAsync(alice);
         await Assertions.Expect(alice.Locator($"{card} [data-testid=approve]")).ToBeVisibleAsync();
+        Assert.Equal(0, await alice.Locator($"{card} [data-testid=change-votes]").CountAsync());
+
+        // An administrator changes the votes it needs from the console; everyone's card says so.
+        var root = await session.SignedInPageAsync(pipeline.Url, "root");
+        await root.GotoAsync("/approvals");
+        await BrowserFixture.InteractiveAsync(root);
+        await root.Locator($"{card} [data-testid=change-votes]").ClickAsync();
+        await root.GetByLabel("Votes required").FillAsync("3");
+        await root.Locator("[data-testid=confirm-votes]").ClickAsync();
+        await Assertions.Expect(alice.Locator($"{card} [data-testid=votes-changed]")).ToContainTextAsync("Required votes changed from 2 to 3 by root");
 
         await accounts.SetRoleAsync("alice", Roles.Viewer, "root");
         // No reload: the open circuit re-reads the account (Access:SessionRevalidation, 3 s) and re-renders.

@@ -61,6 +61,7 @@ public static class AccessSetup
             .AddPolicy(ApiAdminPolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Admin));
         builder.Services.AddSingleton<AccountService>();
         builder.Services.AddSingleton<UserCount>();
+        builder.Services.AddSingleton<AdminCheck>();
         builder.Services.AddHostedService<AccessSeeder>();
         return builder;
     }
