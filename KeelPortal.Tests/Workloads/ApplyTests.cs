@@ -44,6 +44,22 @@ public sealed class ApplyTests
     }
 
     [Fact]
+    public async Task The_from_version_is_what_the_object_runs_when_the_patch_is_computed_not_what_the_proposal_saw()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(Seed);
+        var first = await cluster.Applier.ApplyAsync(WebTo("1.4.3"));
+        await cluster.StoredAsync("deployment/shop/web", w => w?.Containers[0].Tag == "1.4.3");
+
+        // Proposed while the workload still ran 1.4.2; applied after 1.4.3 went out.
+        var second = await cluster.Applier.ApplyAsync(WebTo("1.5.0"));
+
+        var after = cluster.Server.Get("Deployment", "shop", "web")!;
+        Assert.Equal(("1.4.2", "1.4.3"), (first.FromVersion, second.FromVersion));
+        Assert.Equal("keel automated update, version 1.4.3 -> 1.5.0", after["metadata"]!["annotations"]!["kubernetes.io/change-cause"]!.GetValue<string>());
+        Assert.Equal("deployment/shop/web updated 1.4.3 -> 1.5.0", second.Reason);
+    }
+
+    [Fact]
     public async Task One_patch_changes_only_the_image_and_writes_keels_annotations()
     {
         await using var cluster = await ClusterPortal.StartAsync(Seed);

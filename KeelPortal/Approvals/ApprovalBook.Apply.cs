@@ -32,14 +32,21 @@ public sealed partial class ApprovalBook
         return approval;
     }
 
-    /// <summary>Ends an apply: Applying → Applied or Failed, with the reason and the generation to follow.</summary>
-    public async Task FinishAsync(long approvalId, bool succeeded, string reason, long? generation, CancellationToken ct = default)
+    /// <summary>
+    /// Ends an apply: Applying → Applied or Failed, with the reason and the generation to follow. <paramref name="fromVersion"/>,
+    /// when given, is the version the workload really ran when it was patched; it replaces the one the proposal saw.
+    /// </summary>
+    public async Task FinishAsync(long approvalId, bool succeeded, string reason, long? generation, string? fromVersion = null, CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var to = succeeded ? ApprovalState.Applied : ApprovalState.Failed;
         await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Set<Approval>().SingleAsync(a => a.Id == approvalId, ct);
+        var from = fromVersion ?? row.CurrentVersion;
+        var message = MessageOf(row.WorkloadId, from, row.NewVersion);
         await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason)
+                .SetProperty(a => a.CurrentVersion, from).SetProperty(a => a.Message, message)
                 .SetProperty(a => a.Generation, generation).SetProperty(a => a.UpdatedAtUtc, now), ct);
         var approval = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
         LogChange(approvalId, ApprovalState.Applying, to, reason);
@@ -88,6 +95,16 @@ public sealed partial class ApprovalBook
         await using var db = await contexts.CreateDbContextAsync(ct);
         return await db.Set<Approval>().AsNoTracking().Include(a => a.Votes)
             .Where(a => a.WorkloadId == workloadId).OrderBy(a => a.Id).ToListAsync(ct);
+    }
+
+    /// <summary>The versions declined for a workload (rejected or expired): they are not proposed again.</summary>
+    public async Task<IReadOnlySet<string>> DeclinedVersionsAsync(string workloadId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var versions = await db.Set<Approval>()
+            .Where(a => a.WorkloadId == workloadId && (a.State == ApprovalState.Rejected || a.State == ApprovalState.Expired))
+            .Select(a => a.NewVersion).Distinct().ToListAsync(ct);
+        return versions.ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Approved (or stale Applying) approvals nobody is applying: after a restart they are picked up again.</summary>

@@ -1,3 +1,4 @@
+using KeelPortal.Data;
 using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Approvals;
@@ -30,8 +31,9 @@ public sealed partial class ApprovalBook
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
+            LogLostRace(approval.Identifier, "a vote by the same person");
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
         var details = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();

@@ -114,9 +114,10 @@ public sealed partial class ApprovalBook(
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
             // Another proposal for this workload won the race for the one pending slot.
+            LogLostRace(proposal.WorkloadId, "the pending approval");
             return new(ProposalOutcome.Unchanged, null, $"another proposal for {proposal.WorkloadId} was recorded at the same time");
         }
         if (pending is not null)
@@ -149,6 +150,9 @@ public sealed partial class ApprovalBook(
         events.Publish(new ApprovalChanged(same.Id, same.WorkloadId, same.State));
         return new(ProposalOutcome.VotesReset, same.Id, same.Reason);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Subject}: another caller wrote {What} at the same moment; theirs stands")]
+    private partial void LogLostRace(string subject, string what);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId}: {From} -> {To} ({Reason})")]
     private partial void LogChange(long approvalId, ApprovalState from, ApprovalState to, string reason);

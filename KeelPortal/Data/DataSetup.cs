@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Data;
@@ -24,6 +25,9 @@ public static class DataSetup
         {
             var configured = sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString;
             options.UseSqlite(ResolveConnectionString(configured, contentRoot));
+            // A unique index that decides a race refuses the loser's write; EF Core would log that as an error with a
+            // stack trace. Its callers classify it (UniqueViolation) and every other failure propagates to be logged there.
+            options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         });
         builder.Services.AddHostedService<DatabaseMigrator>();
         builder.Services.AddSingleton<EventHub>();

@@ -162,7 +162,7 @@ public sealed partial class NotificationCenter(
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
             // The same event for the same channel was recorded already (a job run twice): it is sent once.
             return null;

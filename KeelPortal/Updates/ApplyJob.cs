@@ -33,7 +33,7 @@ public sealed class ApplyJob(
         switch (result.Outcome)
         {
             case ApplyOutcome.Applied or ApplyOutcome.AlreadyAtTarget:
-                await approvals.FinishAsync(approvalId, succeeded: true, result.Reason, result.Generation, ct);
+                await approvals.FinishAsync(approvalId, succeeded: true, result.Reason, result.Generation, result.FromVersion, ct);
                 await audit.RecordAsync(ApprovalBook.System, "apply.succeeded", approval.Identifier, result.Reason, ct);
                 if (result.Generation is { } generation)
                 {
@@ -46,7 +46,7 @@ public sealed class ApplyJob(
                 jobs.Schedule<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None), o.ApplyRetryDelay);
                 break;
             default:
-                await approvals.FinishAsync(approvalId, succeeded: false, result.Reason, null, ct);
+                await approvals.FinishAsync(approvalId, succeeded: false, result.Reason, null, ct: ct);
                 await audit.RecordAsync(ApprovalBook.System, "apply.failed", approval.Identifier, result.Reason, ct);
                 break;
         }

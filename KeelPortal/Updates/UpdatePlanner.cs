@@ -91,12 +91,18 @@ public sealed partial class UpdatePlanner(
         {
             return await FollowDigestAsync(workload, image, containers, current, tags, known, credential, ct);
         }
-        var choice = await TagChooser.ChooseAsync(policy, current, tags, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential), ct);
+        // A version declined for this workload (rejected or expired) is out of the running, so it never hides a lower
+        // eligible one: polls and webhooks both propose the best version that is left.
+        var declined = await approvals.DeclinedVersionsAsync(workload.Id, ct);
+        var open = declined.Count == 0 ? tags : tags.Where(t => t == current || !declined.Contains(t)).ToList();
+        var choice = await TagChooser.ChooseAsync(policy, current, open, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential), ct);
         if (!choice.HasUpdate)
         {
             if (verbose)
             {
-                await audit.RecordAsync(ApprovalBook.System, "decision", workload.Id, $"no update: {choice.Summary}", ct);
+                var skipped = tags.Where(declined.Contains).ToList();
+                await audit.RecordAsync(ApprovalBook.System, "decision", workload.Id,
+                    $"no update: {choice.Summary}{(skipped.Count > 0 ? $"; declined before: {string.Join(", ", skipped)}" : "")}", ct);
             }
             return false;
         }

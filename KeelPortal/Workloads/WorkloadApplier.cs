@@ -11,8 +11,11 @@ public sealed record ImageUpdate(string Container, string Image);
 
 public sealed record ApplyRequest(string WorkloadId, IReadOnlyList<ImageUpdate> Images, string FromVersion, string ToVersion, string? Digest = null);
 
-/// <summary>How an apply ended; <see cref="Generation"/> is what the rollout tracker waits for.</summary>
-public sealed record ApplyResult(ApplyOutcome Outcome, string Reason, long? Generation = null)
+/// <summary>
+/// How an apply ended; <see cref="Generation"/> is what the rollout tracker waits for, <see cref="FromVersion"/> the
+/// version the object held when the patch was computed (which may differ from the one the proposal saw).
+/// </summary>
+public sealed record ApplyResult(ApplyOutcome Outcome, string Reason, long? Generation = null, string? FromVersion = null)
 {
     public bool Changed => Outcome == ApplyOutcome.Applied;
 }
@@ -56,11 +59,12 @@ public sealed partial class WorkloadApplier(
                 {
                     return early;
                 }
+                var from = RunningVersion(current, request) ?? request.FromVersion;
                 try
                 {
-                    var patched = await client.PatchAsync(kind, ns, name, Patch(current, request), ct);
-                    LogApplied(request.WorkloadId, request.FromVersion, request.ToVersion, patched.Generation);
-                    return new(ApplyOutcome.Applied, $"{request.WorkloadId} updated {request.FromVersion} -> {request.ToVersion}", patched.Generation);
+                    var patched = await client.PatchAsync(kind, ns, name, Patch(current, request, from), ct);
+                    LogApplied(request.WorkloadId, from, request.ToVersion, patched.Generation);
+                    return new(ApplyOutcome.Applied, $"{request.WorkloadId} updated {from} -> {request.ToVersion}", patched.Generation, from);
                 }
                 catch (KubernetesApiException e) when (e.Status == 409)
                 {
@@ -100,7 +104,15 @@ public sealed partial class WorkloadApplier(
             : null;
     }
 
-    private string Patch(WorkloadObject current, ApplyRequest request)
+    /// <summary>The tag the first container to change runs in <paramref name="current"/>: the version the update starts from.</summary>
+    private static string? RunningVersion(WorkloadObject current, ApplyRequest request)
+    {
+        var spec = current.Template.Spec;
+        var image = (spec.Containers ?? []).Concat(spec.InitContainers ?? []).FirstOrDefault(c => c.Name == request.Images[0].Container)?.Image;
+        return Registries.ImageReference.TryParse(image, out var reference, out _) ? reference.TagOrLatest : null;
+    }
+
+    private string Patch(WorkloadObject current, ApplyRequest request, string from)
     {
         var spec = current.Template.Spec;
         var initNames = (spec.InitContainers ?? []).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
@@ -123,7 +135,7 @@ public sealed partial class WorkloadApplier(
             },
             ["spec"] = podSpec,
         };
-        var annotations = new JsonObject { ["kubernetes.io/change-cause"] = $"keel automated update, version {request.FromVersion} -> {request.ToVersion}" };
+        var annotations = new JsonObject { ["kubernetes.io/change-cause"] = $"keel automated update, version {from} -> {request.ToVersion}" };
         if (request.Digest is not null)
         {
             annotations["keel.sh/digest"] = request.Digest;
