@@ -12,10 +12,11 @@ RUN dotnet publish KeelPortal.csproj --configuration Release --no-restore --outp
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app ./
-# The SQLite database and Hangfire's storage live on the /data volume.
+# The SQLite database, Hangfire's storage and the key ring that encrypts stored secrets live on the /data volume.
 ENV ASPNETCORE_URLS=http://+:8080 \
     Data__ConnectionString="Data Source=/data/keelportal.db" \
-    Jobs__StoragePath=/data/hangfire.db
+    Jobs__StoragePath=/data/hangfire.db \
+    Data__KeysPath=/data/keys
 RUN mkdir -p /data && chown app:app /data
 VOLUME /data
 EXPOSE 8080

@@ -16,13 +16,14 @@ namespace KeelPortal.Tests.Access;
 [Collection(AppHosts.Name)]
 public sealed class ApprovalRulesTests : IAsyncLifetime
 {
+    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider clock = new(DateTimeOffset.UtcNow);
     private PortalFactory portal = null!;
 
     private ApprovalBook Book => portal.Services.GetRequiredService<ApprovalBook>();
 
     public async Task InitializeAsync()
     {
-        portal = new PortalFactory().With("Access:SessionRevalidation", "00:00:01");
+        portal = new PortalFactory().With("Access:SessionRevalidation", "00:00:01").WithServices(s => s.AddSingleton<TimeProvider>(clock));
         await portal.EnsureUserAsync("root", Roles.Admin);
         await portal.EnsureUserAsync("alice", Roles.Approver);
         await portal.EnsureUserAsync("bob", Roles.Approver);
@@ -81,6 +82,27 @@ public sealed class ApprovalRulesTests : IAsyncLifetime
         Assert.Equal(("root", "3 -> 2"), (entry.Actor, entry.Details));
         var change = listed.RootElement.EnumerateArray().Single().GetProperty("votesRequiredChange");
         Assert.Equal((3, "root"), (change.GetProperty("from").GetInt32(), change.GetProperty("by").GetString()));
+    }
+
+    [Fact]
+    public async Task Keels_list_moves_updated_at_with_each_vote_and_names_who_rejected()
+    {
+        var approval = await PendingAsync(votes: 3);
+        using var alice = Api("alice");
+        using var bob = Api("bob");
+
+        using var before = JsonDocument.Parse(await alice.GetStringAsync("/v1/approvals"));
+        clock.Advance(TimeSpan.FromMinutes(1));
+        using var vote = await alice.PostAsJsonAsync("/v1/approvals", new { identifier = approval.Identifier, action = "approve" });
+        using var afterVote = JsonDocument.Parse(await alice.GetStringAsync("/v1/approvals"));
+        using var reject = await bob.PostAsJsonAsync("/v1/approvals", new { identifier = approval.Identifier, action = "reject" });
+        using var afterReject = JsonDocument.Parse(await alice.GetStringAsync("/v1/approvals"));
+
+        DateTime UpdatedAt(JsonDocument d) => d.RootElement[0].GetProperty("updatedAt").GetDateTime();
+        Assert.Equal(TimeSpan.FromMinutes(1), UpdatedAt(afterVote) - UpdatedAt(before));
+        Assert.Equal(JsonValueKind.Null, afterVote.RootElement[0].GetProperty("rejectedBy").ValueKind);
+        Assert.True(afterReject.RootElement[0].GetProperty("rejected").GetBoolean());
+        Assert.Equal("bob", afterReject.RootElement[0].GetProperty("rejectedBy").GetString());
     }
 
     [Theory]

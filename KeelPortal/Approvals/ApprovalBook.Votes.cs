@@ -36,6 +36,8 @@ public sealed partial class ApprovalBook
             LogLostRace(approval.Identifier, "a vote by the same person");
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
+        // Keel's updatedAt moves with every vote.
+        await db.Set<Approval>().Where(a => a.Id == approval.Id).ExecuteUpdateAsync(s => s.SetProperty(a => a.UpdatedAtUtc, now), ct);
         var details = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
         if (!approve)
         {

@@ -95,6 +95,7 @@ public static class KeelApi
         votesReceived = a.Votes.Count(v => v.Approve),
         voters = a.Votes.Where(v => v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).ToList(),
         rejected = a.State == ApprovalState.Rejected,
+        rejectedBy = a.Votes.Where(v => !v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).FirstOrDefault(),
         archived = a.Archived,
         deadline = DateTime.SpecifyKind(a.DeadlineUtc, DateTimeKind.Utc),
         createdAt = DateTime.SpecifyKind(a.CreatedAtUtc, DateTimeKind.Utc),

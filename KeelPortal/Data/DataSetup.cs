@@ -37,7 +37,7 @@ public static class DataSetup
         builder.Services.AddOptions<KeyManagementOptions>()
             .Configure<IOptions<DataOptions>, ILoggerFactory>((keys, data, logs) =>
             {
-                var folder = new DirectoryInfo(Path.GetFullPath(Path.Combine(contentRoot, data.Value.KeysPath)));
+                var folder = new DirectoryInfo(ResolvePath(data.Value.KeysPath, contentRoot));
                 keys.XmlRepository = new FileSystemXmlRepository(folder, logs);
                 if (KeyRingCertificate.Load(data.Value, contentRoot, out _) is { } certificate)
                 {
@@ -45,6 +45,17 @@ public static class DataSetup
                 }
             });
         return builder;
+    }
+
+    /// <summary>A data path as the portal uses it: relative ones are under the content root, whatever the working directory.</summary>
+    public static string ResolvePath(string path, string contentRoot) => Path.GetFullPath(Path.Combine(contentRoot, path));
+
+    /// <summary>The database file a SQLite connection string names, resolved like <see cref="ResolvePath"/>; null for in-memory.</summary>
+    public static string? DatabasePath(string connectionString, string contentRoot)
+    {
+        var csb = new SqliteConnectionStringBuilder(connectionString);
+        return string.IsNullOrEmpty(csb.DataSource) || csb.DataSource == ":memory:" || csb.Mode == SqliteOpenMode.Memory
+            ? null : ResolvePath(csb.DataSource, contentRoot);
     }
 
     /// <summary>

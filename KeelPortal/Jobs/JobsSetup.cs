@@ -19,7 +19,7 @@ public static class JobsSetup
         builder.Services.AddSingleton<JobStorage>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
-            var path = Path.GetFullPath(Path.Combine(contentRoot, options.StoragePath));
+            var path = Data.DataSetup.ResolvePath(options.StoragePath, contentRoot);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             return new SQLiteStorage(path, new SQLiteStorageOptions { QueuePollInterval = options.QueuePollInterval });
         });

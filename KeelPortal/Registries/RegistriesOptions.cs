@@ -10,8 +10,17 @@ public sealed class RegistriesOptions
     [Required]
     public RegistrySettings Defaults { get; set; } = new();
 
-    /// <summary>Per-registry settings keyed by registry host as images name it (<c>docker.io</c>, <c>registry.example.com:5000</c>).</summary>
+    /// <summary>
+    /// Per-registry settings keyed by registry host as images name it (<c>docker.io</c>). A host with a port cannot be a
+    /// key (':' separates configuration keys): list it in <see cref="List"/> instead.
+    /// </summary>
     public Dictionary<string, RegistrySettings> Hosts { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Per-registry settings as a list whose entries name their host, so any host can be configured, one with a port
+    /// included: <c>Registries:List:0:Host=127.0.0.1:5000</c>, <c>Registries__List__0__PlainHttp=true</c>.
+    /// </summary>
+    public List<RegistryHostSettings> List { get; set; } = [];
 
     /// <summary>A 429 whose Retry-After is longer than this is reported as rate-limited instead of waited out.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Registries:MaxRetryAfterWait must be between 00:00:00 and 00:10:00.")]
@@ -24,10 +33,19 @@ public sealed class RegistriesOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Registries:RetryBaseDelay must be between 00:00:00.001 and 00:01:00.")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    public RegistrySettings For(string registry) => Hosts.GetValueOrDefault(registry) ?? Defaults;
+    public RegistrySettings For(string registry) =>
+        List.LastOrDefault(e => string.Equals(e.Host is null ? null : ImageReference.CanonicalHost(e.Host.Trim()), ImageReference.CanonicalHost(registry), StringComparison.Ordinal))
+        ?? Hosts.GetValueOrDefault(registry) ?? Defaults;
 }
 
-public sealed class RegistrySettings
+public sealed class RegistryHostSettings : RegistrySettings
+{
+    /// <summary>The registry host as images name it, with its port when it has one (<c>registry.example.com:5000</c>).</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string? Host { get; set; }
+}
+
+public class RegistrySettings
 {
     /// <summary>Speak plain HTTP. Unset: plain HTTP for loopback hosts only, HTTPS everywhere else.</summary>
     public bool? PlainHttp { get; set; }
@@ -51,4 +69,27 @@ public sealed class RegistrySettings
     /// <summary>How long one attempt may take before it is abandoned and retried.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Every <c>Registries:List</c> entry names a registry host, once.</summary>
+public sealed class RegistryListValidation : Microsoft.Extensions.Options.IValidateOptions<RegistriesOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, RegistriesOptions options)
+    {
+        var errors = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.List.Count; i++)
+        {
+            var host = options.List[i].Host?.Trim();
+            if (string.IsNullOrEmpty(host) || !ImageReference.IsHost(host))
+            {
+                errors.Add($"Registries:List:{i}:Host: '{host}' is not a registry host (such as registry.example.com or 127.0.0.1:5000)");
+            }
+            else if (!seen.Add(ImageReference.CanonicalHost(host)))
+            {
+                errors.Add($"Registries:List:{i}:Host: {host} is listed twice");
+            }
+        }
+        return errors.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(errors);
+    }
 }

@@ -8,6 +8,7 @@ public static class RegistriesSetup
             .BindConfiguration(RegistriesOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<RegistriesOptions>, RegistryListValidation>();
         builder.Services.AddSingleton<RegistryClient>();
         builder.Services.AddSingleton<IRegistryClient>(sp => sp.GetRequiredService<RegistryClient>());
         builder.Services.AddSingleton<CredentialStore>();

@@ -1,0 +1,54 @@
+using System.Text.RegularExpressions;
+using KeelPortal.Data;
+using KeelPortal.Jobs;
+using KeelPortal.Tests.TestSupport;
+using Microsoft.Extensions.Configuration;
+
+namespace KeelPortal.Tests.Startup;
+
+/// <summary>The container image's settings: everything the portal writes lands on the /data volume.</summary>
+public sealed partial class ContainerImageTests
+{
+    /// <summary>The ENV of the Dockerfile's final stage, as configuration keys (<c>Data__KeysPath</c> → <c>Data:KeysPath</c>).</summary>
+    private static Dictionary<string, string?> ImageEnvironment()
+    {
+        var dockerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, "Dockerfile"));
+        var finalStage = dockerfile[dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal)..];
+        var env = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (Match instruction in EnvInstruction().Matches(finalStage.Replace("\\\n", " ", StringComparison.Ordinal)))
+        {
+            foreach (Match pair in EnvPair().Matches(instruction.Groups[1].Value))
+            {
+                env[pair.Groups[1].Value.Replace("__", ":", StringComparison.Ordinal)] = pair.Groups[2].Value.Trim('"');
+            }
+        }
+        return env;
+    }
+
+    [Fact]
+    public void With_the_images_environment_every_data_path_resolves_under_the_data_volume()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(RepoPaths.Root, "appsettings.json"))
+            .AddInMemoryCollection(ImageEnvironment())
+            .Build();
+        var data = configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions();
+        var jobs = configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
+        const string contentRoot = "/app";
+
+        var paths = new Dictionary<string, string?>
+        {
+            ["database"] = DataSetup.DatabasePath(data.ConnectionString, contentRoot),
+            ["jobs"] = DataSetup.ResolvePath(jobs.StoragePath, contentRoot),
+            ["key ring"] = DataSetup.ResolvePath(data.KeysPath, contentRoot),
+        };
+
+        Assert.All(paths, p => Assert.True(p.Value?.StartsWith("/data/", StringComparison.Ordinal), $"{p.Key} resolves to {p.Value}"));
+    }
+
+    [GeneratedRegex(@"^ENV\s+(.+)$", RegexOptions.Multiline)]
+    private static partial Regex EnvInstruction();
+
+    [GeneratedRegex("""([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S+)""")]
+    private static partial Regex EnvPair();
+}
