@@ -434,6 +434,9 @@ namespace KeelPortal.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("ApprovalId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("FinishedAtUtc")
                         .HasColumnType("TEXT");
 
@@ -469,6 +472,12 @@ namespace KeelPortal.Migrations
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("State");
+
+                    b.HasIndex("ApprovalId", "Generation")
+                        .IsUnique()
+                        .HasFilter("\"ApprovalId\" IS NOT NULL");
 
                     b.HasIndex("WorkloadId", "StartedAtUtc");
 

@@ -49,7 +49,7 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
 
         await Assertions.Expect(alice.Locator(card)).ToHaveCountAsync(0);
         await alice.GetByRole(AriaRole.Tab, new() { Name = "History" }).ClickAsync();
-        await Assertions.Expect(alice.Locator("[data-testid=history] tr", new() { HasText = "1.3.0" }).Locator("[data-testid=history-state]")).ToHaveTextAsync("Applied");
+        await Assertions.Expect(alice.Locator("[data-testid=history] tr", new() { HasText = "1.3.0" }).Locator("[data-testid=history-state]")).ToHaveTextAsync("Applied, rolled out");
         Assert.Equal(1, pipeline.PatchesOf("shop"));
         Assert.Equal($"{repository}:1.3.0", pipeline.ImageOf("shop"));
         var approval = await pipeline.Approvals.FindAsync("deployment/shop/shop:1.3.0");

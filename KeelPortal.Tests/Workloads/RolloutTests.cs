@@ -91,4 +91,55 @@ public sealed class RolloutTests
         Assert.Equal(RolloutState.Succeeded, record.State);
         Assert.Contains("next Job runs the new image", record.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Starting_the_same_rollout_twice_keeps_one_record_and_reports_the_outcome_once()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(Seed);
+        var finished = new System.Collections.Concurrent.ConcurrentQueue<RolloutFinished>();
+        using var subscription = cluster.Portal.Services.GetRequiredService<EventHub>().Subscribe<RolloutFinished>(finished.Enqueue);
+        var applied = await cluster.Applier.ApplyAsync(new ApplyRequest("deployment/shop/deployment", [new ImageUpdate("app", "acme/app:1.1.0")], "1.0.0", "1.1.0"));
+
+        var first = await cluster.Rollouts.StartAsync("deployment/shop/deployment", applied.Generation!.Value, "1.0.0", "1.1.0", approvalId: 42);
+        var again = await cluster.Rollouts.StartAsync("deployment/shop/deployment", applied.Generation!.Value, "1.0.0", "1.1.0", approvalId: 42);
+        cluster.Server.CompleteRollout("Deployment", "shop", "deployment");
+        await Eventually.TrueAsync(async () => (await cluster.Rollouts.GetAsync(first.Id))!.State == RolloutState.Succeeded, TimeSpan.FromSeconds(15), "rollout recorded");
+        await Eventually.TrueAsync(() => !finished.IsEmpty, TimeSpan.FromSeconds(5), "outcome published");
+        var third = await cluster.Rollouts.StartAsync("deployment/shop/deployment", applied.Generation!.Value, "1.0.0", "1.1.0", approvalId: 42);
+
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal((first.Id, RolloutState.Succeeded), (third.Id, third.State));
+        Assert.Single(await cluster.Rollouts.HistoryAsync("deployment/shop/deployment"));
+        Assert.Single(finished);
+        var byApproval = await cluster.Rollouts.ForApprovalsAsync([42]);
+        Assert.Equal(RolloutState.Succeeded, byApproval[42].State);
+    }
+
+    [Fact]
+    public async Task A_rollout_in_progress_when_an_instance_stopped_is_finished_by_the_next_start()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(Seed, p => p.With("Workloads:RolloutTimeout", "00:10:00"));
+        var applied = await cluster.Applier.ApplyAsync(new ApplyRequest("deployment/shop/deployment", [new ImageUpdate("app", "acme/app:1.1.0")], "1.0.0", "1.1.0"));
+        // What a stopped instance leaves behind: a record still in progress, followed by nobody.
+        long id;
+        await using (var db = await cluster.Portal.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            var record = new RolloutRecord
+            {
+                ApprovalId = 7, WorkloadId = "deployment/shop/deployment", FromVersion = "1.0.0", ToVersion = "1.1.0",
+                Generation = applied.Generation!.Value, StartedAtUtc = DateTime.UtcNow, State = RolloutState.InProgress, Reason = "started",
+            };
+            db.Add(record);
+            await db.SaveChangesAsync();
+            id = record.Id;
+        }
+        cluster.Server.CompleteRollout("Deployment", "shop", "deployment");
+
+        await using var next = new PortalFactory()
+            .With("Workloads:Server", cluster.Server.Url)
+            .With("Data:ConnectionString", $"Data Source={Path.Combine(cluster.Portal.DataDirectory, "portal.db")}");
+        var tracker = next.Services.GetRequiredService<RolloutTracker>();
+
+        await Eventually.TrueAsync(async () => (await tracker.GetAsync(id))!.State == RolloutState.Succeeded, TimeSpan.FromSeconds(20), "picked up after the start");
+    }
 }

@@ -57,7 +57,8 @@ public static class EdgeSecurity
             }
             else
             {
-                var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+                // Hex is valid in a nonce and needs no HTML encoding in the attribute.
+                var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
                 context.Items[NonceKey] = nonce;
                 headers.ContentSecurityPolicy = "default-src 'self'; " +
                     $"script-src 'self' 'nonce-{nonce}'; " +

@@ -13,6 +13,7 @@ namespace KeelPortal.Updates;
 public sealed class ApplyJob(
     ApprovalBook approvals,
     WorkloadApplier applier,
+    RolloutTracker rollouts,
     AuditTrail audit,
     IBackgroundJobClient jobs,
     IOptions<UpdatesOptions> options)
@@ -37,7 +38,8 @@ public sealed class ApplyJob(
                 await audit.RecordAsync(ApprovalBook.System, "apply.succeeded", approval.Identifier, result.Reason, ct);
                 if (result.Generation is { } generation)
                 {
-                    jobs.Enqueue<RolloutJob>(j => j.RunAsync(approvalId, generation, CancellationToken.None));
+                    // Followed by the tracker from the watchers' events: no worker waits for it.
+                    await rollouts.StartAsync(approval.WorkloadId, generation, result.FromVersion ?? approval.CurrentVersion, approval.NewVersion, approvalId, ct);
                 }
                 break;
             case ApplyOutcome.ApiError or ApplyOutcome.NoCluster when approval.ApplyAttempts < o.MaxApplyAttempts:
@@ -53,19 +55,17 @@ public sealed class ApplyJob(
     }
 }
 
-/// <summary>Follows the rollout an apply started and records how it ended.</summary>
-public sealed class RolloutJob(ApprovalBook approvals, RolloutTracker tracker, AuditTrail audit)
+/// <summary>
+/// Jobs queued by earlier versions, which waited for the rollout here: hands it to the tracker (idempotent) and ends.
+/// </summary>
+public sealed class RolloutJob(ApprovalBook approvals, RolloutTracker tracker)
 {
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(long approvalId, long generation, CancellationToken ct)
     {
-        var approval = await approvals.GetAsync(approvalId, ct);
-        if (approval is null)
+        if (await approvals.GetAsync(approvalId, ct) is { } approval)
         {
-            return;
+            await tracker.StartAsync(approval.WorkloadId, generation, approval.CurrentVersion, approval.NewVersion, approvalId, ct);
         }
-        var rollout = await tracker.TrackAsync(approval.WorkloadId, generation, approval.CurrentVersion, approval.NewVersion, ct);
-        var action = rollout.State == RolloutState.Succeeded ? "rollout.succeeded" : "rollout.failed";
-        await audit.RecordAsync(ApprovalBook.System, action, approval.Identifier, $"{rollout.State}: {rollout.Reason}", ct);
     }
 }

@@ -7,6 +7,10 @@ namespace KeelPortal.Workloads;
 public sealed class RolloutRecord
 {
     public long Id { get; set; }
+
+    /// <summary>The approval whose apply started it; with <see cref="Generation"/>, at most one record.</summary>
+    public long? ApprovalId { get; set; }
+
     public required string WorkloadId { get; set; }
     public required string FromVersion { get; set; }
     public required string ToVersion { get; set; }
@@ -31,5 +35,7 @@ internal sealed class RolloutRecordConfiguration : IEntityTypeConfiguration<Roll
         builder.Property(r => r.State).HasConversion<string>().HasMaxLength(20);
         builder.Property(r => r.Reason).HasMaxLength(2000);
         builder.HasIndex(r => new { r.WorkloadId, r.StartedAtUtc });
+        builder.HasIndex(r => new { r.ApprovalId, r.Generation }).IsUnique().HasFilter("\"ApprovalId\" IS NOT NULL");
+        builder.HasIndex(r => r.State);
     }
 }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
+using KeelPortal.Audit;
 using KeelPortal.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -6,41 +8,79 @@ using Microsoft.Extensions.Options;
 namespace KeelPortal.Workloads;
 
 /// <summary>
-/// Follows a rollout after an apply, from the status the watchers deliver (never from the PATCH response, which
-/// carries the old status), until it succeeds, fails or runs out of time. The outcome is stored and published.
+/// Follows rollouts after an apply, from the status the watchers deliver (never from the PATCH response, which
+/// carries the old status), until each succeeds, fails or runs out of time. Nothing waits: a rollout is a record in
+/// the database, re-checked whenever its workload is observed and on a timer for its deadline, so it holds no job
+/// worker and an in-progress rollout is picked up again after a restart. One record per approval and generation;
+/// the move to an outcome is a conditional update, so the outcome is recorded, audited and published once.
 /// </summary>
 public sealed partial class RolloutTracker(
     WorkloadCatalog catalog,
+    WorkloadWatcher watcher,
     IDbContextFactory<PortalDbContext> contexts,
     EventHub events,
+    AuditTrail audit,
     IOptions<WorkloadsOptions> options,
     TimeProvider time,
-    ILogger<RolloutTracker> logger)
+    ILogger<RolloutTracker> logger) : BackgroundService
 {
-    public async Task<RolloutRecord> TrackAsync(string workloadId, long generation, string fromVersion, string toVersion, CancellationToken ct = default)
+    private static readonly TimeSpan DeadlineCheck = TimeSpan.FromSeconds(1);
+    private readonly ConcurrentDictionary<string, byte> following = new(StringComparer.Ordinal);
+    private readonly Channel<string> observed = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>
+    /// Starts following the rollout <paramref name="generation"/> of an apply started; a second start for the same
+    /// approval and generation returns the record the first one made.
+    /// </summary>
+    public async Task<RolloutRecord> StartAsync(string workloadId, long generation, string fromVersion, string toVersion, long? approvalId = null, CancellationToken ct = default)
     {
         var record = new RolloutRecord
         {
-            WorkloadId = workloadId, FromVersion = fromVersion, ToVersion = toVersion, Generation = generation,
+            ApprovalId = approvalId, WorkloadId = workloadId, FromVersion = fromVersion, ToVersion = toVersion, Generation = generation,
             StartedAtUtc = time.GetUtcNow().UtcDateTime, State = RolloutState.InProgress, Reason = "started",
         };
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
             db.Add(record);
-            await db.SaveChangesAsync(ct);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateException e) when (e.IsUniqueViolation())
+            {
+                LogAlreadyFollowed(workloadId, generation);
+                return await db.Set<RolloutRecord>().AsNoTracking().SingleAsync(r => r.ApprovalId == approvalId && r.Generation == generation, ct);
+            }
         }
-        var progress = await FollowAsync(workloadId, generation, ct);
-        record.State = progress.State;
-        record.Reason = progress.Reason;
-        record.FinishedAtUtc = time.GetUtcNow().UtcDateTime;
-        await using (var db = await contexts.CreateDbContextAsync(CancellationToken.None))
+        following[workloadId] = 0;
+        await CheckAsync(record.Id, ct);
+        return (await GetAsync(record.Id, ct))!;
+    }
+
+    /// <summary>Starts following and waits for the outcome (for callers that want it at once, such as tests).</summary>
+    public async Task<RolloutRecord> TrackAsync(string workloadId, long generation, string fromVersion, string toVersion, CancellationToken ct = default)
+    {
+        var finished = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = events.Subscribe<RolloutFinished>(f =>
         {
-            db.Update(record);
-            await db.SaveChangesAsync(CancellationToken.None);
+            if (f.WorkloadId == workloadId)
+            {
+                finished.TrySetResult(f.RolloutId);
+            }
+        });
+        var record = await StartAsync(workloadId, generation, fromVersion, toVersion, null, ct);
+        while (record.State == RolloutState.InProgress)
+        {
+            await finished.Task.WaitAsync(ct);
+            record = (await GetAsync(record.Id, ct))!;
         }
-        LogFinished(workloadId, fromVersion, toVersion, progress.State, progress.Reason);
-        events.Publish(new RolloutFinished(record.Id, workloadId, fromVersion, toVersion, progress.State, progress.Reason));
         return record;
+    }
+
+    public async Task<RolloutRecord?> GetAsync(long id, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<RolloutRecord>().AsNoTracking().SingleOrDefaultAsync(r => r.Id == id, ct);
     }
 
     public async Task<IReadOnlyList<RolloutRecord>> HistoryAsync(string workloadId, CancellationToken ct = default)
@@ -50,47 +90,150 @@ public sealed partial class RolloutTracker(
             .OrderByDescending(r => r.StartedAtUtc).ThenByDescending(r => r.Id).ToListAsync(ct);
     }
 
-    private async Task<RolloutProgress> FollowAsync(string workloadId, long generation, CancellationToken ct)
+    /// <summary>The newest rollout of each of these approvals, for showing "applied, rolled out" apart from "applied, rollout failed".</summary>
+    public async Task<IReadOnlyDictionary<long, RolloutRecord>> ForApprovalsAsync(IReadOnlyCollection<long> approvalIds, CancellationToken ct = default)
     {
-        var timeout = options.Value.RolloutTimeout;
-        var signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        void Observe(string id)
+        if (approvalIds.Count == 0)
         {
-            if (id == workloadId)
-            {
-                signal.Writer.TryWrite(true);
-            }
+            return new Dictionary<long, RolloutRecord>();
         }
-        catalog.Observed += Observe;
-        using var deadline = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
-        var last = new RolloutProgress(RolloutState.InProgress, "waiting for the controller to observe the update");
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var records = await db.Set<RolloutRecord>().AsNoTracking()
+            .Where(r => r.ApprovalId != null && approvalIds.Contains(r.ApprovalId.Value)).ToListAsync(ct);
+        return records.GroupBy(r => r.ApprovalId!.Value).ToDictionary(g => g.Key, g => g.MaxBy(r => r.Generation)!);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
-            while (true)
-            {
-                if (catalog.Find(workloadId) is not { } current)
-                {
-                    return new(RolloutState.Failed, $"{workloadId} was deleted during the rollout");
-                }
-                last = RolloutProgress.Of(current, generation);
-                if (last.State != RolloutState.InProgress)
-                {
-                    return last;
-                }
-                await signal.Reader.ReadAsync(linked.Token);
-            }
+            // Until the first snapshot the catalog does not know the workloads: a rollout would look deleted.
+            await watcher.FirstSnapshot.WaitAsync(stoppingToken);
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (InvalidOperationException)
         {
-            return new(RolloutState.TimedOut, $"the rollout did not finish within {timeout}: {last.Reason}");
+            return; // No cluster: nothing can progress.
+        }
+        catalog.Observed += OnObserved;
+        try
+        {
+            foreach (var id in await InProgressAsync(null, stoppingToken))
+            {
+                following[id.WorkloadId] = 0;
+                await CheckAsync(id.Id, stoppingToken);
+            }
+            await Task.WhenAll(FollowObservedAsync(stoppingToken), FollowDeadlinesAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping; in-progress rollouts are picked up at the next start.
         }
         finally
         {
-            catalog.Observed -= Observe;
+            catalog.Observed -= OnObserved;
         }
+    }
+
+    private void OnObserved(string workloadId)
+    {
+        if (following.ContainsKey(workloadId))
+        {
+            observed.Writer.TryWrite(workloadId);
+        }
+    }
+
+    private async Task FollowObservedAsync(CancellationToken ct)
+    {
+        while (await observed.Reader.WaitToReadAsync(ct))
+        {
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            while (observed.Reader.TryRead(out var id))
+            {
+                ids.Add(id);
+            }
+            foreach (var workloadId in ids)
+            {
+                foreach (var rollout in await InProgressAsync(workloadId, ct))
+                {
+                    await CheckAsync(rollout.Id, ct);
+                }
+            }
+        }
+    }
+
+    private async Task FollowDeadlinesAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(DeadlineCheck, time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            var due = time.GetUtcNow().UtcDateTime - options.Value.RolloutTimeout;
+            foreach (var rollout in await InProgressAsync(null, ct))
+            {
+                if (rollout.StartedAtUtc <= due)
+                {
+                    await CheckAsync(rollout.Id, ct);
+                }
+            }
+        }
+    }
+
+    private async Task<List<(long Id, string WorkloadId, DateTime StartedAtUtc)>> InProgressAsync(string? workloadId, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Set<RolloutRecord>().AsNoTracking()
+            .Where(r => r.State == RolloutState.InProgress && (workloadId == null || r.WorkloadId == workloadId))
+            .Select(r => new { r.Id, r.WorkloadId, r.StartedAtUtc }).ToListAsync(ct);
+        return rows.Select(r => (r.Id, r.WorkloadId, r.StartedAtUtc)).ToList();
+    }
+
+    /// <summary>Reads where one rollout stands now and records its outcome when it has one.</summary>
+    private async Task CheckAsync(long rolloutId, CancellationToken ct)
+    {
+        var record = await GetAsync(rolloutId, ct);
+        if (record is null || record.State != RolloutState.InProgress)
+        {
+            return;
+        }
+        var progress = catalog.Find(record.WorkloadId) is { } current
+            ? RolloutProgress.Of(current, record.Generation)
+            : new RolloutProgress(RolloutState.Failed, $"{record.WorkloadId} was deleted during the rollout");
+        var timeout = options.Value.RolloutTimeout;
+        if (progress.State == RolloutState.InProgress && time.GetUtcNow().UtcDateTime - record.StartedAtUtc >= timeout)
+        {
+            progress = new RolloutProgress(RolloutState.TimedOut, $"the rollout did not finish within {timeout}: {progress.Reason}");
+        }
+        if (progress.State != RolloutState.InProgress)
+        {
+            await FinishAsync(record, progress, ct);
+        }
+    }
+
+    private async Task FinishAsync(RolloutRecord record, RolloutProgress progress, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            var moved = await db.Set<RolloutRecord>().Where(r => r.Id == record.Id && r.State == RolloutState.InProgress)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.State, progress.State).SetProperty(r => r.Reason, progress.Reason)
+                    .SetProperty(r => r.FinishedAtUtc, now), ct);
+            if (moved == 0)
+            {
+                return; // Another instance, or an earlier check, recorded it.
+            }
+            if (!await db.Set<RolloutRecord>().AnyAsync(r => r.WorkloadId == record.WorkloadId && r.State == RolloutState.InProgress, ct))
+            {
+                following.TryRemove(record.WorkloadId, out _);
+            }
+        }
+        LogFinished(record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason);
+        await audit.RecordAsync("system", progress.State == RolloutState.Succeeded ? "rollout.succeeded" : "rollout.failed",
+            $"{record.WorkloadId}:{record.ToVersion}", $"{progress.State}: {progress.Reason}", ct);
+        events.Publish(new RolloutFinished(record.Id, record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout of {Workload} {From} -> {To}: {State} ({Reason})")]
     private partial void LogFinished(string workload, string from, string to, RolloutState state, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The rollout of {Workload} generation {Generation} is already followed")]
+    private partial void LogAlreadyFollowed(string workload, long generation);
 }

@@ -15,6 +15,7 @@ public static class WorkloadsSetup
         builder.Services.AddSingleton<WorkloadApplier>();
         builder.Services.AddSingleton<WorkloadSettingsEditor>();
         builder.Services.AddSingleton<RolloutTracker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutTracker>());
         builder.Services.AddSingleton<WorkloadWatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadWatcher>());
         return builder;
