@@ -38,6 +38,7 @@ return app.RunPortal(static app =>
     app.MapJobs();
     app.MapTriggers();
     app.MapApprovals();
+    app.MapAudit();
     app.MapPortalShell();
 });
 

@@ -68,6 +68,16 @@ public sealed class DecisionParityTests
         }
 
         Assert.Equal(Cases.SelectMany(c => new[] { $"{c.Name} poll: {c.Expected ?? "none"}", $"{c.Name} webhook: {c.Expected ?? "none"}" }), outcomes);
+
+        // Polls that keep reaching the same conclusion do not add to the audit trail.
+        var polled = pipeline.Repository("parity/nothing-declined-poll");
+        var decisionsBefore = (await pipeline.AuditActionsAsync("deployment/shop/nothing-declined-poll")).Count(a => a == "decision");
+        for (var i = 0; i < 5; i++)
+        {
+            await planner.PollAsync(polled);
+        }
+        var decisionsAfter = (await pipeline.AuditActionsAsync("deployment/shop/nothing-declined-poll")).Count(a => a == "decision");
+        Assert.True(decisionsAfter - decisionsBefore <= 1, $"{decisionsAfter - decisionsBefore} decisions recorded by 5 identical polls");
     }
 
     /// <summary>A version someone rejected for this workload before.</summary>

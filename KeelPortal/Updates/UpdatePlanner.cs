@@ -101,7 +101,7 @@ public sealed partial class UpdatePlanner(
             if (verbose)
             {
                 var skipped = tags.Where(declined.Contains).ToList();
-                await audit.RecordAsync(ApprovalBook.System, "decision", workload.Id,
+                await audit.RecordChangeAsync(ApprovalBook.System, "decision", workload.Id,
                     $"no update: {choice.Summary}{(skipped.Count > 0 ? $"; declined before: {string.Join(", ", skipped)}" : "")}", ct);
             }
             return false;
@@ -142,7 +142,7 @@ public sealed partial class UpdatePlanner(
         var proposal = new Proposal(workload.Id, image.Name, current, chosen, digest, images, workload.ApprovalsRequired,
             TimeSpan.FromHours(workload.ApprovalDeadlineHours), reason);
         var result = await approvals.ProposeAsync(proposal, isBetterThan, ct);
-        await audit.RecordAsync(ApprovalBook.System, "decision", workload.Id, $"{current} -> {chosen}: {reason}; {result.Reason}", ct);
+        await audit.RecordChangeAsync(ApprovalBook.System, "decision", workload.Id, $"{current} -> {chosen}: {reason}; {result.Reason}", ct);
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved or ProposalOutcome.VotesReset;
     }
 
