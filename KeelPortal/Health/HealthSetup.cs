@@ -9,7 +9,10 @@ public static class HealthSetup
     public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
     {
         builder.Services.AddHealthChecks()
-            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready]);
+            .AddCheck<DatabaseReadyCheck>("database", tags: [Ready])
+            .AddCheck<JobServerCheck>("jobs", tags: [Ready])
+            .AddCheck<ClusterCheck>("cluster", tags: [Ready])
+            .AddCheck<RegistriesCheck>("registries", tags: [Ready]);
         return builder;
     }
 

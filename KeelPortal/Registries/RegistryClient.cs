@@ -40,7 +40,29 @@ public sealed partial class RegistryClient(IOptions<RegistriesOptions> options, 
     /// Sends one API request, answering the registry's challenge once: a cached or new Bearer token for the
     /// repository's pull scope, or Basic credentials.
     /// </summary>
+    /// <summary>One request to a registry; its outcome feeds the registry's health (last success, last error, failures in a row).</summary>
     private async Task<RegistryResult<HttpResponseMessage>> SendAsync(
+        ImageReference image, HttpMethod method, string path, string? accept, RegistryCredential? credential, CancellationToken ct)
+    {
+        var result = await SendOnceAsync(image, method, path, accept, credential, ct).ConfigureAwait(false);
+        var status = Endpoint(image.Registry).Status;
+        var now = time.GetUtcNow();
+        switch (result)
+        {
+            case { Failure: { Kind: RegistryFailureKind.Unreachable or RegistryFailureKind.Timeout or RegistryFailureKind.RateLimited or RegistryFailureKind.ServerError } failure }:
+                status.RecordFailure(failure.Reason, now);
+                break;
+            case { Value: { } response } when (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests:
+                status.RecordFailure($"{image.Registry} answered {(int)response.StatusCode} {response.ReasonPhrase}", now);
+                break;
+            case { Value: not null }:
+                status.RecordSuccess(now);
+                break;
+        }
+        return result;
+    }
+
+    private async Task<RegistryResult<HttpResponseMessage>> SendOnceAsync(
         ImageReference image, HttpMethod method, string path, string? accept, RegistryCredential? credential, CancellationToken ct)
     {
         var endpoint = Endpoint(image.Registry);

@@ -21,6 +21,41 @@ public sealed class RegistryStatus(string host)
     /// <summary>Requests held back because this registry's request budget is spent.</summary>
     public int WaitingForBudget => Volatile.Read(ref waitingForBudget);
 
+    private readonly Lock health = new();
+
+    /// <summary>When the registry last answered (any answer below 500 that is not a rate limit).</summary>
+    public DateTimeOffset? LastSuccessAt { get; private set; }
+
+    /// <summary>The last failure: unreachable, timed out, a 5xx answer or a rate limit; and when.</summary>
+    public string? LastError { get; private set; }
+
+    public DateTimeOffset? LastErrorAt { get; private set; }
+
+    /// <summary>Failures since the last success; 0 when the last request worked.</summary>
+    public int ConsecutiveFailures { get; private set; }
+
+    /// <summary>Failing now: the last request failed (there may have been successes before).</summary>
+    public bool IsFailing => ConsecutiveFailures > 0;
+
+    internal void RecordSuccess(DateTimeOffset now)
+    {
+        lock (health)
+        {
+            LastSuccessAt = now;
+            ConsecutiveFailures = 0;
+        }
+    }
+
+    internal void RecordFailure(string reason, DateTimeOffset now)
+    {
+        lock (health)
+        {
+            LastError = reason;
+            LastErrorAt = now;
+            ConsecutiveFailures++;
+        }
+    }
+
     internal void CountRequest() => Interlocked.Increment(ref requests);
 
     internal void EnterBudgetWait() => Interlocked.Increment(ref waitingForBudget);

@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Workloads;
 
-public enum ClusterState { NotConfigured, Connecting, Connected, Unreachable }
+/// <summary>Degraded: the API server answers, but with errors (5xx, refused lists or watches).</summary>
+public enum ClusterState { NotConfigured, Connecting, Connected, Degraded, Unreachable }
 
 /// <summary>What the Overview says about the cluster: whether it is connected, to what, and if not, why and what to do.</summary>
 public sealed record ClusterStatus(ClusterState State, string Target, string Message, string? ServerVersion, DateTimeOffset Since);
@@ -42,7 +43,9 @@ public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimePr
         {
             return;
         }
-        var next = new ClusterStatus(state, target, message, version ?? (state == ClusterState.Connected ? current.ServerVersion : null), time.GetUtcNow());
+        // "Since" is when the state began: a new reason for the same state keeps it.
+        var next = new ClusterStatus(state, target, message, version ?? (state == ClusterState.Connected ? current.ServerVersion : null),
+            current.State == state ? current.Since : time.GetUtcNow());
         Volatile.Write(ref status, next);
         events.Publish(next);
     }

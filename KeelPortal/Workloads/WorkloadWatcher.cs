@@ -16,6 +16,7 @@ public sealed partial class WorkloadWatcher(
 {
     private readonly TaskCompletionSource firstSnapshot = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource listedOnce = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> failing = new(StringComparer.Ordinal);
     private int informersToSync;
 
     /// <summary>
@@ -102,7 +103,11 @@ public sealed partial class WorkloadWatcher(
                 }
                 while (next is not null);
                 replace(items);
-                connection.Report(ClusterState.Connected, client.Describe(), $"connected to {client.Describe()}", null);
+                failing.TryRemove(what, out _);
+                if (failing.IsEmpty)
+                {
+                    connection.Report(ClusterState.Connected, client.Describe(), $"connected to {client.Describe()}", null);
+                }
                 if (!synced)
                 {
                     synced = true;
@@ -118,11 +123,13 @@ public sealed partial class WorkloadWatcher(
             {
                 if (e.Status == 0)
                 {
+                    failing[what] = e.Message;
                     ReportUnreachable(client, e);
                 }
                 else
                 {
                     LogListFailed(what, e.Status, e.Message);
+                    ReportDegraded(client, what, $"listing {what} failed with {e.Status}: {e.Message}");
                 }
                 await Task.Delay(options.Value.ReconnectDelay, time, ct);
             }
@@ -131,6 +138,7 @@ public sealed partial class WorkloadWatcher(
 #pragma warning restore CA1031
             {
                 LogInformerFailed(e, what);
+                ReportDegraded(client, what, $"following {what} failed: {e.Message}");
                 await Task.Delay(options.Value.ReconnectDelay, time, ct);
             }
         }
@@ -198,6 +206,15 @@ public sealed partial class WorkloadWatcher(
                 await Task.Delay(options.Value.ReconnectDelay, time, ct);
             }
         }
+    }
+
+    /// <summary>The API server answers, but not as it should: the Overview says so (with since when) instead of "Connected".</summary>
+    private void ReportDegraded(IWorkloadClient client, string what, string reason)
+    {
+        failing[what] = reason;
+        var target = client.Describe();
+        connection.Report(ClusterState.Degraded, target,
+            $"{target} answers with errors: {reason}. Workloads may be out of date; KeelPortal keeps trying every {options.Value.ReconnectDelay.TotalSeconds:0.#} s.", null);
     }
 
     private void ReportUnreachable(IWorkloadClient client, KubernetesApiException e)
