@@ -7,7 +7,7 @@ namespace KeelPortal.Triggers;
 
 /// <summary>
 /// The recurring poll of one repository, shared by every workload tracking it. For <c>@every</c> schedules the cron
-/// ticks at a divisor of the interval and ticks that come early are skipped.
+/// ticks at a divisor of the interval and a tick polls only in a slot of the interval that has not been polled yet.
 /// </summary>
 public sealed class PollRepositoryJob(UpdatePlanner planner, IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
 {
@@ -18,8 +18,7 @@ public sealed class PollRepositoryJob(UpdatePlanner planner, IDbContextFactory<P
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
         var state = await db.Set<PollState>().SingleOrDefaultAsync(p => p.Repository == repository, ct);
-        // Half a second of slack: a tick that fires a little early still counts.
-        if (state is not null && intervalSeconds > 0 && now - state.LastPolledAtUtc < TimeSpan.FromSeconds(intervalSeconds - 0.5))
+        if (state is not null && !IsDue(state.LastPolledAtUtc, now, intervalSeconds))
         {
             return;
         }
@@ -34,4 +33,14 @@ public sealed class PollRepositoryJob(UpdatePlanner planner, IDbContextFactory<P
         state.LastOutcome = $"{proposed} update(s) proposed";
         await db.SaveChangesAsync(ct);
     }
+
+    /// <summary>
+    /// Whether a tick at <paramref name="nowUtc"/> polls: time is cut into slots of the interval (from the Unix epoch) and
+    /// each slot is polled once. Comparing slots, not the time since the last run, keeps every cycle when one run
+    /// started late and the next on time (a run 1.2 s late followed by one 0.1 s late are 8.9 s apart, still two slots).
+    /// </summary>
+    internal static bool IsDue(DateTime lastPolledUtc, DateTime nowUtc, int intervalSeconds) =>
+        intervalSeconds <= 0 || Slot(nowUtc, intervalSeconds) > Slot(lastPolledUtc, intervalSeconds);
+
+    private static long Slot(DateTime utc, int intervalSeconds) => (utc - DateTime.UnixEpoch).Ticks / TimeSpan.FromSeconds(intervalSeconds).Ticks;
 }
