@@ -53,6 +53,39 @@ public sealed partial class ApprovalBook
         events.Publish(new ApprovalChanged(approvalId, approval.WorkloadId, to));
     }
 
+    /// <summary>
+    /// The approved tag was pushed again before it was applied: Applying → Pending, votes cleared, the new digest
+    /// recorded, so the people who approved the old image decide on the new one.
+    /// </summary>
+    public async Task<bool> ReturnForNewDigestAsync(long approvalId, string digest, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var previous = await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => new { a.Digest, a.Identifier, a.WorkloadId }).SingleAsync(ct);
+        if (await db.Set<Approval>().AnyAsync(a => a.WorkloadId == previous.WorkloadId && a.State == ApprovalState.Pending && a.Id != approvalId, ct))
+        {
+            // A newer version already waits for votes: this one steps aside rather than compete for the one pending slot.
+            await transaction.RollbackAsync(ct);
+            return await MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Superseded,
+                $"the tag was pushed again with digest {digest} before it was applied, and a newer version is pending", ct);
+        }
+        var reason = $"the tag was pushed again with digest {digest} before it was applied; votes reset";
+        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Pending).SetProperty(a => a.Digest, digest)
+                .SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
+        if (moved == 0)
+        {
+            return false;
+        }
+        var cleared = await db.Set<ApprovalVote>().Where(v => v.ApprovalId == approvalId).ExecuteDeleteAsync(ct);
+        await transaction.CommitAsync(ct);
+        LogChange(approvalId, ApprovalState.Applying, ApprovalState.Pending, reason);
+        await audit.RecordAsync(System, "approval.votes-reset", previous.Identifier, $"digest {previous.Digest} -> {digest} at apply; {cleared} vote(s) cleared", ct);
+        events.Publish(new ApprovalChanged(approvalId, previous.WorkloadId, ApprovalState.Pending));
+        return true;
+    }
+
     /// <summary>Gives an apply back after a failure worth retrying: Applying → Approved.</summary>
     public Task<bool> ReleaseAsync(long approvalId, string reason, CancellationToken ct = default) =>
         MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Approved, reason, ct);
@@ -95,6 +128,15 @@ public sealed partial class ApprovalBook
         await using var db = await contexts.CreateDbContextAsync(ct);
         return await db.Set<Approval>().AsNoTracking().Include(a => a.Votes)
             .Where(a => a.WorkloadId == workloadId).OrderBy(a => a.Id).ToListAsync(ct);
+    }
+
+    /// <summary>The version of the workload's approval in flight (pending, approved or applying), or null.</summary>
+    public async Task<string?> OpenVersionAsync(string workloadId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>()
+            .Where(a => a.WorkloadId == workloadId && (a.State == ApprovalState.Pending || a.State == ApprovalState.Approved || a.State == ApprovalState.Applying))
+            .Select(a => a.NewVersion).FirstOrDefaultAsync(ct);
     }
 
     /// <summary>The versions declined for a workload (rejected or expired): they are not proposed again.</summary>

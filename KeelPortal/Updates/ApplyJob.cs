@@ -14,6 +14,7 @@ public sealed class ApplyJob(
     ApprovalBook approvals,
     WorkloadApplier applier,
     RolloutTracker rollouts,
+    DigestConfirmation digests,
     AuditTrail audit,
     IBackgroundJobClient jobs,
     IOptions<UpdatesOptions> options)
@@ -27,10 +28,15 @@ public sealed class ApplyJob(
         {
             return;
         }
+        var digest = await digests.ConfirmAsync(approval, ct);
+        if (digest is null && approval.Digest is not null)
+        {
+            return; // The tag was pushed again since the votes were cast: they were reset and it waits for new ones.
+        }
         await audit.RecordAsync(ApprovalBook.System, "apply.started", approval.Identifier,
             $"{approval.CurrentVersion} -> {approval.NewVersion} (attempt {approval.ApplyAttempts})", ct);
         var result = await applier.ApplyAsync(new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval),
-            approval.CurrentVersion, approval.NewVersion, approval.Digest), ct);
+            approval.CurrentVersion, approval.NewVersion, digest), ct);
         switch (result.Outcome)
         {
             case ApplyOutcome.Applied or ApplyOutcome.AlreadyAtTarget:

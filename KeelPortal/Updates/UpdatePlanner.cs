@@ -15,6 +15,7 @@ public sealed partial class UpdatePlanner(
     WorkloadStore workloads,
     IRegistryClient registry,
     CredentialResolver credentials,
+    TagFacts facts,
     ApprovalBook approvals,
     AuditTrail audit,
     ILogger<UpdatePlanner> logger)
@@ -51,7 +52,10 @@ public sealed partial class UpdatePlanner(
         return proposed;
     }
 
-    /// <summary>A poll: the repository's tags are listed once and every workload tracking it decides from them.</summary>
+    /// <summary>
+    /// A poll: the repository's tags are listed once and every workload tracking it decides from them. A repository
+    /// whose workloads only follow one tag's digest (<c>force</c> + <c>matchTag</c>) needs no tag list.
+    /// </summary>
     public async Task<int> PollAsync(string repository, CancellationToken ct = default)
     {
         var tracking = await workloads.TrackingAsync(repository, ct);
@@ -61,6 +65,16 @@ public sealed partial class UpdatePlanner(
         }
         var image = ImageReference.Parse(repository);
         var credential = await credentials.ForAsync(tracking[0], image, ct);
+        if (tracking.All(FollowsDigestOnly))
+        {
+            var digestFollowers = 0;
+            foreach (var workload in tracking)
+            {
+                var followed = workload.Containers.Where(c => string.Equals(c.Repository, image.Name, StringComparison.OrdinalIgnoreCase)).Select(c => c.Tag!).ToList();
+                digestFollowers += await DecideAsync(workload, image, followed, null, credential, verbose: false, ct) ? 1 : 0;
+            }
+            return digestFollowers;
+        }
         var tags = await registry.ListTagsAsync(image, credential, ct);
         if (!tags.Succeeded)
         {
@@ -107,7 +121,12 @@ public sealed partial class UpdatePlanner(
             return false;
         }
         var chosen = choice.Chosen!;
-        var digest = known is { } k && k.Tag == chosen ? k.Digest : (await registry.GetDigestAsync(image.WithTag(chosen), credential, ct)).Value;
+        // A version already in flight for this workload needs no registry request on every poll: a re-push under a
+        // pending approval is caught by the apply, which confirms the digest once, and by a webhook carrying it.
+        var inFlight = known is null && await approvals.OpenVersionAsync(workload.Id, ct) == chosen;
+        var digest = known is { } k && k.Tag == chosen ? k.Digest
+            : inFlight ? null
+            : (await registry.GetDigestAsync(image.WithTag(chosen), credential, ct)).Value;
         var images = containers.Select(c => new ImageUpdate(c.Name, ImageText.WithTag(c.Image, chosen))).ToList();
         return await ProposeAsync(workload, image, current, chosen, digest, images, choice.Summary,
             pending => TagChooser.Choose(policy, current, [pending, chosen]).Chosen == chosen, ct);
@@ -146,12 +165,33 @@ public sealed partial class UpdatePlanner(
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved or ProposalOutcome.VotesReset;
     }
 
-    /// <summary>Asks the registry which platforms a candidate tag's image supports (for the policy engine's platform check).</summary>
-    internal static PlatformLookup PlatformsOf(IRegistryClient registry, ImageReference image, RegistryCredential? credential) =>
+    private static bool FollowsDigestOnly(WorkloadSnapshot workload)
+    {
+        var policy = workload.UpdatePolicy();
+        return policy.Kind == PolicyKind.Force && policy.MatchTag;
+    }
+
+    private PlatformLookup PlatformsOf(IRegistryClient registry, ImageReference image, RegistryCredential? credential) =>
+        PlatformsOf(registry, image, credential, facts);
+
+    /// <summary>
+    /// Asks the registry which platforms a candidate tag's image supports (for the policy engine's platform check),
+    /// once per tag while <paramref name="facts"/> remembers the answer.
+    /// </summary>
+    internal static PlatformLookup PlatformsOf(IRegistryClient registry, ImageReference image, RegistryCredential? credential, TagFacts? facts = null) =>
         async (tag, ct) =>
         {
+            if (facts is not null && facts.TryGetPlatforms(image.Name, tag, out var known))
+            {
+                return new CandidatePlatforms(known);
+            }
             var platforms = await registry.GetPlatformsAsync(image.WithTag(tag), credential, ct);
-            return platforms.Succeeded ? new CandidatePlatforms(platforms.Value!) : CandidatePlatforms.Failed(platforms.Failure!.Reason);
+            if (!platforms.Succeeded)
+            {
+                return CandidatePlatforms.Failed(platforms.Failure!.Reason);
+            }
+            facts?.RememberPlatforms(image.Name, tag, platforms.Value!);
+            return new CandidatePlatforms(platforms.Value!);
         };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Repository}:{Tag} arrived, but no tracked workload uses {Repository}")]

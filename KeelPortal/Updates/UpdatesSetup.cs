@@ -9,6 +9,8 @@ public static class UpdatesSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<CredentialResolver>();
+        builder.Services.AddSingleton<TagFacts>();
+        builder.Services.AddSingleton<DigestConfirmation>();
         builder.Services.AddSingleton<UpdatePlanner>();
         builder.Services.AddSingleton<CandidateReport>();
         builder.Services.AddTransient<ApplyJob>();
