@@ -55,7 +55,7 @@ public static class WorkloadSnapshotBenchmark
             Environment =
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+                ["ASPNETCORE_URLS"] = Loopback.AnyPort,
                 ["Data__ConnectionString"] = $"Data Source={Path.Combine(data, "portal.db")}",
                 ["Data__KeysPath"] = Path.Combine(data, "keys"),
                 ["Jobs__StoragePath"] = Path.Combine(data, "hangfire.db"),

@@ -115,7 +115,8 @@ public sealed class NotificationDeliveryTests
         using var portal = NotificationHost.Portal();
         var url = receiver.Url($"services/{secret}");
         await portal.AddAsync(NotificationHost.Channel("secret", ChannelType.Slack, url));
-        var unreachable = new Uri($"http://127.0.0.1:{FreePort.Next()}/services/{secret}");
+        using var closed = new ClosedPort();
+        var unreachable = new Uri($"http://127.0.0.1:{closed.Port}/services/{secret}");
         await portal.AddAsync(NotificationHost.Channel("unreachable", ChannelType.Mattermost, unreachable));
 
         await portal.RaiseAsync("test:applied", NotificationHost.UpdateApplied());

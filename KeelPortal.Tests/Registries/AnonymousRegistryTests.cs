@@ -106,8 +106,9 @@ public sealed class AnonymousRegistryTests(AnonymousRegistry fixture) : IClassFi
     public async Task An_unreachable_registry_is_a_typed_failure_not_an_exception()
     {
         using var client = RegistryFixture.NewClient(o => o.MaxRetries = 0);
+        using var closed = new ClosedPort();
 
-        var tags = await client.ListTagsAsync(ImageReference.Parse($"127.0.0.1:{FreePort.Next()}/nobody/home"));
+        var tags = await client.ListTagsAsync(ImageReference.Parse($"127.0.0.1:{closed.Port}/nobody/home"));
 
         Assert.Equal(RegistryFailureKind.Unreachable, tags.Failure!.Kind);
         Assert.Contains("unreachable", tags.Failure.Reason, StringComparison.Ordinal);

@@ -26,18 +26,18 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly ConcurrentQueue<Fault> faults = new();
     private int requests;
 
-    private FaultProxy(Uri target, int port)
+    private FaultProxy(Uri target)
     {
         upstream = new HttpClient { BaseAddress = target };
-        Host = $"127.0.0.1:{port}";
+
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://{Host}");
+        builder.WebHost.UseUrls(Loopback.AnyPort);
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.Run(HandleAsync);
     }
 
-    public string Host { get; }
+    public string Host { get; private set; } = "";
 
     /// <summary>Tags per page when paging <c>tags/list</c>; 0 passes the registry's answer through whole.</summary>
     public int TagPageSize { get; set; }
@@ -55,8 +55,9 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public static async Task<FaultProxy> StartAsync(Uri target)
     {
-        var proxy = new FaultProxy(target, FreePort.Next());
+        var proxy = new FaultProxy(target);
         await proxy.app.StartAsync();
+        proxy.Host = new Uri(Loopback.Address(proxy.app)).Authority;
         return proxy;
     }
 

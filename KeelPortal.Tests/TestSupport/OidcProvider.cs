@@ -27,11 +27,11 @@ public sealed class OidcProvider : IAsyncDisposable
     private readonly RSA key = RSA.Create(2048);
     private readonly ConcurrentDictionary<string, (string Nonce, string RedirectUri)> codes = new();
 
-    private OidcProvider(int port)
+    private OidcProvider()
     {
-        Issuer = $"http://127.0.0.1:{port}";
+
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(Issuer);
+        builder.WebHost.UseUrls(Loopback.AnyPort);
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.MapGet("/.well-known/openid-configuration", () => Results.Json(new Dictionary<string, object>
@@ -67,7 +67,7 @@ public sealed class OidcProvider : IAsyncDisposable
         });
     }
 
-    public string Issuer { get; }
+    public string Issuer { get; private set; } = "";
 
     /// <summary>Who the provider signs in next, and the groups it says they are in.</summary>
     public string UserName { get; set; } = "dana";
@@ -76,8 +76,9 @@ public sealed class OidcProvider : IAsyncDisposable
 
     public static async Task<OidcProvider> StartAsync()
     {
-        var provider = new OidcProvider(FreePort.Next());
+        var provider = new OidcProvider();
         await provider.app.StartAsync();
+        provider.Issuer = Loopback.Address(provider.app);
         return provider;
     }
 

@@ -55,17 +55,17 @@ public sealed class PipelinePortal : IAsyncDisposable
     /// <summary>Starts the three parts; with <paramref name="notifications"/> the registry posts its push notifications to the portal.</summary>
     public static async Task<PipelinePortal> StartAsync(bool notifications = false, Action<PortalFactory>? configure = null, string? sharedDataDirectory = null)
     {
-        var port = FreePort.Next();
-        var url = new Uri($"http://127.0.0.1:{port}/");
-        var registry = await RegistryProcess.StartAsync(RegistryAuth.Anonymous,
-            notify: notifications ? (new Uri(url, "v1/webhooks/registry"), WebhookSecret) : null);
         var cluster = await KubeApiServer.StartAsync();
         cluster.AutoRollout = true;
         cluster.Create(KubeObjects.Node("node-a"));
         var portal = NewPortal(cluster, sharedDataDirectory);
         configure?.Invoke(portal);
-        portal.UseKestrel(port);
+        // Port 0, read back once listening; the registry, started next, is told where to send its notifications.
+        portal.UseKestrel(0);
         portal.StartServer();
+        var url = new Uri(Loopback.Address(portal.Services) + "/");
+        var registry = await RegistryProcess.StartAsync(RegistryAuth.Anonymous,
+            notify: notifications ? (new Uri(url, "v1/webhooks/registry"), WebhookSecret) : null);
         var pipeline = new PipelinePortal(registry, cluster, portal, url, sharedDataDirectory ?? portal.DataDirectory);
         foreach (var (user, role) in Users)
         {

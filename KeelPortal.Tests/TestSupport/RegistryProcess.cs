@@ -9,8 +9,11 @@ public enum RegistryAuth { Anonymous, Htpasswd, Token }
 /// Debian's docker-registry (Distribution 2.8) on a free loopback port with its own storage folder, in one of three
 /// authentication modes. The test command installs it; a machine without it fails these tests, never skips them.
 /// </summary>
-public sealed class RegistryProcess : IAsyncDisposable
+public sealed partial class RegistryProcess : IAsyncDisposable
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
+    private static partial System.Text.RegularExpressions.Regex ListeningLine();
+
     public const string User = "keel";
     public const string Password = "s3cret-pass";
 
@@ -47,12 +50,13 @@ public sealed class RegistryProcess : IAsyncDisposable
             ?? throw new InvalidOperationException("docker-registry is not installed: run ./test.sh (it installs the Debian package docker-registry)");
         var folder = Directory.CreateTempSubdirectory("keelportal-registry-").FullName;
         var tokens = auth == RegistryAuth.Token ? await TokenServer.StartAsync(User, Password) : null;
-        var port = FreePort.Next();
         var config = Path.Combine(folder, "config.yml");
+        // Port 0: the registry binds a free port itself and logs it ("listening on 127.0.0.1:N"), so no other process
+        // can take the port between choosing and binding it.
         await File.WriteAllTextAsync(config, $"""
             version: 0.1
             log:
-              level: error
+              level: info
               accesslog:
                 disabled: true
             storage:
@@ -61,15 +65,29 @@ public sealed class RegistryProcess : IAsyncDisposable
               delete:
                 enabled: true
             http:
-              addr: 127.0.0.1:{port}
+              addr: 127.0.0.1:0
             {TlsSection(tls)}
             {NotificationsSection(notify)}
             {await AuthSection(auth, folder, tokens)}
             """);
         var start = new ProcessStartInfo(binary, ["serve", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        var process = Process.Start(start)!;
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = start };
+        void Read(object? sender, DataReceivedEventArgs e)
+        {
+            if (e.Data is { } line && ListeningLine().Match(line) is { Success: true } match)
+            {
+                listening.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        process.ErrorDataReceived += Read;
+        process.OutputDataReceived += Read;
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("docker-registry exited before it listened"));
+        process.EnableRaisingEvents = true;
+        process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
+        var port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var registry = new RegistryProcess(process, folder, port, auth, tokens, tls);
         await registry.WaitUntilServingAsync();
         return registry;

@@ -28,10 +28,8 @@ public sealed class TokenServer : IAsyncDisposable
         var request = new CertificateRequest("CN=" + Issuer, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
         CertificatePem = certificate.ExportCertificatePem();
-        var port = FreePort.Next();
-        Realm = $"http://127.0.0.1:{port}/token";
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls(Loopback.AnyPort);
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.MapGet("/token", (HttpContext context) =>
@@ -47,7 +45,7 @@ public sealed class TokenServer : IAsyncDisposable
         });
     }
 
-    public string Realm { get; }
+    public string Realm { get; private set; } = "";
     public string CertificatePem { get; }
     public int Requests => Volatile.Read(ref requests);
 
@@ -55,6 +53,7 @@ public sealed class TokenServer : IAsyncDisposable
     {
         var server = new TokenServer(username, password, expiresIn);
         await server.app.StartAsync();
+        server.Realm = Loopback.Address(server.app) + "/token";
         return server;
     }
 

@@ -25,17 +25,16 @@ public sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentDictionary<string, bool> hanging = new();
     private readonly CancellationTokenSource stopping = new();
 
-    private WebhookReceiver(int port)
+    private WebhookReceiver()
     {
-        BaseUrl = new Uri($"http://127.0.0.1:{port}/");
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(BaseUrl.AbsoluteUri.TrimEnd('/'));
+        builder.WebHost.UseUrls(Loopback.AnyPort);
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.MapPost("/{**path}", HandleAsync);
     }
 
-    public Uri BaseUrl { get; }
+    public Uri BaseUrl { get; private set; } = null!;
 
     public IReadOnlyList<ReceivedMessage> Received => received.ToArray();
 
@@ -45,8 +44,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public static async Task<WebhookReceiver> StartAsync()
     {
-        var receiver = new WebhookReceiver(FreePort.Next());
+        var receiver = new WebhookReceiver();
         await receiver.app.StartAsync();
+        receiver.BaseUrl = new Uri(Loopback.Address(receiver.app) + "/");
         return receiver;
     }
 

@@ -28,7 +28,8 @@ public sealed class ClusterConnectionTests
     [Fact]
     public async Task An_unreachable_cluster_is_reported_and_reconnected_when_it_comes_back()
     {
-        var port = FreePort.Next();
+        var closed = new ClosedPort();
+        var port = closed.Port;
         await using var portal = new PortalFactory()
             .With("Workloads:Server", $"http://127.0.0.1:{port}")
             .With("Workloads:ReconnectDelay", "00:00:00.100");
@@ -37,6 +38,8 @@ public sealed class ClusterConnectionTests
 
         await Eventually.TrueAsync(() => connection.Status.State == ClusterState.Unreachable, TimeSpan.FromSeconds(15));
         var overview = await client.GetStringAsync("/");
+        // The cluster comes back on the port the portal knows: released and taken again at once.
+        closed.Dispose();
         await using var server = await KubeApiServer.StartAsync(port: port);
         server.Create(KubeObjects.Workload("Deployment", "default", "web", annotations: new Dictionary<string, string> { ["keel.sh/policy"] = "all" }));
         await portal.Services.GetRequiredService<WorkloadWatcher>().FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(30));

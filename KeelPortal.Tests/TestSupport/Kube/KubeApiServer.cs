@@ -26,12 +26,11 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Method, string Plural), ConcurrentQueue<(int Status, TimeSpan Delay)>> faults = new();
     private readonly CancellationTokenSource stopping = new();
 
-    private KubeApiServer(int port, TimeProvider time)
+    private KubeApiServer(int? port, TimeProvider time)
     {
         Store = new KubeStore(time);
-        Url = $"http://127.0.0.1:{port}";
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(Url);
+        builder.WebHost.UseUrls(port is { } fixedPort ? $"http://127.0.0.1:{fixedPort}" : Loopback.AnyPort);
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.Run(HandleAsync);
@@ -39,7 +38,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
 
     public KubeStore Store { get; }
 
-    public string Url { get; }
+    public string Url { get; private set; } = "";
 
     public IReadOnlyList<KubeRequest> Requests => requests.ToArray();
 
@@ -51,8 +50,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
 
     public static async Task<KubeApiServer> StartAsync(TimeProvider? time = null, int? port = null)
     {
-        var server = new KubeApiServer(port ?? FreePort.Next(), time ?? TimeProvider.System);
+        var server = new KubeApiServer(port, time ?? TimeProvider.System);
         await server.app.StartAsync();
+        server.Url = Loopback.Address(server.app);
         return server;
     }
 
