@@ -21,5 +21,11 @@ if (args is ["notification-latency", ..])
 {
     return await NotificationLatencyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
 }
+if (args is ["poll-schedule", ..])
+{
+    return await PollScheduleBenchmark.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20,
+        args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);
+}
 BenchmarkSwitcher.FromAssembly(typeof(TagChoiceBenchmarks).Assembly).Run(args);
 return 0;

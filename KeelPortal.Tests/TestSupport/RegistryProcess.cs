@@ -32,6 +32,9 @@ public sealed partial class RegistryProcess : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>Every line the registry logs (at info level: one "response completed" line per request it served).</summary>
+    public event Action<string>? LogLine;
     public RegistryAuth Auth { get; }
     public TokenServer? Tokens { get; }
 
@@ -73,12 +76,18 @@ public sealed partial class RegistryProcess : IAsyncDisposable
         var start = new ProcessStartInfo(binary, ["serve", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start };
+        RegistryProcess? registry = null;
         void Read(object? sender, DataReceivedEventArgs e)
         {
-            if (e.Data is { } line && ListeningLine().Match(line) is { Success: true } match)
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+            if (ListeningLine().Match(line) is { Success: true } match)
             {
                 listening.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
             }
+            registry?.LogLine?.Invoke(line);
         }
         process.ErrorDataReceived += Read;
         process.OutputDataReceived += Read;
@@ -88,7 +97,7 @@ public sealed partial class RegistryProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         var port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var registry = new RegistryProcess(process, folder, port, auth, tokens, tls);
+        registry = new RegistryProcess(process, folder, port, auth, tokens, tls);
         await registry.WaitUntilServingAsync();
         return registry;
     }

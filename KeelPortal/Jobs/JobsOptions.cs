@@ -17,7 +17,10 @@ public sealed class JobsOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00", ErrorMessage = "Jobs:QueuePollInterval must be between 00:00:00.050 and 00:05:00.")]
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>How often delayed and recurring jobs are checked.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Jobs:SchedulePollingInterval must be between 00:00:01 and 00:05:00.")]
-    public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How often delayed and recurring jobs are checked: a poll starts up to this long after its slot (plus the queue's
+    /// poll interval), so sub-minute schedules need it well under a second.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Jobs:SchedulePollingInterval must be between 00:00:00.100 and 00:05:00.")]
+    public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }
