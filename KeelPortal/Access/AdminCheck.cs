@@ -16,4 +16,15 @@ public sealed class AdminCheck(AccountService accounts)
         var name = (await authentication).User.Identity?.Name;
         return name is not null && await accounts.CurrentRoleAsync(name) == Roles.Admin ? name : null;
     }
+
+    /// <summary>The acting administrator for a console action, or null after telling the person why the change was not made.</summary>
+    public async Task<string?> ActorAsync(Task<AuthenticationState> authentication, MudBlazor.ISnackbar snackbar)
+    {
+        var actor = await NameAsync(authentication);
+        if (actor is null)
+        {
+            snackbar.Add(Refusal, MudBlazor.Severity.Error);
+        }
+        return actor;
+    }
 }
