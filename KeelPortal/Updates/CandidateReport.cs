@@ -11,13 +11,12 @@ public sealed record CandidateLine(string Tag, string Verdict, string Reason, bo
 public sealed record ContainerCandidates(string Container, string Repository, string Current, string Summary, IReadOnlyList<CandidateLine> Candidates, string? Error);
 
 /// <summary>Reads a workload's repositories now and ranks every tag with its verdict, marking versions people declined.</summary>
-public sealed class CandidateReport(IRegistryClient registry, CredentialResolver credentials, ApprovalBook approvals)
+public sealed class CandidateReport(IRegistryClient registry, CredentialResolver credentials, TagFacts facts, ApprovalBook approvals)
 {
     public async Task<IReadOnlyList<ContainerCandidates>> ExplainAsync(WorkloadSnapshot workload, int limit = 50, CancellationToken ct = default)
     {
         var policy = workload.UpdatePolicy();
-        var declined = (await approvals.ForWorkloadAsync(workload.Id, ct))
-            .Where(a => a.State is ApprovalState.Rejected or ApprovalState.Expired).Select(a => a.NewVersion).ToHashSet(StringComparer.Ordinal);
+        var declined = await approvals.DeclinedVersionsAsync(workload.Id, ct);
         // Containers are read in parallel: one slow or unreachable registry must not hold up the others.
         var report = await Task.WhenAll(workload.Containers.Where(c => c.Repository is not null)
             .Select(container => ExplainAsync(workload, container, policy, declined, limit, ct)));
@@ -25,7 +24,7 @@ public sealed class CandidateReport(IRegistryClient registry, CredentialResolver
     }
 
     private async Task<ContainerCandidates> ExplainAsync(
-        WorkloadSnapshot workload, TrackedContainer container, UpdatePolicy policy, HashSet<string> declined, int limit, CancellationToken ct)
+        WorkloadSnapshot workload, TrackedContainer container, UpdatePolicy policy, IReadOnlySet<string> declined, int limit, CancellationToken ct)
     {
         var image = ImageReference.Parse(container.Repository!);
         var credential = await credentials.ForAsync(workload, image, ct);
@@ -37,7 +36,7 @@ public sealed class CandidateReport(IRegistryClient registry, CredentialResolver
         // The same choice the poll makes, platforms included: tags ahead of the pick that do not run on the
         // workload's nodes show as wrong platform.
         var choice = await TagChooser.ChooseAsync(policy, container.Tag!, tags.Value!, workload.RequiredPlatforms(),
-            UpdatePlanner.PlatformsOf(registry, image, credential), ct);
+            UpdatePlanner.PlatformsOf(registry, image, credential, facts), ct);
         var lines = choice.Verdicts.Take(limit).Select(v => new CandidateLine(v.Tag, v.Kind.ToString(),
             declined.Contains(v.Tag) ? $"{v.Reason}; declined earlier (rejected or expired)" : v.Reason, declined.Contains(v.Tag))).ToList();
         return new(container.Name, container.Repository!, container.Tag!, choice.Summary, lines, null);

@@ -109,7 +109,7 @@ public sealed partial class UpdatePlanner(
         // eligible one: polls and webhooks both propose the best version that is left.
         var declined = await approvals.DeclinedVersionsAsync(workload.Id, ct);
         var open = declined.Count == 0 ? tags : tags.Where(t => t == current || !declined.Contains(t)).ToList();
-        var choice = await TagChooser.ChooseAsync(policy, current, open, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential), ct);
+        var choice = await TagChooser.ChooseAsync(policy, current, open, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential, facts), ct);
         if (!choice.HasUpdate)
         {
             if (verbose)
@@ -171,17 +171,14 @@ public sealed partial class UpdatePlanner(
         return policy.Kind == PolicyKind.Force && policy.MatchTag;
     }
 
-    private PlatformLookup PlatformsOf(IRegistryClient registry, ImageReference image, RegistryCredential? credential) =>
-        PlatformsOf(registry, image, credential, facts);
-
     /// <summary>
     /// Asks the registry which platforms a candidate tag's image supports (for the policy engine's platform check),
     /// once per tag while <paramref name="facts"/> remembers the answer.
     /// </summary>
-    internal static PlatformLookup PlatformsOf(IRegistryClient registry, ImageReference image, RegistryCredential? credential, TagFacts? facts = null) =>
+    internal static PlatformLookup PlatformsOf(IRegistryClient registry, ImageReference image, RegistryCredential? credential, TagFacts facts) =>
         async (tag, ct) =>
         {
-            if (facts is not null && facts.TryGetPlatforms(image.Name, tag, out var known))
+            if (facts.TryGetPlatforms(image.Name, tag, out var known))
             {
                 return new CandidatePlatforms(known);
             }
@@ -190,7 +187,7 @@ public sealed partial class UpdatePlanner(
             {
                 return CandidatePlatforms.Failed(platforms.Failure!.Reason);
             }
-            facts?.RememberPlatforms(image.Name, tag, platforms.Value!);
+            facts.RememberPlatforms(image.Name, tag, platforms.Value!);
             return new CandidatePlatforms(platforms.Value!);
         };
 
