@@ -62,6 +62,9 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         ids.UnionWith(monitoring.ProcessingJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
         ids.UnionWith(monitoring.SucceededJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
         ids.UnionWith(monitoring.FailedJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
+        // The stand-in for the prompt run: scheduled, then deleted once the run has planned the events.
+        ids.UnionWith(monitoring.ScheduledJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
+        ids.UnionWith(monitoring.DeletedJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
         return ids.Count;
     }
 

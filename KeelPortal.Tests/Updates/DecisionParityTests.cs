@@ -1,6 +1,7 @@
 using KeelPortal.Approvals;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Updates;
+using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KeelPortal.Tests.Updates;
@@ -64,10 +65,21 @@ public sealed class DecisionParityTests
 
                 var pending = (await pipeline.Approvals.ForWorkloadAsync($"deployment/shop/{name}")).SingleOrDefault(a => a.State == ApprovalState.Pending);
                 outcomes.Add($"{c.Name} {path}: {pending?.NewVersion ?? "none"}");
+                if (path == "poll")
+                {
+                    // The workload page's "why not" report names the same version and marks every declined one.
+                    var workload = (await pipeline.Portal.Services.GetRequiredService<WorkloadStore>().GetAsync($"deployment/shop/{name}"))!;
+                    var report = Assert.Single(await pipeline.Portal.Services.GetRequiredService<CandidateReport>().ExplainAsync(workload), r => r.Container == "app");
+                    outcomes.Add($"{c.Name} report: {report.Chosen ?? "none"}");
+                    Assert.Equal(c.Declined.Order(StringComparer.Ordinal), report.Candidates.Where(l => l.Declined).Select(l => l.Tag).Order(StringComparer.Ordinal));
+                }
             }
         }
 
-        Assert.Equal(Cases.SelectMany(c => new[] { $"{c.Name} poll: {c.Expected ?? "none"}", $"{c.Name} webhook: {c.Expected ?? "none"}" }), outcomes);
+        Assert.Equal(Cases.SelectMany(c => new[]
+        {
+            $"{c.Name} poll: {c.Expected ?? "none"}", $"{c.Name} report: {c.Expected ?? "none"}", $"{c.Name} webhook: {c.Expected ?? "none"}",
+        }), outcomes);
 
         // Polls that keep reaching the same conclusion do not add to the audit trail.
         var polled = pipeline.Repository("parity/nothing-declined-poll");

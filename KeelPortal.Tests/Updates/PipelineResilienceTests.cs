@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hangfire;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
+using KeelPortal.Jobs;
 using KeelPortal.Tests.TestSupport;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -99,6 +101,53 @@ public sealed class PipelineResilienceTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Null(await pipeline.Approvals.FindAsync("deployment/shop/hint:9.9.9"));
         Assert.Equal(0, pipeline.PatchesOf("hint"));
+    }
+
+    [Fact]
+    public async Task A_webhook_is_planned_at_once_and_its_stand_in_job_is_deleted()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/prompt");
+        await pipeline.Pusher.PushAsync("team/prompt", "1.0.0");
+        pipeline.Deploy("prompt", $"{repository}:1.0.0", Keel(("keel.sh/policy", "all")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/prompt");
+        await pipeline.Pusher.PushAsync("team/prompt", "1.0.1");
+        using var client = WebhookClient(pipeline);
+
+        (await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1" })).EnsureSuccessStatusCode();
+        await pipeline.ApprovalAsync("deployment/shop/prompt:1.0.1", a => a.State == ApprovalState.Pending);
+
+        // The stand-in was scheduled a minute out; the prompt run deleted it, so nothing plans the event a second time.
+        var monitoring = pipeline.Portal.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        await Eventually.TrueAsync(() => Task.FromResult(monitoring.ScheduledCount() == 0 && monitoring.DeletedListCount() == 1), TimeSpan.FromSeconds(10), "stand-in deleted");
+    }
+
+    [Fact]
+    public async Task A_webhook_whose_prompt_run_never_happened_is_planned_by_its_stand_in_job()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Triggers:WebhookFallbackDelay", "00:00:01"));
+        var repository = pipeline.Repository("team/fallback");
+        await pipeline.Pusher.PushAsync("team/fallback", "1.0.0");
+        pipeline.Deploy("fallback", $"{repository}:1.0.0", Keel(("keel.sh/policy", "all")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/fallback");
+        await pipeline.Pusher.PushAsync("team/fallback", "1.0.1");
+        // As when the process stops right after answering: no prompt run happens.
+        await pipeline.Portal.Services.GetRequiredService<PromptRunner>().StopAsync(CancellationToken.None);
+        using var client = WebhookClient(pipeline);
+
+        (await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1" })).EnsureSuccessStatusCode();
+        var pending = await pipeline.ApprovalAsync("deployment/shop/fallback:1.0.1", a => a.State == ApprovalState.Pending);
+
+        Assert.Equal("1.0.0", pending.CurrentVersion);
+        var monitoring = pipeline.Portal.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        Assert.Equal(0, monitoring.DeletedListCount());
+    }
+
+    private static HttpClient WebhookClient(PipelinePortal pipeline)
+    {
+        var client = new HttpClient { BaseAddress = pipeline.Url };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+        return client;
     }
 
     [Fact]

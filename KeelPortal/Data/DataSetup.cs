@@ -10,6 +10,8 @@ namespace KeelPortal.Data;
 
 public static class DataSetup
 {
+    private static readonly SqliteBusyWait BusyWait = new(TimeSpan.FromSeconds(30));
+
     public static WebApplicationBuilder AddData(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<DataOptions>()
@@ -25,6 +27,7 @@ public static class DataSetup
         {
             var configured = sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString;
             options.UseSqlite(ResolveConnectionString(configured, contentRoot));
+            options.AddInterceptors(BusyWait);
             // A unique index that decides a race refuses the loser's write; EF Core would log that as an error with a
             // stack trace. Its callers classify it (UniqueViolation) and every other failure propagates to be logged there.
             options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug)));

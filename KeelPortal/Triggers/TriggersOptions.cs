@@ -16,4 +16,11 @@ public sealed class TriggersOptions
     /// <summary>An identical webhook event (provider, repository, tag, digest) received again within this time is not queued again.</summary>
     [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan WebhookRepeatWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A webhook's events are planned at once; a job due after this time stands in for that run and plans them if the
+    /// process stopped or the run failed first.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan WebhookFallbackDelay { get; set; } = TimeSpan.FromMinutes(1);
 }

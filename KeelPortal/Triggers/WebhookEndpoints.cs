@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Hangfire;
+using Hangfire.States;
+using KeelPortal.Jobs;
 using KeelPortal.Approvals;
 using KeelPortal.Audit;
 using KeelPortal.Updates;
@@ -10,7 +12,8 @@ namespace KeelPortal.Triggers;
 
 /// <summary>
 /// Keel's webhook endpoints at Keel's paths. Each checks the webhook secret, parses the body (400 with a reason and
-/// nothing queued when it cannot), audits what arrived and hands the events to a job; it never waits for a registry.
+/// nothing queued when it cannot), audits what arrived and plans the events right after answering, under a job that stands in for that run; it never
+/// waits for a registry.
 /// </summary>
 public static partial class WebhookEndpoints
 {
@@ -24,7 +27,7 @@ public static partial class WebhookEndpoints
 
     private static async Task<IResult> ReceiveAsync(
         string provider, HttpContext context, IOptions<TriggersOptions> options, AuditTrail audit, IBackgroundJobClient jobs,
-        WebhookBursts bursts, ILoggerFactory logs)
+        WebhookBursts bursts, PromptRunner runner, ILoggerFactory logs)
     {
         if (!WebhookPayloads.Providers.Contains(provider))
         {
@@ -57,10 +60,23 @@ public static partial class WebhookEndpoints
             $"{source}: {summary}{(repeated > 0 ? $" ({repeated} already received moments ago; not queued again)" : "")}", context.RequestAborted);
         if (fresh.Count > 0)
         {
-            var events = fresh.ToArray();
-            jobs.Enqueue<WebhookJob>(j => j.RunAsync(provider, events, CancellationToken.None));
+            PlanPromptly(provider, [.. fresh], options.Value.WebhookFallbackDelay, jobs, runner);
         }
         return Results.Ok(new { accepted = parsed.Events.Count, queued = fresh.Count, note = parsed.Note });
+    }
+
+    /// <summary>
+    /// Plans the events at once in this process. A job scheduled first stands in for that run until it has finished
+    /// (then it is deleted): if the process dies before, or the run fails, the job plans the events instead.
+    /// </summary>
+    private static void PlanPromptly(string provider, ImageEvent[] events, TimeSpan fallbackDelay, IBackgroundJobClient jobs, PromptRunner runner)
+    {
+        var standIn = jobs.Schedule<WebhookJob>(j => j.RunAsync(provider, events, CancellationToken.None), fallbackDelay);
+        runner.TryRun<WebhookJob>($"Planning a {provider} webhook", async (job, ct) =>
+        {
+            await job.RunAsync(provider, events, ct);
+            jobs.Delete(standIn, ScheduledState.StateName);
+        }, _ => jobs.Requeue(standIn, ScheduledState.StateName));
     }
 
     /// <summary>

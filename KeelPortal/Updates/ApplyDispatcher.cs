@@ -1,27 +1,31 @@
 using Hangfire;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
+using KeelPortal.Jobs;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Updates;
 
 /// <summary>
-/// Hands every approved approval to an <see cref="ApplyJob"/>, and at start-up picks up the ones a stopped instance
-/// left approved or half-applied.
+/// Applies every approved approval at once in this process, so the final vote reaches the cluster without waiting for
+/// the job queue's next poll. The approval is already stored as approved: an apply that throws is handed to the job
+/// queue, and one lost with the process is picked up at start-up and by the maintenance job (the claim makes a second
+/// run harmless).
 /// </summary>
 public sealed partial class ApplyDispatcher(
-    EventHub events, ApprovalBook approvals, IBackgroundJobClient jobs, IOptions<UpdatesOptions> options, ILogger<ApplyDispatcher> logger)
+    EventHub events, ApprovalBook approvals, PromptRunner runner, IBackgroundJobClient jobs,
+    IOptions<UpdatesOptions> options, ILogger<ApplyDispatcher> logger)
     : IHostedService
 {
     private IDisposable? subscription;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        subscription = events.Subscribe<ApprovalApproved>(approved => Enqueue(approved.ApprovalId));
+        subscription = events.Subscribe<ApprovalApproved>(approved => Apply(approved.ApprovalId));
         foreach (var id in await approvals.StrandedAsync(options.Value.ApplyLease, cancellationToken))
         {
             LogResuming(id);
-            Enqueue(id);
+            Apply(id);
         }
     }
 
@@ -31,7 +35,9 @@ public sealed partial class ApplyDispatcher(
         return Task.CompletedTask;
     }
 
-    private void Enqueue(long approvalId) => jobs.Enqueue<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None));
+    private void Apply(long approvalId) =>
+        runner.TryRun<ApplyJob>($"Applying approval {approvalId}", (job, ct) => job.RunAsync(approvalId, ct),
+            _ => jobs.Enqueue<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None)));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId} was left approved or half-applied; applying it")]
     private partial void LogResuming(long approvalId);

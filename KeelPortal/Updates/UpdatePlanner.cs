@@ -108,7 +108,7 @@ public sealed partial class UpdatePlanner(
         // A version declined for this workload (rejected or expired) is out of the running, so it never hides a lower
         // eligible one: polls and webhooks both propose the best version that is left.
         var declined = await approvals.DeclinedVersionsAsync(workload.Id, ct);
-        var open = declined.Count == 0 ? tags : tags.Where(t => t == current || !declined.Contains(t)).ToList();
+        var open = OpenTags(tags, current, declined);
         var choice = await TagChooser.ChooseAsync(policy, current, open, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential, facts), ct);
         if (!choice.HasUpdate)
         {
@@ -170,6 +170,10 @@ public sealed partial class UpdatePlanner(
         var policy = workload.UpdatePolicy();
         return policy.Kind == PolicyKind.Force && policy.MatchTag;
     }
+
+    /// <summary>The tags still in the running for a workload: all but the versions declined for it (its current one stays).</summary>
+    internal static IReadOnlyList<string> OpenTags(IReadOnlyList<string> tags, string current, IReadOnlySet<string> declined) =>
+        declined.Count == 0 ? tags : tags.Where(t => t == current || !declined.Contains(t)).ToList();
 
     /// <summary>
     /// Asks the registry which platforms a candidate tag's image supports (for the policy engine's platform check),
