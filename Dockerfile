@@ -9,14 +9,25 @@ COPY Migrations ./Migrations
 COPY KeelPortal ./KeelPortal
 RUN dotnet publish KeelPortal.csproj --configuration Release --no-restore --output /app
 
+# helm 3 for Helm releases (Helm:Enabled): the official v3.17.1 linux-amd64 build, its binary checked by SHA-256.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS helm
+ARG HELM_VERSION=v3.17.1
+ARG HELM_BINARY_SHA256=19e2e1ab5fe32cd0510882f9bb97c9dd69fc73026b631ecbd12a981008639aff
+RUN curl -fsSL "https://get.helm.sh/helm-${HELM_VERSION}-linux-amd64.tar.gz" -o /tmp/helm.tgz \
+    && tar -xzf /tmp/helm.tgz -C /tmp linux-amd64/helm \
+    && echo "${HELM_BINARY_SHA256}  /tmp/linux-amd64/helm" | sha256sum -c - \
+    && install -m 0755 /tmp/linux-amd64/helm /usr/local/bin/helm
+
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app ./
+COPY --from=helm /usr/local/bin/helm /usr/local/bin/helm
 # The SQLite database, Hangfire's storage and the key ring that encrypts stored secrets live on the /data volume.
 ENV ASPNETCORE_URLS=http://+:8080 \
     Data__ConnectionString="Data Source=/data/keelportal.db" \
     Jobs__StoragePath=/data/hangfire.db \
-    Data__KeysPath=/data/keys
+    Data__KeysPath=/data/keys \
+    Helm__BinaryPath=/usr/local/bin/helm
 RUN mkdir -p /data && chown app:app /data
 VOLUME /data
 EXPOSE 8080

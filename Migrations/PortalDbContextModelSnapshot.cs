@@ -475,11 +475,11 @@ namespace KeelPortal.Migrations
 
                     b.HasIndex("State");
 
-                    b.HasIndex("ApprovalId", "Generation")
+                    b.HasIndex("WorkloadId", "StartedAtUtc");
+
+                    b.HasIndex("ApprovalId", "WorkloadId", "Generation")
                         .IsUnique()
                         .HasFilter("\"ApprovalId\" IS NOT NULL");
-
-                    b.HasIndex("WorkloadId", "StartedAtUtc");
 
                     b.ToTable("Rollouts", (string)null);
                 });
@@ -492,6 +492,10 @@ namespace KeelPortal.Migrations
 
                     b.Property<int>("ApprovalsRequired")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("Chart")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Error")
                         .HasMaxLength(4000)

@@ -46,6 +46,29 @@ public sealed partial class ContainerImageTests
         Assert.All(paths, p => Assert.True(p.Value?.StartsWith("/data/", StringComparison.Ordinal), $"{p.Key} resolves to {p.Value}"));
     }
 
+    [Fact]
+    public void The_image_ships_the_helm_the_tests_use_where_Helm_BinaryPath_points()
+    {
+        var dockerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, "Dockerfile"));
+        var testScript = File.ReadAllText(Path.Combine(RepoPaths.Root, "test.sh"));
+        var pinned = HelmVersion().Match(dockerfile).Groups[1].Value;
+        var sha = HelmSha().Match(dockerfile).Groups[1].Value;
+        var finalStage = dockerfile[dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal)..];
+
+        Assert.Equal("/usr/local/bin/helm", ImageEnvironment()["Helm:BinaryPath"]);
+        Assert.Contains("COPY --from=helm /usr/local/bin/helm /usr/local/bin/helm", finalStage, StringComparison.Ordinal);
+        Assert.Contains($"HELM_VERSION={pinned}", testScript, StringComparison.Ordinal);
+        // The checksum pinned in the image is the one of the helm binary the tests run.
+        using var binary = File.OpenRead(HelmTool.Path);
+        Assert.Equal(sha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(binary)));
+    }
+
+    [GeneratedRegex(@"ARG HELM_VERSION=(v[0-9.]+)")]
+    private static partial Regex HelmVersion();
+
+    [GeneratedRegex(@"ARG HELM_BINARY_SHA256=([0-9a-f]{64})")]
+    private static partial Regex HelmSha();
+
     [GeneratedRegex(@"^ENV\s+(.+)$", RegexOptions.Multiline)]
     private static partial Regex EnvInstruction();
 

@@ -79,7 +79,7 @@ public static class KeelApi
     public static object Shape(Approval a) => new
     {
         id = a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        provider = "kubernetes",
+        provider = WorkloadId.Provider(a.WorkloadId),
         identifier = a.Identifier,
         message = a.Message,
         currentVersion = a.CurrentVersion,
@@ -106,7 +106,7 @@ public static class KeelApi
 
     private static object Resource(WorkloadSnapshot w) => new
     {
-        provider = "kubernetes",
+        provider = WorkloadId.Provider(w.Id),
         identifier = w.Id,
         name = w.Name,
         @namespace = w.Namespace,
@@ -121,7 +121,7 @@ public static class KeelApi
         image = c.Image,
         trigger = w.Trigger == TriggerKind.Poll ? "poll" : "default",
         pollSchedule = w.Trigger == TriggerKind.Poll ? w.PollSchedule ?? "" : "",
-        provider = "kubernetes",
+        provider = WorkloadId.Provider(w.Id),
         @namespace = w.Namespace,
         policy = w.Policy,
     });

@@ -67,7 +67,7 @@ public static partial class MessageComposer
     /// <summary>Keel's generic webhook event: <c>name, message, createdAt, type, level, resourceKind, identifier, metadata</c>.</summary>
     private static JsonObject Keel(Notification n, string? link)
     {
-        var metadata = new JsonObject { ["provider"] = "kubernetes", ["event"] = n.Event.ToString() };
+        var metadata = new JsonObject { ["provider"] = n.ResourceKind == "chart" ? "helm" : "kubernetes", ["event"] = n.Event.ToString() };
         AddIfSet(metadata, "namespace", n.Namespace);
         AddIfSet(metadata, "name", n.Name);
         AddIfSet(metadata, "from", n.FromVersion);

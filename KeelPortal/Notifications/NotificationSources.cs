@@ -42,7 +42,7 @@ public sealed class NotificationSources(
             _ => throw new ArgumentOutOfRangeException(nameof(e), e, "not an approval event"),
         };
         var pending = e == NotificationEvents.ApprovalRequired;
-        var link = e is NotificationEvents.UpdateApplied or NotificationEvents.UpdateFailed ? $"workloads/{approval.WorkloadId}" : $"approvals#approval-{approval.Id}";
+        var link = e is NotificationEvents.UpdateApplied or NotificationEvents.UpdateFailed ? WorkloadId.Page(approval.WorkloadId).TrimStart('/') : $"approvals#approval-{approval.Id}";
         var notification = new Notification(e, NotificationKinds.LevelOf(e), message, kind, ns, name, from, to, votes,
             pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? releaseNotes : null, link, occurredAtUtc);
         await center.RaiseAsync($"approval:{approval.Id}:{e}", notification, notify, ct);
@@ -66,7 +66,7 @@ public sealed class NotificationSources(
         var e = succeeded ? NotificationEvents.RolloutSucceeded : NotificationEvents.RolloutFailed;
         var notification = new Notification(e, NotificationKinds.LevelOf(e),
             NotificationText.Rollout(kind, ns, name, rollout.FromVersion, rollout.ToVersion, succeeded, rollout.Reason),
-            kind, ns, name, rollout.FromVersion, rollout.ToVersion, null, null, null, $"workloads/{rollout.WorkloadId}", occurredAtUtc);
+            kind, ns, name, rollout.FromVersion, rollout.ToVersion, null, null, null, WorkloadId.Page(rollout.WorkloadId).TrimStart('/'), occurredAtUtc);
         await center.RaiseAsync($"rollout:{rollout.Id}", notification, notify, ct);
     }
 
@@ -76,10 +76,10 @@ public sealed class NotificationSources(
         var snapshot = await workloads.GetAsync(workloadId, ct);
         if (snapshot is not null)
         {
-            return (snapshot.Kind.ToString().ToLowerInvariant(), snapshot.Namespace, snapshot.Name, snapshot.NotifyChannels, snapshot.ReleaseNotes);
+            return (WorkloadId.ResourceKind(snapshot.Kind), snapshot.Namespace, snapshot.Name, snapshot.NotifyChannels, snapshot.ReleaseNotes);
         }
         return WorkloadId.TryParse(workloadId, out var kind, out var ns, out var name)
-            ? (kind.ToString().ToLowerInvariant(), ns, name, [], null)
+            ? (WorkloadId.ResourceKind(kind), ns, name, [], null)
             : (workloadId, "", workloadId, [], null);
     }
 }

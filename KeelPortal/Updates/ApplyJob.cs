@@ -12,7 +12,7 @@ namespace KeelPortal.Updates;
 /// </summary>
 public sealed class ApplyJob(
     ApprovalBook approvals,
-    WorkloadApplier applier,
+    IEnumerable<IWorkloadProvider> providers,
     RolloutTracker rollouts,
     DigestConfirmation digests,
     AuditTrail audit,
@@ -35,17 +35,20 @@ public sealed class ApplyJob(
         }
         await audit.RecordAsync(ApprovalBook.System, "apply.started", approval.Identifier,
             $"{approval.CurrentVersion} -> {approval.NewVersion} (attempt {approval.ApplyAttempts})", ct);
-        var result = await applier.ApplyAsync(new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval),
-            approval.CurrentVersion, approval.NewVersion, digest), ct);
+        var request = new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval), approval.CurrentVersion, approval.NewVersion, digest);
+        var result = WorkloadId.TryParse(approval.WorkloadId, out var kind, out _, out _) && providers.FirstOrDefault(p => p.Owns(kind)) is { } provider
+            ? await provider.ApplyAsync(request, ct)
+            : new ApplyResult(ApplyOutcome.Invalid, $"'{approval.WorkloadId}' is not a workload identifier such as deployment/default/web");
         switch (result.Outcome)
         {
             case ApplyOutcome.Applied or ApplyOutcome.AlreadyAtTarget:
                 await approvals.FinishAsync(approvalId, succeeded: true, result.Reason, result.Generation, result.FromVersion, ct);
                 await audit.RecordAsync(ApprovalBook.System, "apply.succeeded", approval.Identifier, result.Reason, ct);
-                if (result.Generation is { } generation)
+                // Followed by the tracker from the watchers' events: no worker waits for it. A Helm release's apply names
+                // the workloads the release owns, each with the generation its rollout must reach.
+                foreach (var (workload, generation) in result.Follow ?? (result.Generation is { } g ? [(approval.WorkloadId, g)] : []))
                 {
-                    // Followed by the tracker from the watchers' events: no worker waits for it.
-                    await rollouts.StartAsync(approval.WorkloadId, generation, result.FromVersion ?? approval.CurrentVersion, approval.NewVersion, approvalId, ct);
+                    await rollouts.StartAsync(workload, generation, result.FromVersion ?? approval.CurrentVersion, approval.NewVersion, approvalId, ct);
                 }
                 break;
             case ApplyOutcome.ApiError or ApplyOutcome.NoCluster when approval.ApplyAttempts < o.MaxApplyAttempts:

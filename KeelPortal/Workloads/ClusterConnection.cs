@@ -17,7 +17,8 @@ public sealed record ClusterStatus(ClusterState State, string Target, string Mes
 /// </summary>
 public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimeProvider time, EventHub events)
 {
-    private readonly Lazy<(KubernetesWorkloadClient? Client, string? WhyNot)> connection = new(() => (Create(options.Value, out var whyNot), whyNot));
+    private readonly Lazy<(KubernetesWorkloadClient? Client, KubernetesClientConfiguration? Config, string? WhyNot)> connection =
+        new(() => (Create(options.Value, out var config, out var whyNot), config, whyNot));
     private ClusterStatus status = new(ClusterState.Connecting, "", "connecting", null, time.GetUtcNow());
 
     public ClusterStatus Status => Volatile.Read(ref status);
@@ -27,7 +28,7 @@ public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimePr
     {
         get
         {
-            var (value, whyNot) = connection.Value;
+            var (value, _, whyNot) = connection.Value;
             if (value is null && Status.State != ClusterState.NotConfigured)
             {
                 Report(ClusterState.NotConfigured, "", whyNot!, null);
@@ -35,6 +36,12 @@ public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimePr
             return value;
         }
     }
+
+    /// <summary>
+    /// How the portal reaches the cluster (server, credentials, certificates), for tools that must act as the portal
+    /// (Helm); null without a cluster. Holds secrets: never log it.
+    /// </summary>
+    public KubernetesClientConfiguration? Configuration => Client is null ? null : connection.Value.Config;
 
     public void Report(ClusterState state, string target, string message, string? version)
     {
@@ -50,9 +57,10 @@ public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimePr
         events.Publish(next);
     }
 
-    private static KubernetesWorkloadClient? Create(WorkloadsOptions o, out string? whyNot)
+    private static KubernetesWorkloadClient? Create(WorkloadsOptions o, out KubernetesClientConfiguration? used, out string? whyNot)
     {
         whyNot = null;
+        used = null;
         KubernetesClientConfiguration config;
         string target;
         if (!string.IsNullOrWhiteSpace(o.Server))
@@ -87,6 +95,7 @@ public sealed class ClusterConnection(IOptions<WorkloadsOptions> options, TimePr
             target = $"{config.Host} (context {config.CurrentContext ?? o.Context ?? "default"} in {path})";
         }
         config.UserAgent = "KeelPortal";
+        used = config;
         return new KubernetesWorkloadClient(new Kubernetes(config), target);
     }
 }

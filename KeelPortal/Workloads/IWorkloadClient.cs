@@ -40,6 +40,37 @@ public interface IWorkloadClient
     Task<WorkloadObject> PatchAsync(WorkloadKind kind, string ns, string name, string strategicMergePatch, CancellationToken ct);
 
     Task<V1Secret?> GetSecretAsync(string ns, string name, CancellationToken ct);
+
+    /// <summary>
+    /// Helm 3's release storage with one driver (Secrets of type <c>helm.sh/release.v1</c>, or ConfigMaps), labelled
+    /// <c>owner=helm</c> plus <paramref name="labelSelector"/> when given.
+    /// </summary>
+    Task<ListPage<HelmStorageObject>> ListHelmStorageAsync(HelmDriver driver, string? ns, string? labelSelector, string? continueToken, CancellationToken ct);
+
+    IAsyncEnumerable<Change<HelmStorageObject>> WatchHelmStorageAsync(HelmDriver driver, string? ns, string resourceVersion, CancellationToken ct);
+}
+
+/// <summary>Where Helm 3 keeps its releases: Secrets (its default driver) or ConfigMaps.</summary>
+public enum HelmDriver { Secret, ConfigMap }
+
+/// <summary>
+/// One object of Helm's release storage: one revision of one release. <see cref="Release"/> is the stored payload as
+/// Helm wrote it (base64 of the gzipped release JSON).
+/// </summary>
+public sealed record HelmStorageObject(
+    HelmDriver Driver, string Namespace, string Name, string ResourceVersion, IReadOnlyDictionary<string, string> Labels, string? Release)
+{
+    public const string SecretType = "helm.sh/release.v1";
+
+    public static HelmStorageObject From(V1Secret secret) => new(HelmDriver.Secret, secret.Metadata.NamespaceProperty ?? "", secret.Metadata.Name,
+        secret.Metadata.ResourceVersion ?? "", LabelsOf(secret.Metadata),
+        secret.Data?.TryGetValue("release", out var bytes) == true ? System.Text.Encoding.UTF8.GetString(bytes) : null);
+
+    public static HelmStorageObject From(V1ConfigMap map) => new(HelmDriver.ConfigMap, map.Metadata.NamespaceProperty ?? "", map.Metadata.Name,
+        map.Metadata.ResourceVersion ?? "", LabelsOf(map.Metadata), map.Data?.TryGetValue("release", out var text) == true ? text : null);
+
+    private static Dictionary<string, string> LabelsOf(V1ObjectMeta metadata) =>
+        metadata.Labels is { } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : new(StringComparer.Ordinal);
 }
 
 /// <summary>An API call that failed, with the status the server answered (0 when it could not be reached).</summary>

@@ -122,6 +122,41 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
         }
     }
 
+    public async Task<ListPage<HelmStorageObject>> ListHelmStorageAsync(
+        HelmDriver driver, string? ns, string? labelSelector, string? continueToken, CancellationToken ct)
+    {
+        var labels = HelmLabels(labelSelector);
+        var core = kubernetes.CoreV1;
+        return driver == HelmDriver.Secret
+            ? Page(await Call(() => ns is null
+                ? core.ListSecretForAllNamespacesAsync(continueParameter: continueToken, fieldSelector: HelmSecretType, labelSelector: labels, limit: PageSize, cancellationToken: ct)
+                : core.ListNamespacedSecretAsync(ns, continueParameter: continueToken, fieldSelector: HelmSecretType, labelSelector: labels, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false),
+                HelmStorageObject.From)
+            : Page(await Call(() => ns is null
+                ? core.ListConfigMapForAllNamespacesAsync(continueParameter: continueToken, labelSelector: labels, limit: PageSize, cancellationToken: ct)
+                : core.ListNamespacedConfigMapAsync(ns, continueParameter: continueToken, labelSelector: labels, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false),
+                HelmStorageObject.From);
+    }
+
+    public IAsyncEnumerable<Change<HelmStorageObject>> WatchHelmStorageAsync(HelmDriver driver, string? ns, string resourceVersion, CancellationToken ct)
+    {
+        var labels = HelmLabels(null);
+        var core = kubernetes.CoreV1;
+        return driver == HelmDriver.Secret
+            ? Watch<V1Secret, HelmStorageObject>(onError => ns is null
+                ? core.WatchListSecretForAllNamespacesAsync(allowWatchBookmarks: true, fieldSelector: HelmSecretType, labelSelector: labels, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
+                : core.WatchListNamespacedSecretAsync(ns, allowWatchBookmarks: true, fieldSelector: HelmSecretType, labelSelector: labels, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct),
+                HelmStorageObject.From, ct)
+            : Watch<V1ConfigMap, HelmStorageObject>(onError => ns is null
+                ? core.WatchListConfigMapForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: labels, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
+                : core.WatchListNamespacedConfigMapAsync(ns, allowWatchBookmarks: true, labelSelector: labels, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct),
+                HelmStorageObject.From, ct);
+    }
+
+    private const string HelmSecretType = "type=" + HelmStorageObject.SecretType;
+
+    private static string HelmLabels(string? more) => string.IsNullOrEmpty(more) ? "owner=helm" : "owner=helm," + more;
+
     private static ListPage<TOut> Page<TIn, TOut>(IItems<TIn> list, Func<TIn, TOut> map) where TIn : class
     {
         var metadata = ((IMetadata<V1ListMeta>)list).Metadata;

@@ -8,7 +8,10 @@ public sealed class RolloutRecord
 {
     public long Id { get; set; }
 
-    /// <summary>The approval whose apply started it; with <see cref="Generation"/>, at most one record.</summary>
+    /// <summary>
+    /// The approval whose apply started it; with the workload and <see cref="Generation"/>, at most one record (a Helm
+    /// release's apply starts one per workload the release owns).
+    /// </summary>
     public long? ApprovalId { get; set; }
 
     public required string WorkloadId { get; set; }
@@ -35,7 +38,7 @@ internal sealed class RolloutRecordConfiguration : IEntityTypeConfiguration<Roll
         builder.Property(r => r.State).HasConversion<string>().HasMaxLength(20);
         builder.Property(r => r.Reason).HasMaxLength(2000);
         builder.HasIndex(r => new { r.WorkloadId, r.StartedAtUtc });
-        builder.HasIndex(r => new { r.ApprovalId, r.Generation }).IsUnique().HasFilter("\"ApprovalId\" IS NOT NULL");
+        builder.HasIndex(r => new { r.ApprovalId, r.WorkloadId, r.Generation }).IsUnique().HasFilter("\"ApprovalId\" IS NOT NULL");
         builder.HasIndex(r => r.State);
     }
 }

@@ -49,7 +49,7 @@ public sealed partial class RolloutTracker(
             catch (DbUpdateException e) when (e.IsUniqueViolation())
             {
                 LogAlreadyFollowed(workloadId, generation);
-                return await db.Set<RolloutRecord>().AsNoTracking().SingleAsync(r => r.ApprovalId == approvalId && r.Generation == generation, ct);
+                return await db.Set<RolloutRecord>().AsNoTracking().SingleAsync(r => r.ApprovalId == approvalId && r.WorkloadId == workloadId && r.Generation == generation, ct);
             }
         }
         following[workloadId] = 0;
@@ -100,7 +100,12 @@ public sealed partial class RolloutTracker(
         await using var db = await contexts.CreateDbContextAsync(ct);
         var records = await db.Set<RolloutRecord>().AsNoTracking()
             .Where(r => r.ApprovalId != null && approvalIds.Contains(r.ApprovalId.Value)).ToListAsync(ct);
-        return records.GroupBy(r => r.ApprovalId!.Value).ToDictionary(g => g.Key, g => g.MaxBy(r => r.Generation)!);
+        // Per workload its newest rollout; across the workloads of one apply (a Helm release's), the one that says most:
+        // a failure, else one still in progress, else the last to finish.
+        return records.GroupBy(r => r.ApprovalId!.Value).ToDictionary(g => g.Key, g => g
+            .GroupBy(r => r.WorkloadId, StringComparer.Ordinal).Select(w => w.MaxBy(r => r.Generation)!)
+            .OrderBy(r => r.State switch { RolloutState.Failed or RolloutState.TimedOut => 0, RolloutState.InProgress => 1, _ => 2 })
+            .ThenByDescending(r => r.FinishedAtUtc).First());
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

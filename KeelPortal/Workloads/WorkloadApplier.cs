@@ -17,6 +17,9 @@ public sealed record ApplyRequest(string WorkloadId, IReadOnlyList<ImageUpdate> 
 /// </summary>
 public sealed record ApplyResult(ApplyOutcome Outcome, string Reason, long? Generation = null, string? FromVersion = null)
 {
+    /// <summary>The workloads whose rollouts to follow when they are not the applied object itself (a Helm release's).</summary>
+    public IReadOnlyList<(string WorkloadId, long Generation)>? Follow { get; init; }
+
     public bool Changed => Outcome == ApplyOutcome.Applied;
 }
 

@@ -20,14 +20,31 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
     private readonly ConcurrentDictionary<string, string> written = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> loggedErrors = new(StringComparer.Ordinal);
     private readonly Channel<string> dirty = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private System.Collections.Immutable.ImmutableList<IWorkloadProvider> others = [];
 
     /// <summary>Raised with a workload's id whenever a list or watch delivers it (status changes included).</summary>
     public event Action<string>? Observed;
+
+    /// <summary>
+    /// A provider whose objects are not cluster workloads (Helm releases): the catalog asks it for their snapshots and
+    /// writes them with the rest. It reports changes through <see cref="Changed"/>.
+    /// </summary>
+    public void Attach(IWorkloadProvider provider) => System.Collections.Immutable.ImmutableInterlocked.Update(ref others, list => list.Add(provider));
+
+    /// <summary>An attached provider's workload changed: its snapshot is computed and written again.</summary>
+    public void Changed(string id)
+    {
+        MarkDirty(id);
+        Observed?.Invoke(id);
+    }
 
     /// <summary>The workload as last seen (from a list or watch), or null.</summary>
     public WorkloadObject? Find(string id) => workloads.GetValueOrDefault(id);
 
     public int Count => workloads.Count;
+
+    /// <summary>The cluster workloads of one namespace as last seen.</summary>
+    public IEnumerable<WorkloadObject> InNamespace(string ns) => workloads.Values.Where(w => w.Namespace == ns);
 
     /// <summary>Replaces every workload of a kind (in one namespace, or all) with a fresh list.</summary>
     internal void ReplaceWorkloads(WorkloadKind kind, string? ns, IReadOnlyList<WorkloadObject> items)
@@ -202,7 +219,7 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
 
     internal async Task PruneAsync(CancellationToken ct)
     {
-        var present = workloads.Values.Where(HasKeelKeys).Select(w => w.Id).ToHashSet(StringComparer.Ordinal);
+        var present = ClusterIds().Concat(others.SelectMany(p => p.Ids())).ToHashSet(StringComparer.Ordinal);
         var gone = await store.PruneAsync(present, ct);
         if (gone.Count > 0)
         {
@@ -217,7 +234,14 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
     internal ValueTask<bool> WaitForChangesAsync(CancellationToken ct) => dirty.Reader.WaitToReadAsync(ct);
 
     /// <summary>The snapshot of a workload that carries Keel settings, or null (gone, or no keel.sh key at all).</summary>
-    public WorkloadSnapshot? Snapshot(string id)
+    public WorkloadSnapshot? Snapshot(string id) =>
+        WorkloadId.TryParse(id, out var kind, out _, out _) && others.FirstOrDefault(p => p.Owns(kind)) is { } provider
+            ? provider.Snapshot(id)
+            : ClusterSnapshot(id);
+
+    internal IEnumerable<string> ClusterIds() => workloads.Values.Where(HasKeelKeys).Select(w => w.Id);
+
+    internal WorkloadSnapshot? ClusterSnapshot(string id)
     {
         if (!workloads.TryGetValue(id, out var workload) || !HasKeelKeys(workload))
         {

@@ -3,7 +3,8 @@ using k8s.Models;
 
 namespace KeelPortal.Workloads;
 
-public enum WorkloadKind { Deployment, StatefulSet, DaemonSet, CronJob }
+/// <summary>The four Kubernetes kinds KeelPortal patches, and Helm releases, which it upgrades through Helm.</summary>
+public enum WorkloadKind { Deployment, StatefulSet, DaemonSet, CronJob, HelmRelease }
 
 /// <summary>What a controller last reported about a workload's rollout, for all four kinds.</summary>
 public sealed record RolloutStatus(
@@ -69,16 +70,38 @@ public sealed record WorkloadObject(
 
 public static class WorkloadId
 {
-    public static string Of(WorkloadKind kind, string ns, string name) => $"{kind.ToString().ToLowerInvariant()}/{ns}/{name}";
+    /// <summary>The four kinds whose objects the cluster serves directly (not Helm releases).</summary>
+    public static readonly IReadOnlyList<WorkloadKind> ClusterKinds = [WorkloadKind.Deployment, WorkloadKind.StatefulSet, WorkloadKind.DaemonSet, WorkloadKind.CronJob];
 
-    /// <summary>Parses <c>deployment/default/web</c> (kind names are case-insensitive).</summary>
+    /// <summary><c>deployment/default/web</c>; a Helm release is Keel's <c>default/web</c>.</summary>
+    public static string Of(WorkloadKind kind, string ns, string name) =>
+        kind == WorkloadKind.HelmRelease ? $"{ns}/{name}" : $"{kind.ToString().ToLowerInvariant()}/{ns}/{name}";
+
+    /// <summary>The console page of a workload: <c>/workloads/deployment/shop/web</c>, or <c>/releases/shop/web</c> for a Helm release.</summary>
+    public static string Page(string id) =>
+        TryParse(id, out var kind, out var ns, out var name) && kind == WorkloadKind.HelmRelease ? $"/releases/{ns}/{name}" : $"/workloads/{id}";
+
+    /// <summary>Keel's provider of a workload id, as <c>/v1/approvals</c> and notifications name it: <c>helm</c> or <c>kubernetes</c>.</summary>
+    public static string Provider(string? id) => TryParse(id, out var kind, out _, out _) && kind == WorkloadKind.HelmRelease ? "helm" : "kubernetes";
+
+    /// <summary>Keel's resource kind in notifications: <c>deployment</c>…, and <c>chart</c> for a Helm release (<c>chart/ns/release</c>).</summary>
+    public static string ResourceKind(WorkloadKind kind) => kind == WorkloadKind.HelmRelease ? "chart" : kind.ToString().ToLowerInvariant();
+
+    /// <summary>Parses <c>deployment/default/web</c> (kind names are case-insensitive) and a Helm release's <c>default/web</c>.</summary>
     public static bool TryParse(string? id, out WorkloadKind kind, out string ns, out string name)
     {
         kind = default;
         ns = name = "";
         var parts = (id ?? "").Split('/');
-        if (parts.Length != 3 || parts[1].Length == 0 || parts[2].Length == 0 || !Enum.TryParse(parts[0], ignoreCase: true, out kind))
+        if (parts is [var releaseNamespace, var release] && releaseNamespace.Length > 0 && release.Length > 0)
         {
+            (kind, ns, name) = (WorkloadKind.HelmRelease, releaseNamespace, release);
+            return true;
+        }
+        if (parts.Length != 3 || parts[1].Length == 0 || parts[2].Length == 0 || !Enum.TryParse(parts[0], ignoreCase: true, out kind)
+            || kind == WorkloadKind.HelmRelease || !Enum.IsDefined(kind))
+        {
+            kind = default;
             return false;
         }
         ns = parts[1];

@@ -8,8 +8,14 @@ public sealed record WorkloadQuery(string? Search = null, string SortBy = "name"
 
 public sealed record WorkloadRow(
     string Id, string Kind, string Namespace, string Name, string Images, string Policy, string Trigger, string? PollSchedule,
-    int ApprovalsRequired, bool IsTracked, string? Error)
+    int ApprovalsRequired, bool IsTracked, string? Error, string? Chart = null)
 {
+    /// <summary>The kind as people read it: <c>Deployment</c>, or <c>Helm release</c> with its chart.</summary>
+    public string KindText => Kind == nameof(WorkloadKind.HelmRelease) ? $"Helm release ({Chart})" : Kind;
+
+    /// <summary>The workload's page in the console.</summary>
+    public string Page => WorkloadId.Page(Id);
+
     /// <summary>The current tag of each tracked image (<c>1.4.2</c>, <c>latest</c>), in image order.</summary>
     public string Tags => string.Join(", ", Images.Split(", ", StringSplitOptions.RemoveEmptyEntries).Select(TagOf).Distinct());
 
@@ -52,7 +58,7 @@ public sealed class WorkloadGrid(IDbContextFactory<PortalDbContext> contexts)
             _ => rows.OrderBy(w => w.Name).ThenBy(w => w.Namespace),
         };
         var page = await rows.Skip(Math.Max(0, query.Page) * query.PageSize).Take(query.PageSize)
-            .Select(w => new WorkloadRow(w.Id, w.Kind, w.Namespace, w.Name, w.Images, w.Policy, w.Trigger, w.PollSchedule, w.ApprovalsRequired, w.IsTracked, w.Error))
+            .Select(w => new WorkloadRow(w.Id, w.Kind, w.Namespace, w.Name, w.Images, w.Policy, w.Trigger, w.PollSchedule, w.ApprovalsRequired, w.IsTracked, w.Error, w.Chart))
             .ToListAsync(ct);
         return new WorkloadPage(page, total);
     }

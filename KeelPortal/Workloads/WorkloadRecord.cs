@@ -17,6 +17,9 @@ public sealed class WorkloadRecord
     public required string Name { get; set; }
     public required string Images { get; set; }
 
+    /// <summary>A Helm release's chart and version (<c>app-0.1.0</c>); null for other workloads.</summary>
+    public string? Chart { get; set; }
+
     /// <summary>The tracked repositories, lower case, each between bars (<c>|docker.io/library/nginx|</c>), for lookups by repository.</summary>
     public string Repositories { get; set; } = "";
     public required string Policy { get; set; }
@@ -42,6 +45,7 @@ internal sealed class WorkloadRecordConfiguration : IEntityTypeConfiguration<Wor
         builder.Property(w => w.Namespace).HasMaxLength(253);
         builder.Property(w => w.Name).HasMaxLength(253);
         builder.Property(w => w.Images).HasMaxLength(4000);
+        builder.Property(w => w.Chart).HasMaxLength(300);
         builder.Property(w => w.Repositories).HasMaxLength(4000);
         builder.Property(w => w.Policy).HasMaxLength(500);
         builder.Property(w => w.Trigger).HasMaxLength(20);

@@ -15,6 +15,31 @@ public sealed record TrackedContainer(
     string? Error,
     IReadOnlyList<string> RunningDigests);
 
+/// <summary>A Helm chart reference to upgrade with: an OCI or repository chart, a path, with optional version and repository URL.</summary>
+public sealed record ChartReference(string Chart, string? Version, string? Repository);
+
+/// <summary>One revision of a Helm release as its storage lists it.</summary>
+public sealed record ReleaseRevision(int Revision, string Status, string Chart, string? Updated);
+
+/// <summary>Where one image lives in a Helm release's values: Keel's <c>images[]</c> entry (value paths).</summary>
+public sealed record ReleaseImagePaths(string Repository, string? Tag, string? Digest);
+
+/// <summary>
+/// What a Helm release adds to its snapshot: chart, deployed revision, the storage driver, the chart's subcharts (a
+/// stored release lacks them), the chart reference to upgrade with, the image value paths and the revision history.
+/// </summary>
+public sealed record ReleaseDetails(
+    string Chart,
+    string ChartVersion,
+    string? AppVersion,
+    int Revision,
+    string Status,
+    string Driver,
+    IReadOnlyList<string> Dependencies,
+    ChartReference? ChartReference,
+    IReadOnlyList<ReleaseImagePaths> Images,
+    IReadOnlyList<ReleaseRevision> History);
+
 /// <summary>
 /// Everything the rest of the portal needs to know about a workload, computed from the cluster's objects alone:
 /// its Keel settings, tracked containers, running digests, node platforms and every problem found.
@@ -39,7 +64,8 @@ public sealed record WorkloadSnapshot(
     IReadOnlyList<TrackedContainer> Containers,
     IReadOnlyList<string> NodePlatforms,
     IReadOnlyList<string> Errors,
-    IReadOnlyList<string> Warnings)
+    IReadOnlyList<string> Warnings,
+    ReleaseDetails? Release = null)
 {
     /// <summary>Tracked by a policy with no errors that stop updates.</summary>
     public bool IsTracked => Policy != "never" && Errors.Count == 0;

@@ -67,6 +67,7 @@ public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, T
                 db.Add(row);
             }
             row.Kind = snapshot.Kind.ToString();
+            row.Chart = snapshot.Release is { } release ? $"{release.Chart}-{release.ChartVersion}" : null;
             row.Namespace = snapshot.Namespace;
             row.Name = snapshot.Name;
             row.Images = string.Join(", ", snapshot.Containers.Select(c => c.Image));

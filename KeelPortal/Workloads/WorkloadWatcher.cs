@@ -10,6 +10,7 @@ namespace KeelPortal.Workloads;
 public sealed partial class WorkloadWatcher(
     ClusterConnection connection,
     WorkloadCatalog catalog,
+    IEnumerable<IWorkloadProvider> providers,
     IOptions<WorkloadsOptions> options,
     TimeProvider time,
     ILogger<WorkloadWatcher> logger) : BackgroundService
@@ -37,23 +38,28 @@ public sealed partial class WorkloadWatcher(
         var o = options.Value;
         IReadOnlyList<string?> scopes = o.Namespaces.Count == 0 ? [null] : [.. o.Namespaces.Distinct(StringComparer.Ordinal)];
         var informers = new List<Func<Task>>();
+        var host = new Host(this, client, stoppingToken);
         foreach (var scope in scopes)
         {
-            foreach (var kind in Enum.GetValues<WorkloadKind>())
+            foreach (var provider in providers)
             {
-                informers.Add(() => InformAsync($"{kind}s in {scope ?? "all namespaces"}",
-                    (c, ct) => client.ListAsync(kind, scope, c, ct), (rv, ct) => client.WatchAsync(kind, scope, rv, ct),
-                    items => catalog.ReplaceWorkloads(kind, scope, items), catalog.ApplyWorkload, w => w.ResourceVersion, client, stoppingToken));
+                foreach (var list in provider.Lists(client, scope))
+                {
+                    informers.Add(() => list.RunAsync(host, stoppingToken));
+                }
             }
-            informers.Add(() => InformAsync($"pods in {scope ?? "all namespaces"}",
-                (c, ct) => client.ListPodsAsync(scope, c, ct), (rv, ct) => client.WatchPodsAsync(scope, rv, ct),
-                items => catalog.ReplacePods(scope, items), catalog.ApplyPod, p => p.Metadata.ResourceVersion, client, stoppingToken));
         }
         informers.Add(() => InformAsync("nodes",
             (c, ct) => client.ListNodesAsync(c, ct), (rv, ct) => client.WatchNodesAsync(rv, ct),
             catalog.ReplaceNodes, (t, n) => catalog.ApplyNode(t, n), n => n.Metadata.ResourceVersion, client, stoppingToken));
         informersToSync = informers.Count;
         await Task.WhenAll([WriteLoopAsync(stoppingToken), .. informers.Select(i => Task.Run(i, stoppingToken))]);
+    }
+
+    private sealed class Host(WorkloadWatcher watcher, IWorkloadClient client, CancellationToken stopping) : IInformerHost
+    {
+        public Task InformAsync<T>(WatchedList<T> list, CancellationToken ct) =>
+            watcher.InformAsync(list.What, list.List, list.Watch, list.Replace, list.Apply, list.VersionOf, client, stopping);
     }
 
     private async Task ConnectAsync(IWorkloadClient client, CancellationToken ct)

@@ -13,6 +13,7 @@ public static class WorkloadsSetup
         builder.Services.AddSingleton<WorkloadGrid>();
         builder.Services.AddSingleton<WorkloadCatalog>();
         builder.Services.AddSingleton<WorkloadApplier>();
+        builder.Services.AddSingleton<IWorkloadProvider, KubernetesWorkloads>();
         builder.Services.AddSingleton<WorkloadSettingsEditor>();
         builder.Services.AddSingleton<RolloutTracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutTracker>());

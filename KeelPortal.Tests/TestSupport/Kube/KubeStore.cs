@@ -115,6 +115,14 @@ public sealed class KubeStore(TimeProvider time)
             }
             next["metadata"]!["resourceVersion"] = currentVersion;
             next["metadata"]!["generation"] = current["metadata"]!["generation"]?.DeepClone();
+            // As a real server: identity and server-set fields come from the stored object, not from the body
+            // (Helm's replacements of its release Secrets carry neither namespace nor uid).
+            foreach (var key in new[] { "namespace", "uid", "creationTimestamp" })
+            {
+                next["metadata"]![key] = current["metadata"]![key]?.DeepClone();
+            }
+            next["kind"] = current["kind"]?.DeepClone();
+            next["apiVersion"] = current["apiVersion"]?.DeepClone();
             if (JsonNode.DeepEquals(next, current))
             {
                 return (JsonObject)current.DeepClone();

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using KeelPortal.Audit;
+using KeelPortal.Registries;
+using KeelPortal.Workloads;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Helm;
+
+/// <summary>
+/// Updates a Helm release the way Keel's provider does, through Helm itself: <c>helm upgrade</c> of the release with
+/// its own chart, reusing its values and setting only the image's value paths. A chart with subcharts (which Helm does
+/// not store with a release) is upgraded only through the chart reference its <c>keel:</c> block names. Helm gets the
+/// portal's cluster connection in a kubeconfig file only the portal can read; its output becomes the apply's reason.
+/// </summary>
+public sealed partial class HelmApplier(
+    ClusterConnection connection, WorkloadCatalog catalog, IOptions<HelmOptions> options, ILogger<HelmApplier> logger)
+{
+    public async Task<ApplyResult> ApplyAsync(ApplyRequest request, CancellationToken ct)
+    {
+        if (!WorkloadId.TryParse(request.WorkloadId, out var kind, out var ns, out var name) || kind != WorkloadKind.HelmRelease)
+        {
+            return new(ApplyOutcome.Invalid, $"'{request.WorkloadId}' is not a Helm release such as default/web");
+        }
+        if (Binary() is not { } helm)
+        {
+            return new(ApplyOutcome.Invalid, $"helm is not installed: set Helm:BinaryPath (now '{options.Value.BinaryPath}')");
+        }
+        if (connection.Client is not { } client || connection.Configuration is not { } config)
+        {
+            return new(ApplyOutcome.NoCluster, connection.Status.Message);
+        }
+        if (catalog.Snapshot(request.WorkloadId) is not { Release: { } details })
+        {
+            return new(ApplyOutcome.WorkloadGone, $"the Helm release {request.WorkloadId} no longer exists or is no longer tracked");
+        }
+        var driver = details.Driver == "configmap" ? HelmDriver.ConfigMap : HelmDriver.Secret;
+        JsonObject stored;
+        int revision;
+        try
+        {
+            (stored, revision) = await DeployedAsync(client, driver, ns, name, ct);
+        }
+        catch (KubernetesApiException e)
+        {
+            return new(e.Status == 0 ? ApplyOutcome.ApiError : ApplyOutcome.ApiError, $"reading the release {request.WorkloadId} failed ({e.Status}): {e.Message}");
+        }
+        catch (InvalidDataException e)
+        {
+            return new(ApplyOutcome.Invalid, $"the release {request.WorkloadId} cannot be read: {e.Message}");
+        }
+        var release = StoredRevision.Compact(stored);
+        var sets = new List<(string Path, string Value)>();
+        string? from = null;
+        foreach (var update in request.Images)
+        {
+            var paths = details.Images.FirstOrDefault(p => p.Repository == update.Container);
+            if (paths is null || !ImageReference.TryParse(update.Image, out var image, out _))
+            {
+                return new(ApplyOutcome.Invalid, $"{request.WorkloadId} has no image at the values path {update.Container}");
+            }
+            var currentTag = paths.Tag is { } tagPath ? HelmValues.Get(release.Values, tagPath)
+                : ImageReference.TryParse(HelmValues.Get(release.Values, paths.Repository), out var running, out _) ? running.TagOrLatest : null;
+            from ??= currentTag;
+            if (paths.Tag is { } tag)
+            {
+                sets.Add((tag, image.TagOrLatest));
+            }
+            else
+            {
+                sets.Add((paths.Repository, $"{image.Name}:{image.TagOrLatest}"));
+            }
+            if (paths.Digest is { } digestPath && request.Digest is { } digest)
+            {
+                sets.Add((digestPath, digest));
+            }
+        }
+        from ??= request.FromVersion;
+        var changes = sets.Where(s => HelmValues.Get(release.Values, s.Path) != s.Value).ToList();
+        if (changes.Count == 0)
+        {
+            return new(ApplyOutcome.AlreadyAtTarget, $"{request.WorkloadId} already runs {string.Join(", ", request.Images.Select(u => u.Image))}") { Follow = [] };
+        }
+        if (release.Dependencies.Count > 0 && details.ChartReference is null)
+        {
+            return new(ApplyOutcome.Invalid,
+                $"the chart {release.Chart}-{release.ChartVersion} of {request.WorkloadId} has subcharts ({string.Join(", ", release.Dependencies)}), which Helm does not store " +
+                "with a release: upgrading with the stored chart would remove them. Name the chart to upgrade with in the release's values: " +
+                "keel.chart (oci://…, a repository chart name or a path) with keel.chartVersion and, for a chart repository, keel.chartRepository");
+        }
+
+        var work = Directory.CreateTempSubdirectory("keelportal-helm-");
+        try
+        {
+            var args = new List<string> { "upgrade", name };
+            if (details.ChartReference is { } reference && (release.Dependencies.Count > 0 || reference.Chart.Length > 0))
+            {
+                args.Add(reference.Chart);
+                if (reference.Version is { } version)
+                {
+                    args.AddRange(["--version", version]);
+                }
+                if (reference.Repository is { } repository)
+                {
+                    args.AddRange(["--repo", repository]);
+                }
+            }
+            else
+            {
+                args.Add(WriteChart(stored, Path.Combine(work.FullName, "chart")));
+            }
+            args.AddRange(["--namespace", ns, "--reuse-values", "--kubeconfig", await HelmKubeconfig.WriteAsync(config, work.FullName, ct)]);
+            foreach (var (path, value) in sets)
+            {
+                args.AddRange(["--set-string", $"{path}={Escape(value)}"]);
+            }
+            var (exit, output) = await RunAsync(helm, args, driver, work.FullName, ct);
+            if (exit != 0)
+            {
+                var reason = LogText.Clean(output.Trim(), 1500);
+                LogFailed(request.WorkloadId, exit, reason);
+                return new(ApplyOutcome.Invalid, $"helm upgrade of {request.WorkloadId} failed: {reason}");
+            }
+            var (_, upgraded) = await DeployedAsync(client, driver, ns, name, ct);
+            LogUpgraded(request.WorkloadId, from, request.ToVersion, upgraded);
+            return new(ApplyOutcome.Applied, $"{request.WorkloadId} upgraded {from} -> {request.ToVersion} (revision {revision} -> {upgraded})", upgraded, from)
+            {
+                Follow = await OwnedAsync(client, ns, name, ct),
+            };
+        }
+        catch (KubernetesApiException e)
+        {
+            return new(ApplyOutcome.ApiError, $"reading {request.WorkloadId} after the upgrade failed ({e.Status}): {e.Message}");
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The deployed revision's full release (chart included) and its number, read now from Helm's storage.</summary>
+    private static async Task<(JsonObject Release, int Revision)> DeployedAsync(IWorkloadClient client, HelmDriver driver, string ns, string name, CancellationToken ct)
+    {
+        var page = await client.ListHelmStorageAsync(driver, ns, $"name={name},status=deployed", null, ct);
+        var newest = page.Items.Select(i => (Item: i, Revision: int.TryParse(i.Labels.GetValueOrDefault("version"), out var v) ? v : 0))
+            .OrderByDescending(i => i.Revision).FirstOrDefault();
+        if (newest.Item is null)
+        {
+            throw new InvalidDataException($"Helm's storage has no deployed revision of {ns}/{name}");
+        }
+        return (HelmReleaseCodec.Decode(newest.Item.Release), newest.Revision);
+    }
+
+    /// <summary>The workloads Helm says belong to the release (its ownership annotations), with the generation to roll out.</summary>
+    private async Task<IReadOnlyList<(string WorkloadId, long Generation)>> OwnedAsync(IWorkloadClient client, string ns, string name, CancellationToken ct)
+    {
+        var owned = new List<(string, long)>();
+        foreach (var workload in catalog.InNamespace(ns).Where(w =>
+            w.Annotations.GetValueOrDefault("meta.helm.sh/release-name") == name && w.Annotations.GetValueOrDefault("meta.helm.sh/release-namespace") == ns))
+        {
+            if (await client.GetAsync(workload.Kind, ns, workload.Name, ct) is { } fresh && fresh.Kind != WorkloadKind.CronJob)
+            {
+                owned.Add((fresh.Id, fresh.Generation));
+            }
+        }
+        return owned;
+    }
+
+    /// <summary>
+    /// The stored chart as a chart folder: <c>Chart.yaml</c> and <c>values.yaml</c> as JSON (which YAML readers accept),
+    /// the schema, the templates and the other files. Names that would leave the folder are refused.
+    /// </summary>
+    private static string WriteChart(JsonObject release, string folder)
+    {
+        var chart = release["chart"] as JsonObject ?? throw new InvalidDataException("the release has no chart");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "Chart.yaml"), chart["metadata"]?.ToJsonString() ?? "{}");
+        File.WriteAllText(Path.Combine(folder, "values.yaml"), chart["values"]?.ToJsonString() ?? "{}");
+        if (chart["schema"] is JsonValue schema && schema.ToString().Length > 0)
+        {
+            File.WriteAllBytes(Path.Combine(folder, "values.schema.json"), Convert.FromBase64String(schema.ToString()));
+        }
+        var root = Path.GetFullPath(folder) + Path.DirectorySeparatorChar;
+        foreach (var file in (chart["templates"] as JsonArray ?? []).Concat(chart["files"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var name = file["name"]?.GetValue<string>() ?? "";
+            var target = Path.GetFullPath(Path.Combine(folder, name));
+            if (name.Length == 0 || Path.IsPathRooted(name) || !target.StartsWith(root, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"the chart holds a file named '{LogText.Clean(name, 100)}' outside its folder");
+            }
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.WriteAllBytes(target, Convert.FromBase64String(file["data"]?.GetValue<string>() ?? ""));
+        }
+        return folder;
+    }
+
+    private async Task<(int ExitCode, string Output)> RunAsync(string helm, List<string> args, HelmDriver driver, string home, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(helm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["HELM_DRIVER"] = driver == HelmDriver.ConfigMap ? "configmap" : "secret";
+        start.Environment["HOME"] = home;
+        start.Environment["HELM_CACHE_HOME"] = Path.Combine(home, "cache");
+        start.Environment["HELM_CONFIG_HOME"] = Path.Combine(home, "config");
+        start.Environment["HELM_DATA_HOME"] = Path.Combine(home, "data");
+        start.Environment.Remove("KUBECONFIG");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{helm} did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.Value.UpgradeTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, $"helm did not finish within {options.Value.UpgradeTimeout} (Helm:UpgradeTimeout) and was stopped");
+        }
+        var error = await stderr;
+        return (process.ExitCode, error.Length > 0 ? error : await stdout);
+    }
+
+    /// <summary>The helm binary: <c>Helm:BinaryPath</c> as a path, or looked up on PATH; null when there is none.</summary>
+    private string? Binary()
+    {
+        var configured = options.Value.BinaryPath;
+        if (configured.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return File.Exists(configured) ? configured : null;
+        }
+        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, configured)).FirstOrDefault(File.Exists);
+    }
+
+    /// <summary>--set-string reads commas and backslashes as syntax; a tag, repository or digest has neither, but escape anyway.</summary>
+    private static string Escape(string value) => SetSyntax().Replace(value, @"\$0");
+
+    [GeneratedRegex(@"[\\,]", RegexOptions.CultureInvariant)]
+    private static partial Regex SetSyntax();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upgraded the Helm release {Release} {From} -> {To} (revision {Revision})")]
+    private partial void LogUpgraded(string release, string? from, string to, int revision);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "helm upgrade of {Release} failed with exit code {Exit}: {Reason}")]
+    private partial void LogFailed(string release, int exit, string reason);
+}

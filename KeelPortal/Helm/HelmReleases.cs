@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using KeelPortal.Workloads;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Helm;
+
+/// <summary>
+/// The Helm provider: Helm 3 releases discovered from Helm's own storage (Secrets and ConfigMaps, list then watch),
+/// a snapshot per release from its deployed revision's <c>keel:</c> block, and updates through <see cref="HelmApplier"/>.
+/// </summary>
+public sealed class HelmReleases : IWorkloadProvider
+{
+    private readonly ConcurrentDictionary<string, StoredRevision> revisions = new(StringComparer.Ordinal);
+    private readonly WorkloadCatalog catalog;
+    private readonly HelmApplier applier;
+    private readonly IOptions<HelmOptions> options;
+
+    public HelmReleases(WorkloadCatalog catalog, HelmApplier applier, IOptions<HelmOptions> options)
+    {
+        this.catalog = catalog;
+        this.applier = applier;
+        this.options = options;
+        catalog.Attach(this);
+    }
+
+    public string Name => "helm";
+
+    public bool Owns(WorkloadKind kind) => kind == WorkloadKind.HelmRelease;
+
+    public IEnumerable<IWatchedList> Lists(IWorkloadClient client, string? scope)
+    {
+        if (!options.Value.Enabled)
+        {
+            yield break;
+        }
+        foreach (var driver in new[] { HelmDriver.Secret, HelmDriver.ConfigMap })
+        {
+            yield return new WatchedList<HelmStorageObject>($"Helm releases ({driver}s) in {scope ?? "all namespaces"}",
+                (c, ct) => client.ListHelmStorageAsync(driver, scope, null, c, ct), (rv, ct) => client.WatchHelmStorageAsync(driver, scope, rv, ct),
+                items => Replace(driver, scope, items), Apply, o => o.ResourceVersion);
+        }
+    }
+
+    public WorkloadSnapshot? Snapshot(string id)
+    {
+        if (!WorkloadId.TryParse(id, out _, out var ns, out var name))
+        {
+            return null;
+        }
+        var all = revisions.Values.Where(r => r.Namespace == ns && r.Release == name).OrderByDescending(r => r.Revision).ToList();
+        var deployed = all.FirstOrDefault(r => r.Status == "deployed");
+        if (deployed is null)
+        {
+            return null;
+        }
+        var history = all.Select(r => new ReleaseRevision(r.Revision, r.Status,
+            r.Deployed is { } d ? $"{d.Chart}-{d.ChartVersion}" : "", r.ModifiedAt)).ToList();
+        return HelmSnapshots.Build(deployed, history);
+    }
+
+    public IEnumerable<string> Ids() =>
+        revisions.Values.Where(r => r.Status == "deployed").Select(r => r.ReleaseId).Distinct(StringComparer.Ordinal).Where(id => Snapshot(id) is not null);
+
+    public Task<ApplyResult> ApplyAsync(ApplyRequest request, CancellationToken ct) => applier.ApplyAsync(request, ct);
+
+    private void Replace(HelmDriver driver, string? scope, IReadOnlyList<HelmStorageObject> items)
+    {
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        var fresh = items.Select(i => Key(i.Driver, i.Namespace, i.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var (key, old) in revisions)
+        {
+            if (old.Driver == driver && (scope is null || old.Namespace == scope) && !fresh.Contains(key) && revisions.TryRemove(key, out _))
+            {
+                changed.Add(old.ReleaseId);
+            }
+        }
+        foreach (var item in items)
+        {
+            if (Store(item) is { } id)
+            {
+                changed.Add(id);
+            }
+        }
+        foreach (var id in changed)
+        {
+            catalog.Changed(id);
+        }
+    }
+
+    private void Apply(ChangeType type, HelmStorageObject item)
+    {
+        string? id;
+        if (type == ChangeType.Deleted)
+        {
+            id = revisions.TryRemove(Key(item.Driver, item.Namespace, item.Name), out var old) ? old.ReleaseId : null;
+        }
+        else
+        {
+            id = Store(item);
+        }
+        if (id is not null)
+        {
+            catalog.Changed(id);
+        }
+    }
+
+    private string? Store(HelmStorageObject item)
+    {
+        if (StoredRevision.From(item) is not { } revision)
+        {
+            return null;
+        }
+        revisions[Key(item.Driver, item.Namespace, item.Name)] = revision;
+        return revision.ReleaseId;
+    }
+
+    private static string Key(HelmDriver driver, string ns, string name) => $"{driver}/{ns}/{name}";
+}
