@@ -21,6 +21,10 @@ if (args is ["notification-latency", ..])
 {
     return await NotificationLatencyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
 }
+if (args is ["helm-releases", ..])
+{
+    return await HelmReleasesBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500);
+}
 if (args is ["poll-schedule", ..])
 {
     return await PollScheduleBenchmark.RunAsync(

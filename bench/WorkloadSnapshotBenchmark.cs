@@ -44,7 +44,8 @@ public static class WorkloadSnapshotBenchmark
         return result.Outcome == ApplyOutcome.Applied ? 0 : 1;
     }
 
-    private static async Task<(TimeSpan Snapshot, TimeSpan Ready, double PeakMb)> MeasurePortalProcessAsync(KubeApiServer server, int workloads)
+    internal static async Task<(TimeSpan Snapshot, TimeSpan Ready, double PeakMb)> MeasurePortalProcessAsync(
+        KubeApiServer server, int workloads, IReadOnlyDictionary<string, string>? settings = null)
     {
         var data = Directory.CreateTempSubdirectory("keelportal-bench-").FullName;
         var portalDll = Path.Combine(AppContext.BaseDirectory, "KeelPortal.dll");
@@ -62,6 +63,10 @@ public static class WorkloadSnapshotBenchmark
                 ["Workloads__Server"] = server.Url,
             },
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var ready = new TaskCompletionSource<TimeSpan>();

@@ -115,7 +115,9 @@ public sealed partial class HelmApplier(
             {
                 args.AddRange(["--set-string", $"{path}={Escape(value)}"]);
             }
+            var started = Stopwatch.GetTimestamp();
             var (exit, output) = await RunAsync(helm, args, driver, work.FullName, ct);
+            var helmTime = Stopwatch.GetElapsedTime(started);
             if (exit != 0)
             {
                 var reason = LogText.Clean(output.Trim(), 1500);
@@ -123,7 +125,7 @@ public sealed partial class HelmApplier(
                 return new(ApplyOutcome.Invalid, $"helm upgrade of {request.WorkloadId} failed: {reason}");
             }
             var (_, upgraded) = await DeployedAsync(client, driver, ns, name, ct);
-            LogUpgraded(request.WorkloadId, from, request.ToVersion, upgraded);
+            LogUpgraded(request.WorkloadId, from, request.ToVersion, upgraded, (long)helmTime.TotalMilliseconds);
             return new(ApplyOutcome.Applied, $"{request.WorkloadId} upgraded {from} -> {request.ToVersion} (revision {revision} -> {upgraded})", upgraded, from)
             {
                 Follow = await OwnedAsync(client, ns, name, ct),
@@ -245,8 +247,8 @@ public sealed partial class HelmApplier(
     [GeneratedRegex(@"[\\,]", RegexOptions.CultureInvariant)]
     private static partial Regex SetSyntax();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Upgraded the Helm release {Release} {From} -> {To} (revision {Revision})")]
-    private partial void LogUpgraded(string release, string? from, string to, int revision);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upgraded the Helm release {Release} {From} -> {To} (revision {Revision}); helm ran {HelmMilliseconds} ms")]
+    private partial void LogUpgraded(string release, string? from, string to, int revision, long helmMilliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "helm upgrade of {Release} failed with exit code {Exit}: {Reason}")]
     private partial void LogFailed(string release, int exit, string reason);

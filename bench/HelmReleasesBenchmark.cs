@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Text.Json.Nodes;
+using KeelPortal.Helm;
+using KeelPortal.Tests.TestSupport;
+using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Workloads;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KeelPortal.Bench;
+
+/// <summary>
+/// N Helm releases in Helm's storage on the in-process API server: one installed by the real helm, the others copies of
+/// its stored release under other names (each with a superseded and a deployed revision, as Helm keeps them). The
+/// portal runs as its own process with Helm tracking off and on: the difference in time to the first snapshot and in
+/// peak memory is what discovering the releases costs. Then one apply through helm, split into helm's own run time and
+/// the portal's work around it.
+/// </summary>
+public static class HelmReleasesBenchmark
+{
+    public static async Task<int> RunAsync(int releases)
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        server.AutoRollout = true;
+        var folder = Directory.CreateTempSubdirectory("keelportal-bench-helm-").FullName;
+        try
+        {
+            var kubeconfig = server.WriteKubeconfig(folder);
+            await HelmTool.RunAsync(kubeconfig, "install", "app-0", HelmTool.Chart("app"), "-n", "bench", "--set-string", "image.tag=1.2.0");
+            var template = server.Store.List(KubeResources.ByKind("Secret"), "bench", _ => true, 0, 10).Items.Single();
+            var release = HelmReleaseCodec.Decode(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(template["data"]!["release"]!.GetValue<string>())));
+            for (var i = 1; i < releases; i++)
+            {
+                var ns = $"team-{i / 10:000}";
+                foreach (var (revision, status) in new[] { (1, "superseded"), (2, "deployed") })
+                {
+                    server.Create(Secret(release, ns, $"app-{i}", revision, status));
+                }
+            }
+            Console.WriteLine($"{releases} Helm releases ({2 * releases - 1} release Secrets) at {server.Url}");
+
+            var off = await WorkloadSnapshotBenchmark.MeasurePortalProcessAsync(server, 0);
+            var on = await WorkloadSnapshotBenchmark.MeasurePortalProcessAsync(server, 0, new Dictionary<string, string> { ["Helm__Enabled"] = "true" });
+            Console.WriteLine($"Helm tracking off: first snapshot after {off.Snapshot.TotalSeconds:0.00} s, peak memory {off.PeakMb:0} MB");
+            Console.WriteLine($"Helm tracking on:  first snapshot after {on.Snapshot.TotalSeconds:0.00} s, peak memory {on.PeakMb:0} MB");
+            Console.WriteLine($"discovery of {releases} releases adds {(on.Snapshot - off.Snapshot).TotalSeconds:0.00} s and {on.PeakMb - off.PeakMb:0} MB");
+
+            await using var portal = new PortalFactory().With("Workloads:Server", server.Url).With("Helm:Enabled", "true").With("Helm:BinaryPath", HelmTool.Path);
+            _ = portal.Services;
+            await portal.Services.GetRequiredService<WorkloadWatcher>().FirstSnapshot.WaitAsync(TimeSpan.FromMinutes(2));
+            var tracked = portal.Services.GetRequiredService<WorkloadCatalog>().Snapshot("bench/app-0");
+            Console.WriteLine($"bench/app-0 tracked: {tracked?.IsTracked}, {tracked?.Containers.Count} image(s)");
+            var clock = Stopwatch.StartNew();
+            var result = await portal.Services.GetRequiredService<HelmApplier>().ApplyAsync(new ApplyRequest(
+                "bench/app-0", [new ImageUpdate("image.repository", "registry.example/team/app:1.3.0")], "1.2.0", "1.3.0"), CancellationToken.None);
+            var total = clock.Elapsed;
+            var helmLine = portal.Logs.Lines.Select(l => l.Message).LastOrDefault(m => m.Contains("helm ran", StringComparison.Ordinal)) ?? "";
+            var helmMs = double.TryParse(helmLine.Split("helm ran ").LastOrDefault()?.Split(' ')[0], out var ms) ? ms : double.NaN;
+            Console.WriteLine($"one apply: {result.Outcome} ({result.Reason}); {total.TotalMilliseconds:0} ms in all, helm upgrade {helmMs:0} ms, the portal's own work {total.TotalMilliseconds - helmMs:0} ms");
+            return result.Outcome == ApplyOutcome.Applied ? 0 : 1;
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>A release Secret as Helm writes it: the release JSON gzipped and base64-encoded, labelled for lookups.</summary>
+    private static JsonObject Secret(JsonObject release, string ns, string name, int revision, string status)
+    {
+        var copy = (JsonObject)release.DeepClone();
+        copy["name"] = name;
+        copy["namespace"] = ns;
+        copy["version"] = revision;
+        copy["info"]!["status"] = status;
+        using var packed = new MemoryStream();
+        using (var gzip = new GZipStream(packed, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(System.Text.Encoding.UTF8.GetBytes(copy.ToJsonString()));
+        }
+        var payload = Convert.ToBase64String(packed.ToArray());
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["type"] = HelmStorageObject.SecretType,
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = $"sh.helm.release.v1.{name}.v{revision}",
+                ["namespace"] = ns,
+                ["labels"] = new JsonObject { ["name"] = name, ["owner"] = "helm", ["status"] = status, ["version"] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            },
+            ["data"] = new JsonObject { ["release"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(payload)) },
+        };
+    }
+}
