@@ -25,7 +25,7 @@ public sealed class HelmPipelineTests : IAsyncLifetime
 
     private static Task<PipelinePortal> StartAsync(string? binary = null) => PipelinePortal.StartAsync(configure: p => p
         .With("Helm:Enabled", "true")
-        .With("Helm:BinaryPath", binary ?? HelmTool.Path));
+        .With("Helm:BinaryPath", binary ?? HelmTool.Path), chartValues: ["helmProvider.enabled=true"]);
 
     private async Task<string> HelmAsync(PipelinePortal pipeline, params string[] args) =>
         await HelmTool.RunAsync(pipeline.Cluster.WriteKubeconfig(folder), args);

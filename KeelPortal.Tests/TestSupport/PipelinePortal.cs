@@ -53,10 +53,17 @@ public sealed class PipelinePortal : IAsyncDisposable
     public string Repository(string name) => $"{Registry.Host}/{name}";
 
     /// <summary>Starts the three parts; with <paramref name="notifications"/> the registry posts its push notifications to the portal.</summary>
-    public static async Task<PipelinePortal> StartAsync(bool notifications = false, Action<PortalFactory>? configure = null, string? sharedDataDirectory = null)
+    /// <summary>
+    /// Starts the pipeline. The API server enforces the RBAC rules of the portal's own chart, rendered with
+    /// <paramref name="chartValues"/> (<c>--set</c> values), for the portal's token: a right the chart does not grant is a
+    /// 403, and disposing the pipeline fails if the portal was refused anything.
+    /// </summary>
+    public static async Task<PipelinePortal> StartAsync(
+        bool notifications = false, Action<PortalFactory>? configure = null, string? sharedDataDirectory = null, string[]? chartValues = null)
     {
         var cluster = await KubeApiServer.StartAsync();
         cluster.AutoRollout = true;
+        cluster.Rbac = await ChartRbac.ForPortalAsync(chartValues ?? []);
         cluster.Create(KubeObjects.Node("node-a"));
         var portal = NewPortal(cluster, sharedDataDirectory);
         configure?.Invoke(portal);
@@ -87,6 +94,7 @@ public sealed class PipelinePortal : IAsyncDisposable
     {
         var portal = new PortalFactory()
             .With("Workloads:Server", cluster.Url)
+            .With("Workloads:Token", ChartRbac.PortalToken)
             .With("Workloads:ReconnectDelay", "00:00:00.100")
             .With("Triggers:WebhookSecret", WebhookSecret)
             .With("Updates:ApplyRetryDelay", "00:00:00.200")
@@ -162,9 +170,14 @@ public sealed class PipelinePortal : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Portal.DisposeAsync();
+        var refused = Cluster.Forbidden;
         await Cluster.DisposeAsync();
         Pusher.Dispose();
         await Registry.DisposeAsync();
+        if (refused.Count > 0)
+        {
+            throw new InvalidOperationException($"the chart's RBAC rules refused the portal: {string.Join("; ", refused.Distinct())}");
+        }
     }
 
     internal static JsonObject Annotations(params (string Key, string Value)[] pairs) => new(pairs.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)));

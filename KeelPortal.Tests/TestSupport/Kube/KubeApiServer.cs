@@ -81,6 +81,27 @@ public sealed partial class KubeApiServer : IAsyncDisposable
 
     public void ClearRequests() => requests.Clear();
 
+    /// <summary>RBAC enforced for one token (the portal's); null: every request is allowed.</summary>
+    public KubeRbac? Rbac { get; set; }
+
+    /// <summary>The requests refused by <see cref="Rbac"/>, as "verb resource in namespace".</summary>
+    public IReadOnlyList<string> Forbidden => forbidden.ToArray();
+
+    private readonly ConcurrentQueue<string> forbidden = new();
+
+    private static string Verb(HttpRequest request, bool collection) => request.Method switch
+    {
+        "GET" when collection && request.Query["watch"] is var w && (w == "true" || w == "1") => "watch",
+        "GET" when collection => "list",
+        "GET" => "get",
+        "POST" => "create",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        "DELETE" when collection => "deletecollection",
+        "DELETE" => "delete",
+        _ => request.Method.ToLowerInvariant(),
+    };
+
     public async ValueTask DisposeAsync()
     {
         await stopping.CancelAsync();
@@ -182,6 +203,19 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         {
             await StatusAsync(context, 404, "NotFound", $"the server could not find the requested resource ({path})");
             return;
+        }
+        if (Rbac is { } rbac && context.Request.Headers.Authorization.ToString() == $"Bearer {rbac.Token}")
+        {
+            var verb = Verb(context.Request, target.Name is null);
+            var resource = target.Subresource is null ? target.Resource.Plural : $"{target.Resource.Plural}/{target.Subresource}";
+            if (!rbac.Allows(verb, target.Resource.Group, resource, target.Namespace))
+            {
+                var where = target.Namespace is null ? "at the cluster scope" : $"in the namespace \"{target.Namespace}\"";
+                forbidden.Enqueue($"{verb} {resource} {where}");
+                await StatusAsync(context, 403, "Forbidden",
+                    $"{resource} is forbidden: User \"system:serviceaccount:keel:keelportal\" cannot {verb} resource \"{resource}\" in API group \"{target.Resource.Group}\" {where}");
+                return;
+            }
         }
         if (faults.TryGetValue((context.Request.Method, target.Resource.Plural), out var queue) && queue.TryDequeue(out var fault))
         {

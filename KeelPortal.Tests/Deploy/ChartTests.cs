@@ -1,0 +1,128 @@
+using System.Text.Json.Nodes;
+using KeelPortal.Registries;
+using KeelPortal.Tests.TestSupport;
+using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Updates;
+using KeelPortal.Workloads;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KeelPortal.Tests.Deploy;
+
+/// <summary>
+/// The portal's chart with the real helm: lint and template clean for the default and three value sets, and its RBAC
+/// rules exactly what the portal uses — the portal runs with the API test server enforcing them (no request refused),
+/// and with any one rule removed the same run is refused something. Cluster-wide and namespaced installs alike.
+/// </summary>
+[Collection(AppHosts.Name)]
+public sealed class ChartTests
+{
+    public static readonly TheoryData<string, string[]> ValueSets = new()
+    {
+        { "defaults", [] },
+        { "namespace list", ["namespaces={shop,payments}"] },
+        { "ingress and OIDC", ["ingress.enabled=true", "ingress.host=deploy.example.com", "oidc.enabled=true", "oidc.authority=https://id.example.com",
+            "oidc.clientId=keelportal", "oidc.existingSecret=keelportal-oidc", "oidc.adminGroups={platform}"] },
+        { "Helm tracking on", ["helmProvider.enabled=true", "slack.enabled=true", "slack.botToken=xoxb-1", "slack.channel=deploys"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task Helm_lint_and_template_are_clean(string name, string[] sets)
+    {
+        var args = new List<string> { "lint", ChartRbac.Chart, "--strict" };
+        foreach (var set in sets)
+        {
+            args.AddRange(["--set", set]);
+        }
+        var (code, output, error) = await HelmTool.RunRawAsync("/dev/null", null, [.. args]);
+        var rendered = await ChartRbac.TemplateAsync(sets);
+
+        Assert.True(code == 0, $"{name}: {output}{error}");
+        Assert.Contains("kind: Deployment", rendered, StringComparison.Ordinal);
+        Assert.Contains("readOnlyRootFilesystem: true", rendered, StringComparison.Ordinal);
+        Assert.Contains("path: /readyz", rendered, StringComparison.Ordinal);
+        var rules = KubeRbac.FromManifests(rendered);
+        switch (name)
+        {
+            case "namespace list":
+                Assert.Equal(["payments", "shop"], rules.Where(r => r.Namespace is not null).Select(r => r.Namespace!).Distinct().Order(StringComparer.Ordinal));
+                Assert.Equal(["nodes"], rules.Where(r => r.Namespace is null).SelectMany(r => r.Resources));
+                break;
+            case "ingress and OIDC":
+                Assert.Contains("kind: Ingress", rendered, StringComparison.Ordinal);
+                Assert.Contains("Access__Oidc__RoleMap__platform", rendered, StringComparison.Ordinal);
+                break;
+            case "Helm tracking on":
+                Assert.Contains(rules, r => r.Resources.Contains("configmaps") && r.Verbs.Contains("watch"));
+                Assert.Contains("SLACK_TOKEN", rendered, StringComparison.Ordinal);
+                break;
+            default:
+                Assert.DoesNotContain(rules, r => r.Namespace is not null);
+                Assert.DoesNotContain(rules, r => r.Resources.Contains("configmaps"));
+                break;
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_chart_grants_what_the_portal_uses_and_every_rule_is_needed(bool namespaced)
+    {
+        var rbac = namespaced ? await ChartRbac.ForPortalAsync("namespaces={shop}") : await ChartRbac.ForPortalAsync();
+
+        var full = await RunAsync(rbac, namespaced);
+        Assert.True(full.Forbidden.Count == 0, string.Join("; ", full.Forbidden));
+        Assert.Equal(ApplyOutcome.Applied, full.Apply);
+
+        foreach (var rule in rbac.Rules)
+        {
+            var without = await RunAsync(rbac.Without(rule), namespaced);
+            Assert.True(without.Forbidden.Count > 0, $"nothing the portal did needed the rule {rule}");
+        }
+    }
+
+    /// <summary>
+    /// What the portal does with the cluster: discover (list and watch every kind, pods and nodes), read a workload's
+    /// pull secret, and apply an update. Returns what the server refused and how the apply ended.
+    /// </summary>
+    private static async Task<(IReadOnlyList<string> Forbidden, ApplyOutcome? Apply)> RunAsync(KubeRbac rbac, bool namespaced)
+    {
+        await using var server = await KubeApiServer.StartAsync();
+        server.Rbac = rbac;
+        server.Create(KubeObjects.Node("node-a"));
+        server.Create(KubeObjects.Workload("Deployment", "shop", "web",
+            annotations: new Dictionary<string, string> { ["keel.sh/policy"] = "minor" }, containers: [("app", "registry.example.com/team/web:1.0.0")]));
+        server.Modify("Deployment", "shop", "web", d => d["spec"]!["template"]!["spec"]!["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = "regcred" }));
+        server.Create(KubeObjects.Workload("CronJob", "shop", "nightly", annotations: new Dictionary<string, string> { ["keel.sh/policy"] = "minor" }));
+        server.Create(KubeObjects.Pod("shop", "web-0", "web", "node-a", ("app", "registry.example.com/team/web:1.0.0", $"registry.example.com/team/web@sha256:{new string('1', 64)}")));
+        server.Create(new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "Secret", ["type"] = "kubernetes.io/dockerconfigjson",
+            ["metadata"] = new JsonObject { ["name"] = "regcred", ["namespace"] = "shop" },
+            ["data"] = new JsonObject { [".dockerconfigjson"] = Convert.ToBase64String("""{"auths":{"registry.example.com":{"auth":"dTpw"}}}"""u8) },
+        });
+        var portal = new PortalFactory()
+            .With("Workloads:Server", server.Url)
+            .With("Workloads:Token", ChartRbac.PortalToken)
+            .With("Workloads:ReconnectDelay", "00:00:00.100");
+        if (namespaced)
+        {
+            portal.With("Workloads:Namespaces:0", "shop");
+        }
+        await using (portal)
+        {
+            _ = portal.Services;
+            var watcher = portal.Services.GetRequiredService<WorkloadWatcher>();
+            await Eventually.TrueAsync(() => watcher.FirstSnapshot.IsCompleted || server.Forbidden.Count > 0, TimeSpan.FromSeconds(15), "discovery done or refused");
+            if (!watcher.FirstSnapshot.IsCompletedSuccessfully)
+            {
+                return (server.Forbidden, null);
+            }
+            var snapshot = portal.Services.GetRequiredService<WorkloadCatalog>().Snapshot("deployment/shop/web")!;
+            await portal.Services.GetRequiredService<CredentialResolver>().ForAsync(snapshot, ImageReference.Parse("registry.example.com/team/web:1.0.0"), CancellationToken.None);
+            var applied = await portal.Services.GetRequiredService<WorkloadApplier>().ApplyAsync(new ApplyRequest(
+                "deployment/shop/web", [new ImageUpdate("app", "registry.example.com/team/web:1.1.0")], "1.0.0", "1.1.0"));
+            return (server.Forbidden, applied.Outcome);
+        }
+    }
+}
