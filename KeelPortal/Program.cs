@@ -12,7 +12,8 @@ using KeelPortal.Triggers;
 using KeelPortal.Updates;
 using KeelPortal.Workloads;
 
-var builder = WebApplication.CreateBuilder(args);
+// "backup <folder> [settings…]" is a command; what follows the folder are settings as usual.
+var builder = WebApplication.CreateBuilder(args is ["backup", _, .. var settings] ? settings : args);
 
 builder.AddPortalShell();
 builder.AddData();
@@ -27,6 +28,11 @@ builder.AddTriggers();
 builder.AddNotifications();
 builder.AddJobs();
 builder.AddHealth();
+
+if (args is ["backup", var target, ..])
+{
+    return DataBackup.Run(builder.Configuration, builder.Environment.ContentRootPath, target, Console.Out);
+}
 
 var app = builder.Build();
 

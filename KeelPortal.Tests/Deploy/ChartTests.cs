@@ -63,6 +63,48 @@ public sealed class ChartTests
         }
     }
 
+    [Fact]
+    public async Task The_kustomize_base_renders_the_objects_the_chart_renders()
+    {
+        var rendered = await HelmTool.RunAsync("/dev/null", "template", "keelportal", ChartRbac.Chart, "--namespace", "keelportal",
+            "--set", "webhookSecret.existingSecret=keelportal-webhook", "--set", "admin.existingSecret=keelportal-admin");
+        var chart = Objects(rendered);
+        var start = new System.Diagnostics.ProcessStartInfo("kubectl", ["kustomize", Path.Combine(RepoPaths.Root, "deploy", "kustomize")])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var kustomized = Objects(output);
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(chart.Keys.Order(StringComparer.Ordinal), kustomized.Keys.Order(StringComparer.Ordinal));
+        foreach (var (key, expected) in chart)
+        {
+            // kustomize sets the namespace on every namespaced object; the chart leaves it to helm install.
+            var actual = kustomized[key];
+            (actual["metadata"] as JsonObject)?.Remove("namespace");
+            (expected["metadata"] as JsonObject)?.Remove("namespace");
+            Assert.True(JsonNode.DeepEquals(expected, actual), $"{key} differs: regenerate deploy/kustomize/keelportal.yaml as its header says");
+        }
+    }
+
+    private static Dictionary<string, JsonNode> Objects(string yaml)
+    {
+        var deserializer = new YamlDotNet.Serialization.DeserializerBuilder().Build();
+        var serializer = new YamlDotNet.Serialization.SerializerBuilder().JsonCompatible().Build();
+        var objects = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
+        foreach (var document in yaml.Split("\n---", StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (deserializer.Deserialize<object?>(document) is { } parsed && JsonNode.Parse(serializer.Serialize(parsed)) is JsonObject o && o["kind"] is not null)
+            {
+                objects[$"{o["kind"]}/{o["metadata"]?["name"]}"] = o;
+            }
+        }
+        return objects;
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
