@@ -22,6 +22,7 @@ requirements=(
   "kubectl kubernetes-client"
   "chromium chromium"
   "unzip unzip"
+  "prometheus prometheus"
 )
 
 step "checking tools"

@@ -8,6 +8,7 @@ using KeelPortal.Helm;
 using KeelPortal.Jobs;
 using KeelPortal.Notifications;
 using KeelPortal.Registries;
+using KeelPortal.Telemetry;
 using KeelPortal.Triggers;
 using KeelPortal.Updates;
 using KeelPortal.Workloads;
@@ -28,6 +29,7 @@ builder.AddTriggers();
 builder.AddNotifications();
 builder.AddJobs();
 builder.AddHealth();
+builder.AddTelemetry();
 
 if (args is ["backup", var target, ..])
 {
@@ -42,6 +44,7 @@ return app.RunPortal(static app =>
     app.UsePortalShell();
     app.UseAccess();
     app.MapHealth();
+    app.MapTelemetry();
     app.MapAccess();
     app.MapJobs();
     app.MapTriggers();

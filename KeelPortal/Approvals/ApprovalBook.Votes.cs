@@ -25,6 +25,7 @@ public sealed partial class ApprovalBook
         {
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
+        Telemetry.PortalTelemetry.Votes.Add(1, new KeyValuePair<string, object?>("kind", approve ? "approve" : "reject"));
         var now = time.GetUtcNow().UtcDateTime;
         db.Add(new ApprovalVote { ApprovalId = approval.Id, Voter = voter, Approve = approve, Comment = comment, CastAtUtc = now });
         try

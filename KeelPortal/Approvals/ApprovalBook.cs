@@ -128,6 +128,8 @@ public sealed partial class ApprovalBook(
         await audit.RecordAsync(System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
             $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}", ct);
         events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, approval.State));
+        Telemetry.PortalTelemetry.Proposals.Add(1, new KeyValuePair<string, object?>("votes", approval.VotesRequired > 0 ? "required" : "none"));
+        global::System.Diagnostics.Activity.Current?.SetTag("keelportal.approval.id", approval.Id);
         if (approval.State == ApprovalState.Approved)
         {
             events.Publish(new ApprovalApproved(approval.Id));

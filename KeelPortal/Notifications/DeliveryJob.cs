@@ -54,6 +54,7 @@ public sealed partial class DeliveryJob(
             _ => await notifier.SendAsync(channel, notification, ct),
         };
         var attempts = delivery.Attempts + 1; // claimed above
+        Telemetry.PortalTelemetry.Deliveries.Add(1, new("kind", channel?.Type.ToString() ?? "removed"), new("outcome", attempt.Delivered ? "delivered" : "failed"));
         var retry = !attempt.Delivered && attempt.Retryable && attempts < o.MaxAttempts;
         var state = attempt.Delivered ? DeliveryState.Delivered : retry ? DeliveryState.Retrying : DeliveryState.Failed;
         await using (var db = await contexts.CreateDbContextAsync(CancellationToken.None))

@@ -37,8 +37,20 @@ internal sealed class RegistryLimitHandler(RegistrySettings settings, RegistrySt
         try
         {
             status.CountRequest();
-            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var registry = request.RequestUri?.Authority ?? "";
+            HttpResponseMessage response;
+            try
+            {
+                response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                Telemetry.PortalTelemetry.RegistryRequests.Add(1, new("registry", registry), new("status", "error"));
+                throw;
+            }
             status.Observe(response, time.GetUtcNow());
+            Telemetry.PortalTelemetry.RegistryRequests.Add(1, new("registry", registry), new("status", (int)response.StatusCode));
+            Telemetry.PortalTelemetry.ObserveRateLimit(registry, response);
             return response;
         }
         finally

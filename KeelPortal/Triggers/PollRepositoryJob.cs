@@ -29,9 +29,24 @@ public sealed class PollRepositoryJob(UpdatePlanner planner, IDbContextFactory<P
         }
         state.LastPolledAtUtc = now;
         await db.SaveChangesAsync(ct);
-        var proposed = await planner.PollAsync(repository, ct);
-        state.LastOutcome = $"{proposed} update(s) proposed";
-        await db.SaveChangesAsync(ct);
+        using var activity = Telemetry.PortalTelemetry.Source.StartActivity("keelportal.poll");
+        activity?.SetTag("keelportal.repository", repository);
+        var started = time.GetTimestamp();
+        var outcome = "failed";
+        try
+        {
+            var proposed = await planner.PollAsync(repository, ct);
+            state.LastOutcome = $"{proposed} update(s) proposed";
+            outcome = proposed > 0 ? "proposed" : "nothing";
+            await db.SaveChangesAsync(ct);
+        }
+        finally
+        {
+            Telemetry.PortalTelemetry.PollCycles.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            Telemetry.PortalTelemetry.PollDuration.Record(time.GetElapsedTime(started).TotalSeconds);
+            var at = repository.IndexOf('/', StringComparison.Ordinal);
+            Telemetry.PortalTelemetry.RegistriesScanned.Add(1, new("registry", at < 0 ? "" : repository[..at]), new("image", repository));
+        }
     }
 
     /// <summary>

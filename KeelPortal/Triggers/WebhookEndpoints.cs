@@ -48,10 +48,13 @@ public static partial class WebhookEndpoints
         var parsed = WebhookPayloads.Parse(provider, body.Value, context.Request.Headers["X-GitHub-Event"].FirstOrDefault());
         if (parsed.Error is { } error)
         {
+            Telemetry.PortalTelemetry.Webhooks.Add(1, new("provider", provider), new("outcome", "refused"));
             // Refused input is logged (cleaned and cut), never recorded as a detection or queued.
             LogRejected(logger, provider, context.Connection.RemoteIpAddress, LogText.Clean(error, 300));
             return Results.Problem(statusCode: 400, title: "Webhook body not usable", detail: error);
         }
+        Telemetry.PortalTelemetry.Webhooks.Add(1, new("provider", provider), new("outcome", "accepted"));
+        Telemetry.PortalTelemetry.KeelWebhook(provider);
         var fresh = bursts.TakeNew(provider, parsed.Events);
         var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
         var summary = parsed.Events.Count == 0 ? parsed.Note ?? "no new tags" : string.Join(", ", parsed.Events.Select(e => $"{e.Repository}:{e.Tag}"));
@@ -72,9 +75,12 @@ public static partial class WebhookEndpoints
     private static void PlanPromptly(string provider, ImageEvent[] events, TimeSpan fallbackDelay, IBackgroundJobClient jobs, PromptRunner runner)
     {
         var standIn = jobs.Schedule<WebhookJob>(j => j.RunAsync(provider, events, CancellationToken.None), fallbackDelay);
+        var received = System.Diagnostics.Stopwatch.GetTimestamp();
         runner.TryRun<WebhookJob>($"Planning a {provider} webhook", async (job, ct) =>
         {
             await job.RunAsync(provider, events, ct);
+            Telemetry.PortalTelemetry.WebhookToApproval.Record(System.Diagnostics.Stopwatch.GetElapsedTime(received).TotalSeconds,
+                new KeyValuePair<string, object?>("provider", provider));
             jobs.Delete(standIn, ScheduledState.StateName);
         }, _ => jobs.Requeue(standIn, ScheduledState.StateName));
     }

@@ -35,9 +35,15 @@ public sealed partial class ApplyDispatcher(
         return Task.CompletedTask;
     }
 
-    private void Apply(long approvalId) =>
-        runner.TryRun<ApplyJob>($"Applying approval {approvalId}", (job, ct) => job.RunAsync(approvalId, ct),
-            _ => jobs.Enqueue<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None)));
+    private void Apply(long approvalId)
+    {
+        var approved = System.Diagnostics.Stopwatch.GetTimestamp();
+        runner.TryRun<ApplyJob>($"Applying approval {approvalId}", async (job, ct) =>
+        {
+            await job.RunAsync(approvalId, ct);
+            Telemetry.PortalTelemetry.VoteToPatch.Record(System.Diagnostics.Stopwatch.GetElapsedTime(approved).TotalSeconds);
+        }, _ => jobs.Enqueue<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None)));
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId} was left approved or half-applied; applying it")]
     private partial void LogResuming(long approvalId);

@@ -39,6 +39,14 @@ public sealed class ApplyJob(
         var result = WorkloadId.TryParse(approval.WorkloadId, out var kind, out _, out _) && providers.FirstOrDefault(p => p.Owns(kind)) is { } provider
             ? await provider.ApplyAsync(request, ct)
             : new ApplyResult(ApplyOutcome.Invalid, $"'{approval.WorkloadId}' is not a workload identifier such as deployment/default/web");
+        Telemetry.PortalTelemetry.Applies.Add(1, new("provider", WorkloadId.Provider(approval.WorkloadId)), new("outcome", result.Outcome.ToString()));
+        if (result.Outcome == ApplyOutcome.Applied)
+        {
+            foreach (var image in request.Images)
+            {
+                Telemetry.PortalTelemetry.KeelVersionedUpdates.Add(1, new KeyValuePair<string, object?>("image", image.Image));
+            }
+        }
         switch (result.Outcome)
         {
             case ApplyOutcome.Applied or ApplyOutcome.AlreadyAtTarget:

@@ -233,6 +233,7 @@ public sealed partial class RolloutTracker(
         LogFinished(record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason);
         await audit.RecordAsync("system", progress.State == RolloutState.Succeeded ? "rollout.succeeded" : "rollout.failed",
             $"{record.WorkloadId}:{record.ToVersion}", $"{progress.State}: {progress.Reason}", ct);
+        Telemetry.PortalTelemetry.Rollouts.Add(1, new KeyValuePair<string, object?>("outcome", progress.State.ToString()));
         events.Publish(new RolloutFinished(record.Id, record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason));
     }
 
