@@ -28,6 +28,9 @@ public sealed class MetricsTests
         await pipeline.ApprovalAsync("deployment/shop/waiting:1.1.0", a => a.State == ApprovalState.Pending);
         (await pipeline.VoteAsync("alice", "deployment/shop/metrics:1.1.0")).EnsureSuccessStatusCode();
         await pipeline.ApprovalAsync("deployment/shop/metrics:1.1.0", a => a.State == ApprovalState.Applied);
+        pipeline.Deploy("polled", $"{repository}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "patch", ["keel.sh/trigger"] = "poll" });
+        await pipeline.TrackedAsync("deployment/shop/polled");
+        await pipeline.PollNowAsync(repository);
 
         var queries = new Dictionary<string, Func<double, bool>>
         {
@@ -39,6 +42,8 @@ public sealed class MetricsTests
             ["sum(native_webhook_requests_total)"] = v => v >= 1,
             ["sum(kubernetes_versioned_updates_total)"] = v => v >= 1,
             ["sum(keelportal_registry_requests_total)"] = v => v >= 1,
+            ["sum(keelportal_poll_duration_seconds_count)"] = v => v >= 1,
+            ["sum(registries_scanned_total)"] = v => v >= 1,
         };
         var seen = new Dictionary<string, double?>();
         await Eventually.TrueAsync(async () =>
@@ -49,6 +54,19 @@ public sealed class MetricsTests
             }
             return queries.All(q => seen[q.Key] is { } value && q.Value(value));
         }, TimeSpan.FromSeconds(30), $"Prometheus answers every query (target {await prometheus.TargetAsync()})");
+
+        // The Grafana dashboard's queries are valid PromQL over metrics the portal exports.
+        var dashboard = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "deploy", "grafana-dashboard.json")))!;
+        using var scraper = new HttpClient { BaseAddress = pipeline.Url };
+        var exported = await scraper.GetStringAsync("metrics");
+        foreach (var target in dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray()))
+        {
+            var expr = target!["expr"]!.GetValue<string>();
+            await prometheus.QueryAsync(expr.Replace("$__rate_interval", "1m", StringComparison.Ordinal));
+            var metric = System.Text.RegularExpressions.Regex.Match(expr, @"keelportal_[a-z_]+?(?=_bucket|\b)").Value;
+            Assert.True(exported.Contains(metric, StringComparison.Ordinal) || metric is "keelportal_registry_ratelimit_remaining" or "keelportal_notification_deliveries_total" or "keelportal_jobs_queue_depth",
+                $"the dashboard queries {metric}, which /metrics does not export");
+        }
     }
 }
 

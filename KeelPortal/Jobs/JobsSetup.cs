@@ -23,6 +23,8 @@ public static class JobsSetup
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             return new SQLiteStorage(path, new SQLiteStorageOptions { QueuePollInterval = options.QueuePollInterval });
         });
+        builder.Services.AddSingleton<JobLogScope>();
+        builder.Services.AddSingleton<Hangfire.Common.IJobFilterProvider, HostJobFilters>();
         builder.Services.AddHangfire(config => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()

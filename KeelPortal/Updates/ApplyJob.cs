@@ -17,12 +17,15 @@ public sealed class ApplyJob(
     DigestConfirmation digests,
     AuditTrail audit,
     IBackgroundJobClient jobs,
-    IOptions<UpdatesOptions> options)
+    IOptions<UpdatesOptions> options,
+    ILogger<ApplyJob> logger)
 {
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(long approvalId, CancellationToken ct)
     {
         var o = options.Value;
+        // Every line logged while applying (the applier's, Helm's) says which approval it is about.
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["ApprovalId"] = approvalId });
         var approval = await approvals.TryClaimAsync(approvalId, o.ApplyLease, ct);
         if (approval is null)
         {
