@@ -47,6 +47,9 @@ public sealed class Approval
     public DateTime CreatedAtUtc { get; set; }
     public DateTime UpdatedAtUtc { get; set; }
 
+    /// <summary>The W3C trace context of the poll or webhook that proposed it, so its apply and rollout join that trace.</summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>When an apply claimed it (state Applying); a claim older than the lease may be resumed.</summary>
     public DateTime? ClaimedAtUtc { get; set; }
 

@@ -107,6 +107,7 @@ public sealed partial class ApprovalBook(
             Reason = proposal.Reason,
             CreatedAtUtc = now,
             UpdatedAtUtc = now,
+            TraceParent = global::System.Diagnostics.Activity.Current?.Id,
         };
         set.Add(approval);
         try

@@ -47,6 +47,26 @@ public static class PortalTelemetry
     public static readonly Counter<long> Deliveries = Meter.CreateCounter<long>("keelportal.notification.deliveries", "{delivery}",
         "Notification delivery attempts, by channel kind and outcome");
 
+    /// <summary>Starts a span that continues the trace a stored W3C context names (a new trace when there is none).</summary>
+    public static Activity? StartIn(string name, string? traceParent, params (string Key, object? Value)[] tags)
+    {
+        var parent = ActivityContext.TryParse(traceParent, null, out var context) ? context : default;
+        var activity = Source.StartActivity(name, ActivityKind.Internal, parent);
+        foreach (var (key, value) in tags)
+        {
+            activity?.SetTag(key, value);
+        }
+        return activity;
+    }
+
+    /// <summary>Records a span that already happened (a rollout followed from watch events) in the trace it belongs to.</summary>
+    public static void Finished(string name, string? traceParent, DateTimeOffset started, DateTimeOffset ended, params (string Key, object? Value)[] tags)
+    {
+        using var activity = StartIn(name, traceParent, tags);
+        activity?.SetStartTime(started.UtcDateTime);
+        activity?.SetEndTime(ended.UtcDateTime);
+    }
+
     /// <summary>The last <c>ratelimit-remaining</c> each registry answered (Docker Hub's pull limit), for a gauge.</summary>
     public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> RateLimitRemaining = new(StringComparer.Ordinal);
 

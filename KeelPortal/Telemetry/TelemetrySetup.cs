@@ -1,3 +1,5 @@
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -15,25 +17,44 @@ public static class TelemetrySetup
     {
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<QueueDepth>();
-        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-        var telemetry = builder.Services.AddOpenTelemetry()
+        builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("keelportal"))
             .WithMetrics(metrics => metrics
                 .AddMeter(PortalTelemetry.Name)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddPrometheusExporter());
-        if (otlp)
-        {
-            telemetry.WithTracing(tracing => tracing
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing
                 .AddSource(PortalTelemetry.Name)
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => context.Request.Path != "/metrics")
                 .AddHttpClientInstrumentation()
-                .AddOtlpExporter());
-        }
+                .AddProcessor(sp => OtlpProcessor(sp.GetRequiredService<IConfiguration>())));
         return builder;
     }
+
+    /// <summary>
+    /// Spans go to the OTLP endpoint the standard variables name (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, <c>_PROTOCOL</c>,
+    /// <c>OTEL_BSP_SCHEDULE_DELAY</c>), read from configuration when the portal starts; without an endpoint nowhere.
+    /// </summary>
+    private static BaseProcessor<System.Diagnostics.Activity> OtlpProcessor(IConfiguration configuration)
+    {
+        if (configuration["OTEL_EXPORTER_OTLP_ENDPOINT"] is not { Length: > 0 } endpoint)
+        {
+            return new NoExport();
+        }
+        var http = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] is "http/protobuf";
+        var options = new OtlpExporterOptions
+        {
+            Protocol = http ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc,
+            // Set in code, the endpoint is used as given: OTLP/HTTP's traces path is added as the variable's reading would.
+            Endpoint = new Uri(http ? endpoint.TrimEnd('/') + "/v1/traces" : endpoint),
+        };
+        var delay = int.TryParse(configuration["OTEL_BSP_SCHEDULE_DELAY"], out var milliseconds) && milliseconds > 0 ? milliseconds : 5000;
+        return new BatchActivityExportProcessor(new OtlpTraceExporter(options), scheduledDelayMilliseconds: delay);
+    }
+
+    private sealed class NoExport : BaseProcessor<System.Diagnostics.Activity>;
 
     public static WebApplication MapTelemetry(this WebApplication app)
     {

@@ -31,6 +31,9 @@ public sealed class ApplyJob(
         {
             return;
         }
+        // The apply joins the trace of the poll or webhook that proposed the update; its rollout joins it too.
+        using var activity = Telemetry.PortalTelemetry.StartIn("keelportal.apply", approval.TraceParent,
+            ("keelportal.approval.id", approval.Id), ("keelportal.workload", approval.WorkloadId), ("keelportal.version", approval.NewVersion));
         var digest = await digests.ConfirmAsync(approval, ct);
         if (digest is null && approval.Digest is not null)
         {

@@ -23,6 +23,9 @@ public sealed partial class UpdatePlanner(
     /// <summary>A webhook's event: confirmed in the registry when it can be reached, then decided for every workload.</summary>
     public async Task<int> PlanEventAsync(string repository, string tag, string? digest, string source, CancellationToken ct = default)
     {
+        using var activity = Telemetry.PortalTelemetry.Source.StartActivity("keelportal.plan");
+        activity?.SetTag("keelportal.repository", repository);
+        activity?.SetTag("keelportal.tag", tag);
         var tracking = await workloads.TrackingAsync(repository, ct);
         if (tracking.Count == 0)
         {
@@ -58,6 +61,8 @@ public sealed partial class UpdatePlanner(
     /// </summary>
     public async Task<int> PollAsync(string repository, CancellationToken ct = default)
     {
+        using var activity = Telemetry.PortalTelemetry.Source.StartActivity("keelportal.plan");
+        activity?.SetTag("keelportal.repository", repository);
         var tracking = await workloads.TrackingAsync(repository, ct);
         if (tracking.Count == 0)
         {

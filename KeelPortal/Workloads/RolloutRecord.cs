@@ -22,6 +22,9 @@ public sealed class RolloutRecord
     public DateTime? FinishedAtUtc { get; set; }
     public RolloutState State { get; set; }
     public required string Reason { get; set; }
+
+    /// <summary>The trace of the apply that started it; the rollout's span joins it when the rollout ends.</summary>
+    public string? TraceParent { get; set; }
 }
 
 /// <summary>Published when a followed rollout ends: succeeded, failed or timed out.</summary>
@@ -37,6 +40,7 @@ internal sealed class RolloutRecordConfiguration : IEntityTypeConfiguration<Roll
         builder.Property(r => r.ToVersion).HasMaxLength(300);
         builder.Property(r => r.State).HasConversion<string>().HasMaxLength(20);
         builder.Property(r => r.Reason).HasMaxLength(2000);
+        builder.Property(r => r.TraceParent).HasMaxLength(100);
         builder.HasIndex(r => new { r.WorkloadId, r.StartedAtUtc });
         builder.HasIndex(r => new { r.ApprovalId, r.WorkloadId, r.Generation }).IsUnique().HasFilter("\"ApprovalId\" IS NOT NULL");
         builder.HasIndex(r => r.State);

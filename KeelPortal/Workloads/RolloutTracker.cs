@@ -38,6 +38,7 @@ public sealed partial class RolloutTracker(
         {
             ApprovalId = approvalId, WorkloadId = workloadId, FromVersion = fromVersion, ToVersion = toVersion, Generation = generation,
             StartedAtUtc = time.GetUtcNow().UtcDateTime, State = RolloutState.InProgress, Reason = "started",
+            TraceParent = System.Diagnostics.Activity.Current?.Id,
         };
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
@@ -234,6 +235,8 @@ public sealed partial class RolloutTracker(
         await audit.RecordAsync("system", progress.State == RolloutState.Succeeded ? "rollout.succeeded" : "rollout.failed",
             $"{record.WorkloadId}:{record.ToVersion}", $"{progress.State}: {progress.Reason}", ct);
         Telemetry.PortalTelemetry.Rollouts.Add(1, new KeyValuePair<string, object?>("outcome", progress.State.ToString()));
+        Telemetry.PortalTelemetry.Finished("keelportal.rollout", record.TraceParent, new DateTimeOffset(record.StartedAtUtc, TimeSpan.Zero), time.GetUtcNow(),
+            ("keelportal.approval.id", record.ApprovalId), ("keelportal.workload", record.WorkloadId), ("keelportal.rollout.outcome", progress.State.ToString()));
         events.Publish(new RolloutFinished(record.Id, record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason));
     }
 

@@ -150,12 +150,13 @@ internal static class KubeProtobuf
         return (key, value);
     }
 
-    private readonly record struct FieldValue(long Number, byte[]? Bytes)
+    internal readonly record struct FieldValue(long Number, byte[]? Bytes)
     {
         public string? Text => Bytes is null ? null : Encoding.UTF8.GetString(Bytes);
     }
 
-    private static List<(int Field, FieldValue Value)> Fields(byte[] data)
+    /// <summary>The fields of one protobuf message: varints as numbers, length-delimited ones as bytes.</summary>
+    internal static List<(int Field, FieldValue Value)> Fields(byte[] data)
     {
         var fields = new List<(int, FieldValue)>();
         var at = 0;
