@@ -21,8 +21,7 @@ public static class PipelineLatencyBenchmark
         pipeline.Deploy("app", $"{repository}:1.0.0",
             new Dictionary<string, string> { ["keel.sh/policy"] = "all" }, new Dictionary<string, string> { ["keel.sh/approvals"] = "1" });
         await pipeline.TrackedAsync("deployment/shop/app");
-        using var webhook = new HttpClient { BaseAddress = pipeline.Url };
-        webhook.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+        using var webhook = pipeline.WebhookClient();
         // The vote carries an API token, the API's own credential; Keel's HTTP Basic costs one password hash check
         // (PBKDF2) per request on top, measured apart below.
         var token = (await pipeline.Portal.Services.GetRequiredService<AccountService>().CreateTokenAsync("alice", "bench", "root")).Token!;

@@ -32,9 +32,8 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         }
 
         await pipeline.Pusher.PushAsync("team/shop", "1.3.0");
-        using (var webhook = new HttpClient { BaseAddress = pipeline.Url })
+        using (var webhook = pipeline.WebhookClient())
         {
-            webhook.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
             (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.3.0" })).EnsureSuccessStatusCode();
         }
         var card = "[data-testid=pending-approval][data-identifier='deployment/shop/shop:1.3.0']";

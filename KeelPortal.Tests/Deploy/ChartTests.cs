@@ -69,16 +69,11 @@ public sealed class ChartTests
         var rendered = await HelmTool.RunAsync("/dev/null", "template", "keelportal", ChartRbac.Chart, "--namespace", "keelportal",
             "--set", "webhookSecret.existingSecret=keelportal-webhook", "--set", "admin.existingSecret=keelportal-admin");
         var chart = Objects(rendered);
-        var start = new System.Diagnostics.ProcessStartInfo("kubectl", ["kustomize", Path.Combine(RepoPaths.Root, "deploy", "kustomize")])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var (exit, output, error) = await ToolProcess.RunAsync(RegistryProcess.Which("kubectl") ?? throw new InvalidOperationException("kubectl is not installed: run ./test.sh"),
+            ["kustomize", Path.Combine(RepoPaths.Root, "deploy", "kustomize")]);
         var kustomized = Objects(output);
 
-        Assert.Equal(0, process.ExitCode);
+        Assert.True(exit == 0, error);
         Assert.Equal(chart.Keys.Order(StringComparer.Ordinal), kustomized.Keys.Order(StringComparer.Ordinal));
         foreach (var (key, expected) in chart)
         {

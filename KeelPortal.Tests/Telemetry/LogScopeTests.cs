@@ -24,8 +24,7 @@ public sealed class LogScopeTests
 
         // Without the prompt run, the webhook's stand-in job plans it on the job server.
         await pipeline.Portal.Services.GetRequiredService<PromptRunner>().StopAsync(CancellationToken.None);
-        using var webhook = new HttpClient { BaseAddress = pipeline.Url };
-        webhook.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+        using var webhook = pipeline.WebhookClient();
         (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = pipeline.Repository("team/nobody"), tag = "2.0.0" })).EnsureSuccessStatusCode();
         await Eventually.TrueAsync(() => pipeline.Portal.Logs.AllText.Contains("but no tracked workload uses", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "the stand-in job ran");
 

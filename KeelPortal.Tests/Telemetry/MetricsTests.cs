@@ -21,8 +21,7 @@ public sealed class MetricsTests
         await pipeline.TrackedAsync("deployment/shop/metrics");
         await pipeline.TrackedAsync("deployment/shop/waiting");
         await pipeline.Pusher.PushAsync("team/metrics", "1.1.0");
-        using var webhook = new HttpClient { BaseAddress = pipeline.Url };
-        webhook.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+        using var webhook = pipeline.WebhookClient();
         (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.1.0" })).EnsureSuccessStatusCode();
         await pipeline.ApprovalAsync("deployment/shop/metrics:1.1.0", a => a.State == ApprovalState.Pending);
         await pipeline.ApprovalAsync("deployment/shop/waiting:1.1.0", a => a.State == ApprovalState.Pending);

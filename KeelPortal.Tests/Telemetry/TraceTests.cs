@@ -22,8 +22,7 @@ public sealed class TraceTests
             new Dictionary<string, string> { ["keel.sh/approvals"] = "1" });
         await pipeline.TrackedAsync("deployment/shop/traced");
         await pipeline.Pusher.PushAsync("team/traced", "1.1.0");
-        using var webhook = new HttpClient { BaseAddress = pipeline.Url };
-        webhook.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+        using var webhook = pipeline.WebhookClient();
         (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.1.0" })).EnsureSuccessStatusCode();
         var pending = await pipeline.ApprovalAsync("deployment/shop/traced:1.1.0", a => a.State == ApprovalState.Pending);
         (await pipeline.VoteAsync("alice", "deployment/shop/traced:1.1.0")).EnsureSuccessStatusCode();

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace KeelPortal.Tests.TestSupport;
 
 /// <summary>
@@ -25,27 +23,18 @@ public static class HelmTool
         var home = Directory.CreateTempSubdirectory("keelportal-helm-home-").FullName;
         try
         {
-            var start = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add("--kubeconfig");
-            start.ArgumentList.Add(kubeconfig);
-            foreach (var arg in args)
+            var settings = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                start.ArgumentList.Add(arg);
-            }
-            start.Environment["HOME"] = home;
-            start.Environment["HELM_CACHE_HOME"] = System.IO.Path.Combine(home, "cache");
-            start.Environment["HELM_CONFIG_HOME"] = System.IO.Path.Combine(home, "config");
-            start.Environment["HELM_DATA_HOME"] = System.IO.Path.Combine(home, "data");
+                ["HOME"] = home,
+                ["HELM_CACHE_HOME"] = System.IO.Path.Combine(home, "cache"),
+                ["HELM_CONFIG_HOME"] = System.IO.Path.Combine(home, "config"),
+                ["HELM_DATA_HOME"] = System.IO.Path.Combine(home, "data"),
+            };
             foreach (var (key, value) in environment ?? new Dictionary<string, string>())
             {
-                start.Environment[key] = value;
+                settings[key] = value;
             }
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            await process.WaitForExitAsync(timeout.Token);
-            return (process.ExitCode, await output, await error);
+            return await ToolProcess.RunAsync(Path, ["--kubeconfig", kubeconfig, .. args], settings);
         }
         finally
         {
@@ -56,18 +45,7 @@ public static class HelmTool
     private static string Find()
     {
         var local = System.IO.Path.Combine(RepoPaths.Root, ".tools", "helm", "helm");
-        if (File.Exists(local))
-        {
-            return local;
-        }
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = System.IO.Path.Combine(dir, "helm");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        throw new InvalidOperationException("helm is not installed: run ./test.sh, which installs helm 3.17.1 into .tools/helm");
+        return File.Exists(local) ? local
+            : RegistryProcess.Which("helm") ?? throw new InvalidOperationException("helm is not installed: run ./test.sh, which installs helm 3.17.1 into .tools/helm");
     }
 }

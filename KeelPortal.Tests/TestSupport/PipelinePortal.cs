@@ -141,6 +141,14 @@ public sealed class PipelinePortal : IAsyncDisposable
         return approval!;
     }
 
+    /// <summary>A client for the webhook endpoints, carrying the webhook secret.</summary>
+    public HttpClient WebhookClient()
+    {
+        var client = new HttpClient { BaseAddress = Url };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", WebhookSecret);
+        return client;
+    }
+
     public HttpClient ApiClient(string user)
     {
         var client = new HttpClient { BaseAddress = Url };

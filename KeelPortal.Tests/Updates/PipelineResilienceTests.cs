@@ -92,8 +92,7 @@ public sealed class PipelineResilienceTests
         await pipeline.Pusher.PushAsync("team/hint", "1.0.0");
         pipeline.Deploy("hint", $"{repository}:1.0.0", Keel(("keel.sh/policy", "all")));
         await pipeline.TrackedAsync("deployment/shop/hint");
-        using var client = new HttpClient { BaseAddress = pipeline.Url };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
+        using var client = pipeline.WebhookClient();
 
         using var response = await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "9.9.9" });
         await Eventually.TrueAsync(async () => (await pipeline.AuditActionsAsync($"{repository}:9.9.9")).Contains("webhook.unconfirmed"), TimeSpan.FromSeconds(15));
@@ -112,7 +111,7 @@ public sealed class PipelineResilienceTests
         pipeline.Deploy("prompt", $"{repository}:1.0.0", Keel(("keel.sh/policy", "all")), labels: Keel(("keel.sh/approvals", "1")));
         await pipeline.TrackedAsync("deployment/shop/prompt");
         await pipeline.Pusher.PushAsync("team/prompt", "1.0.1");
-        using var client = WebhookClient(pipeline);
+        using var client = pipeline.WebhookClient();
 
         (await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1" })).EnsureSuccessStatusCode();
         await pipeline.ApprovalAsync("deployment/shop/prompt:1.0.1", a => a.State == ApprovalState.Pending);
@@ -133,7 +132,7 @@ public sealed class PipelineResilienceTests
         await pipeline.Pusher.PushAsync("team/fallback", "1.0.1");
         // As when the process stops right after answering: no prompt run happens.
         await pipeline.Portal.Services.GetRequiredService<PromptRunner>().StopAsync(CancellationToken.None);
-        using var client = WebhookClient(pipeline);
+        using var client = pipeline.WebhookClient();
 
         (await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1" })).EnsureSuccessStatusCode();
         var pending = await pipeline.ApprovalAsync("deployment/shop/fallback:1.0.1", a => a.State == ApprovalState.Pending);
@@ -141,13 +140,6 @@ public sealed class PipelineResilienceTests
         Assert.Equal("1.0.0", pending.CurrentVersion);
         var monitoring = pipeline.Portal.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
         Assert.Equal(0, monitoring.DeletedListCount());
-    }
-
-    private static HttpClient WebhookClient(PipelinePortal pipeline)
-    {
-        var client = new HttpClient { BaseAddress = pipeline.Url };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", PipelinePortal.WebhookSecret);
-        return client;
     }
 
     [Fact]

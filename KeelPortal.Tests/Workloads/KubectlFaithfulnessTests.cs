@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Tests.TestSupport.Kube;
@@ -90,25 +89,9 @@ public sealed class KubectlFaithfulnessTests : IAsyncLifetime
         return result.Output;
     }
 
-    private async Task<(int ExitCode, string Output, string Error)> RunKubectlRawAsync(params string[] args)
-    {
-        var binary = RegistryProcess.Which("kubectl") ?? throw new InvalidOperationException("kubectl is not installed: run ./test.sh");
-        var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("--kubeconfig");
-        start.ArgumentList.Add(kubeconfig);
-        start.ArgumentList.Add("--request-timeout=60s");
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["HOME"] = folder;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    private Task<(int ExitCode, string Output, string Error)> RunKubectlRawAsync(params string[] args) =>
+        ToolProcess.RunAsync(RegistryProcess.Which("kubectl") ?? throw new InvalidOperationException("kubectl is not installed: run ./test.sh"),
+            ["--kubeconfig", kubeconfig, "--request-timeout=60s", .. args], new Dictionary<string, string> { ["HOME"] = folder });
 
     [Fact]
     public async Task Kubectl_set_image_and_a_json_patch_with_a_test_operation()
