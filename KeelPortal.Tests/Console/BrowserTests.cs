@@ -104,6 +104,31 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task After_adding_a_person_the_role_picker_starts_again_from_viewer()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+        var page = await session.SignedInPageAsync(pipeline.Url, "root");
+        await page.GotoAsync("/users");
+        await BrowserFixture.InteractiveAsync(page);
+
+        await page.GetByLabel("User name").FillAsync("dora");
+        await page.GetByLabel("Password (12 characters or more)").FillAsync("a-long-enough-password");
+        await page.Locator(".mud-select", new() { HasText = "Role" }).Last.ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = Roles.Approver }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
+        await Eventually.TrueAsync(async () => await pipeline.Portal.Services.GetRequiredService<AccountService>().CurrentRoleAsync("dora") == Roles.Approver,
+            TimeSpan.FromSeconds(10), "dora added as an approver");
+        await page.GetByLabel("User name").FillAsync("eli");
+        await page.GetByLabel("Password (12 characters or more)").FillAsync("another-long-password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
+
+        await Eventually.TrueAsync(async () => await pipeline.Portal.Services.GetRequiredService<AccountService>().CurrentRoleAsync("eli") is not null,
+            TimeSpan.FromSeconds(10), "eli added");
+        Assert.Equal(Roles.Viewer, await pipeline.Portal.Services.GetRequiredService<AccountService>().CurrentRoleAsync("eli"));
+    }
+
+    [Fact]
     public async Task The_workload_page_says_why_versions_were_not_picked_and_an_admin_changes_the_policy()
     {
         await using var pipeline = await PipelinePortal.StartAsync();

@@ -1,5 +1,6 @@
 using KeelPortal.Access;
 using KeelPortal.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace KeelPortal.Tests.Console;
@@ -39,6 +40,9 @@ public sealed class NotificationsBrowserTests(BrowserFixture browser) : IClassFi
         await Assertions.Expect(row).ToContainTextAsync($"{url.Scheme}://{url.Authority}/••••••");
         await Assertions.Expect(row).ToContainTextAsync("Mattermost");
         Assert.DoesNotContain("secret-part", await page.ContentAsync(), StringComparison.Ordinal);
+        // Not ticked, so not a default channel: it hears only the workloads that name it.
+        var stored = await pipeline.Portal.Services.GetRequiredService<KeelPortal.Notifications.ChannelDirectory>().FindAsync("ops");
+        Assert.False(stored!.IsDefault);
 
         await row.Locator("[data-testid=send-test]").ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=test-result]")).ToContainTextAsync("delivered. The receiver answered: 200 OK: ok");
