@@ -28,11 +28,17 @@ public sealed class TraceTests
         (await pipeline.VoteAsync("alice", "deployment/shop/traced:1.1.0")).EnsureSuccessStatusCode();
         await pipeline.ApprovalAsync("deployment/shop/traced:1.1.0", a => a.State == ApprovalState.Applied);
 
+        // Spans are exported as they end, in batches: wait until every part of the change has arrived (the plan's span
+        // may end after the rollout's when planning goes on after the proposal).
         ReceivedSpan? rollout = null;
-        await Eventually.TrueAsync(() => (rollout = collector.Spans.FirstOrDefault(s => s.Name == "keelportal.rollout"
-            && s.Attributes.GetValueOrDefault("keelportal.workload") == "deployment/shop/traced")) is not null,
-            TimeSpan.FromSeconds(30), $"the rollout span exported ({string.Join(", ", collector.Spans.Select(s => s.Name).Distinct())})");
-        var trace = collector.Spans.Where(s => s.TraceId == rollout!.TraceId).ToList();
+        List<ReceivedSpan> trace = [];
+        await Eventually.TrueAsync(() =>
+        {
+            rollout = collector.Spans.FirstOrDefault(s => s.Name == "keelportal.rollout" && s.Attributes.GetValueOrDefault("keelportal.workload") == "deployment/shop/traced");
+            trace = rollout is null ? [] : [.. collector.Spans.Where(s => s.TraceId == rollout.TraceId)];
+            return trace.Any(s => s.Name == "keelportal.plan") && trace.Any(s => s.Name == "keelportal.apply")
+                && trace.Any(s => s.Name.Contains("/v1/webhooks/", StringComparison.Ordinal));
+        }, TimeSpan.FromSeconds(30), $"the change's spans exported ({string.Join(", ", collector.Spans.Select(s => s.Name).Distinct())})");
         var request = Assert.Single(trace, s => s.Name.Contains("/v1/webhooks/", StringComparison.Ordinal));
         var plan = Assert.Single(trace, s => s.Name == "keelportal.plan");
         var apply = Assert.Single(trace, s => s.Name == "keelportal.apply");
