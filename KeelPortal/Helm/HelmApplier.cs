@@ -44,7 +44,7 @@ public sealed partial class HelmApplier(
         }
         catch (KubernetesApiException e)
         {
-            return new(e.Status == 0 ? ApplyOutcome.ApiError : ApplyOutcome.ApiError, $"reading the release {request.WorkloadId} failed ({e.Status}): {e.Message}");
+            return new(ApplyOutcome.ApiError, $"reading the release {request.WorkloadId} failed ({e.Status}): {e.Message}");
         }
         catch (InvalidDataException e)
         {
@@ -94,7 +94,7 @@ public sealed partial class HelmApplier(
         try
         {
             var args = new List<string> { "upgrade", name };
-            if (details.ChartReference is { } reference && (release.Dependencies.Count > 0 || reference.Chart.Length > 0))
+            if (details.ChartReference is { } reference)
             {
                 args.Add(reference.Chart);
                 if (reference.Version is { } version)
