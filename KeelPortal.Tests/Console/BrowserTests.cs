@@ -119,6 +119,9 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
         await Eventually.TrueAsync(async () => await pipeline.Portal.Services.GetRequiredService<AccountService>().CurrentRoleAsync("dora") == Roles.Approver,
             TimeSpan.FromSeconds(10), "dora added as an approver");
+        // The form is cleared when the page has re-rendered after the add; typing before that would be wiped.
+        await Assertions.Expect(page.Locator("tr", new() { HasText = "dora" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByLabel("User name")).ToHaveValueAsync("");
         await page.GetByLabel("User name").FillAsync("eli");
         await page.GetByLabel("Password (12 characters or more)").FillAsync("another-long-password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
