@@ -49,17 +49,17 @@ public sealed partial class WorkloadWatcher(
                 }
             }
         }
-        informers.Add(() => InformAsync("nodes",
+        var nodes = new WatchedList<k8s.Models.V1Node>("nodes",
             (c, ct) => client.ListNodesAsync(c, ct), (rv, ct) => client.WatchNodesAsync(rv, ct),
-            catalog.ReplaceNodes, (t, n) => catalog.ApplyNode(t, n), n => n.Metadata.ResourceVersion, client, stoppingToken));
+            catalog.ReplaceNodes, (t, n) => catalog.ApplyNode(t, n), n => n.Metadata.ResourceVersion);
+        informers.Add(() => nodes.RunAsync(host, stoppingToken));
         informersToSync = informers.Count;
         await Task.WhenAll([WriteLoopAsync(stoppingToken), .. informers.Select(i => Task.Run(i, stoppingToken))]);
     }
 
     private sealed class Host(WorkloadWatcher watcher, IWorkloadClient client, CancellationToken stopping) : IInformerHost
     {
-        public Task InformAsync<T>(WatchedList<T> list, CancellationToken ct) =>
-            watcher.InformAsync(list.What, list.List, list.Watch, list.Replace, list.Apply, list.VersionOf, client, stopping);
+        public Task InformAsync<T>(WatchedList<T> list, CancellationToken ct) => watcher.InformAsync(list, client, stopping);
     }
 
     private async Task ConnectAsync(IWorkloadClient client, CancellationToken ct)
@@ -82,16 +82,9 @@ public sealed partial class WorkloadWatcher(
         }
     }
 
-    private async Task InformAsync<T>(
-        string what,
-        Func<string?, CancellationToken, Task<ListPage<T>>> list,
-        Func<string, CancellationToken, IAsyncEnumerable<Change<T>>> watch,
-        Action<IReadOnlyList<T>> replace,
-        Action<ChangeType, T> apply,
-        Func<T, string> versionOf,
-        IWorkloadClient client,
-        CancellationToken ct)
+    private async Task InformAsync<T>(WatchedList<T> source, IWorkloadClient client, CancellationToken ct)
     {
+        var (what, list, watch, replace, apply, versionOf) = source;
         var synced = false;
         while (!ct.IsCancellationRequested)
         {
