@@ -431,6 +431,45 @@ namespace KeelPortal.Migrations
                     b.ToTable("PollStates", (string)null);
                 });
 
+            modelBuilder.Entity("KeelPortal.Updates.WorkloadCheck", b =>
+                {
+                    b.Property<string>("WorkloadId")
+                        .HasMaxLength(600)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Repository")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Best")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CheckedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Current")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("SucceededAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Summary")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("WorkloadId", "Repository");
+
+                    b.ToTable("WorkloadChecks", (string)null);
+                });
+
             modelBuilder.Entity("KeelPortal.Workloads.RolloutRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -500,6 +539,10 @@ namespace KeelPortal.Migrations
                     b.Property<int>("ApprovalsRequired")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ApprovalsWritten")
+                        .HasMaxLength(2048)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Chart")
                         .HasMaxLength(300)
                         .HasColumnType("TEXT");
@@ -534,6 +577,10 @@ namespace KeelPortal.Migrations
                     b.Property<string>("Policy")
                         .IsRequired()
                         .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PolicyWritten")
+                        .HasMaxLength(2048)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("PollSchedule")

@@ -149,25 +149,12 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
 
         await page.GotoAsync("/workloads");
         await BrowserFixture.InteractiveAsync(page);
-        // The grid reloads its rows when workloads change; a click that lands during a reload is tried again.
-        var row = page.Locator("[data-testid=workloads-grid] tr", new() { HasText = "why" }).First;
+        // Each row's name is a real link: it opens the workload's page (and opens in a new tab with a middle click).
         const string detail = "/workloads/deployment/shop/why";
-        await Eventually.TrueAsync(async () =>
-        {
-            if (!page.Url.EndsWith(detail, StringComparison.Ordinal))
-            {
-                try
-                {
-                    await row.ClickAsync(new LocatorClickOptions { Timeout = 2_000 });
-                    await page.WaitForURLAsync("**" + detail, new PageWaitForURLOptions { Timeout = 2_000, WaitUntil = WaitUntilState.Commit });
-                }
-                catch (TimeoutException)
-                {
-                    // The row was re-rendered under the click, or the page already left; look again.
-                }
-            }
-            return page.Url.EndsWith(detail, StringComparison.Ordinal);
-        }, TimeSpan.FromSeconds(20), "the row opens the workload's page");
+        var link = page.Locator("[data-testid=workloads-grid] a[data-testid=workload-link]", new() { HasText = "why" });
+        await Assertions.Expect(link).ToHaveAttributeAsync("href", detail);
+        await link.ClickAsync();
+        await page.WaitForURLAsync("**" + detail);
         var candidates = page.Locator("[data-testid=candidates]");
         await Assertions.Expect(candidates.Locator("tr", new() { HasText = "2.0.0" })).ToContainTextAsync("major");
         await Assertions.Expect(candidates.Locator("tr", new() { HasText = "1.2.4" })).ToContainTextAsync("Eligible");

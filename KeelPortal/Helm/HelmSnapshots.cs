@@ -74,7 +74,7 @@ public static class HelmSnapshots
             settings.Policy.Name, settings.Policy.MatchTag, settings.Policy.MatchPreRelease, settings.Trigger, settings.PollSchedule,
             settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
             settings.ImagePullSecret is { Length: > 0 } secret ? [secret] : [], containers, [], errors,
-            [.. settings.Warnings.Select(Renamed)], details);
+            [.. settings.Warnings.Select(Renamed)], details, settings.PolicyWritten, settings.ApprovalsWritten);
     }
 
     private static WorkloadSnapshot Unusable(StoredRevision revision, IReadOnlyList<ReleaseRevision> history, string reason) => new(

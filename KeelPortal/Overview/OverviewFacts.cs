@@ -6,10 +6,15 @@ using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Overview;
 
-public sealed record OverviewNumbers(int Tracked, int WithErrors, int Pending, int AppliedToday, int FailedToday, IReadOnlyList<AuditEntry> Recent);
+public sealed record OverviewNumbers(
+    int Tracked, int WithErrors, int Pending, int AppliedToday, int FailedToday, IReadOnlyList<AuditEntry> Recent,
+    IReadOnlyDictionary<KeelPortal.Updates.WorkloadStatus, int> Statuses)
+{
+    public int In(KeelPortal.Updates.WorkloadStatus status) => Statuses.GetValueOrDefault(status);
+}
 
 /// <summary>The Overview's numbers, each one query.</summary>
-public sealed class OverviewFacts(IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, TimeProvider time)
+public sealed class OverviewFacts(IDbContextFactory<PortalDbContext> contexts, KeelPortal.Updates.WorkloadBoard board, AuditTrail audit, TimeProvider time)
 {
     public async Task<OverviewNumbers> ReadAsync(CancellationToken ct = default)
     {
@@ -22,6 +27,6 @@ public sealed class OverviewFacts(IDbContextFactory<PortalDbContext> contexts, A
         var failed = await db.Set<Approval>().CountAsync(a => a.State == ApprovalState.Failed && a.UpdatedAtUtc >= today, ct)
             + await db.Set<RolloutRecord>().CountAsync(r => (r.State == RolloutState.Failed || r.State == RolloutState.TimedOut) && r.StartedAtUtc >= today, ct);
         var recent = await audit.QueryAsync(new AuditQuery(PageSize: 8), ct);
-        return new OverviewNumbers(tracked, errors, pending, applied, failed, recent.Entries);
+        return new OverviewNumbers(tracked, errors, pending, applied, failed, recent.Entries, await board.CountsAsync(ct));
     }
 }

@@ -15,6 +15,7 @@ public sealed class ApplyJob(
     IEnumerable<IWorkloadProvider> providers,
     RolloutTracker rollouts,
     DigestConfirmation digests,
+    WorkloadChecks checks,
     AuditTrail audit,
     IBackgroundJobClient jobs,
     IOptions<UpdatesOptions> options,
@@ -58,6 +59,7 @@ public sealed class ApplyJob(
             case ApplyOutcome.Applied or ApplyOutcome.AlreadyAtTarget:
                 await approvals.FinishAsync(approvalId, succeeded: true, result.Reason, result.Generation, result.FromVersion, ct);
                 await audit.RecordAsync(ApprovalBook.System, "apply.succeeded", approval.Identifier, result.Reason, ct);
+                await checks.AppliedAsync(approval.WorkloadId, approval.Repository, approval.NewVersion, ct);
                 // Followed by the tracker from the watchers' events: no worker waits for it. A Helm release's apply names
                 // the workloads the release owns, each with the generation its rollout must reach.
                 foreach (var (workload, generation) in result.Follow ?? (result.Generation is { } g ? [(approval.WorkloadId, g)] : []))

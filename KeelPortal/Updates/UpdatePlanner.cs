@@ -17,6 +17,7 @@ public sealed partial class UpdatePlanner(
     CredentialResolver credentials,
     TagFacts facts,
     ApprovalBook approvals,
+    WorkloadChecks checks,
     AuditTrail audit,
     ILogger<UpdatePlanner> logger)
 {
@@ -84,6 +85,7 @@ public sealed partial class UpdatePlanner(
         if (!tags.Succeeded)
         {
             await audit.RecordAsync(ApprovalBook.System, "poll.failed", repository, tags.Failure!.Reason, ct);
+            await checks.FailedAsync(tracking.Select(w => (w.Id, CurrentOf(w, image) ?? "")), image.Name, tags.Failure!.Reason, ct);
             return 0;
         }
         var proposed = 0;
@@ -115,6 +117,11 @@ public sealed partial class UpdatePlanner(
         var declined = await approvals.DeclinedVersionsAsync(workload.Id, ct);
         var open = OpenTags(tags, current, declined);
         var choice = await TagChooser.ChooseAsync(policy, current, open, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential, facts), ct);
+        // A poll saw every tag, so its answer is the workload's standing; a webhook names one tag and only says more when it wins.
+        if (known is null || choice.HasUpdate)
+        {
+            await checks.CheckedAsync(workload.Id, image.Name, current, choice.Chosen, choice.Summary, ct);
+        }
         if (!choice.HasUpdate)
         {
             if (verbose)
@@ -146,14 +153,31 @@ public sealed partial class UpdatePlanner(
         {
             return false;
         }
-        var digest = known is { } k && k.Tag == current && k.Digest is not null
-            ? k.Digest
-            : (await registry.GetDigestAsync(image.WithTag(current), credential, ct)).Value;
+        string? digest;
+        if (known is { } k && k.Tag == current && k.Digest is not null)
+        {
+            digest = k.Digest;
+        }
+        else
+        {
+            var read = await registry.GetDigestAsync(image.WithTag(current), credential, ct);
+            if (!read.Succeeded)
+            {
+                await checks.FailedAsync([(workload.Id, current)], image.Name, read.Failure!.Reason, ct);
+                return false;
+            }
+            digest = read.Value;
+        }
         var running = containers[0].Digest is { } pinned ? [pinned] : containers[0].RunningDigests;
         if (digest is null || running.Contains(digest))
         {
+            if (digest is not null)
+            {
+                await checks.CheckedAsync(workload.Id, image.Name, current, null, $"{current} runs its newest digest", ct);
+            }
             return false;
         }
+        await checks.CheckedAsync(workload.Id, image.Name, current, current, $"{current} was pushed again with digest {digest}", ct);
         var images = containers.Select(c => new ImageUpdate(c.Name, ImageText.WithTag(c.Image, current, digest))).ToList();
         return await ProposeAsync(workload, image, current, current, digest, images,
             $"{current} was pushed again with digest {digest}", _ => true, ct);
@@ -169,6 +193,9 @@ public sealed partial class UpdatePlanner(
         await audit.RecordChangeAsync(ApprovalBook.System, "decision", workload.Id, $"{current} -> {chosen}: {reason}; {result.Reason}", ct);
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved or ProposalOutcome.VotesReset;
     }
+
+    private static string? CurrentOf(WorkloadSnapshot workload, ImageReference image) =>
+        workload.Containers.FirstOrDefault(c => string.Equals(c.Repository, image.Name, StringComparison.OrdinalIgnoreCase))?.Tag;
 
     private static bool FollowsDigestOnly(WorkloadSnapshot workload)
     {

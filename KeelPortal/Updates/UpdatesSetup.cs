@@ -10,6 +10,9 @@ public static class UpdatesSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<CredentialResolver>();
         builder.Services.AddSingleton<TagFacts>();
+        builder.Services.AddSingleton<WorkloadChecks>();
+        builder.Services.AddSingleton<WorkloadBoard>();
+        builder.Services.AddSingleton<ApprovalPicture>();
         builder.Services.AddSingleton<DigestConfirmation>();
         builder.Services.AddSingleton<UpdatePlanner>();
         builder.Services.AddSingleton<CandidateReport>();

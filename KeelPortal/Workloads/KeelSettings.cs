@@ -29,6 +29,12 @@ public sealed record KeelSettings(
     /// <summary>The longest value of a <c>keel.sh/*</c> key that is read; longer ones are a settings error and ignored.</summary>
     public const int MaxValueLength = 2048;
 
+    /// <summary>The policy key's value exactly as written (an invalid one included); null when no policy key is set.</summary>
+    public string? PolicyWritten { get; init; }
+
+    /// <summary>The approvals key's value exactly as written (<c>two</c> stays <c>two</c>); null when not set.</summary>
+    public string? ApprovalsWritten { get; init; }
+
     /// <summary>Tracked: a known policy other than <c>never</c> and no error that stops updates.</summary>
     public bool IsTracked => Policy.IsTracked && Errors.Count == 0;
 
@@ -50,7 +56,8 @@ public sealed record KeelSettings(
         }
 
         var trigger = Value(annotations, "keel.sh/trigger") ?? Value(labels, "keel.sh/trigger");
-        var approvals = ReadApprovals(LabelFirst(labels, annotations, "keel.sh/approvals"), errors);
+        var approvalsText = LabelFirst(labels, annotations, "keel.sh/approvals");
+        var approvals = ReadApprovals(approvalsText, errors);
         var deadline = ReadDeadline(LabelFirst(labels, annotations, "keel.sh/approvalDeadline"), errors);
         var monitor = LabelFirst(labels, annotations, "keel.sh/monitorContainers");
         if (monitor is not null && !UntrustedPattern.TryCompile(monitor, out _, out var regexError))
@@ -78,7 +85,11 @@ public sealed record KeelSettings(
             notify,
             Value(annotations, "keel.sh/releaseNotes"),
             errors,
-            warnings);
+            warnings)
+        {
+            PolicyWritten = policyText,
+            ApprovalsWritten = approvalsText,
+        };
     }
 
     /// <summary>

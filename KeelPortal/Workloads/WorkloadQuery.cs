@@ -3,13 +3,27 @@ using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Workloads;
 
-/// <summary>A page of the workloads grid: free-text search, sorting by a column, paging — all in the database.</summary>
-public sealed record WorkloadQuery(string? Search = null, string SortBy = "name", bool Descending = false, int Page = 0, int PageSize = 25);
+/// <summary>
+/// A page of the workloads grid: free-text search, filters (namespace, kind, policy kind), sorting by a column,
+/// paging — all in the database.
+/// </summary>
+public sealed record WorkloadQuery(
+    string? Search = null, string SortBy = "name", bool Descending = false, int Page = 0, int PageSize = 25,
+    string? Namespace = null, string? Kind = null, string? Policy = null);
+
+/// <summary>The values the grid's filters offer: the namespaces, kinds and policy kinds present.</summary>
+public sealed record WorkloadFacets(IReadOnlyList<string> Namespaces, IReadOnlyList<string> Kinds, IReadOnlyList<string> Policies);
 
 public sealed record WorkloadRow(
     string Id, string Kind, string Namespace, string Name, string Images, string Policy, string Trigger, string? PollSchedule,
-    int ApprovalsRequired, bool IsTracked, string? Error, string? Chart = null)
+    int ApprovalsRequired, bool IsTracked, string? Error, string? Chart = null, string? PolicyWritten = null, string? ApprovalsWritten = null)
 {
+    /// <summary>The policy as written on the workload (a broken one as it is), else the one in effect.</summary>
+    public string PolicyShown => PolicyWritten ?? Policy;
+
+    /// <summary>The required votes as written (<c>two</c> stays <c>two</c>), else the number in effect.</summary>
+    public string ApprovalsShown => ApprovalsWritten ?? ApprovalsRequired.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The kind as people read it: <c>Deployment</c>, or <c>Helm release</c> with its chart.</summary>
     public string KindText => Kind == nameof(WorkloadKind.HelmRelease) ? $"Helm release ({Chart})" : Kind;
 
@@ -35,7 +49,53 @@ public sealed class WorkloadGrid(IDbContextFactory<PortalDbContext> contexts)
     public async Task<WorkloadPage> QueryAsync(WorkloadQuery query, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = Filtered(db, query);
+        var total = await rows.CountAsync(ct);
+        var page = await Sorted(rows, query).Skip(Math.Max(0, query.Page) * query.PageSize).Take(query.PageSize).Select(Row).ToListAsync(ct);
+        return new WorkloadPage(page, total);
+    }
+
+    /// <summary>Every row the search and filters select, sorted, unpaged (for views that filter further on other tables).</summary>
+    public async Task<IReadOnlyList<WorkloadRow>> AllAsync(WorkloadQuery query, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await Sorted(Filtered(db, query), query).Select(Row).ToListAsync(ct);
+    }
+
+    public async Task<WorkloadFacets> FacetsAsync(CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var set = db.Set<WorkloadRecord>().AsNoTracking();
+        var namespaces = await set.Select(w => w.Namespace).Distinct().OrderBy(n => n).ToListAsync(ct);
+        var kinds = await set.Select(w => w.Kind).Distinct().OrderBy(k => k).ToListAsync(ct);
+        var policies = (await set.Select(w => w.Policy).Distinct().ToListAsync(ct)).Select(PolicyKindOf).Distinct().Order(StringComparer.Ordinal).ToList();
+        return new WorkloadFacets(namespaces, kinds, policies);
+    }
+
+    /// <summary><c>glob:api-*</c> is of kind <c>glob</c>; the filter picks policies by kind.</summary>
+    public static string PolicyKindOf(string policy) => policy.Split(':', 2)[0];
+
+    private static readonly System.Linq.Expressions.Expression<Func<WorkloadRecord, WorkloadRow>> Row = w =>
+        new WorkloadRow(w.Id, w.Kind, w.Namespace, w.Name, w.Images, w.Policy, w.Trigger, w.PollSchedule, w.ApprovalsRequired, w.IsTracked, w.Error, w.Chart,
+            w.PolicyWritten, w.ApprovalsWritten);
+
+    private static IQueryable<WorkloadRecord> Filtered(PortalDbContext db, WorkloadQuery query)
+    {
         var rows = db.Set<WorkloadRecord>().AsNoTracking();
+        if (!string.IsNullOrWhiteSpace(query.Namespace))
+        {
+            rows = rows.Where(w => w.Namespace == query.Namespace);
+        }
+        if (!string.IsNullOrWhiteSpace(query.Kind) && Enum.TryParse<WorkloadKind>(query.Kind, ignoreCase: true, out var kind))
+        {
+            var name = kind.ToString();
+            rows = rows.Where(w => w.Kind == name);
+        }
+        if (!string.IsNullOrWhiteSpace(query.Policy))
+        {
+            var prefix = query.Policy + ":%";
+            rows = rows.Where(w => w.Policy == query.Policy || EF.Functions.Like(w.Policy, prefix));
+        }
         if (!string.IsNullOrWhiteSpace(query.Search))
         {
             // SQLite's LIKE ignores ASCII case; % and _ in the term are escaped so they match themselves.
@@ -43,8 +103,11 @@ public sealed class WorkloadGrid(IDbContextFactory<PortalDbContext> contexts)
                 .Replace("_", "\\_", StringComparison.Ordinal) + "%";
             rows = rows.Where(w => EF.Functions.Like(w.Id, pattern, "\\") || EF.Functions.Like(w.Images, pattern, "\\") || EF.Functions.Like(w.Policy, pattern, "\\"));
         }
-        var total = await rows.CountAsync(ct);
-        rows = (query.SortBy, query.Descending) switch
+        return rows;
+    }
+
+    private static IQueryable<WorkloadRecord> Sorted(IQueryable<WorkloadRecord> rows, WorkloadQuery query) =>
+        (query.SortBy, query.Descending) switch
         {
             ("namespace", false) => rows.OrderBy(w => w.Namespace).ThenBy(w => w.Name),
             ("namespace", true) => rows.OrderByDescending(w => w.Namespace).ThenByDescending(w => w.Name),
@@ -57,9 +120,4 @@ public sealed class WorkloadGrid(IDbContextFactory<PortalDbContext> contexts)
             (_, true) => rows.OrderByDescending(w => w.Name).ThenByDescending(w => w.Namespace),
             _ => rows.OrderBy(w => w.Name).ThenBy(w => w.Namespace),
         };
-        var page = await rows.Skip(Math.Max(0, query.Page) * query.PageSize).Take(query.PageSize)
-            .Select(w => new WorkloadRow(w.Id, w.Kind, w.Namespace, w.Name, w.Images, w.Policy, w.Trigger, w.PollSchedule, w.ApprovalsRequired, w.IsTracked, w.Error, w.Chart))
-            .ToListAsync(ct);
-        return new WorkloadPage(page, total);
-    }
 }

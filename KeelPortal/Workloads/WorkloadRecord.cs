@@ -26,6 +26,11 @@ public sealed class WorkloadRecord
     public required string Trigger { get; set; }
     public string? PollSchedule { get; set; }
     public int ApprovalsRequired { get; set; }
+
+    /// <summary>The policy and approvals keys exactly as written, so the grid shows a broken <c>two</c> as <c>two</c>.</summary>
+    public string? PolicyWritten { get; set; }
+
+    public string? ApprovalsWritten { get; set; }
     public bool IsTracked { get; set; }
 
     /// <summary>Why the workload's settings cannot be used, when they cannot.</summary>
@@ -51,6 +56,8 @@ internal sealed class WorkloadRecordConfiguration : IEntityTypeConfiguration<Wor
         builder.Property(w => w.Trigger).HasMaxLength(20);
         builder.Property(w => w.PollSchedule).HasMaxLength(200);
         builder.Property(w => w.Error).HasMaxLength(4000);
+        builder.Property(w => w.PolicyWritten).HasMaxLength(KeelSettings.MaxValueLength);
+        builder.Property(w => w.ApprovalsWritten).HasMaxLength(KeelSettings.MaxValueLength);
         builder.HasIndex(w => new { w.Namespace, w.Name });
         builder.HasIndex(w => w.IsTracked);
     }

@@ -65,7 +65,9 @@ public sealed record WorkloadSnapshot(
     IReadOnlyList<string> NodePlatforms,
     IReadOnlyList<string> Errors,
     IReadOnlyList<string> Warnings,
-    ReleaseDetails? Release = null)
+    ReleaseDetails? Release = null,
+    string? PolicyWritten = null,
+    string? ApprovalsWritten = null)
 {
     /// <summary>Tracked by a policy with no errors that stop updates.</summary>
     public bool IsTracked => Policy != "never" && Errors.Count == 0;
@@ -116,7 +118,7 @@ public sealed record WorkloadSnapshot(
             workload.Id, workload.Kind, workload.Namespace, workload.Name, workload.ResourceVersion, workload.Generation,
             settings.Policy.Name, settings.Policy.MatchTag, settings.Policy.MatchPreRelease, settings.Trigger, settings.PollSchedule,
             settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
-            secrets, containers, platforms, errors, settings.Warnings);
+            secrets, containers, platforms, errors, settings.Warnings, null, settings.PolicyWritten, settings.ApprovalsWritten);
     }
 
     /// <summary>

@@ -77,6 +77,8 @@ public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, T
             row.Trigger = snapshot.Trigger == TriggerKind.Poll ? "poll" : "webhook";
             row.PollSchedule = snapshot.PollSchedule;
             row.ApprovalsRequired = snapshot.ApprovalsRequired;
+            row.PolicyWritten = snapshot.PolicyWritten;
+            row.ApprovalsWritten = snapshot.ApprovalsWritten;
             row.IsTracked = snapshot.IsTracked;
             row.Error = snapshot.Errors.Count == 0 ? null : string.Join("; ", snapshot.Errors);
             row.UpdatedAtUtc = now;
