@@ -38,4 +38,47 @@ public sealed class ApiTokenTests
         var trail = await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery());
         Assert.Contains(trail.Entries, e => e.Action == "token.revoked");
     }
+
+    [Fact]
+    public async Task A_token_with_an_expiry_stops_working_when_it_passes_and_the_list_says_so()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+        await using var portal = new PortalFactory().WithServices(s => s.AddSingleton<TimeProvider>(clock));
+        await portal.EnsureUserAsync("ci-bot", Roles.Viewer);
+        var accounts = portal.Services.GetRequiredService<AccountService>();
+
+        var past = await accounts.CreateTokenAsync("ci-bot", "stale", "admin", clock.GetUtcNow().UtcDateTime.AddMinutes(-1));
+        var created = await accounts.CreateTokenAsync("ci-bot", "deploy pipeline", "admin", clock.GetUtcNow().UtcDateTime.AddDays(30));
+        using var client = portal.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.Token);
+        var before = await client.GetAsync("/v1/approvals");
+        clock.Advance(TimeSpan.FromDays(30));
+        var after = await client.GetAsync("/v1/approvals");
+
+        Assert.False(past.Succeeded);
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        var token = (await accounts.ListAsync()).Single(a => a.UserName == "ci-bot").Tokens.Single();
+        Assert.Equal(("deploy pipeline", new DateTime(2026, 12, 30, 12, 0, 0)), (token.Name, token.ExpiresAtUtc!.Value));
+        Assert.Equal(new DateTime(2026, 11, 30, 12, 0, 0), token.LastUsedAtUtc);
+    }
+
+    [Fact]
+    public async Task An_administrator_gives_someone_a_new_password_that_the_rules_accept_and_the_old_one_stops_working()
+    {
+        await using var portal = new PortalFactory();
+        await portal.EnsureUserAsync("dora", Roles.Approver);
+        var accounts = portal.Services.GetRequiredService<AccountService>();
+
+        var tooShort = await accounts.SetPasswordAsync("dora", "short", "root");
+        var changed = await accounts.SetPasswordAsync("dora", "a-brand-new-long-password", "root");
+
+        Assert.False(tooShort.Succeeded);
+        Assert.NotNull(tooShort.Error);
+        Assert.True(changed.Succeeded, changed.Error);
+        Assert.Null(await accounts.AuthenticatePasswordAsync("dora", SignIn.Password, "Basic"));
+        Assert.NotNull(await accounts.AuthenticatePasswordAsync("dora", "a-brand-new-long-password", "Basic"));
+        var trail = await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery());
+        Assert.Contains(trail.Entries, e => e.Action == "user.password" && e.Subject == "user/dora");
+    }
 }

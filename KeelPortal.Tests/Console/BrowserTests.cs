@@ -73,37 +73,6 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
     }
 
     [Fact]
-    public async Task Every_page_renders_for_an_administrator_and_a_screenshot_is_kept()
-    {
-        await using var pipeline = await PipelinePortal.StartAsync();
-        await using var session = browser.Session();
-        await pipeline.Portal.EnsureUserAsync("root", Roles.Admin);
-        pipeline.Deploy("web", $"{pipeline.Repository("team/web")}:1.0.0", Keel(("keel.sh/policy", "minor")));
-        await pipeline.TrackedAsync("deployment/shop/web");
-        var page = await session.SignedInPageAsync(pipeline.Url, "root");
-
-        foreach (var (path, name, heading) in new[]
-        {
-            ("/", "overview", "Overview"), ("/workloads", "workloads", "Workloads"), ("/approvals", "approvals", "Approvals"),
-            ("/registries", "registries", "Registries"), ("/notifications", "notifications", "Notifications"),
-            ("/audit", "audit", "Audit"), ("/users", "users", "Users"),
-        })
-        {
-            await page.GotoAsync(path);
-            await BrowserFixture.InteractiveAsync(page);
-            await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync(heading);
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, $"{name}.png"), Scale = ScreenshotScale.Css });
-        }
-        var phone = await session.SignedInPageAsync(pipeline.Url, "root", width: 390, height: 844);
-        await phone.GotoAsync("/approvals");
-        await BrowserFixture.InteractiveAsync(phone);
-        await phone.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "approvals-phone.png") });
-        Assert.True(File.Exists(Path.Combine(BrowserFixture.Screenshots, "users.png")));
-        // Every page works under the portal's Content-Security-Policy: nothing was refused.
-        Assert.Empty(session.ConsoleErrors);
-    }
-
-    [Fact]
     public async Task After_adding_a_person_the_role_picker_starts_again_from_viewer()
     {
         await using var pipeline = await PipelinePortal.StartAsync();
@@ -161,8 +130,23 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await Assertions.Expect(candidates.Locator("tr", new() { HasText = "1.2.5" })).ToContainTextAsync("WrongPlatform");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "workload-detail.png") });
 
-        await page.GetByLabel("keel.sh/policy").FillAsync("minor");
+        // An invalid pattern is refused with the message the annotation would get, and nothing is written.
+        await BrowserFixture.ChooseAsync(page, "edit-policy", "regexp");
+        await page.Locator("[data-testid=edit-pattern]").Locator("xpath=descendant-or-self::input").FillAsync("(unclosed");
         await page.Locator("[data-testid=save-settings]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=settings-error]")).ToContainTextAsync("keel.sh/policy: policy 'regexp:(unclosed' is not a usable regular expression");
+        Assert.Equal("patch", pipeline.Cluster.Get("Deployment", "shop", "why")!["metadata"]!["annotations"]!["keel.sh/policy"]!.GetValue<string>());
+
+        // A valid change shows the keys it writes, before → after, and is written only when confirmed.
+        await BrowserFixture.ChooseAsync(page, "edit-policy", "minor");
+        await page.Locator("[data-testid=save-settings]").ClickAsync();
+        var change = page.Locator("[data-testid=settings-change]");
+        await Assertions.Expect(change).ToHaveCountAsync(1);
+        await Assertions.Expect(change).ToContainTextAsync("keel.sh/policy");
+        await Assertions.Expect(change).ToContainTextAsync("patch");
+        await Assertions.Expect(change).ToContainTextAsync("minor");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "workload-settings-review.png") });
+        await page.Locator("[data-testid=confirm-settings]").ClickAsync();
         await Eventually.TrueAsync(() => pipeline.Cluster.Get("Deployment", "shop", "why")!["metadata"]!["annotations"]!["keel.sh/policy"]!.GetValue<string>() == "minor",
             TimeSpan.FromSeconds(15), "the policy written to the workload");
         await Assertions.Expect(page.Locator("[data-testid=detail-policy]")).ToHaveTextAsync("minor");

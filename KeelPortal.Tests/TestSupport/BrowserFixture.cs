@@ -63,6 +63,14 @@ public sealed class BrowserFixture : IAsyncLifetime
         return page;
     }
 
+    /// <summary>Picks an option of a MudSelect marked with <c>data-testid</c>.</summary>
+    public static async Task ChooseAsync(IPage page, string testId, string option)
+    {
+        await page.Locator($"[data-testid={testId}]").First.ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item", new() { HasTextRegex = new System.Text.RegularExpressions.Regex($"^\\s*{System.Text.RegularExpressions.Regex.Escape(option)}\\s*$") }).ClickAsync();
+        await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
+    }
+
     /// <summary>Waits until the page's circuit is up (a prerendered page ignores clicks until then).</summary>
     public static Task InteractiveAsync(IPage page) => page.Locator("#portal[data-interactive=true]").WaitForAsync();
 }

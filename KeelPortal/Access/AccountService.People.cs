@@ -74,6 +74,30 @@ public sealed partial class AccountService
         return deleted.Succeeded ? "user.removed" : throw new InvalidOperationException(string.Join(" ", deleted.Errors.Select(e => e.Description)));
     });
 
+    /// <summary>
+    /// Gives an account a new password chosen by an administrator (the password rules apply); its sessions end, so
+    /// whoever held the old password is signed out.
+    /// </summary>
+    public Task<AccountResult> SetPasswordAsync(string userName, string password, string actor) => ChangeAsync(userName, actor, null, async (users, user) =>
+    {
+        foreach (var validator in users.PasswordValidators)
+        {
+            var checkedPassword = await validator.ValidateAsync(users, user, password);
+            if (!checkedPassword.Succeeded)
+            {
+                throw new PasswordRefusedException(string.Join(" ", checkedPassword.Errors.Select(e => e.Description)));
+            }
+        }
+        await users.RemovePasswordAsync(user);
+        var added = await users.AddPasswordAsync(user, password);
+        if (!added.Succeeded)
+        {
+            throw new PasswordRefusedException(string.Join(" ", added.Errors.Select(e => e.Description)));
+        }
+        await users.UpdateSecurityStampAsync(user);
+        return "user.password";
+    });
+
     /// <summary>Ends every session of the account (sign-out): a copy of an old session cookie no longer works.</summary>
     public async Task EndSessionsAsync(string userId)
     {
@@ -106,7 +130,15 @@ public sealed partial class AccountService
                 return new(false, $"{userName} is the last administrator; make someone else an administrator first");
             }
         }
-        var action = await change(users, user);
+        string action;
+        try
+        {
+            action = await change(users, user);
+        }
+        catch (PasswordRefusedException refused)
+        {
+            return new(false, refused.Message);
+        }
         await audit.RecordAsync(actor, action, $"user/{userName}", null);
         return new(true, null);
     }
@@ -129,3 +161,6 @@ public sealed partial class AccountService
         return true;
     }
 }
+
+/// <summary>A new password the rules refuse; the account is left as it was.</summary>
+internal sealed class PasswordRefusedException(string message) : Exception(message);

@@ -10,7 +10,7 @@ namespace KeelPortal.Access;
 
 public sealed record AccountSummary(string Id, string UserName, string Role, bool Locked, IReadOnlyList<ApiTokenSummary> Tokens);
 
-public sealed record ApiTokenSummary(long Id, string Name, string Prefix, DateTime CreatedAtUtc, DateTime? LastUsedAtUtc, bool Revoked);
+public sealed record ApiTokenSummary(long Id, string Name, string Prefix, DateTime CreatedAtUtc, DateTime? LastUsedAtUtc, bool Revoked, DateTime? ExpiresAtUtc = null);
 
 public sealed record AccountResult(bool Succeeded, string? Error, string? Token = null);
 
@@ -74,14 +74,18 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         {
             var role = Roles.Highest(await users.GetRolesAsync(user)) ?? Roles.Viewer;
             result.Add(new AccountSummary(user.Id, user.UserName!, role, await users.IsLockedOutAsync(user), tokens.Where(t => t.UserId == user.Id)
-                .Select(t => new ApiTokenSummary(t.Id, t.Name, t.Prefix, t.CreatedAtUtc, t.LastUsedAtUtc, t.RevokedAtUtc is not null)).ToList()));
+                .Select(t => new ApiTokenSummary(t.Id, t.Name, t.Prefix, t.CreatedAtUtc, t.LastUsedAtUtc, t.RevokedAtUtc is not null, t.ExpiresAtUtc)).ToList()));
         }
         return result;
     }
 
     /// <summary>Creates a token for <paramref name="userName"/>; the token is returned once and only its hash is kept.</summary>
-    public async Task<AccountResult> CreateTokenAsync(string userName, string name, string actor)
+    public async Task<AccountResult> CreateTokenAsync(string userName, string name, string actor, DateTime? expiresAtUtc = null)
     {
+        if (expiresAtUtc is { } expiry && expiry <= time.GetUtcNow().UtcDateTime)
+        {
+            return new(false, "the expiry must be in the future");
+        }
         using var scope = scopes.CreateScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
         var user = await users.FindByNameAsync(userName);
@@ -89,15 +93,15 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         {
             return new(false, $"there is no user {userName}");
         }
-        if (string.IsNullOrWhiteSpace(name))
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 200)
         {
-            return new(false, "give the token a name, such as the tool that will use it");
+            return new(false, "give the token a name of up to 200 characters, such as the tool that will use it");
         }
         var token = TokenPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         await using var db = await contexts.CreateDbContextAsync();
-        db.Add(new ApiToken { UserId = user.Id, Name = name.Trim(), Hash = Hash(token), Prefix = token[..8], CreatedAtUtc = time.GetUtcNow().UtcDateTime });
+        db.Add(new ApiToken { UserId = user.Id, Name = name.Trim(), Hash = Hash(token), Prefix = token[..8], CreatedAtUtc = time.GetUtcNow().UtcDateTime, ExpiresAtUtc = expiresAtUtc });
         await db.SaveChangesAsync();
-        await audit.RecordAsync(actor, "token.created", $"user/{userName}", name.Trim());
+        await audit.RecordAsync(actor, "token.created", $"user/{userName}", expiresAtUtc is { } until ? $"{name.Trim()}, expires {until:u}" : name.Trim());
         return new(true, null, token);
     }
 
@@ -114,17 +118,18 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         return revoked > 0;
     }
 
-    /// <summary>The principal a token stands for, or null when it is unknown or revoked.</summary>
+    /// <summary>The principal a token stands for, or null when it is unknown, revoked or expired.</summary>
     public async Task<ClaimsPrincipal?> AuthenticateTokenAsync(string token, string scheme)
     {
         await using var db = await contexts.CreateDbContextAsync();
         var hash = Hash(token);
+        var now = time.GetUtcNow().UtcDateTime;
         var row = await db.Set<ApiToken>().SingleOrDefaultAsync(t => t.Hash == hash && t.RevokedAtUtc == null);
-        if (row is null)
+        if (row is null || row.ExpiresAtUtc <= now)
         {
             return null;
         }
-        row.LastUsedAtUtc = time.GetUtcNow().UtcDateTime;
+        row.LastUsedAtUtc = now;
         await db.SaveChangesAsync();
         return await PrincipalAsync(u => u.FindByIdAsync(row.UserId), scheme);
     }

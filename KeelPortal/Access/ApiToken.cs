@@ -19,6 +19,9 @@ public sealed class ApiToken
     public DateTime CreatedAtUtc { get; set; }
     public DateTime? LastUsedAtUtc { get; set; }
     public DateTime? RevokedAtUtc { get; set; }
+
+    /// <summary>When the token stops working on its own; null: until revoked.</summary>
+    public DateTime? ExpiresAtUtc { get; set; }
 }
 
 internal sealed class ApiTokenConfiguration : IEntityTypeConfiguration<ApiToken>

@@ -98,8 +98,10 @@ public sealed class ApprovalPicture(WorkloadStore workloads, IRegistryClient reg
     }
 
     /// <summary><c>latest (sha256:ab12cd34…)</c>: a force update names the digests, or it would read "latest → latest".</summary>
-    public static string WithDigest(string tag, string? digest) =>
-        digest is null ? tag : $"{tag} ({(digest.Length > 19 ? digest[..19] + "…" : digest)})";
+    public static string WithDigest(string tag, string? digest) => digest is null ? tag : $"{tag} ({Abbreviated(digest)})";
+
+    /// <summary><c>sha256:ab12cd34ef56…</c>: enough of a digest to tell two apart.</summary>
+    public static string Abbreviated(string digest) => digest.Length > 19 ? digest[..19] + "…" : digest;
 
     /// <summary>
     /// Links from image labels and annotations are untrusted: only absolute http(s) addresses are shown as links.

@@ -14,6 +14,7 @@ public sealed record BoardRow(
     WorkloadStatus Status,
     string? Detail,
     string? Candidate,
+    string? CandidateFrom,
     RolloutState? LastRollout,
     DateTime? LastRolloutAtUtc,
     DateTime? CheckedAtUtc)
@@ -90,7 +91,7 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
         await using var db = await contexts.CreateDbContextAsync(ct);
         var open = await db.Set<Approval>().AsNoTracking()
             .Where(a => ids.Contains(a.WorkloadId) && (a.State == ApprovalState.Pending || a.State == ApprovalState.Approved || a.State == ApprovalState.Applying))
-            .Select(a => new { a.WorkloadId, a.State, a.NewVersion, a.VotesRequired, Votes = a.Votes.Count(v => v.Approve) })
+            .Select(a => new { a.WorkloadId, a.State, a.CurrentVersion, a.NewVersion, a.VotesRequired, Votes = a.Votes.Count(v => v.Approve) })
             .ToListAsync(ct);
         var rollouts = await db.Set<RolloutRecord>().AsNoTracking()
             .Where(r => ids.Contains(r.WorkloadId) && r.Id == db.Set<RolloutRecord>().Where(x => x.WorkloadId == r.WorkloadId).Max(x => x.Id))
@@ -107,8 +108,10 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
             var applying = applyingOf.GetValueOrDefault(row.Id);
             var checked_ = checks[row.Id].ToList();
             var failedCheck = checked_.FirstOrDefault(c => c.Error is not null);
-            var best = checked_.Select(c => c.Best).FirstOrDefault(b => b is not null);
+            var bestCheck = checked_.FirstOrDefault(c => c.Best is not null);
+            var best = bestCheck?.Best;
             var candidate = applying?.NewVersion ?? pending?.NewVersion ?? best;
+            var from = applying?.CurrentVersion ?? pending?.CurrentVersion ?? bestCheck?.Current;
             var (status, detail) = row switch
             {
                 { Error: { } error } => (WorkloadStatus.SettingsError, error),
@@ -122,7 +125,7 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
                 _ when checked_.Count > 0 => (WorkloadStatus.UpToDate, checked_[0].Summary),
                 _ => (WorkloadStatus.NotChecked, row.Trigger == "poll" ? "the first poll has not run yet" : "no webhook or poll has named one of its repositories yet"),
             };
-            return new BoardRow(row, status, detail, candidate, rollout?.State, rollout?.FinishedAtUtc ?? rollout?.StartedAtUtc,
+            return new BoardRow(row, status, detail, candidate, from, rollout?.State, rollout?.FinishedAtUtc ?? rollout?.StartedAtUtc,
                 checked_.Count == 0 ? null : checked_.Max(c => c.CheckedAtUtc));
         }).ToList();
     }

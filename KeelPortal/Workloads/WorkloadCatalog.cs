@@ -7,6 +7,12 @@ using KeelPortal.Policies;
 
 namespace KeelPortal.Workloads;
 
+/// <summary>One pod of a workload as the console shows it.</summary>
+public sealed record PodView(string Name, string Phase, bool Ready, IReadOnlyList<PodContainer> Containers);
+
+/// <summary>One container of a pod: the image it runs and the digest the node resolved.</summary>
+public sealed record PodContainer(string Name, string Image, string? Digest);
+
 /// <summary>
 /// The in-memory picture of the cluster the watchers keep current: workloads, pods and node platforms. Every change
 /// recomputes the affected snapshots; the ones that really changed are written to the database in batches and then
@@ -42,6 +48,29 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
     public WorkloadObject? Find(string id) => workloads.GetValueOrDefault(id);
 
     public int Count => workloads.Count;
+
+    /// <summary>The pods a workload selects as last seen: name, phase, readiness and each container's image and digest.</summary>
+    public IReadOnlyList<PodView> PodsOf(string id)
+    {
+        if (Find(id) is not { } workload || !podsByNamespace.TryGetValue(workload.Namespace, out var pods))
+        {
+            return [];
+        }
+        return pods.Values.Where(p => WorkloadSnapshot.Selects(workload.Selector, p.Metadata.Labels))
+            .OrderBy(p => p.Metadata.Name, StringComparer.Ordinal)
+            .Select(p => new PodView(
+                p.Metadata.Name,
+                p.Status?.Phase ?? "Unknown",
+                p.Status?.ContainerStatuses is { Count: > 0 } statuses && statuses.All(c => c.Ready),
+                (p.Status?.ContainerStatuses ?? []).Select(c => new PodContainer(c.Name, c.Image ?? "", DigestOf(c.ImageID))).ToList()))
+            .ToList();
+    }
+
+    private static string? DigestOf(string? imageId)
+    {
+        var at = imageId?.LastIndexOf('@') ?? -1;
+        return at >= 0 ? imageId![(at + 1)..] : null;
+    }
 
     /// <summary>The cluster workloads of one namespace as last seen.</summary>
     public IEnumerable<WorkloadObject> InNamespace(string ns) => workloads.Values.Where(w => w.Namespace == ns);

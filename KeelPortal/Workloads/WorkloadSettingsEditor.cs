@@ -31,8 +31,7 @@ public sealed class WorkloadSettingsEditor(ClusterConnection cluster, WorkloadCa
         foreach (var (key, value) in keys)
         {
             // Keel reads keel.sh/policy from annotations first, and approvals from labels first.
-            var inLabels = key != "keel.sh/policy" && current.Labels.ContainsKey(key);
-            (inLabels ? labels : annotations)[key] = value;
+            (SettingsChanges.WritesToLabels(current, key) ? labels : annotations)[key] = value;
         }
         var metadata = new JsonObject { ["resourceVersion"] = current.ResourceVersion, ["annotations"] = annotations };
         if (labels.Count > 0)

@@ -1,0 +1,196 @@
+using Bunit;
+using KeelPortal.Access;
+using KeelPortal.Approvals;
+using KeelPortal.Notifications;
+using KeelPortal.Tests.TestSupport;
+using KeelPortal.Updates;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using MudBlazor.Services;
+
+namespace KeelPortal.Tests.Console;
+
+/// <summary>
+/// The Workloads, Approvals and Notifications pages rendered with bUnit on the portal's real services (SQLite, the real
+/// registry, the Kubernetes API test server): fast feedback on what each page says, without a browser.
+/// </summary>
+[Collection(AppHosts.Name)]
+public sealed class ConsolePagesTests
+{
+    private static Dictionary<string, string> Keel(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
+
+    private static BunitContext Console(IServiceProvider services, string user, string role)
+    {
+        var context = new BunitContext();
+        context.Services.AddMudServices();
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        context.Services.AddFallbackServiceProvider(services);
+        var auth = context.AddAuthorization();
+        auth.SetAuthorized(user);
+        auth.SetRoles(role);
+        if (role == Roles.Admin)
+        {
+            auth.SetPolicies(Roles.CanAdminister);
+        }
+        context.Renderer.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+        return context;
+    }
+
+    /// <summary>The input of a MudBlazor field marked with <c>data-testid</c> (on the input itself or around it).</summary>
+    private static AngleSharp.Dom.IElement Field<T>(IRenderedComponent<T> rendered, string testId) where T : Microsoft.AspNetCore.Components.IComponent =>
+        rendered.Find($"input[data-testid={testId}], textarea[data-testid={testId}], [data-testid={testId}] input, [data-testid={testId}] textarea");
+
+    [Fact]
+    public async Task The_workloads_page_says_where_each_workload_stands_and_shows_settings_as_written()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var shop = pipeline.Repository("team/shop");
+        var calm = pipeline.Repository("team/calm");
+        await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
+        await pipeline.Pusher.PushAsync("team/calm", "1.0.0");
+        pipeline.Deploy("shop", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "2")));
+        pipeline.Deploy("broken", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "two")));
+        pipeline.Deploy("calm", $"{calm}:1.0.0", Keel(("keel.sh/policy", "patch")));
+        pipeline.Deploy("gone", $"{pipeline.Repository("team/gone")}:1.0.0", Keel(("keel.sh/policy", "patch")));
+        foreach (var name in new[] { "shop", "broken", "calm", "gone" })
+        {
+            await pipeline.TrackedAsync($"deployment/shop/{name}");
+        }
+        await pipeline.Pusher.PushAsync("team/shop", "1.3.0");
+        var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();
+        await planner.PollAsync(shop);
+        await planner.PollAsync(calm);
+        await planner.PollAsync(pipeline.Repository("team/gone"));
+        await using var console = Console(pipeline.Portal.Services, "victor", Roles.Viewer);
+
+        var all = console.Render<WorkloadsPage>();
+
+        all.WaitForAssertion(() => Assert.Equal(4, all.FindAll("[data-testid=workload-link]").Count), TimeSpan.FromSeconds(10));
+        string Row(string name) => all.FindAll("[data-testid=workloads-grid] tbody tr").Single(r => r.QuerySelector("[data-testid=workload-link]")!.TextContent == name).TextContent;
+        Assert.Contains("waiting for approval (0 of 2)", Row("shop"), StringComparison.Ordinal);
+        Assert.Contains("1.2.3 → 1.3.0", Row("shop"), StringComparison.Ordinal);
+        Assert.Contains("settings error", Row("broken"), StringComparison.Ordinal);
+        Assert.Contains("two", all.FindAll("[data-testid=workloads-grid] tbody tr").Single(r => r.TextContent.Contains("broken", StringComparison.Ordinal))
+            .QuerySelector("[data-testid=workload-approvals]")!.TextContent, StringComparison.Ordinal);
+        Assert.Contains("up to date", Row("calm"), StringComparison.Ordinal);
+        Assert.Contains("registry unreadable", Row("gone"), StringComparison.Ordinal);
+        Assert.Equal("/workloads/deployment/shop/calm", all.FindAll("[data-testid=workload-link]").Single(a => a.TextContent == "calm").GetAttribute("href"));
+
+        var navigation = console.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo("/workloads?status=waiting");
+        var waiting = console.Render<WorkloadsPage>();
+        waiting.WaitForAssertion(() => Assert.Equal(["shop"], waiting.FindAll("[data-testid=workload-link]").Select(a => a.TextContent)), TimeSpan.FromSeconds(10));
+
+        navigation.NavigateTo("/workloads?q=no-such-workload");
+        var nothing = console.Render<WorkloadsPage>();
+        nothing.WaitForAssertion(() => Assert.Contains("No workload matches “no-such-workload”", nothing.Find("[data-testid=no-match]").TextContent, StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task An_approval_card_shows_the_jump_the_diff_the_image_facts_and_a_compare_link_and_counts_a_vote()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/shop");
+        static Dictionary<string, string> Labels(string revision, string version) => new()
+        {
+            ["org.opencontainers.image.source"] = "https://github.com/acme/shop",
+            ["org.opencontainers.image.revision"] = revision,
+            ["org.opencontainers.image.version"] = version,
+        };
+        await pipeline.Pusher.PushAsync("team/shop", "1.2.3", new TestImage(Labels: Labels("abc123", "1.2.3")));
+        pipeline.Deploy("shop", $"{repository}:1.2.3",
+            Keel(("keel.sh/policy", "major"), ("keel.sh/releaseNotes", "https://example.com/shop/releases")), labels: Keel(("keel.sh/approvals", "2")));
+        await pipeline.TrackedAsync("deployment/shop/shop");
+        await pipeline.Pusher.PushAsync("team/shop", "2.0.0", new TestImage(Created: new DateTimeOffset(2026, 11, 29, 8, 0, 0, TimeSpan.Zero), Labels: Labels("def456", "2.0.0")));
+        await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync(repository);
+        await pipeline.ApprovalAsync("deployment/shop/shop:2.0.0", a => a.State == ApprovalState.Pending);
+        await using var console = Console(pipeline.Portal.Services, "alice", Roles.Approver);
+
+        var page = console.Render<ApprovalsPage>();
+
+        var card = "[data-identifier='deployment/shop/shop:2.0.0']";
+        page.WaitForAssertion(() => Assert.NotNull(page.Find($"{card} [data-testid=approval-compare]")), TimeSpan.FromSeconds(15));
+        Assert.Equal("major version", page.Find($"{card} [data-testid=approval-jump]").TextContent.Trim());
+        var diff = page.Find($"{card} [data-testid=approval-diff]").TextContent;
+        Assert.Contains($"app: {repository}:1.2.3", diff, StringComparison.Ordinal);
+        Assert.Contains($"app: {repository}:2.0.0", diff, StringComparison.Ordinal);
+        Assert.Equal("https://github.com/acme/shop/compare/abc123...def456", page.Find($"{card} [data-testid=approval-compare]").GetAttribute("href"));
+        Assert.Equal("https://example.com/shop/releases", page.Find($"{card} [data-testid=approval-notes]").GetAttribute("href"));
+        var image = page.Find($"{card} [data-testid=approval-image]").TextContent;
+        Assert.Contains("version label 2.0.0", image, StringComparison.Ordinal);
+        Assert.Contains("revision def456", image, StringComparison.Ordinal);
+        Assert.Contains("digest sha256:", image, StringComparison.Ordinal);
+        Assert.Equal("/workloads/deployment/shop/shop", page.Find($"{card} [data-testid=approval-workload]").GetAttribute("href"));
+
+        page.Find($"{card} [data-testid=approve]").Click();
+
+        page.WaitForAssertion(() => Assert.Contains("1 of 2 votes: alice", page.Find($"{card} [data-testid=votes]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        var approval = await pipeline.Approvals.FindAsync("deployment/shop/shop:2.0.0");
+        Assert.Equal(["alice"], approval!.Votes.Select(v => v.Voter));
+    }
+
+    [Fact]
+    public async Task Selecting_all_and_rejecting_with_a_comment_declines_every_shown_update_and_history_says_who_voted_what()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/shop");
+        await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
+        pipeline.Deploy("one", $"{repository}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "1")));
+        pipeline.Deploy("two", $"{repository}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/one");
+        await pipeline.TrackedAsync("deployment/shop/two");
+        await pipeline.Pusher.PushAsync("team/shop", "1.3.0");
+        await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync(repository);
+        await pipeline.ApprovalAsync("deployment/shop/one:1.3.0", a => a.State == ApprovalState.Pending);
+        await pipeline.ApprovalAsync("deployment/shop/two:1.3.0", a => a.State == ApprovalState.Pending);
+        await using var console = Console(pipeline.Portal.Services, "alice", Roles.Approver);
+        var dialogs = console.Render<MudDialogProvider>();
+        var page = console.Render<ApprovalsPage>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=pending-approval]").Count), TimeSpan.FromSeconds(10));
+
+        Field(page, "select-all").Change(true);
+        page.WaitForAssertion(() => Assert.Contains("Reject 2 selected", page.Find("[data-testid=bulk-reject]").TextContent, StringComparison.Ordinal));
+        page.Find("[data-testid=bulk-reject]").Click();
+        dialogs.WaitForAssertion(() => Field(dialogs, "reject-comment").Change("not before the release freeze"));
+        dialogs.Find("[data-testid=confirm-reject]").Click();
+
+        long rejectedId = 0;
+        foreach (var id in new[] { "deployment/shop/one:1.3.0", "deployment/shop/two:1.3.0" })
+        {
+            var rejected = await pipeline.ApprovalAsync(id, a => a.State == ApprovalState.Rejected);
+            rejectedId = rejected.Id;
+            Assert.Equal(("alice", false, "not before the release freeze"), (rejected.Votes[0].Voter, rejected.Votes[0].Approve, rejected.Votes[0].Comment));
+        }
+        console.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo("/approvals?tab=history");
+        var history = console.Render<ApprovalsPage>();
+        history.WaitForAssertion(() => Assert.Equal(2, history.FindAll("[data-testid=history-votes]").Count(v => v.TextContent.Contains("alice rejected (“not before the release freeze”)", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(10));
+
+        // A link to an approval that is no longer pending (a notification's) lands on its history entry, highlighted.
+        console.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo($"/approvals#approval-{rejectedId}");
+        var linked = console.Render<ApprovalsPage>();
+        linked.WaitForAssertion(() => Assert.Contains("alice rejected", linked.Find("tr.highlighted").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.NotNull(linked.Find($"tr.highlighted #approval-{rejectedId}"));
+    }
+
+    [Fact]
+    public async Task The_notifications_page_lists_channels_with_their_kind_default_flag_and_masked_target()
+    {
+        await using var portal = new PortalFactory();
+        var directory = portal.Services.GetRequiredService<ChannelDirectory>();
+        await portal.EnsureUserAsync("root", Roles.Admin);
+        var saved = await directory.SaveAsync(new ChannelInput(null, "team-chat", ChannelType.Slack, "https://hooks.slack.com/services/T000/B000/XXXXSECRET", null, null, null,
+            NotificationEvents.All, NotificationLevel.Info, IsDefault: false, Enabled: true), "root");
+        Assert.True(saved.Succeeded, saved.Error);
+        await using var console = Console(portal.Services, "root", Roles.Admin);
+
+        var page = console.Render<NotificationsPage>();
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=channels] tbody tr")), TimeSpan.FromSeconds(10));
+        var row = page.Find("[data-testid=channels] tbody tr").TextContent;
+        Assert.Contains("team-chat", row, StringComparison.Ordinal);
+        Assert.Contains("Slack", row, StringComparison.Ordinal);
+        Assert.DoesNotContain("XXXXSECRET", page.Markup, StringComparison.Ordinal);
+    }
+}
