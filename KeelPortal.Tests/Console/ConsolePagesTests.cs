@@ -193,4 +193,28 @@ public sealed class ConsolePagesTests
         Assert.Contains("Slack", row, StringComparison.Ordinal);
         Assert.DoesNotContain("XXXXSECRET", page.Markup, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_users_page_shows_each_tokens_name_last_use_and_expiry()
+    {
+        await using var portal = new PortalFactory();
+        await portal.EnsureUserAsync("root", Roles.Admin);
+        await portal.EnsureUserAsync("ci-bot", Roles.Viewer);
+        var accounts = portal.Services.GetRequiredService<AccountService>();
+        var now = portal.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        await accounts.CreateTokenAsync("ci-bot", "release pipeline", "root", now.AddDays(30).AddHours(1));
+        var used = await accounts.CreateTokenAsync("ci-bot", "dashboard", "root");
+        await accounts.AuthenticateTokenAsync(used.Token!, "Bearer");
+        await using var console = Console(portal.Services, "root", Roles.Admin);
+
+        var page = console.Render<KeelPortal.Access.UsersPage>();
+
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=token]").Count), TimeSpan.FromSeconds(10));
+        var tokens = page.FindAll("[data-testid=token]").Select(t => t.TextContent).ToList();
+        Assert.Contains(tokens, t => t.Contains("release pipeline", StringComparison.Ordinal) && t.Contains("never used", StringComparison.Ordinal)
+            && t.Contains("expires in 30 d", StringComparison.Ordinal));
+        Assert.Contains(tokens, t => t.Contains("dashboard", StringComparison.Ordinal) && t.Contains("used less than a minute ago", StringComparison.Ordinal)
+            && t.Contains("no expiry", StringComparison.Ordinal));
+        Assert.NotEmpty(page.FindAll("[data-testid=new-password-button]"));
+    }
 }
