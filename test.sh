@@ -23,6 +23,7 @@ requirements=(
   "chromium chromium"
   "unzip unzip"
   "prometheus prometheus"
+  "pg_ctlcluster postgresql"
 )
 
 step "checking tools"
@@ -66,9 +67,11 @@ dotnet restore KeelPortal.sln || fail "dotnet restore failed"
 step "building"
 dotnet build KeelPortal.sln --no-restore -clp:ErrorsOnly || fail "the build failed"
 
-step "checking the EF Core model has no pending changes"
-dotnet ef migrations has-pending-model-changes --project KeelPortal.csproj --no-build \
-  || fail "the EF model changed without a migration: run 'dotnet ef migrations add <Name>'"
+step "checking the EF Core model has no pending changes (SQLite and PostgreSQL migrations)"
+dotnet ef migrations has-pending-model-changes --context PortalDbContext --project KeelPortal.csproj --no-build \
+  || fail "the EF model changed without a SQLite migration: run 'dotnet ef migrations add <Name> --context PortalDbContext'"
+dotnet ef migrations has-pending-model-changes --context PostgresDbContext --project KeelPortal.csproj --no-build \
+  || fail "the EF model changed without a PostgreSQL migration: run 'dotnet ef migrations add <Name> --context PostgresDbContext --output-dir Migrations/Postgres'"
 
 # The tests read copies of the shared Keel vectors; when the shared folder sits beside the repository,
 # the copies must not have drifted from it.

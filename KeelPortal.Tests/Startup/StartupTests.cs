@@ -120,4 +120,17 @@ public sealed class StartupTests
         Assert.Contains("Jobs:WorkerCount must be between 1 and 100", report, StringComparison.Ordinal);
         Assert.Contains("Jobs:QueuePollInterval must be between", report, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("mysql", "Server=db", "Data:Provider must be sqlite or postgres.")]
+    [InlineData("postgres", "Data Source=data/keelportal.db", "Data:ConnectionString is not a valid PostgreSQL connection string")]
+    public async Task A_wrong_provider_or_a_connection_string_for_another_provider_stops_startup(string provider, string connectionString, string message)
+    {
+        await using var portal = new PortalFactory().With("Data:Provider", provider).With("Data:ConnectionString", connectionString);
+
+        Assert.ThrowsAny<InvalidOperationException>(() => portal.CreateClient());
+
+        var report = Assert.Single(portal.Logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Critical).Message;
+        Assert.Contains(message, report, StringComparison.Ordinal);
+    }
 }

@@ -6,7 +6,16 @@ public sealed class DataOptions
 {
     public const string Section = "Data";
 
-    /// <summary>SQLite connection string; a relative <c>Data Source</c> is resolved against the content root.</summary>
+    /// <summary><c>sqlite</c> (one instance, nothing to set up) or <c>postgres</c> (several replicas on one database).</summary>
+    [RegularExpression("^(sqlite|postgres)$", ErrorMessage = "Data:Provider must be sqlite or postgres.")]
+    public string Provider { get; set; } = "sqlite";
+
+    public bool IsPostgres => Provider == "postgres";
+
+    /// <summary>
+    /// SQLite connection string (a relative <c>Data Source</c> is resolved against the content root), or with
+    /// <c>postgres</c> an Npgsql one (<c>Host=…;Database=…;Username=…;Password=…</c>, the password a secret).
+    /// </summary>
     [Required(AllowEmptyStrings = false, ErrorMessage = "Data:ConnectionString is required (for example \"Data Source=data/keelportal.db\").")]
     public string ConnectionString { get; set; } = "Data Source=data/keelportal.db";
 

@@ -17,8 +17,10 @@ public static class DataSetup
         builder.Services.AddOptions<DataOptions>()
             .BindConfiguration(DataOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => TryParse(o.ConnectionString) is not null,
+            .Validate(o => o.IsPostgres || TryParse(o.ConnectionString) is not null,
                 "Data:ConnectionString is not a valid SQLite connection string.")
+            .Validate(o => !o.IsPostgres || TryParsePostgres(o.ConnectionString),
+                "Data:ConnectionString is not a valid PostgreSQL connection string (Host=…;Database=…;Username=…).")
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<DataOptions>, KeyRingCertificateValidation>();
 
@@ -32,16 +34,30 @@ public static class DataSetup
             // stack trace. Its callers classify it (UniqueViolation) and every other failure propagates to be logged there.
             options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         });
-        builder.Services.AddHostedService<DatabaseMigrator>();
+        builder.Services.AddDbContextFactory<PostgresDbContext>((sp, options) =>
+        {
+            options.UseNpgsql(sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString);
+            options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
+        });
+        // Every slice asks for IDbContextFactory<PortalDbContext>; the provider is chosen when it is first resolved.
+        var sqlite = builder.Services.Last(d => d.ServiceType == typeof(IDbContextFactory<PortalDbContext>));
+        builder.Services.Remove(sqlite);
+        builder.Services.AddSingleton<IDbContextFactory<PortalDbContext>>(sp => sp.GetRequiredService<IOptions<DataOptions>>().Value.IsPostgres
+            ? new PostgresContexts(sp.GetRequiredService<IDbContextFactory<PostgresDbContext>>())
+            : (IDbContextFactory<PortalDbContext>)ActivatorUtilities.CreateInstance(sp, sqlite.ImplementationType!));
+        // First of all hosted services: the key ring (in the database on PostgreSQL) and every job read migrated tables.
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, DatabaseMigrator>());
         builder.Services.AddSingleton<EventHub>();
 
-        // Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade.
+        // Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade; on
+        // PostgreSQL they live in it, so every replica reads and writes the same key ring.
         builder.Services.AddDataProtection().SetApplicationName("KeelPortal");
         builder.Services.AddOptions<KeyManagementOptions>()
-            .Configure<IOptions<DataOptions>, ILoggerFactory>((keys, data, logs) =>
+            .Configure<IOptions<DataOptions>, ILoggerFactory, IServiceProvider>((keys, data, logs, services) =>
             {
-                var folder = new DirectoryInfo(ResolvePath(data.Value.KeysPath, contentRoot));
-                keys.XmlRepository = new FileSystemXmlRepository(folder, logs);
+                keys.XmlRepository = data.Value.IsPostgres
+                    ? new Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.EntityFrameworkCoreXmlRepository<PostgresDbContext>(services, logs)
+                    : new FileSystemXmlRepository(new DirectoryInfo(ResolvePath(data.Value.KeysPath, contentRoot)), logs);
                 if (KeyRingCertificate.Load(data.Value, contentRoot, out _) is { } certificate)
                 {
                     keys.XmlEncryptor = new CertificateKeyEncryptor(certificate);
@@ -84,6 +100,22 @@ public static class DataSetup
             Directory.CreateDirectory(folder);
         }
         return csb.ToString();
+    }
+
+    private static bool TryParsePostgres(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            return false;
+        }
+        try
+        {
+            return new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Host is { Length: > 0 };
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static SqliteConnectionStringBuilder? TryParse(string? connectionString)

@@ -4,9 +4,22 @@ using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Data;
 
-/// <summary>The portal's database: every slice's entities (found by their configurations) and the Identity accounts.</summary>
-public sealed class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<IdentityUser>(options)
+/// <summary>
+/// The portal's database: every slice's entities (found by their configurations) and the Identity accounts. On SQLite
+/// (the default) it is this type; on PostgreSQL it is <see cref="PostgresDbContext"/>, which has its own migrations.
+/// </summary>
+public class PortalDbContext : IdentityDbContext<IdentityUser>
 {
+    public PortalDbContext(DbContextOptions<PortalDbContext> options)
+        : base(options)
+    {
+    }
+
+    protected PortalDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -19,6 +19,13 @@ public static class JobsSetup
         builder.Services.AddSingleton<JobStorage>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
+            var data = sp.GetRequiredService<IOptions<Data.DataOptions>>().Value;
+            if (data.IsPostgres)
+            {
+                // Every replica shares the queue in the portal's database (schema hangfire); a job runs on one of them.
+                var postgres = new Hangfire.PostgreSql.PostgreSqlStorageOptions { QueuePollInterval = options.QueuePollInterval, PrepareSchemaIfNecessary = true };
+                return new Hangfire.PostgreSql.PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(data.ConnectionString, postgres), postgres);
+            }
             var path = Data.DataSetup.ResolvePath(options.StoragePath, contentRoot);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             return new SQLiteStorage(path, new SQLiteStorageOptions { QueuePollInterval = options.QueuePollInterval });

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace KeelPortal.Tests.TestSupport;
+
+/// <summary>
+/// A throwaway PostgreSQL 15 cluster (Debian's binaries): <c>initdb</c> into a temporary folder, served on a Unix socket
+/// in that folder only (no TCP port to collide on), run as an unprivileged user when the tests run as root (PostgreSQL
+/// refuses root), and removed on dispose. Each test takes its own database with <see cref="CreateDatabaseAsync"/>.
+/// </summary>
+public sealed class PostgresProcess : IAsyncDisposable
+{
+    private readonly Process server;
+    private readonly string folder;
+
+    private PostgresProcess(Process server, string folder)
+    {
+        this.server = server;
+        this.folder = folder;
+    }
+
+    private string Socket => Path.Combine(folder, "socket");
+
+    /// <summary>Debian's PostgreSQL 15 binaries (or another installed major version).</summary>
+    public static string? BinaryFolder() =>
+        (Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Order(StringComparer.Ordinal).Select(d => Path.Combine(d, "bin")) : [])
+            .FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "postgres")));
+
+    public static async Task<PostgresProcess> StartAsync()
+    {
+        var bin = BinaryFolder() ?? throw new InvalidOperationException("PostgreSQL 15 is missing: run ./test.sh (it installs the Debian package postgresql)");
+        var folder = Path.Combine(Path.GetTempPath(), "keelportal-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        var data = Path.Combine(folder, "data");
+        var socket = Path.Combine(folder, "socket");
+        Directory.CreateDirectory(data);
+        Directory.CreateDirectory(socket);
+        var user = Environment.UserName == "root" ? "postgres" : null;
+        if (user is not null)
+        {
+            var chown = await ToolProcess.RunAsync("chown", ["-R", user, folder]);
+            Assert.True(chown.ExitCode == 0, chown.Error);
+        }
+        var init = await ToolProcess.RunAsync(user is null ? Path.Combine(bin, "initdb") : "runuser",
+            [.. user is null ? [] : new[] { "-u", user, "--", Path.Combine(bin, "initdb") }, "-D", data, "-U", "keel", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+        Assert.True(init.ExitCode == 0, $"initdb failed: {init.Error}");
+        var start = new ProcessStartInfo(user is null ? Path.Combine(bin, "postgres") : "runuser") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (user is null ? [] : new[] { "-u", user, "--", Path.Combine(bin, "postgres") })
+            .Concat(["-D", data, "-k", socket, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"]))
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var server = Process.Start(start)!;
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        var postgres = new PostgresProcess(server, folder);
+        await Eventually.TrueAsync(async () =>
+        {
+            Assert.False(server.HasExited, "postgres exited at start");
+            try
+            {
+                await using var connection = new NpgsqlConnection(postgres.ConnectionString("postgres"));
+                await connection.OpenAsync();
+                return true;
+            }
+            catch (NpgsqlException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), "PostgreSQL accepts connections");
+        return postgres;
+    }
+
+    public string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
+    {
+        Host = Socket, Username = "keel", Database = database, Pooling = true, MaxPoolSize = 50,
+    }.ConnectionString;
+
+    /// <summary>A new empty database; returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = "portal_" + Guid.NewGuid().ToString("N")[..12];
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await command.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        if (!server.HasExited)
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+        server.Dispose();
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file the server still held as it died; the temporary folder is cleaned by the system.
+        }
+    }
+}
