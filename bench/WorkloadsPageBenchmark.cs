@@ -7,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace KeelPortal.Bench;
 
 /// <summary>
-/// The Workloads page over N workloads: the server time of the grid's first page, of a filtered page, and of the
-/// whole server-rendered page over HTTP.
+/// The Workloads page over N workloads: the server time of the grid's first page, of a filtered page, of the status
+/// board (a page, a status filter over every row, the overview's counts), and of the whole server-rendered page over HTTP.
 /// </summary>
 public static class WorkloadsPageBenchmark
 {
@@ -32,6 +32,11 @@ public static class WorkloadsPageBenchmark
         Percentiles.Report("grid: first page (25 rows, sorted by name, total counted)", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery())), "0.0");
         Percentiles.Report("grid: filter 'team-042' (sorted by namespace)", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery("team-042", "namespace"))), "0.0");
         Percentiles.Report("grid: page 100 sorted by policy, descending", await TimeAsync(runs, () => grid.QueryAsync(new WorkloadQuery(SortBy: "policy", Descending: true, Page: 100))), "0.0");
+        var board = portal.Services.GetRequiredService<KeelPortal.Updates.WorkloadBoard>();
+        Percentiles.Report("board: first page with each row's status", await TimeAsync(runs, () => board.QueryAsync(new WorkloadQuery())), "0.0");
+        Percentiles.Report("board: filter by status 'not checked' (every row's status computed)",
+            await TimeAsync(runs, () => board.QueryAsync(new WorkloadQuery(), KeelPortal.Updates.WorkloadStatus.NotChecked)), "0.0");
+        Percentiles.Report("board: the overview's counts per status", await TimeAsync(runs, () => board.CountsAsync()), "0.0");
         Percentiles.Report("GET /workloads (server-rendered page over HTTP)", await TimeAsync(runs / 2, async () => (await client.GetAsync("/workloads")).EnsureSuccessStatusCode()), "0.0");
         return 0;
     }

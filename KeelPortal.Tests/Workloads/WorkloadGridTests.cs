@@ -38,4 +38,33 @@ public sealed class WorkloadGridTests
         Assert.Equal(10, searchPolicy.Total);
         Assert.Equal(0, likeIsLiteral.Total);
     }
+
+    [Fact]
+    public async Task The_status_of_every_row_is_right_when_a_view_reads_hundreds_of_workloads_at_once()
+    {
+        await using var cluster = await ClusterPortal.StartAsync(server =>
+        {
+            for (var i = 0; i < 230; i++)
+            {
+                server.Create(KubeObjects.Workload("Deployment", "fleet", $"svc-{i:000}",
+                    annotations: new Dictionary<string, string> { ["keel.sh/policy"] = i == 3 ? "never" : "minor" },
+                    containers: [("app", $"registry.example.com/fleet/svc-{i:000}:1.0.0")]));
+            }
+        });
+        var book = cluster.Portal.Services.GetRequiredService<KeelPortal.Approvals.ApprovalBook>();
+        await book.ProposeAsync(new KeelPortal.Approvals.Proposal("deployment/fleet/svc-007", "registry.example.com/fleet/svc-007", "1.0.0", "1.1.0", null,
+            [new ImageUpdate("app", "registry.example.com/fleet/svc-007:1.1.0")], 2, TimeSpan.FromHours(1), "eligible"), _ => false);
+        var board = cluster.Portal.Services.GetRequiredService<KeelPortal.Updates.WorkloadBoard>();
+
+        var counts = await board.CountsAsync();
+        var waiting = await board.QueryAsync(new WorkloadQuery(), KeelPortal.Updates.WorkloadStatus.WaitingForApproval);
+        var bySeverity = await board.QueryAsync(new WorkloadQuery(SortBy: "status", PageSize: 3));
+
+        Assert.Equal((1, 1, 228), (counts[KeelPortal.Updates.WorkloadStatus.WaitingForApproval], counts[KeelPortal.Updates.WorkloadStatus.Paused],
+            counts[KeelPortal.Updates.WorkloadStatus.NotChecked]));
+        Assert.Equal(["svc-007"], waiting.Rows.Select(r => r.Workload.Name));
+        Assert.Equal(("0 of 2", "1.1.0"), (waiting.Rows[0].Detail, waiting.Rows[0].Candidate));
+        Assert.Equal(KeelPortal.Updates.WorkloadStatus.WaitingForApproval, bySeverity.Rows[0].Status);
+        Assert.Equal(230, bySeverity.Total);
+    }
 }

@@ -87,17 +87,21 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
         {
             return [];
         }
-        var ids = rows.Select(r => r.Id).ToList();
+        // A page asks about its own rows; a view over every row reads the (small) open approvals, the latest rollout of
+        // each workload and the checks whole, instead of sending thousands of ids to the database.
+        var ids = rows.Count <= 200 ? rows.Select(r => r.Id).ToList() : null;
         await using var db = await contexts.CreateDbContextAsync(ct);
         var open = await db.Set<Approval>().AsNoTracking()
-            .Where(a => ids.Contains(a.WorkloadId) && (a.State == ApprovalState.Pending || a.State == ApprovalState.Approved || a.State == ApprovalState.Applying))
+            .Where(a => a.State == ApprovalState.Pending || a.State == ApprovalState.Approved || a.State == ApprovalState.Applying)
+            .Where(a => ids == null || ids.Contains(a.WorkloadId))
             .Select(a => new { a.WorkloadId, a.State, a.CurrentVersion, a.NewVersion, a.VotesRequired, Votes = a.Votes.Count(v => v.Approve) })
             .ToListAsync(ct);
         var rollouts = await db.Set<RolloutRecord>().AsNoTracking()
-            .Where(r => ids.Contains(r.WorkloadId) && r.Id == db.Set<RolloutRecord>().Where(x => x.WorkloadId == r.WorkloadId).Max(x => x.Id))
+            .Where(r => ids == null || ids.Contains(r.WorkloadId))
+            .Where(r => !db.Set<RolloutRecord>().Any(x => x.WorkloadId == r.WorkloadId && x.Id > r.Id))
             .Select(r => new { r.WorkloadId, r.State, r.Reason, r.StartedAtUtc, r.FinishedAtUtc })
             .ToDictionaryAsync(r => r.WorkloadId, ct);
-        var checks = (await db.Set<WorkloadCheck>().AsNoTracking().Where(c => ids.Contains(c.WorkloadId)).ToListAsync(ct))
+        var checks = (await db.Set<WorkloadCheck>().AsNoTracking().Where(c => ids == null || ids.Contains(c.WorkloadId)).ToListAsync(ct))
             .ToLookup(c => c.WorkloadId);
         var pendingOf = open.Where(a => a.State == ApprovalState.Pending).ToDictionary(a => a.WorkloadId);
         var applyingOf = open.Where(a => a.State != ApprovalState.Pending).GroupBy(a => a.WorkloadId).ToDictionary(g => g.Key, g => g.First());
