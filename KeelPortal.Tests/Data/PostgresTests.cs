@@ -33,7 +33,7 @@ public sealed class PostgresTests
         await using var postgres = await PostgresProcess.StartAsync();
         var database = await postgres.CreateDatabaseAsync();
         await using var pipeline = await PipelinePortal.StartAsync(configure: portal => portal
-            .With("Data:Provider", "postgres").With("Data:ConnectionString", database));
+            .With("Data:Provider", "postgres").With("Data:ConnectionString", database).With("Workloads:LeaderElection", "off"));
         var repository = pipeline.Repository("team/shop");
         await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
         pipeline.Deploy("shop", $"{repository}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "2")));

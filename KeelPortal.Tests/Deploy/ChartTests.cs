@@ -23,6 +23,7 @@ public sealed class ChartTests
         { "ingress and OIDC", ["ingress.enabled=true", "ingress.host=deploy.example.com", "oidc.enabled=true", "oidc.authority=https://id.example.com",
             "oidc.clientId=keelportal", "oidc.existingSecret=keelportal-oidc", "oidc.adminGroups={platform}"] },
         { "Helm tracking on", ["helmProvider.enabled=true", "slack.enabled=true", "slack.botToken=xoxb-1", "slack.channel=deploys"] },
+        { "replicas on PostgreSQL", ["replicas=3", "database.provider=postgres", "database.existingSecret=keelportal-db"] },
     };
 
     [Theory]
@@ -51,6 +52,15 @@ public sealed class ChartTests
             case "ingress and OIDC":
                 Assert.Contains("kind: Ingress", rendered, StringComparison.Ordinal);
                 Assert.Contains("Access__Oidc__RoleMap__platform", rendered, StringComparison.Ordinal);
+                break;
+            case "replicas on PostgreSQL":
+                // The replicas elect the cluster watcher with a Lease in the release's namespace, and share no volume.
+                Assert.Equal(["keel: [coordination.k8s.io] leases get,create,update"], rules.Where(r => r.Namespace is not null).Select(r => r.ToString()));
+                Assert.Contains("replicas: 3", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: Workloads__LeaderElection\n              value: \"on\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: keelportal-db", rendered, StringComparison.Ordinal);
+                Assert.DoesNotContain("kind: PersistentVolumeClaim", rendered, StringComparison.Ordinal);
+                Assert.Contains("type: RollingUpdate", rendered, StringComparison.Ordinal);
                 break;
             case "Helm tracking on":
                 Assert.Contains(rules, r => r.Resources.Contains("configmaps") && r.Verbs.Contains("watch"));

@@ -16,6 +16,9 @@ public sealed record Change<T>(ChangeType Type, T? Value);
 /// </summary>
 public interface IWorkloadClient
 {
+    /// <summary>A Lease in <paramref name="leaseNamespace"/> for electing the replica that watches the cluster.</summary>
+    k8s.LeaderElection.ILock LeaseLock(string leaseNamespace, string name, string identity);
+
     /// <summary>Where the client points, for messages ("https://10.0.0.1:6443, context prod").</summary>
     string Describe();
 

@@ -13,6 +13,9 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
 
     public string Describe() => description;
 
+    public k8s.LeaderElection.ILock LeaseLock(string leaseNamespace, string name, string identity) =>
+        new k8s.LeaderElection.ResourceLock.LeaseLock(kubernetes, leaseNamespace, name, identity);
+
     public void Dispose() => kubernetes.Dispose();
 
     public async Task<string> ServerVersionAsync(CancellationToken ct)

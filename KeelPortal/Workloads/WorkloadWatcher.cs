@@ -9,6 +9,7 @@ namespace KeelPortal.Workloads;
 /// </summary>
 public sealed partial class WorkloadWatcher(
     ClusterConnection connection,
+    ClusterLeadership leadership,
     WorkloadCatalog catalog,
     IEnumerable<IWorkloadProvider> providers,
     IOptions<WorkloadsOptions> options,
@@ -35,26 +36,45 @@ public sealed partial class WorkloadWatcher(
             return;
         }
         await ConnectAsync(client, stoppingToken);
+        // Only the replica holding the lease watches; one that loses it stops, and lists afresh if it leads again.
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var lease = await leadership.LeadAsync(stoppingToken);
+            using var watching = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease);
+            try
+            {
+                await WatchAsync(client, watching.Token);
+            }
+            catch (OperationCanceledException) when (lease.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+            {
+                // Leadership moved to another replica.
+            }
+        }
+    }
+
+    private async Task WatchAsync(IWorkloadClient client, CancellationToken ct)
+    {
         var o = options.Value;
         IReadOnlyList<string?> scopes = o.Namespaces.Count == 0 ? [null] : [.. o.Namespaces.Distinct(StringComparer.Ordinal)];
         var informers = new List<Func<Task>>();
-        var host = new Host(this, client, stoppingToken);
+        var host = new Host(this, client, ct);
         foreach (var scope in scopes)
         {
             foreach (var provider in providers)
             {
                 foreach (var list in provider.Lists(client, scope))
                 {
-                    informers.Add(() => list.RunAsync(host, stoppingToken));
+                    informers.Add(() => list.RunAsync(host, ct));
                 }
             }
         }
         var nodes = new WatchedList<k8s.Models.V1Node>("nodes",
-            (c, ct) => client.ListNodesAsync(c, ct), (rv, ct) => client.WatchNodesAsync(rv, ct),
+            (c, token) => client.ListNodesAsync(c, token), (rv, token) => client.WatchNodesAsync(rv, token),
             catalog.ReplaceNodes, (t, n) => catalog.ApplyNode(t, n), n => n.Metadata.ResourceVersion);
-        informers.Add(() => nodes.RunAsync(host, stoppingToken));
+        informers.Add(() => nodes.RunAsync(host, ct));
         informersToSync = informers.Count;
-        await Task.WhenAll([WriteLoopAsync(stoppingToken), .. informers.Select(i => Task.Run(i, stoppingToken))]);
+        await Task.WhenAll([WriteLoopAsync(ct), .. informers.Select(i => Task.Run(i, ct))]);
+        ct.ThrowIfCancellationRequested();
     }
 
     private sealed class Host(WorkloadWatcher watcher, IWorkloadClient client, CancellationToken stopping) : IInformerHost

@@ -44,4 +44,25 @@ public sealed class WorkloadsOptions
     /// <summary>Attempts of an apply that keeps meeting a newer version of the workload.</summary>
     [Range(1, 20, ErrorMessage = "Workloads:MaxConflictRetries must be between 1 and 20.")]
     public int MaxConflictRetries { get; set; } = 5;
+
+    /// <summary>
+    /// Whether replicas elect one cluster watcher with a Kubernetes Lease: <c>auto</c> (on with the PostgreSQL
+    /// provider, the one that runs several replicas), <c>on</c> or <c>off</c> (this instance always watches).
+    /// </summary>
+    [RegularExpression("^(auto|on|off)$", ErrorMessage = "Workloads:LeaderElection must be auto, on or off.")]
+    public string LeaderElection { get; set; } = "auto";
+
+    /// <summary>The Lease the replicas hold, in <see cref="LeaseNamespace"/>.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string LeaseName { get; set; } = "keelportal-watcher";
+
+    /// <summary>The Lease's namespace; unset: <c>POD_NAMESPACE</c>, else the service account's namespace, else <c>default</c>.</summary>
+    public string? LeaseNamespace { get; set; }
+
+    /// <summary>This replica's name in the Lease; unset: <c>POD_NAME</c>, else the machine name and process id.</summary>
+    public string? ReplicaName { get; set; }
+
+    /// <summary>How long a leader's lease lasts without renewal: a replica that died is replaced within it.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "00:05:00", ErrorMessage = "Workloads:LeaseDuration must be between 00:00:02 and 00:05:00.")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
 }

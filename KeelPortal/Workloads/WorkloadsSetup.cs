@@ -17,6 +17,8 @@ public static class WorkloadsSetup
         builder.Services.AddSingleton<WorkloadSettingsEditor>();
         builder.Services.AddSingleton<RolloutTracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutTracker>());
+        builder.Services.AddSingleton<ClusterLeadership>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterLeadership>());
         builder.Services.AddSingleton<WorkloadWatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkloadWatcher>());
         return builder;

@@ -21,6 +21,7 @@ public static class KubeResources
         new("apps", "v1", "statefulsets", "StatefulSet", true, ["sts"]),
         new("apps", "v1", "daemonsets", "DaemonSet", true, ["ds"]),
         new("batch", "v1", "cronjobs", "CronJob", true, ["cj"]),
+        new("coordination.k8s.io", "v1", "leases", "Lease", true, []),
     ];
 
     public static KubeResource? Find(string group, string version, string plural) =>
