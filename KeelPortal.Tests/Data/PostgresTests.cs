@@ -63,6 +63,8 @@ public sealed class PostgresTests
         Assert.Equal(0, await CountAsync(database, "SELECT count(*) FROM \"RegistryCredentials\" WHERE \"ProtectedPassword\" LIKE '%s3cret%'"));
         var board = await pipeline.Portal.Services.GetRequiredService<WorkloadBoard>().QueryAsync(new WorkloadQuery());
         Assert.Equal("shop", board.Rows.Single().Workload.Name);
+        // Search ignores case on PostgreSQL as on SQLite.
+        Assert.Equal(1, (await pipeline.Portal.Services.GetRequiredService<WorkloadGrid>().QueryAsync(new WorkloadQuery("SHOP/Shop"))).Total);
         Assert.DoesNotContain(pipeline.Portal.Logs.Lines, l => l.Level >= LogLevel.Error);
     }
 

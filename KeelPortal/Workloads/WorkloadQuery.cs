@@ -98,10 +98,13 @@ public sealed class WorkloadGrid(IDbContextFactory<PortalDbContext> contexts)
         }
         if (!string.IsNullOrWhiteSpace(query.Search))
         {
-            // SQLite's LIKE ignores ASCII case; % and _ in the term are escaped so they match themselves.
-            var pattern = "%" + query.Search.Trim().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal)
+            // Case is ignored on both providers (PostgreSQL's LIKE minds it); % and _ in the term are escaped so they match themselves.
+            var pattern = "%" + query.Search.Trim().ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal)
                 .Replace("_", "\\_", StringComparison.Ordinal) + "%";
-            rows = rows.Where(w => EF.Functions.Like(w.Id, pattern, "\\") || EF.Functions.Like(w.Images, pattern, "\\") || EF.Functions.Like(w.Policy, pattern, "\\"));
+#pragma warning disable CA1304, CA1311 // translated to SQL lower(), which knows no culture
+            rows = rows.Where(w => EF.Functions.Like(w.Id.ToLower(), pattern, "\\") || EF.Functions.Like(w.Images.ToLower(), pattern, "\\")
+                || EF.Functions.Like(w.Policy.ToLower(), pattern, "\\"));
+#pragma warning restore CA1304, CA1311
         }
         return rows;
     }
