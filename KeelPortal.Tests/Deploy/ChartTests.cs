@@ -61,6 +61,7 @@ public sealed class ChartTests
                 Assert.Contains("name: keelportal-db", rendered, StringComparison.Ordinal);
                 Assert.DoesNotContain("kind: PersistentVolumeClaim", rendered, StringComparison.Ordinal);
                 Assert.Contains("type: RollingUpdate", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: Health__DrainDelay", rendered, StringComparison.Ordinal);
                 break;
             case "Helm tracking on":
                 Assert.Contains(rules, r => r.Resources.Contains("configmaps") && r.Verbs.Contains("watch"));

@@ -75,9 +75,33 @@ public sealed class HonestHealthTests(AnonymousRegistry registry) : IClassFixtur
         clock.Advance(TimeSpan.FromMinutes(3));
         var dead = await ReadyChecksAsync(client, HttpStatusCode.ServiceUnavailable);
 
-        Assert.Equal(["cluster", "database", "jobs", "registries"], alive.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["cluster", "database", "draining", "jobs", "registries"], alive.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.Equal("Healthy", alive.GetProperty("jobs").GetProperty("status").GetString());
         Assert.Equal("Unhealthy", dead.GetProperty("jobs").GetProperty("status").GetString());
         Assert.Contains("has not reported since", dead.GetProperty("jobs").GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_stopping_replica_answers_not_ready_while_it_keeps_serving_for_the_drain_delay()
+    {
+        var portal = new PortalFactory().With("Health:DrainDelay", "00:00:03");
+        portal.UseKestrel(0);
+        portal.StartServer();
+        using var client = new HttpClient { BaseAddress = new Uri(Loopback.Address(portal.Services)) };
+        var before = await client.GetStringAsync("/readyz");
+
+        var stopping = Task.Run(() => portal.DisposeAsync().AsTask());
+        string? during = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            var ready = await client.GetAsync("/readyz");
+            during = await ready.Content.ReadAsStringAsync();
+            return ready.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && during.Contains("this replica is shutting down", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(3), "readiness fails while draining");
+        var alive = await client.GetAsync("/healthz");
+        await stopping;
+
+        Assert.DoesNotContain("shutting down", before, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, alive.StatusCode);
     }
 }

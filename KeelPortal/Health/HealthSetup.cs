@@ -8,7 +8,14 @@ public static class HealthSetup
 
     public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<HealthOptions>()
+            .BindConfiguration(HealthOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<Drain>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Drain>());
         builder.Services.AddHealthChecks()
+            .AddCheck<Drain>("draining", tags: [Ready])
             .AddCheck<DatabaseReadyCheck>("database", tags: [Ready])
             .AddCheck<JobServerCheck>("jobs", tags: [Ready])
             .AddCheck<ClusterCheck>("cluster", tags: [Ready])
