@@ -217,4 +217,20 @@ public sealed class ConsolePagesTests
             && t.Contains("no expiry", StringComparison.Ordinal));
         Assert.NotEmpty(page.FindAll("[data-testid=new-password-button]"));
     }
+
+    [Theory]
+    [InlineData("/workloads?page=abc&desc=maybe&status=bogus&sort=evil&kind=Pod&ns=%00&q=%25_")]
+    [InlineData("/workloads?page=-4&page=99999999999")]
+    [InlineData("/approvals?id=abc&tab=%3Cscript%3E")]
+    [InlineData("/approvals?id=-1")]
+    public async Task Addresses_with_values_that_do_not_parse_show_the_page_with_defaults(string address)
+    {
+        await using var portal = new PortalFactory();
+        using var client = await portal.SignedInClientAsync();
+
+        var response = await client.GetAsync(address);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("<script>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }
