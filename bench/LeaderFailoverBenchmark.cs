@@ -21,7 +21,7 @@ public static class LeaderFailoverBenchmark
         {
             var database = await postgres.CreateDatabaseAsync();
             await using var cluster = await KubeApiServer.StartAsync();
-            cluster.Rbac = await ChartRbac.ForPortalAsync("replicas=2", "database.provider=postgres", "database.existingSecret=keelportal-db");
+            cluster.Rbac = await ReplicaPortal.ChartRbacAsync();
             cluster.Create(KubeObjects.Node("node-a"));
             await using var a = Replica(cluster, database, "replica-a", lease);
             await Eventually.TrueAsync(() => Task.FromResult(a.Services.GetRequiredService<ClusterLeadership>().IsLeader), TimeSpan.FromSeconds(30), "a leads");
@@ -46,11 +46,7 @@ public static class LeaderFailoverBenchmark
 
     private static PortalFactory Replica(KubeApiServer cluster, string database, string name, TimeSpan lease)
     {
-        var portal = new PortalFactory()
-            .With("Data:Provider", "postgres").With("Data:ConnectionString", database)
-            .With("Workloads:Server", cluster.Url).With("Workloads:Token", ChartRbac.PortalToken)
-            .With("Workloads:LeaderElection", "on").With("Workloads:LeaseNamespace", "keel")
-            .With("Workloads:LeaseDuration", lease.ToString()).With("Workloads:ReplicaName", name);
+        var portal = ReplicaPortal.Create(cluster, database, name, lease);
         _ = portal.Services;
         return portal;
     }

@@ -13,12 +13,8 @@ namespace KeelPortal.Tests.Workloads;
 [Collection(AppHosts.Name)]
 public sealed class LeaderElectionTests
 {
-    private static PortalFactory Replica(KubeApiServer cluster, string database, string name) => new PortalFactory()
-        .With("Data:Provider", "postgres").With("Data:ConnectionString", database)
-        .With("Workloads:Server", cluster.Url).With("Workloads:Token", ChartRbac.PortalToken)
-        .With("Workloads:ReconnectDelay", "00:00:00.100")
-        .With("Workloads:LeaderElection", "on").With("Workloads:LeaseNamespace", "keel")
-        .With("Workloads:LeaseDuration", "00:00:03").With("Workloads:ReplicaName", name);
+    private static PortalFactory Replica(KubeApiServer cluster, string database, string name) =>
+        ReplicaPortal.Create(cluster, database, name, TimeSpan.FromSeconds(3));
 
     [Fact]
     public async Task One_replica_watches_and_another_takes_over_when_it_stops()
@@ -26,8 +22,7 @@ public sealed class LeaderElectionTests
         await using var postgres = await PostgresProcess.StartAsync();
         var database = await postgres.CreateDatabaseAsync();
         await using var cluster = await KubeApiServer.StartAsync();
-        // The chart as installed for several replicas: it grants the Lease in the release's namespace, nothing more.
-        cluster.Rbac = await ChartRbac.ForPortalAsync("replicas=2", "database.provider=postgres", "database.existingSecret=keelportal-db");
+        cluster.Rbac = await ReplicaPortal.ChartRbacAsync();
         cluster.Create(KubeObjects.Node("node-a"));
         cluster.Create(KubeObjects.Workload("Deployment", "shop", "before", annotations: new Dictionary<string, string> { ["keel.sh/policy"] = "minor" },
             containers: [("app", "registry.example.com/shop/before:1.0.0")]));

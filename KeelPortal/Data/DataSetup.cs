@@ -30,14 +30,12 @@ public static class DataSetup
             var configured = sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString;
             options.UseSqlite(ResolveConnectionString(configured, contentRoot));
             options.AddInterceptors(BusyWait);
-            // A unique index that decides a race refuses the loser's write; EF Core would log that as an error with a
-            // stack trace. Its callers classify it (UniqueViolation) and every other failure propagates to be logged there.
-            options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
+            QuietRaces(options);
         });
         builder.Services.AddDbContextFactory<PostgresDbContext>((sp, options) =>
         {
             options.UseNpgsql(sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString);
-            options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
+            QuietRaces(options);
         });
         // Every slice asks for IDbContextFactory<PortalDbContext>; the provider is chosen when it is first resolved.
         var sqlite = builder.Services.Last(d => d.ServiceType == typeof(IDbContextFactory<PortalDbContext>));
@@ -65,6 +63,13 @@ public static class DataSetup
             });
         return builder;
     }
+
+    /// <summary>
+    /// A unique index that decides a race refuses the loser's write; EF Core would log that as an error with a stack
+    /// trace. Its callers classify it (UniqueViolation) and every other failure propagates to be logged there.
+    /// </summary>
+    private static void QuietRaces(DbContextOptionsBuilder options) =>
+        options.ConfigureWarnings(w => w.Log((RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
 
     /// <summary>A data path as the portal uses it: relative ones are under the content root, whatever the working directory.</summary>
     public static string ResolvePath(string path, string contentRoot) => Path.GetFullPath(Path.Combine(contentRoot, path));

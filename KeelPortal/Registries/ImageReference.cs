@@ -186,6 +186,9 @@ public sealed record ImageReference(string Registry, string Repository, string? 
         tag.Length is > 0 and <= 128 && (char.IsAsciiLetterOrDigit(tag[0]) || tag[0] == '_') &&
         tag.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
 
+    /// <summary><c>sha256:ab12cd34ef56…</c>: enough of a digest to tell two apart in the console.</summary>
+    public static string Abbreviated(string digest) => digest.Length > 19 ? digest[..19] + "…" : digest;
+
     /// <summary>
     /// A digest: <c>algorithm:hex</c>, the algorithm in the grammar's form; sha256 needs 64 lower-case hex digits,
     /// sha512 128, others at least 32.

@@ -97,11 +97,16 @@ public sealed class ApprovalPicture(WorkloadStore workloads, IRegistryClient reg
             : VersionJump.PreRelease;
     }
 
-    /// <summary><c>latest (sha256:ab12cd34…)</c>: a force update names the digests, or it would read "latest → latest".</summary>
-    public static string WithDigest(string tag, string? digest) => digest is null ? tag : $"{tag} ({Abbreviated(digest)})";
+    /// <summary>The version an approval moves to, with its digest when the tag stays the same.</summary>
+    public static string TargetOf(Approval approval) =>
+        approval.CurrentVersion == approval.NewVersion ? WithDigest(approval.NewVersion, approval.Digest) : approval.NewVersion;
 
-    /// <summary><c>sha256:ab12cd34ef56…</c>: enough of a digest to tell two apart.</summary>
-    public static string Abbreviated(string digest) => digest.Length > 19 ? digest[..19] + "…" : digest;
+    /// <summary>Who voted what: <c>alice approved, bob rejected (“not on a Friday”)</c>.</summary>
+    public static string VotesOf(Approval approval) => string.Join(", ", approval.Votes.OrderBy(v => v.CastAtUtc)
+        .Select(v => $"{v.Voter} {(v.Approve ? "approved" : "rejected")}{(string.IsNullOrWhiteSpace(v.Comment) ? "" : $" (“{v.Comment}”)")}"));
+
+    /// <summary><c>latest (sha256:ab12cd34…)</c>: a force update names the digests, or it would read "latest → latest".</summary>
+    public static string WithDigest(string tag, string? digest) => digest is null ? tag : $"{tag} ({ImageReference.Abbreviated(digest)})";
 
     /// <summary>
     /// Links from image labels and annotations are untrusted: only absolute http(s) addresses are shown as links.
