@@ -93,14 +93,29 @@ dotnet test KeelPortal.sln --no-build --results-directory TestResults --logger "
   --logger "console;verbosity=minimal"
 test_rc=$?
 
-trx=TestResults/results.trx
-[[ -f $trx ]] || fail "no test results were written ($trx)"
-counter() { grep -o "<Counters [^>]*" "$trx" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+step "running the pipeline, approval and notification tests again, on PostgreSQL"
+KEELPORTAL_TEST_DATABASE=postgres dotnet test KeelPortal.Tests --no-build --results-directory TestResults \
+  --logger "trx;LogFileName=results-postgres.trx" --logger "console;verbosity=minimal" \
+  --filter "(FullyQualifiedName~KeelPortal.Tests.Updates.|FullyQualifiedName~KeelPortal.Tests.Approvals.|FullyQualifiedName~KeelPortal.Tests.Notifications.)&Database!=sqlite"
+postgres_rc=$?
+
+results=(TestResults/results.trx TestResults/results-postgres.trx)
+for trx in "${results[@]}"; do
+  [[ -f $trx ]] || fail "no test results were written ($trx)"
+done
+counter() {
+  local total=0 n
+  for trx in "${results[@]}"; do
+    n=$(grep -o "<Counters [^>]*" "$trx" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*')
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
 passed=$(counter passed); failed=$(counter failed); skipped=$(counter notExecuted)
 errors=$(counter error)
 failed=$((failed + ${errors:-0}))
 echo
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
-if [[ $test_rc -ne 0 || ${failed:-0} -ne 0 || ${passed:-0} -eq 0 ]]; then
+if [[ $test_rc -ne 0 || $postgres_rc -ne 0 || ${failed:-0} -ne 0 || ${passed:-0} -eq 0 ]]; then
   exit 1
 fi

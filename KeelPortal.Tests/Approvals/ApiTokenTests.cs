@@ -12,6 +12,7 @@ namespace KeelPortal.Tests.Approvals;
 public sealed class ApiTokenTests
 {
     [Fact]
+    [Trait("Database", "sqlite")] // Reads the SQLite file itself.
     public async Task A_token_acts_as_its_owner_until_revoked_and_only_its_hash_is_stored()
     {
         await using var portal = new PortalFactory();

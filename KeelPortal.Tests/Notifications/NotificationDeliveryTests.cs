@@ -107,6 +107,7 @@ public sealed class NotificationDeliveryTests
     }
 
     [Fact]
+    [Trait("Database", "sqlite")] // Reads the SQLite file itself.
     public async Task The_webhook_url_is_encrypted_at_rest_masked_and_never_logged()
     {
         const string secret = "T0SECRET/B0SECRET/xyzzy-plugh-4242";

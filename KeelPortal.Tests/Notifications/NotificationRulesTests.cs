@@ -112,7 +112,7 @@ public sealed class NotificationRulesTests
     [InlineData(ApprovalState.Applied, NotificationEvents.UpdateApplied)]
     [InlineData(ApprovalState.Failed, NotificationEvents.UpdateFailed)]
     public void Approval_states_map_to_events(ApprovalState state, NotificationEvents? expected) =>
-        Assert.Equal(expected, NotificationDispatcher.EventOf(state));
+        Assert.Equal(expected, NotificationWork.EventOf(state));
 
     private static Notification NotificationHostFree(NotificationEvents e) =>
         new(e, NotificationKinds.LevelOf(e), "m", "deployment", "shop", "web", "1", "2", null, null, null, null, DateTime.UnixEpoch);

@@ -65,7 +65,7 @@ public sealed class PipelinePortal : IAsyncDisposable
         cluster.AutoRollout = true;
         cluster.Rbac = await ChartRbac.ForPortalAsync(chartValues ?? []);
         cluster.Create(KubeObjects.Node("node-a"));
-        var portal = NewPortal(cluster, sharedDataDirectory);
+        var portal = NewPortal(cluster, sharedDataDirectory, null);
         configure?.Invoke(portal);
         // Port 0, read back once listening; the registry, started next, is told where to send its notifications.
         portal.UseKestrel(0);
@@ -85,12 +85,12 @@ public sealed class PipelinePortal : IAsyncDisposable
     /// <summary>Another portal instance on the same database (and job storage) as this one.</summary>
     public PortalFactory SecondInstance()
     {
-        var second = NewPortal(Cluster, DataDirectory);
+        var second = NewPortal(Cluster, DataDirectory, Portal.Database);
         _ = second.Services;
         return second;
     }
 
-    private static PortalFactory NewPortal(KubeApiServer cluster, string? dataDirectory)
+    private static PortalFactory NewPortal(KubeApiServer cluster, string? dataDirectory, string? database)
     {
         var portal = new PortalFactory()
             .With("Workloads:Server", cluster.Url)
@@ -100,7 +100,11 @@ public sealed class PipelinePortal : IAsyncDisposable
             .With("Updates:ApplyRetryDelay", "00:00:00.200")
             // Public registries (Docker Hub for sidecars) are unreachable here; fail fast instead of backing off.
             .With("Registries:RetryBaseDelay", "00:00:00.020");
-        if (dataDirectory is not null)
+        if (database is not null)
+        {
+            portal.With("Data:ConnectionString", database);
+        }
+        else if (dataDirectory is not null)
         {
             portal.With("Data:ConnectionString", $"Data Source={Path.Combine(dataDirectory, "portal.db")}")
                 .With("Jobs:StoragePath", Path.Combine(dataDirectory, "hangfire.db"))

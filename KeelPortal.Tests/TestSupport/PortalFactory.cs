@@ -22,7 +22,18 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         DataDirectory = Directory.CreateTempSubdirectory("keelportal-test-").FullName;
         if (contentRoot is null)
         {
-            settings["Data:ConnectionString"] = $"Data Source={Path.Combine(DataDirectory, "portal.db")}";
+            if (TestDatabase.OnPostgres)
+            {
+                Database = TestDatabase.NewPostgresDatabase();
+                settings["Data:Provider"] = "postgres";
+                settings["Data:ConnectionString"] = Database;
+                // One replica: it watches without electing (the API test servers of these tests grant no Lease).
+                settings["Workloads:LeaderElection"] = "off";
+            }
+            else
+            {
+                settings["Data:ConnectionString"] = $"Data Source={Path.Combine(DataDirectory, "portal.db")}";
+            }
             settings["Jobs:StoragePath"] = Path.Combine(DataDirectory, "hangfire.db");
             settings["Data:KeysPath"] = Path.Combine(DataDirectory, "keys");
             // No cluster unless a test points at one: never the machine's own kubeconfig.
@@ -31,6 +42,9 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The PostgreSQL database this portal uses when the tests run on PostgreSQL (<see cref="TestDatabase"/>); otherwise null.</summary>
+    public string? Database { get; }
 
     public LogCapture Logs { get; } = new();
 
@@ -73,6 +87,12 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         if (disposing)
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Database is not null)
+            {
+                // Its idle connections would otherwise count against the shared server's limit for minutes.
+                using var connection = new Npgsql.NpgsqlConnection(Database);
+                Npgsql.NpgsqlConnection.ClearPool(connection);
+            }
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);

@@ -45,7 +45,7 @@ public sealed class PostgresProcess : IAsyncDisposable
         Assert.True(init.ExitCode == 0, $"initdb failed: {init.Error}");
         var start = new ProcessStartInfo(user is null ? Path.Combine(bin, "postgres") : "runuser") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in (user is null ? [] : new[] { "-u", user, "--", Path.Combine(bin, "postgres") })
-            .Concat(["-D", data, "-k", socket, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"]))
+            .Concat(["-D", data, "-k", socket, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=400"]))
         {
             start.ArgumentList.Add(arg);
         }

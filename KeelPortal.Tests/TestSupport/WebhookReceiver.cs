@@ -57,6 +57,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>Requests to <paramref name="path"/> are recorded and never answered (until the receiver stops).</summary>
     public void Hang(string path) => hanging["/" + path.TrimStart('/')] = true;
 
+    /// <summary>Requests to <paramref name="path"/> from now on are answered again (those already held stay held).</summary>
+    public void Unhang(string path) => hanging.TryRemove("/" + path.TrimStart('/'), out _);
+
     /// <summary>Waits until <paramref name="path"/> has received <paramref name="count"/> messages and returns them.</summary>
     public async Task<IReadOnlyList<ReceivedMessage>> WaitForAsync(string path, int count = 1, TimeSpan? timeout = null)
     {

@@ -49,6 +49,7 @@ public sealed class PipelineResilienceTests
     }
 
     [Fact]
+    [Trait("Database", "sqlite")] // Reads the SQLite file itself.
     public async Task An_approval_left_approved_or_half_applied_by_a_stopped_instance_is_applied_after_the_restart()
     {
         var data = Directory.CreateTempSubdirectory("keelportal-restart-").FullName;

@@ -16,6 +16,7 @@ public sealed partial class ApprovalBook
         var now = time.GetUtcNow().UtcDateTime;
         var stale = now - lease;
         await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var claimed = await db.Set<Approval>()
             .Where(a => a.Id == approvalId && (a.State == ApprovalState.Approved || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale)))
             .ExecuteUpdateAsync(s => s
@@ -28,7 +29,9 @@ public sealed partial class ApprovalBook
             return null;
         }
         var approval = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
-        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Applying));
+        outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Applying));
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return approval;
     }
 
@@ -41,16 +44,22 @@ public sealed partial class ApprovalBook
         var now = time.GetUtcNow().UtcDateTime;
         var to = succeeded ? ApprovalState.Applied : ApprovalState.Failed;
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var row = await db.Set<Approval>().SingleAsync(a => a.Id == approvalId, ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var row = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
         var from = fromVersion ?? row.CurrentVersion;
         var message = MessageOf(row.WorkloadId, from, row.NewVersion);
-        await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
+        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason)
                 .SetProperty(a => a.CurrentVersion, from).SetProperty(a => a.Message, message)
                 .SetProperty(a => a.Generation, generation).SetProperty(a => a.UpdatedAtUtc, now), ct);
-        var approval = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
+        if (moved == 0)
+        {
+            return; // Not applying any more (another applier finished it).
+        }
+        outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, to));
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         LogChange(approvalId, ApprovalState.Applying, to, reason);
-        events.Publish(new ApprovalChanged(approvalId, approval.WorkloadId, to));
     }
 
     /// <summary>
@@ -79,10 +88,11 @@ public sealed partial class ApprovalBook
             return false;
         }
         var cleared = await db.Set<ApprovalVote>().Where(v => v.ApprovalId == approvalId).ExecuteDeleteAsync(ct);
+        outbox.Stage(db, new ApprovalChanged(approvalId, previous.WorkloadId, ApprovalState.Pending));
+        await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         LogChange(approvalId, ApprovalState.Applying, ApprovalState.Pending, reason);
         await audit.RecordAsync(System, "approval.votes-reset", previous.Identifier, $"digest {previous.Digest} -> {digest} at apply; {cleared} vote(s) cleared", ct);
-        events.Publish(new ApprovalChanged(approvalId, previous.WorkloadId, ApprovalState.Pending));
         return true;
     }
 
@@ -150,12 +160,14 @@ public sealed partial class ApprovalBook
     }
 
     /// <summary>Approved (or stale Applying) approvals nobody is applying: after a restart they are picked up again.</summary>
-    public async Task<IReadOnlyList<long>> StrandedAsync(TimeSpan lease, CancellationToken ct = default)
+    public async Task<IReadOnlyList<long>> StrandedAsync(TimeSpan lease, TimeSpan approvedFor = default, CancellationToken ct = default)
     {
-        var stale = time.GetUtcNow().UtcDateTime - lease;
+        var now = time.GetUtcNow().UtcDateTime;
+        var stale = now - lease;
+        var settled = now - approvedFor;
         await using var db = await contexts.CreateDbContextAsync(ct);
         return await db.Set<Approval>()
-            .Where(a => a.State == ApprovalState.Approved || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale))
+            .Where(a => (a.State == ApprovalState.Approved && a.UpdatedAtUtc <= settled) || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale))
             .Select(a => a.Id).ToListAsync(ct);
     }
 }

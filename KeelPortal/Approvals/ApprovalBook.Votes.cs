@@ -28,6 +28,7 @@ public sealed partial class ApprovalBook
         Telemetry.PortalTelemetry.Votes.Add(1, new KeyValuePair<string, object?>("kind", approve ? "approve" : "reject"));
         var now = time.GetUtcNow().UtcDateTime;
         db.Add(new ApprovalVote { ApprovalId = approval.Id, Voter = voter, Approve = approve, Comment = comment, CastAtUtc = now });
+        outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending, StateMoved: false));
         try
         {
             await db.SaveChangesAsync(ct);
@@ -45,12 +46,10 @@ public sealed partial class ApprovalBook
             var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
             var rejected = await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Rejected, reason, ct);
             await audit.RecordAsync(voter, "approval.rejected", approval.Identifier, details, ct);
-            events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Rejected));
             return new(rejected ? VoteOutcome.Rejected : VoteOutcome.NotPending, reason, approval);
         }
         var approvals = await db.Set<ApprovalVote>().CountAsync(v => v.ApprovalId == approval.Id && v.Approve, ct);
         await audit.RecordAsync(voter, "approval.voted", approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}", ct);
-        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending));
         if (approvals >= approval.VotesRequired && await CompleteVotingAsync(approval, $"approved by {approvals} vote(s)", ct))
         {
             return new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval);
@@ -72,7 +71,6 @@ public sealed partial class ApprovalBook
             {
                 expired++;
                 await audit.RecordAsync(System, "approval.expired", approval.Identifier, $"deadline {approval.DeadlineUtc:u} passed", ct);
-                events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Expired));
             }
         }
         return expired;
@@ -93,16 +91,13 @@ public sealed partial class ApprovalBook
             approval.VotesRequiredChangedBy = actor;
             approval.VotesRequiredChangedAtUtc = now;
             approval.UpdatedAtUtc = now;
+            outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending, StateMoved: false));
             await db.SaveChangesAsync(ct);
             await audit.RecordAsync(actor, "approval.votes-required", approval.Identifier, $"{before} -> {votesRequired}", ct);
             var approvals = approval.Votes.Count(v => v.Approve);
             if (approvals >= votesRequired)
             {
                 await CompleteVotingAsync(approval, $"approved by {approvals} vote(s) after the required votes became {votesRequired}", ct);
-            }
-            else
-            {
-                events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending));
             }
         }
         return pending.Count;
@@ -117,13 +112,14 @@ public sealed partial class ApprovalBook
         {
             return false;
         }
-        if (approval.State == ApprovalState.Pending)
-        {
-            await MoveAsync(approvalId, ApprovalState.Pending, ApprovalState.Rejected, $"{(delete ? "deleted" : "archived")} by {actor}", ct);
-        }
+        var moved = approval.State == ApprovalState.Pending
+            && await MoveAsync(approvalId, ApprovalState.Pending, ApprovalState.Rejected, $"{(delete ? "deleted" : "archived")} by {actor}", ct);
         await db.Set<Approval>().Where(a => a.Id == approvalId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Archived, true), ct);
         await audit.RecordAsync(actor, delete ? "approval.deleted" : "approval.archived", approval.Identifier, null, ct);
-        events.Publish(new ApprovalChanged(approvalId, approval.WorkloadId, approval.State == ApprovalState.Pending ? ApprovalState.Rejected : approval.State));
+        if (!moved)
+        {
+            await outbox.PublishAsync(new ApprovalChanged(approvalId, approval.WorkloadId, approval.State, StateMoved: false), ct);
+        }
         return true;
     }
 
@@ -134,22 +130,33 @@ public sealed partial class ApprovalBook
             return false;
         }
         await audit.RecordAsync(System, "approval.approved", approval.Identifier, reason, ct);
-        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Approved));
-        events.Publish(new ApprovalApproved(approval.Id));
         return true;
     }
 
-    /// <summary>The one way states change: an UPDATE … WHERE State = from, so only one caller wins.</summary>
+    /// <summary>
+    /// The one way states change: an UPDATE … WHERE State = from, so only one caller wins; the winner's events
+    /// (<see cref="ApprovalChanged"/>, and <see cref="ApprovalApproved"/> when voting completes) commit with it.
+    /// </summary>
     internal async Task<bool> MoveAsync(long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
-        if (moved == 1)
+        if (moved == 0)
         {
-            LogChange(approvalId, from, to, reason);
+            return false;
         }
-        return moved == 1;
+        var workloadId = await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => a.WorkloadId).SingleAsync(ct);
+        outbox.Stage(db, new ApprovalChanged(approvalId, workloadId, to));
+        if (from == ApprovalState.Pending && to == ApprovalState.Approved)
+        {
+            outbox.Stage(db, new ApprovalApproved(approvalId));
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        LogChange(approvalId, from, to, reason);
+        return true;
     }
 }

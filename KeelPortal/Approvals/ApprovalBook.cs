@@ -19,13 +19,16 @@ public enum VoteOutcome { Counted, Approved, Rejected, NotFound, NotPending, Alr
 
 public sealed record VoteResult(VoteOutcome Outcome, string Reason, Approval? Approval = null);
 
-/// <summary>Published whenever an approval changes state or receives a vote.</summary>
-public sealed record ApprovalChanged(long ApprovalId, string WorkloadId, ApprovalState State);
+/// <summary>
+/// Written whenever an approval changes state, receives a vote or is archived; <paramref name="StateMoved"/> is false
+/// when its state stayed what it was (a vote, an archive), so nothing acts on it as news.
+/// </summary>
+public sealed record ApprovalChanged(long ApprovalId, string WorkloadId, ApprovalState State, bool StateMoved = true);
 
-/// <summary>Published when a new approval starts waiting for votes (not when a vote arrives).</summary>
+/// <summary>Written when a new approval starts waiting for votes (not when a vote arrives).</summary>
 public sealed record ApprovalProposed(long ApprovalId);
 
-/// <summary>Published when an approval has all its votes (or needed none): the update pipeline applies it.</summary>
+/// <summary>Written when an approval has all its votes (or needed none): the update pipeline applies it.</summary>
 public sealed record ApprovalApproved(long ApprovalId);
 
 /// <summary>
@@ -34,7 +37,7 @@ public sealed record ApprovalApproved(long ApprovalId);
 /// instances, a double click, a retried job) move an approval once.
 /// </summary>
 public sealed partial class ApprovalBook(
-    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, EventHub events, TimeProvider time, ILogger<ApprovalBook> logger)
+    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, TimeProvider time, ILogger<ApprovalBook> logger)
 {
     public const string System = "system";
 
@@ -84,6 +87,7 @@ public sealed partial class ApprovalBook(
             pending.State = ApprovalState.Superseded;
             pending.Reason = $"superseded by {proposal.NewVersion}";
             pending.UpdatedAtUtc = now;
+            outbox.Stage(db, new ApprovalChanged(pending.Id, pending.WorkloadId, ApprovalState.Superseded));
         }
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         if (pending is not null)
@@ -113,6 +117,10 @@ public sealed partial class ApprovalBook(
         try
         {
             await db.SaveChangesAsync(ct);
+            // The events name the new id, so they are written after it (still inside the transaction).
+            outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, approval.State));
+            outbox.Stage(db, approval.State == ApprovalState.Approved ? new ApprovalApproved(approval.Id) : new ApprovalProposed(approval.Id));
+            await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
         }
         catch (DbUpdateException e) when (e.IsUniqueViolation())
@@ -124,19 +132,15 @@ public sealed partial class ApprovalBook(
         if (pending is not null)
         {
             await audit.RecordAsync(System, "approval.superseded", pending.Identifier, $"superseded by {proposal.NewVersion}", ct);
-            events.Publish(new ApprovalChanged(pending.Id, pending.WorkloadId, ApprovalState.Superseded));
         }
         await audit.RecordAsync(System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
             $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}", ct);
-        events.Publish(new ApprovalChanged(approval.Id, approval.WorkloadId, approval.State));
         Telemetry.PortalTelemetry.Proposals.Add(1, new KeyValuePair<string, object?>("votes", approval.VotesRequired > 0 ? "required" : "none"));
         global::System.Diagnostics.Activity.Current?.SetTag("keelportal.approval.id", approval.Id);
         if (approval.State == ApprovalState.Approved)
         {
-            events.Publish(new ApprovalApproved(approval.Id));
             return new(ProposalOutcome.AutoApproved, approval.Id, "no approval required");
         }
-        events.Publish(new ApprovalProposed(approval.Id));
         return new(ProposalOutcome.Created, approval.Id, $"waiting for {approval.VotesRequired} vote(s)");
     }
 
@@ -148,9 +152,9 @@ public sealed partial class ApprovalBook(
         same.Digest = digest;
         same.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
         same.Reason = $"the tag was pushed again with digest {digest}; votes reset";
+        outbox.Stage(db, new ApprovalChanged(same.Id, same.WorkloadId, same.State, StateMoved: false));
         await db.SaveChangesAsync(ct);
         await audit.RecordAsync(System, "approval.votes-reset", same.Identifier, $"digest {previous} -> {digest}; {had} vote(s) cleared", ct);
-        events.Publish(new ApprovalChanged(same.Id, same.WorkloadId, same.State));
         return new(ProposalOutcome.VotesReset, same.Id, same.Reason);
     }
 

@@ -29,12 +29,13 @@ public static class DataSetup
         {
             var configured = sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString;
             options.UseSqlite(ResolveConnectionString(configured, contentRoot));
-            options.AddInterceptors(BusyWait);
+            options.AddInterceptors(BusyWait, sp.GetRequiredService<OutboxCommitWake>());
             QuietRaces(options);
         });
         builder.Services.AddDbContextFactory<PostgresDbContext>((sp, options) =>
         {
             options.UseNpgsql(sp.GetRequiredService<IOptions<DataOptions>>().Value.ConnectionString);
+            options.AddInterceptors(sp.GetRequiredService<OutboxCommitWake>());
             QuietRaces(options);
         });
         // Every slice asks for IDbContextFactory<PortalDbContext>; the provider is chosen when it is first resolved.
@@ -46,6 +47,12 @@ public static class DataSetup
         // First of all hosted services: the key ring (in the database on PostgreSQL) and every job read migrated tables.
         builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, DatabaseMigrator>());
         builder.Services.AddSingleton<EventHub>();
+        // Changes others must hear of are rows written with the change; each replica's relay reads them.
+        builder.Services.AddSingleton<EventSignal>();
+        builder.Services.AddSingleton<OutboxCommitWake>();
+        builder.Services.AddSingleton<Outbox>();
+        builder.Services.AddSingleton<EventRelay>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
 
         // Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade; on
         // PostgreSQL they live in it, so every replica reads and writes the same key ring.

@@ -23,4 +23,11 @@ public sealed class JobsOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Jobs:SchedulePollingInterval must be between 00:00:00.100 and 00:05:00.")]
     public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// PostgreSQL only: a job taken by a replica that then died is given to another after this long. Running jobs keep
+    /// extending it (sliding), so it bounds only how long a dead replica's jobs wait, not how long a job may run.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Jobs:InvisibilityTimeout must be between 00:00:01 and 01:00:00.")]
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }

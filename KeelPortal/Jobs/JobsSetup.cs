@@ -23,7 +23,11 @@ public static class JobsSetup
             if (data.IsPostgres)
             {
                 // Every replica shares the queue in the portal's database (schema hangfire); a job runs on one of them.
-                var postgres = new Hangfire.PostgreSql.PostgreSqlStorageOptions { QueuePollInterval = options.QueuePollInterval, PrepareSchemaIfNecessary = true };
+                var postgres = new Hangfire.PostgreSql.PostgreSqlStorageOptions
+                {
+                    QueuePollInterval = options.QueuePollInterval, PrepareSchemaIfNecessary = true,
+                    InvisibilityTimeout = options.InvisibilityTimeout, UseSlidingInvisibilityTimeout = true,
+                };
                 return new Hangfire.PostgreSql.PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(data.ConnectionString, postgres), postgres);
             }
             var path = Data.DataSetup.ResolvePath(options.StoragePath, contentRoot);

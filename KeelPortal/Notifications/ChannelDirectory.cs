@@ -33,7 +33,7 @@ public sealed partial class ChannelDirectory(
     IDataProtectionProvider protection,
     ConfiguredChannels configured,
     AuditTrail audit,
-    EventHub events,
+    Outbox outbox,
     TimeProvider time,
     ILogger<ChannelDirectory> logger)
 {
@@ -120,6 +120,7 @@ public sealed partial class ChannelDirectory(
         row.Enabled = input.Enabled;
         row.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
         row.UpdatedBy = actor;
+        outbox.Stage(db, new NotificationChannelsChanged(name));
         await db.SaveChangesAsync(ct);
         if (previousName is not null && previousName != name)
         {
@@ -129,7 +130,6 @@ public sealed partial class ChannelDirectory(
         await audit.RecordAsync(actor, action, $"channel/{name}",
             $"{ChannelTargets.Describe(row.Type)}; events {row.Events}; minimum level {row.MinimumLevel.KeelName()}; "
             + $"{(row.IsDefault ? "default" : "named only")}; {(row.Enabled ? "enabled" : "disabled")}{(target is null ? "" : "; target replaced")}", ct);
-        events.Publish(new NotificationChannelsChanged(name));
         return new(Summary(row, true), null);
     }
 
@@ -144,9 +144,9 @@ public sealed partial class ChannelDirectory(
         row.Enabled = enabled;
         row.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
         row.UpdatedBy = actor;
+        outbox.Stage(db, new NotificationChannelsChanged(row.Name));
         await db.SaveChangesAsync(ct);
         await audit.RecordAsync(actor, enabled ? "notification.channel.enable" : "notification.channel.disable", $"channel/{row.Name}", null, ct);
-        events.Publish(new NotificationChannelsChanged(row.Name));
         return true;
     }
 
@@ -159,10 +159,10 @@ public sealed partial class ChannelDirectory(
             return false;
         }
         db.Remove(row);
+        outbox.Stage(db, new NotificationChannelsChanged(row.Name));
         await db.SaveChangesAsync(ct);
         await db.Set<NotificationDelivery>().Where(d => d.ChannelName == row.Name).ExecuteDeleteAsync(ct);
         await audit.RecordAsync(actor, "notification.channel.remove", $"channel/{row.Name}", ChannelTargets.Describe(row.Type), ct);
-        events.Publish(new NotificationChannelsChanged(row.Name));
         return true;
     }
 

@@ -18,7 +18,7 @@ public sealed partial class DeliveryJob(
     INotifier notifier,
     IBackgroundJobClient jobs,
     NotificationCenter center,
-    EventHub events,
+    Outbox outbox,
     IOptions<NotificationsOptions> options,
     TimeProvider time,
     ILogger<DeliveryJob> logger)
@@ -82,7 +82,7 @@ public sealed partial class DeliveryJob(
             }
             await center.KickAsync(delivery.ChannelName, CancellationToken.None);
         }
-        events.Publish(new NotificationChannelsChanged(delivery.ChannelName));
+        await outbox.PublishAsync(new NotificationChannelsChanged(delivery.ChannelName), CancellationToken.None);
     }
 
     /// <summary>Takes the next attempt: counted only if nobody else took it since the delivery was read.</summary>

@@ -19,7 +19,7 @@ public sealed partial class NotificationCenter(
     IBackgroundJobClient jobs,
     INotifier notifier,
     AuditTrail audit,
-    EventHub events,
+    Outbox outbox,
     IOptions<NotificationsOptions> options,
     TimeProvider time,
     ILogger<NotificationCenter> logger)
@@ -82,7 +82,7 @@ public sealed partial class NotificationCenter(
         }
         await KickAsync(channel.Name, ct);
         await audit.RecordAsync(actor, "notification.test", $"channel/{channel.Name}", attempt.Answer, ct);
-        events.Publish(new NotificationChannelsChanged(channel.Name));
+        await outbox.PublishAsync(new NotificationChannelsChanged(channel.Name), ct);
         return attempt;
     }
 
@@ -158,6 +158,7 @@ public sealed partial class NotificationCenter(
             OccurredAtUtc = notification.CreatedAtUtc, QueuedAtUtc = queued ? now : null, CreatedAtUtc = now, UpdatedAtUtc = now,
         };
         set.Add(delivery);
+        outbox.Stage(db, new NotificationChannelsChanged(channelName));
         try
         {
             await db.SaveChangesAsync(ct);
@@ -175,7 +176,6 @@ public sealed partial class NotificationCenter(
             await set.Where(d => d.ChannelName == channelName && d.Id <= oldest && (d.State == DeliveryState.Delivered || d.State == DeliveryState.Failed))
                 .ExecuteDeleteAsync(ct);
         }
-        events.Publish(new NotificationChannelsChanged(channelName));
         return delivery.Id;
     }
 

@@ -21,9 +21,12 @@ public static class NotificationsSetup
         builder.Services.AddHttpClient<INotifier, HttpNotifier>(http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .RemoveAllLoggers();
-        builder.Services.AddHostedService<NotificationDispatcher>();
-        // Servers of their own: deliveries never take the workers polls and applies need, and a single worker turns
-        // events into deliveries one at a time, so every channel's queue is in event order.
+        builder.Services.Configure<Data.OutboxTypes>(t => t.Add<NotificationChannelsChanged>());
+        builder.Services.Configure<Data.OutboxTypes>(NotificationWork.Register);
+        builder.Services.AddTransient<Data.IEventWork, NotificationWork>();
+        builder.Services.AddHostedService<DeliveryResume>();
+        // Servers of their own: deliveries never take the workers polls and applies need. The single worker of the
+        // events queue runs event jobs that earlier versions enqueued (events now reach NotificationWork by the outbox).
         AddServer(builder, DeliveryJob.Queue, sp => sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.WorkerCount);
         AddServer(builder, NotificationSources.Queue, _ => 1);
         return builder;

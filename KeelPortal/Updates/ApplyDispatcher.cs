@@ -7,32 +7,88 @@ using Microsoft.Extensions.Options;
 namespace KeelPortal.Updates;
 
 /// <summary>
-/// Applies every approved approval at once in this process, so the final vote reaches the cluster without waiting for
-/// the job queue's next poll. The approval is already stored as approved: an apply that throws is handed to the job
-/// queue, and one lost with the process is picked up at start-up and by the maintenance job (the claim makes a second
-/// run harmless).
+/// Applies every approved approval at once on the replica that claimed its <see cref="ApprovalApproved"/> event, so
+/// the final vote reaches the cluster without waiting for the job queue's next poll. The approval is already stored as
+/// approved: an apply that throws is handed to the job queue, and one lost with the process is picked up at start-up
+/// and by the maintenance job (the claim makes a second run harmless).
 /// </summary>
 public sealed partial class ApplyDispatcher(
-    EventHub events, ApprovalBook approvals, PromptRunner runner, IBackgroundJobClient jobs,
-    IOptions<UpdatesOptions> options, ILogger<ApplyDispatcher> logger)
-    : IHostedService
+    ApprovalBook approvals, PromptRunner runner, IBackgroundJobClient jobs,
+    IOptions<UpdatesOptions> options, TimeProvider time, ILogger<ApplyDispatcher> logger)
+    : IHostedService, IEventWork, IDisposable
 {
-    private IDisposable? subscription;
+    private readonly CancellationTokenSource stopping = new();
+    private Task sweeping = Task.CompletedTask;
+    private int disposed;
+
+    public Task HandleAsync(object message, DateTime occurredAtUtc, CancellationToken ct)
+    {
+        if (message is ApprovalApproved approved)
+        {
+            Apply(approved.ApprovalId);
+        }
+        return Task.CompletedTask;
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        subscription = events.Subscribe<ApprovalApproved>(approved => Apply(approved.ApprovalId));
-        foreach (var id in await approvals.StrandedAsync(options.Value.ApplyLease, cancellationToken))
+        foreach (var id in await approvals.StrandedAsync(options.Value.ApplyLease, ct: cancellationToken))
         {
             LogResuming(id);
             Apply(id);
         }
+        sweeping = SweepAsync(stopping.Token);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
-        subscription?.Dispose();
-        return Task.CompletedTask;
+        if (Volatile.Read(ref disposed) == 1)
+        {
+            return;
+        }
+        await stopping.CancelAsync();
+        await sweeping.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Registered under three service types, so the container may dispose it more than once.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            stopping.Cancel();
+            stopping.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Every half lease: approvals another replica left approved or half-applied when it died (its claim older than
+    /// the lease) are applied here; one still being applied, or waiting for its retry, is left alone.
+    /// </summary>
+    private async Task SweepAsync(CancellationToken ct)
+    {
+        var lease = options.Value.ApplyLease;
+        using var timer = new PeriodicTimer(lease / 2, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                try
+                {
+                    foreach (var id in await approvals.StrandedAsync(lease, approvedFor: lease, ct))
+                    {
+                        LogResuming(id);
+                        Apply(id);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogSweepFailed(e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
     }
 
     private void Apply(long approvalId)
@@ -47,4 +103,7 @@ public sealed partial class ApplyDispatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Approval {ApprovalId} was left approved or half-applied; applying it")]
     private partial void LogResuming(long approvalId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for approvals left approved or half-applied failed; looking again later")]
+    private partial void LogSweepFailed(Exception exception);
 }

@@ -14,7 +14,7 @@ public sealed class MaintenanceJob(ApprovalBook approvals, IBackgroundJobClient 
     public async Task RunAsync(CancellationToken ct)
     {
         await approvals.ExpireAsync(ct);
-        foreach (var id in await approvals.StrandedAsync(options.Value.ApplyLease, ct))
+        foreach (var id in await approvals.StrandedAsync(options.Value.ApplyLease, ct: ct))
         {
             jobs.Enqueue<ApplyJob>(j => j.RunAsync(id, CancellationToken.None));
         }

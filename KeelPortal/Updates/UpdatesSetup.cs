@@ -1,3 +1,6 @@
+using KeelPortal.Approvals;
+using KeelPortal.Data;
+
 namespace KeelPortal.Updates;
 
 public static class UpdatesSetup
@@ -19,7 +22,10 @@ public static class UpdatesSetup
         builder.Services.AddTransient<ApplyJob>();
         builder.Services.AddTransient<RolloutJob>();
         builder.Services.AddTransient<MaintenanceJob>();
-        builder.Services.AddHostedService<ApplyDispatcher>();
+        builder.Services.AddSingleton<ApplyDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ApplyDispatcher>());
+        builder.Services.AddSingleton<IEventWork>(sp => sp.GetRequiredService<ApplyDispatcher>());
+        builder.Services.Configure<OutboxTypes>(t => t.Add<ApprovalApproved>(_ => true));
         return builder;
     }
 }

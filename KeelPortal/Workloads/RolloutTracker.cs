@@ -11,14 +11,17 @@ namespace KeelPortal.Workloads;
 /// Follows rollouts after an apply, from the status the watchers deliver (never from the PATCH response, which
 /// carries the old status), until each succeeds, fails or runs out of time. Nothing waits: a rollout is a record in
 /// the database, re-checked whenever its workload is observed and on a timer for its deadline, so it holds no job
-/// worker and an in-progress rollout is picked up again after a restart. One record per approval and generation;
-/// the move to an outcome is a conditional update, so the outcome is recorded, audited and published once.
+/// worker and an in-progress rollout is picked up again after a restart. Only the replica that watches the cluster
+/// judges rollouts (it alone has the status); a rollout another replica started is found by it within a second. One
+/// record per approval and generation; the move to an outcome is a conditional update, so the outcome is recorded,
+/// audited and published once.
 /// </summary>
 public sealed partial class RolloutTracker(
     WorkloadCatalog catalog,
     WorkloadWatcher watcher,
     IDbContextFactory<PortalDbContext> contexts,
     EventHub events,
+    Outbox outbox,
     AuditTrail audit,
     IOptions<WorkloadsOptions> options,
     TimeProvider time,
@@ -172,10 +175,15 @@ public sealed partial class RolloutTracker(
         using var timer = new PeriodicTimer(DeadlineCheck, time);
         while (await timer.WaitForNextTickAsync(ct))
         {
+            if (!watcher.Current)
+            {
+                continue;
+            }
             var due = time.GetUtcNow().UtcDateTime - options.Value.RolloutTimeout;
             foreach (var rollout in await InProgressAsync(null, ct))
             {
-                if (rollout.StartedAtUtc <= due)
+                // New to this replica (started by another, or before this one led), or out of time.
+                if (following.TryAdd(rollout.WorkloadId, 0) || rollout.StartedAtUtc <= due)
                 {
                     await CheckAsync(rollout.Id, ct);
                 }
@@ -195,6 +203,10 @@ public sealed partial class RolloutTracker(
     /// <summary>Reads where one rollout stands now and records its outcome when it has one.</summary>
     private async Task CheckAsync(long rolloutId, CancellationToken ct)
     {
+        if (!watcher.Current)
+        {
+            return; // The watching replica judges it.
+        }
         var record = await GetAsync(rolloutId, ct);
         if (record is null || record.State != RolloutState.InProgress)
         {
@@ -219,6 +231,7 @@ public sealed partial class RolloutTracker(
         var now = time.GetUtcNow().UtcDateTime;
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var moved = await db.Set<RolloutRecord>().Where(r => r.Id == record.Id && r.State == RolloutState.InProgress)
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.State, progress.State).SetProperty(r => r.Reason, progress.Reason)
                     .SetProperty(r => r.FinishedAtUtc, now), ct);
@@ -226,6 +239,9 @@ public sealed partial class RolloutTracker(
             {
                 return; // Another instance, or an earlier check, recorded it.
             }
+            outbox.Stage(db, new RolloutFinished(record.Id, record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason));
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
             if (!await db.Set<RolloutRecord>().AnyAsync(r => r.WorkloadId == record.WorkloadId && r.State == RolloutState.InProgress, ct))
             {
                 following.TryRemove(record.WorkloadId, out _);
@@ -237,7 +253,6 @@ public sealed partial class RolloutTracker(
         Telemetry.PortalTelemetry.Rollouts.Add(1, new KeyValuePair<string, object?>("outcome", progress.State.ToString()));
         Telemetry.PortalTelemetry.Finished("keelportal.rollout", record.TraceParent, new DateTimeOffset(record.StartedAtUtc, TimeSpan.Zero), time.GetUtcNow(),
             ("keelportal.approval.id", record.ApprovalId), ("keelportal.workload", record.WorkloadId), ("keelportal.rollout.outcome", progress.State.ToString()));
-        events.Publish(new RolloutFinished(record.Id, record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout of {Workload} {From} -> {To}: {State} ({Reason})")]

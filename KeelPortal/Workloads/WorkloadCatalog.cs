@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
 using k8s.Models;
-using KeelPortal.Data;
 using KeelPortal.Policies;
 
 namespace KeelPortal.Workloads;
@@ -18,7 +17,7 @@ public sealed record PodContainer(string Name, string Image, string? Digest);
 /// recomputes the affected snapshots; the ones that really changed are written to the database in batches and then
 /// published as <see cref="WorkloadsChanged"/>.
 /// </summary>
-public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events, ILogger<WorkloadCatalog> logger)
+public sealed partial class WorkloadCatalog(WorkloadStore store, ILogger<WorkloadCatalog> logger)
 {
     private readonly ConcurrentDictionary<string, WorkloadObject> workloads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, V1Pod>> podsByNamespace = new(StringComparer.Ordinal);
@@ -210,9 +209,7 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
                 written[id] = json;
             }
         }
-        var changed = changes.Select(c => c.Item1).ToList();
-        events.Publish(new WorkloadsChanged(changed));
-        return changed;
+        return changes.Select(c => c.Item1).ToList();
     }
 
     /// <summary>
@@ -253,7 +250,6 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, EventHub events
         if (gone.Count > 0)
         {
             LogPruned(gone.Count);
-            events.Publish(new WorkloadsChanged(gone));
         }
     }
 

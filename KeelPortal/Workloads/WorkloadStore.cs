@@ -5,11 +5,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Workloads;
 
-/// <summary>Published after workload snapshots were written to the database (ids of those added, changed or removed).</summary>
+/// <summary>Written with the workload snapshots it names (ids of those added, changed or removed).</summary>
 public sealed record WorkloadsChanged(IReadOnlyList<string> Ids);
 
 /// <summary>Reads and writes the persisted workload snapshots; pages and jobs read workloads from here.</summary>
-public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
+public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, Outbox outbox, TimeProvider time)
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
@@ -43,7 +43,7 @@ public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, T
         return await db.Set<WorkloadRecord>().CountAsync(ct);
     }
 
-    /// <summary>Writes changed snapshots and removes the given ids in one transaction.</summary>
+    /// <summary>Writes changed snapshots and removes the given ids in one transaction, with their <see cref="WorkloadsChanged"/> event.</summary>
     internal async Task WriteAsync(IReadOnlyCollection<(string Id, WorkloadSnapshot? Snapshot, string? Json)> changes, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -84,6 +84,7 @@ public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, T
             row.UpdatedAtUtc = now;
             row.SnapshotJson = json!;
         }
+        outbox.Stage(db, new WorkloadsChanged(ids));
         await db.SaveChangesAsync(ct);
     }
 
@@ -93,10 +94,18 @@ public sealed class WorkloadStore(IDbContextFactory<PortalDbContext> contexts, T
         await using var db = await contexts.CreateDbContextAsync(ct);
         var stored = await db.Set<WorkloadRecord>().Select(w => w.Id).ToListAsync(ct);
         var gone = stored.Where(id => !present.Contains(id)).ToList();
+        if (gone.Count == 0)
+        {
+            return gone;
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         foreach (var chunk in gone.Chunk(500))
         {
             await db.Set<WorkloadRecord>().Where(w => chunk.Contains(w.Id)).ExecuteDeleteAsync(ct);
         }
+        outbox.Stage(db, new WorkloadsChanged(gone));
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
         return gone;
     }
 }

@@ -27,6 +27,12 @@ public sealed partial class WorkloadWatcher(
     /// </summary>
     public Task FirstSnapshot => firstSnapshot.Task;
 
+    /// <summary>
+    /// Whether this replica's catalog is the cluster as it is now: it watches (it leads), and its snapshot of this
+    /// term is written. Only then may a rollout be judged from it.
+    /// </summary>
+    public bool Current { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (connection.Client is not { } client)
@@ -48,6 +54,10 @@ public sealed partial class WorkloadWatcher(
             catch (OperationCanceledException) when (lease.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
             {
                 // Leadership moved to another replica.
+            }
+            finally
+            {
+                Current = false;
             }
         }
     }
@@ -215,6 +225,7 @@ public sealed partial class WorkloadWatcher(
                 {
                     pruned = true;
                     await catalog.PruneAsync(ct);
+                    Current = true;
                     LogFirstSnapshot(catalog.Count);
                     firstSnapshot.TrySetResult();
                 }

@@ -8,6 +8,7 @@ public static class WorkloadsSetup
             .BindConfiguration(WorkloadsOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.Configure<Data.OutboxTypes>(t => t.Add<WorkloadsChanged>().Add<RolloutFinished>());
         builder.Services.AddSingleton<ClusterConnection>();
         builder.Services.AddSingleton<WorkloadStore>();
         builder.Services.AddSingleton<WorkloadGrid>();

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using KeelPortal.Approvals;
+using KeelPortal.Tests.TestSupport;
+using KeelPortal.Tests.TestSupport.Kube;
+using Microsoft.EntityFrameworkCore;
+
+namespace KeelPortal.Bench;
+
+/// <summary>
+/// One portal process on SQLite against three on one PostgreSQL database, in the same run, each with the real
+/// registry and the Kubernetes API test server: a burst of distinct webhooks spread over the replicas (answer time,
+/// throughput, webhook → pending approval), then final votes one at a time on alternating replicas (vote → PATCH),
+/// memory per replica, and on PostgreSQL the failover after SIGKILL of the leader.
+/// </summary>
+public static class ScaleOutBenchmark
+{
+    private const int InFlight = 32;
+
+    public static async Task<int> RunAsync(int webhooks, int votes)
+    {
+        await RunOneAsync("1 replica, SQLite", 1, postgres: false, webhooks, votes);
+        await RunOneAsync("3 replicas, PostgreSQL", 3, postgres: true, webhooks, votes);
+        return 0;
+    }
+
+    private static async Task RunOneAsync(string title, int replicas, bool postgres, int webhooks, int votes)
+    {
+        Console.WriteLine($"== {title}: {webhooks} webhooks, {votes} votes");
+        await using var fleet = await PortalFleet.StartAsync(replicas, postgres, new Dictionary<string, string>
+        {
+            ["Workloads:LeaseDuration"] = "00:00:15",
+        });
+        var clock = TimeProvider.System;
+        for (var i = 0; i < webhooks; i++)
+        {
+            await fleet.Pusher.PushAsync($"team/app-{i}", "1.0.0");
+            fleet.Cluster.Create(KubeObjects.Workload("Deployment", "shop", $"app-{i}",
+                labels: new Dictionary<string, string> { ["keel.sh/approvals"] = "1" },
+                annotations: new Dictionary<string, string> { ["keel.sh/policy"] = "minor" },
+                containers: [("app", $"{fleet.Repository($"app-{i}")}:1.0.0")]));
+            await fleet.Pusher.TagAsync($"team/app-{i}", "1.0.0", "1.1.0");
+        }
+        await WaitAsync(async () => await fleet.CountAsync("SELECT count(*) FROM \"Workloads\" WHERE \"IsTracked\"") == webhooks, TimeSpan.FromMinutes(2));
+
+        // The burst: every webhook in flight at once (up to InFlight), spread over the replicas.
+        var sent = new DateTime[webhooks];
+        var answered = new ConcurrentBag<double>();
+        var clients = fleet.Replicas.Select(r =>
+        {
+            var client = new HttpClient { BaseAddress = r.Url };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PipelinePortal.WebhookSecret);
+            return client;
+        }).ToList();
+        using var gate = new SemaphoreSlim(InFlight);
+        var burst = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, webhooks).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                sent[i] = clock.GetUtcNow().UtcDateTime;
+                var start = Stopwatch.GetTimestamp();
+                using var answer = await clients[i % clients.Count].PostAsJsonAsync("v1/webhooks/native", new { name = fleet.Repository($"app-{i}"), tag = "1.1.0" });
+                answer.EnsureSuccessStatusCode();
+                answered.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        var burstTime = burst.Elapsed;
+        await WaitAsync(async () => await fleet.CountAsync("SELECT count(*) FROM \"Approvals\" WHERE \"State\" = 'Pending'") == webhooks, TimeSpan.FromMinutes(2));
+        var pendingAll = burst.Elapsed;
+        List<(string WorkloadId, DateTime CreatedAtUtc, string Identifier)> created;
+        await using (var db = fleet.Context())
+        {
+            created = (await db.Set<Approval>().AsNoTracking().Select(a => new { a.WorkloadId, a.CreatedAtUtc, a.Identifier }).ToListAsync())
+                .Select(a => (a.WorkloadId, a.CreatedAtUtc, a.Identifier)).ToList();
+        }
+        var toPending = created.Select(a => (a.CreatedAtUtc - sent[int.Parse(a.WorkloadId.Split('-')[^1], CultureInfo.InvariantCulture)]).TotalMilliseconds).ToList();
+
+        // Final votes, one at a time, each on the next replica; the time until its PATCH reaches the API server.
+        var patched = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        fleet.Cluster.BeforePatch = (_, _, name) => patched.TryAdd(name, Stopwatch.GetTimestamp());
+        var toPatch = new List<double>();
+        var voters = fleet.Replicas.Select(r =>
+        {
+            var client = new HttpClient { BaseAddress = r.Url };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fleet.Tokens["alice"]);
+            return client;
+        }).ToList();
+        for (var i = 0; i < Math.Min(votes, webhooks); i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            using var answer = await voters[i % voters.Count].PostAsJsonAsync("v1/approvals", new { identifier = $"deployment/shop/app-{i}:1.1.0", action = "approve" });
+            answer.EnsureSuccessStatusCode();
+            await WaitAsync(() => Task.FromResult(patched.ContainsKey($"app-{i}")), TimeSpan.FromSeconds(30));
+            toPatch.Add(Stopwatch.GetElapsedTime(start, patched[$"app-{i}"]).TotalMilliseconds);
+        }
+
+        Percentiles.Report("webhook answered (HTTP round trip, in the burst)", [.. answered]);
+        Console.WriteLine($"burst of {webhooks}: answered in {burstTime.TotalSeconds:0.00} s = {webhooks / burstTime.TotalSeconds:0} requests/s; all pending after {pendingAll.TotalSeconds:0.00} s");
+        Percentiles.Report("webhook -> pending approval stored (in the burst)", toPending);
+        Percentiles.Report("final vote -> PATCH sent (one at a time)", toPatch);
+        foreach (var replica in fleet.Replicas)
+        {
+            Console.WriteLine($"{replica.Name}: resident {Memory(replica.Id, "VmRSS")} MB, peak {Memory(replica.Id, "VmHWM")} MB");
+        }
+        if (postgres)
+        {
+            var leader = fleet.Replicas.Single(r => r.Name == fleet.LeaseHolder());
+            await leader.KillAsync();
+            var killed = Stopwatch.StartNew();
+            await WaitAsync(() => Task.FromResult(fleet.LeaseHolder() is { } holder && holder != leader.Name), TimeSpan.FromSeconds(60));
+            var takeover = killed.Elapsed;
+            fleet.Cluster.Create(KubeObjects.Workload("Deployment", "shop", "after-failover", containers: [("app", "registry.example.com/shop/after:1.0.0")]));
+            await WaitAsync(async () => await fleet.CountAsync("SELECT count(*) FROM \"Workloads\" WHERE \"Id\" = 'deployment/shop/after-failover'") == 1, TimeSpan.FromSeconds(60));
+            Console.WriteLine($"leader killed (SIGKILL): another replica holds the lease after {takeover.TotalSeconds:0.0} s, the catalog caught up after {killed.Elapsed.TotalSeconds:0.0} s (lease 15 s)");
+        }
+        foreach (var client in clients.Concat(voters))
+        {
+            client.Dispose();
+        }
+    }
+
+    private static string Memory(int pid, string field)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
+        return (long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * timeout.TotalSeconds);
+        while (!await condition())
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"not there within {timeout}");
+            }
+            await Task.Delay(5);
+        }
+    }
+}
