@@ -87,17 +87,21 @@ fi
 step "linting the Dockerfile"
 .tools/node_modules/.bin/dockerfilelint Dockerfile || fail "the Dockerfile has lint findings"
 
-step "running the tests"
+step "running the tests (and, beside them, the pipeline, approval and notification tests again on PostgreSQL)"
 rm -rf TestResults
+mkdir -p TestResults
+KEELPORTAL_TEST_DATABASE=postgres dotnet test KeelPortal.Tests --no-build --results-directory TestResults \
+  --logger "trx;LogFileName=results-postgres.trx" --logger "console;verbosity=minimal" \
+  --filter "(FullyQualifiedName~KeelPortal.Tests.Updates.|FullyQualifiedName~KeelPortal.Tests.Approvals.|FullyQualifiedName~KeelPortal.Tests.Notifications.)&Database!=sqlite" \
+  >TestResults/postgres-console.log 2>&1 &
+postgres_pid=$!
 dotnet test KeelPortal.sln --no-build --results-directory TestResults --logger "trx;LogFileName=results.trx" \
   --logger "console;verbosity=minimal"
 test_rc=$?
-
-step "running the pipeline, approval and notification tests again, on PostgreSQL"
-KEELPORTAL_TEST_DATABASE=postgres dotnet test KeelPortal.Tests --no-build --results-directory TestResults \
-  --logger "trx;LogFileName=results-postgres.trx" --logger "console;verbosity=minimal" \
-  --filter "(FullyQualifiedName~KeelPortal.Tests.Updates.|FullyQualifiedName~KeelPortal.Tests.Approvals.|FullyQualifiedName~KeelPortal.Tests.Notifications.)&Database!=sqlite"
+wait "$postgres_pid"
 postgres_rc=$?
+step "the same tests on PostgreSQL"
+cat TestResults/postgres-console.log
 
 results=(TestResults/results.trx TestResults/results-postgres.trx)
 for trx in "${results[@]}"; do

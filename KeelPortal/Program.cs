@@ -49,6 +49,7 @@ return app.RunPortal(static app =>
     app.MapJobs();
     app.MapTriggers();
     app.MapApprovals();
+    app.MapUpdates();
     app.MapAudit();
     app.MapPortalShell();
 });

@@ -477,6 +477,43 @@ namespace KeelPortal.Migrations
                     b.ToTable("PollStates", (string)null);
                 });
 
+            modelBuilder.Entity("KeelPortal.Updates.VersionSkip", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("SkippedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SkippedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Version")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("WorkloadId")
+                        .IsRequired()
+                        .HasMaxLength(600)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkloadId", "Version")
+                        .IsUnique();
+
+                    b.ToTable("VersionSkips", (string)null);
+                });
+
             modelBuilder.Entity("KeelPortal.Updates.WorkloadCheck", b =>
                 {
                     b.Property<string>("WorkloadId")
@@ -514,6 +551,33 @@ namespace KeelPortal.Migrations
                     b.HasKey("WorkloadId", "Repository");
 
                     b.ToTable("WorkloadChecks", (string)null);
+                });
+
+            modelBuilder.Entity("KeelPortal.Updates.WorkloadHold", b =>
+                {
+                    b.Property<string>("WorkloadId")
+                        .HasMaxLength(600)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("HeldAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("HeldBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("UntilUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("WorkloadId");
+
+                    b.ToTable("WorkloadHolds", (string)null);
                 });
 
             modelBuilder.Entity("KeelPortal.Workloads.RolloutRecord", b =>

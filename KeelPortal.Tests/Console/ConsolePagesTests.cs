@@ -175,6 +175,43 @@ public sealed class ConsolePagesTests
     }
 
     [Fact]
+    public async Task An_approver_holds_releases_and_skips_on_the_workload_page_and_a_viewer_only_reads()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var shop = pipeline.Repository("team/shop");
+        await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
+        pipeline.Deploy("shop", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/shop");
+        await pipeline.Pusher.PushAsync("team/shop", "1.3.0");
+        await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync(shop);
+        await using var console = Console(pipeline.Portal.Services, "alice", Roles.Approver);
+        var page = console.Render<WorkloadDetailPage>(p => p.Add(x => x.Kind, "deployment").Add(x => x.Namespace, "shop").Add(x => x.Name, "shop"));
+        page.WaitForAssertion(() => Assert.Contains("Not held", page.Find("[data-testid=hold-status]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        page.Find("[data-testid=hold]").Click();
+        page.WaitForAssertion(() => Assert.Contains("say why", page.Find("[data-testid=hold-message]").TextContent, StringComparison.Ordinal));
+        Field(page, "hold-reason").Change("freeze for the sale");
+        page.Find("[data-testid=hold]").Click();
+
+        page.WaitForAssertion(() => Assert.Contains("held by alice until released: freeze for the sale", page.Find("[data-testid=hold-status]").TextContent, StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
+        Assert.Equal(ApprovalState.Superseded, (await pipeline.Approvals.FindAsync("deployment/shop/shop:1.3.0"))!.State);
+        page.Find("[data-testid=release-hold]").Click();
+        page.WaitForAssertion(() => Assert.Contains("Not held", page.Find("[data-testid=hold-status]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        Field(page, "skip-version").Change("1.3.0");
+        Field(page, "skip-reason").Change("breaks the checkout");
+        page.Find("[data-testid=skip]").Click();
+        page.WaitForAssertion(() => Assert.Contains("breaks the checkout", page.Find("[data-testid=skips]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Equal("1.3.0", (await pipeline.Portal.Services.GetRequiredService<Holds>().SkipsAsync("deployment/shop/shop")).Single().Version);
+
+        await using var viewer = Console(pipeline.Portal.Services, "victor", Roles.Viewer);
+        var read = viewer.Render<WorkloadDetailPage>(p => p.Add(x => x.Kind, "deployment").Add(x => x.Namespace, "shop").Add(x => x.Name, "shop"));
+        read.WaitForAssertion(() => Assert.Contains("breaks the checkout", read.Find("[data-testid=skips]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Empty(read.FindAll("[data-testid=hold], [data-testid=skip], [data-testid=release-hold]"));
+    }
+
+    [Fact]
     public async Task The_notifications_page_lists_channels_with_their_kind_default_flag_and_masked_target()
     {
         await using var portal = new PortalFactory();

@@ -112,14 +112,27 @@ public sealed class PortalFleet : IAsyncDisposable
             await seed.Services.GetRequiredService<ChannelDirectory>().SaveAsync(
                 new ChannelInput(null, "ops", ChannelType.Webhook, Receiver.Url("ops").AbsoluteUri, null, null, null, NotificationEvents.All, NotificationLevel.Info, true, Enabled: true), "root");
         }
-        foreach (var i in Enumerable.Range(1, count))
+        // The seed migrated the database, so the replicas start side by side.
+        var starting = Enumerable.Range(1, count).Select(i =>
         {
             var settings = Settings($"replica-{i}");
             foreach (var (key, value) in extra)
             {
                 settings[key] = value;
             }
-            Replicas.Add(await PortalProcess.StartAsync($"replica-{i}", settings));
+            return PortalProcess.StartAsync($"replica-{i}", settings);
+        }).ToList();
+        try
+        {
+            Replicas.AddRange(await Task.WhenAll(starting));
+        }
+        catch
+        {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await started.Result.DisposeAsync();
+            }
+            throw;
         }
         if (OnPostgres)
         {

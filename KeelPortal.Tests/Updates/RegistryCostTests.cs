@@ -69,6 +69,8 @@ public sealed class RegistryCostTests
         Assert.NotEqual(first, second);
         Assert.Empty(back.Votes);
         Assert.Equal(0, pipeline.PatchesOf("repush"));
-        Assert.Contains("approval.votes-reset", await pipeline.AuditActionsAsync("deployment/shop/repush"));
+        // The audit entry is written just after the state it reports is committed.
+        await Eventually.TrueAsync(async () => (await pipeline.AuditActionsAsync("deployment/shop/repush")).Contains("approval.votes-reset"),
+            TimeSpan.FromSeconds(10), "the votes reset is audited");
     }
 }

@@ -103,6 +103,30 @@ public sealed partial class ApprovalBook
         return pending.Count;
     }
 
+    /// <summary>
+    /// Closes the workload's pending approval (of <paramref name="version"/> only, when given) as superseded, for a hold
+    /// or a skip; returns how many were closed.
+    /// </summary>
+    public async Task<int> SupersedePendingAsync(string workloadId, string? version, string reason, CancellationToken ct = default)
+    {
+        List<(long Id, string Identifier)> pending;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            pending = (await db.Set<Approval>().Where(a => a.WorkloadId == workloadId && a.State == ApprovalState.Pending && (version == null || a.NewVersion == version))
+                .Select(a => new { a.Id, a.Identifier }).ToListAsync(ct)).Select(a => (a.Id, a.Identifier)).ToList();
+        }
+        var closed = 0;
+        foreach (var (id, identifier) in pending)
+        {
+            if (await MoveAsync(id, ApprovalState.Pending, ApprovalState.Superseded, reason, ct))
+            {
+                closed++;
+                await audit.RecordAsync(System, "approval.superseded", identifier, reason, ct);
+            }
+        }
+        return closed;
+    }
+
     /// <summary>Keel's archive and delete: hide from Keel's list; a pending one is closed as rejected.</summary>
     public async Task<bool> ArchiveAsync(long approvalId, string actor, bool delete, CancellationToken ct = default)
     {

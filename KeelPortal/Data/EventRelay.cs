@@ -33,6 +33,7 @@ public sealed partial class EventRelay(
     // Ids skipped over by the cursor: on PostgreSQL a transaction that took a lower id may commit after a higher one.
     private readonly Dictionary<long, DateTime> gaps = [];
     private readonly HashSet<string> unknownTypes = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim round = new(1, 1);
     private long cursor = -1;
     private DateTime nextCleanup;
 
@@ -73,6 +74,25 @@ public sealed partial class EventRelay(
 
     /// <summary>One round: new events to the pages, claimed work started, old rows removed now and then.</summary>
     internal async Task RunOnceAsync(CancellationToken ct)
+    {
+        await round.WaitAsync(ct);
+        try
+        {
+            await RoundAsync(ct);
+        }
+        finally
+        {
+            round.Release();
+        }
+    }
+
+    public override void Dispose()
+    {
+        round.Dispose();
+        base.Dispose();
+    }
+
+    private async Task RoundAsync(CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var set = db.Set<PortalEvent>();

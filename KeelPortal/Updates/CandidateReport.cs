@@ -1,4 +1,3 @@
-using KeelPortal.Approvals;
 using KeelPortal.Policies;
 using KeelPortal.Registries;
 using KeelPortal.Workloads;
@@ -13,12 +12,12 @@ public sealed record ContainerCandidates(
     string Container, string Repository, string Current, string Summary, IReadOnlyList<CandidateLine> Candidates, string? Error, string? Chosen = null);
 
 /// <summary>Reads a workload's repositories now and ranks every tag with its verdict, marking versions people declined.</summary>
-public sealed class CandidateReport(IRegistryClient registry, CredentialResolver credentials, TagFacts facts, ApprovalBook approvals)
+public sealed class CandidateReport(IRegistryClient registry, CredentialResolver credentials, TagFacts facts, Holds holds)
 {
     public async Task<IReadOnlyList<ContainerCandidates>> ExplainAsync(WorkloadSnapshot workload, int limit = 50, CancellationToken ct = default)
     {
         var policy = workload.UpdatePolicy();
-        var declined = await approvals.DeclinedVersionsAsync(workload.Id, ct);
+        var declined = await holds.DeclinedVersionsAsync(workload.Id, ct);
         // Containers are read in parallel: one slow or unreachable registry must not hold up the others.
         var report = await Task.WhenAll(workload.Containers.Where(c => c.Repository is not null)
             .Select(container => ExplainAsync(workload, container, policy, declined, limit, ct)));
@@ -49,7 +48,7 @@ public sealed class CandidateReport(IRegistryClient registry, CredentialResolver
             verdicts = TagChooser.Rank(policy, current, tags.Value!).Select(v => decided.GetValueOrDefault(v.Tag, v)).ToList();
         }
         var lines = verdicts.Take(limit).Select(v => declined.Contains(v.Tag) && v.Tag != current
-            ? new CandidateLine(v.Tag, v.Kind.ToString(), $"{v.Reason}; declined earlier (rejected or expired), not proposed again", true)
+            ? new CandidateLine(v.Tag, v.Kind.ToString(), $"{v.Reason}; declined earlier (rejected, expired or skipped), not proposed again", true)
             : new CandidateLine(v.Tag, v.Kind.ToString(), v.Reason, false)).ToList();
         return new(container.Name, container.Repository!, current, choice.Summary, lines, null, choice.Chosen);
     }

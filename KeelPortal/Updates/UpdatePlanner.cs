@@ -18,6 +18,7 @@ public sealed partial class UpdatePlanner(
     TagFacts facts,
     ApprovalBook approvals,
     WorkloadChecks checks,
+    Holds holds,
     AuditTrail audit,
     ILogger<UpdatePlanner> logger)
 {
@@ -107,6 +108,14 @@ public sealed partial class UpdatePlanner(
         }
         var current = containers[0].Tag!;
         containers = containers.Where(c => c.Tag == current).ToList();
+        if (await holds.ActiveAsync(workload.Id, ct) is { } hold)
+        {
+            if (verbose)
+            {
+                await audit.RecordChangeAsync(ApprovalBook.System, "decision", workload.Id, $"no update: held by {hold.HeldBy}: {hold.Reason}", ct);
+            }
+            return false;
+        }
         var policy = workload.UpdatePolicy();
         if (policy.Kind == PolicyKind.Force && policy.MatchTag)
         {
@@ -114,7 +123,7 @@ public sealed partial class UpdatePlanner(
         }
         // A version declined for this workload (rejected or expired) is out of the running, so it never hides a lower
         // eligible one: polls and webhooks both propose the best version that is left.
-        var declined = await approvals.DeclinedVersionsAsync(workload.Id, ct);
+        var declined = await holds.DeclinedVersionsAsync(workload.Id, ct);
         var open = OpenTags(tags, current, declined);
         var choice = await TagChooser.ChooseAsync(policy, current, open, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential, facts), ct);
         // A poll saw every tag, so its answer is the workload's standing; a webhook names one tag and only says more when it wins.

@@ -17,6 +17,7 @@ public static class UpdatesSetup
         builder.Services.AddSingleton<WorkloadBoard>();
         builder.Services.AddSingleton<ApprovalPicture>();
         builder.Services.AddSingleton<DigestConfirmation>();
+        builder.Services.AddSingleton<Holds>();
         builder.Services.AddSingleton<UpdatePlanner>();
         builder.Services.AddSingleton<CandidateReport>();
         builder.Services.AddTransient<ApplyJob>();
@@ -27,5 +28,11 @@ public static class UpdatesSetup
         builder.Services.AddSingleton<IEventWork>(sp => sp.GetRequiredService<ApplyDispatcher>());
         builder.Services.Configure<OutboxTypes>(t => t.Add<ApprovalApproved>(_ => true));
         return builder;
+    }
+
+    public static WebApplication MapUpdates(this WebApplication app)
+    {
+        app.MapHoldsApi();
+        return app;
     }
 }

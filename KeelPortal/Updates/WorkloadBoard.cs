@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace KeelPortal.Updates;
 
 /// <summary>Where a workload stands, in the order the list sorts by: what needs someone first.</summary>
-public enum WorkloadStatus { SettingsError, RolloutFailed, RegistryError, WaitingForApproval, Applying, UpdateAvailable, NotChecked, UpToDate, Paused }
+public enum WorkloadStatus { SettingsError, RolloutFailed, RegistryError, WaitingForApproval, Applying, UpdateAvailable, NotChecked, UpToDate, Held, Paused }
 
 /// <summary>One row of the workloads list: the workload, where it stands and why, the versions and the last rollout.</summary>
 public sealed record BoardRow(
@@ -34,7 +34,7 @@ public sealed record BoardPage(IReadOnlyList<BoardRow> Rows, int Total);
 /// The workloads list with each workload's status, made from the facts the portal recorded: its settings, pending and
 /// applying approvals, its last rollout and the last registry check. Filtering by status reads the filtered rows once.
 /// </summary>
-public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, WorkloadGrid grid)
+public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, WorkloadGrid grid, TimeProvider time)
 {
     private static readonly Dictionary<WorkloadStatus, (string Slug, string Words)> Names = new()
     {
@@ -46,6 +46,7 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
         [WorkloadStatus.UpdateAvailable] = ("update-available", "update available"),
         [WorkloadStatus.NotChecked] = ("not-checked", "not checked yet"),
         [WorkloadStatus.UpToDate] = ("up-to-date", "up to date"),
+        [WorkloadStatus.Held] = ("held", "held"),
         [WorkloadStatus.Paused] = ("paused", "paused"),
     };
 
@@ -103,6 +104,10 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
             .ToDictionaryAsync(r => r.WorkloadId, ct);
         var checks = (await db.Set<WorkloadCheck>().AsNoTracking().Where(c => ids == null || ids.Contains(c.WorkloadId)).ToListAsync(ct))
             .ToLookup(c => c.WorkloadId);
+        var now = time.GetUtcNow().UtcDateTime;
+        var holds = await db.Set<WorkloadHold>().AsNoTracking()
+            .Where(h => (h.UntilUtc == null || h.UntilUtc > now) && (ids == null || ids.Contains(h.WorkloadId)))
+            .ToDictionaryAsync(h => h.WorkloadId, ct);
         var pendingOf = open.Where(a => a.State == ApprovalState.Pending).ToDictionary(a => a.WorkloadId);
         var applyingOf = open.Where(a => a.State != ApprovalState.Pending).GroupBy(a => a.WorkloadId).ToDictionary(g => g.Key, g => g.First());
         return rows.Select(row =>
@@ -123,6 +128,7 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
                 _ when applying is not null || rollout?.State == RolloutState.InProgress =>
                     (WorkloadStatus.Applying, applying is not null ? $"applying {applying.NewVersion}" : rollout!.Reason),
                 _ when rollout?.State is RolloutState.Failed or RolloutState.TimedOut => (WorkloadStatus.RolloutFailed, rollout.Reason),
+                _ when holds.GetValueOrDefault(row.Id) is { } hold => (WorkloadStatus.Held, Holds.Describe(hold)),
                 _ when pending is not null => (WorkloadStatus.WaitingForApproval, $"{pending.Votes} of {pending.VotesRequired}"),
                 _ when failedCheck is not null => (WorkloadStatus.RegistryError, failedCheck.Error),
                 _ when best is not null => (WorkloadStatus.UpdateAvailable, checked_.First(c => c.Best is not null).Summary),

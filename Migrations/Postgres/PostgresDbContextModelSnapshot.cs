@@ -498,6 +498,45 @@ namespace KeelPortal.Migrations.Postgres
                     b.ToTable("PollStates", (string)null);
                 });
 
+            modelBuilder.Entity("KeelPortal.Updates.VersionSkip", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<DateTime>("SkippedAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("SkippedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<string>("Version")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
+                    b.Property<string>("WorkloadId")
+                        .IsRequired()
+                        .HasMaxLength(600)
+                        .HasColumnType("character varying(600)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("WorkloadId", "Version")
+                        .IsUnique();
+
+                    b.ToTable("VersionSkips", (string)null);
+                });
+
             modelBuilder.Entity("KeelPortal.Updates.WorkloadCheck", b =>
                 {
                     b.Property<string>("WorkloadId")
@@ -535,6 +574,33 @@ namespace KeelPortal.Migrations.Postgres
                     b.HasKey("WorkloadId", "Repository");
 
                     b.ToTable("WorkloadChecks", (string)null);
+                });
+
+            modelBuilder.Entity("KeelPortal.Updates.WorkloadHold", b =>
+                {
+                    b.Property<string>("WorkloadId")
+                        .HasMaxLength(600)
+                        .HasColumnType("character varying(600)");
+
+                    b.Property<DateTime>("HeldAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("HeldBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)");
+
+                    b.Property<DateTime?>("UntilUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("WorkloadId");
+
+                    b.ToTable("WorkloadHolds", (string)null);
                 });
 
             modelBuilder.Entity("KeelPortal.Workloads.RolloutRecord", b =>
