@@ -56,6 +56,35 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task An_approver_rolls_back_from_the_workload_page_votes_and_sees_the_workload_held()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+        var repository = pipeline.Repository("team/shop");
+        await pipeline.Pusher.PushAsync("team/shop", "1.0.0");
+        await pipeline.Pusher.PushAsync("team/shop", "1.1.0");
+        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/shop");
+        await pipeline.Portal.Services.GetRequiredService<KeelPortal.Updates.UpdatePlanner>().PollAsync(repository);
+        await pipeline.ApprovalAsync("deployment/shop/shop:1.1.0", a => a.State == KeelPortal.Approvals.ApprovalState.Pending);
+        (await pipeline.VoteAsync("bob", "deployment/shop/shop:1.1.0")).EnsureSuccessStatusCode();
+        await pipeline.ApprovalAsync("deployment/shop/shop:1.1.0", a => a.State == KeelPortal.Approvals.ApprovalState.Applied);
+        await Eventually.TrueAsync(async () => (await pipeline.Workloads.GetAsync("deployment/shop/shop"))!.Containers[0].Tag == "1.1.0", TimeSpan.FromSeconds(10), "1.1.0 runs");
+        var page = await session.SignedInPageAsync(pipeline.Url, "alice");
+
+        await page.GotoAsync("/workloads/deployment/shop/shop");
+        await BrowserFixture.InteractiveAsync(page);
+        await page.Locator("[data-testid=rollback-reason] input, input[data-testid=rollback-reason]").FillAsync("1.1.0 breaks the checkout");
+        await page.Locator("[data-testid=rollback][data-version='1.0.0']").ClickAsync();
+
+        var card = page.Locator("[data-testid=pending-approval]");
+        await Assertions.Expect(card.Locator("[data-testid=approval-rollback]")).ToHaveTextAsync("rollback, asked by alice");
+        await card.Locator("[data-testid=approve]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=hold-status]")).ToContainTextAsync("rolled back from 1.1.0 to 1.0.0 by alice", new() { Timeout = 15_000 });
+        Assert.Equal($"{repository}:1.0.0", pipeline.ImageOf("shop"));
+    }
+
+    [Fact]
     public async Task Sign_in_with_a_wrong_password_is_refused_and_sign_out_ends_the_session()
     {
         await using var pipeline = await PipelinePortal.StartAsync();

@@ -93,4 +93,29 @@ public sealed class KeelSettingsTests
     {
         Assert.Equal(expected, KeelSettings.Read(Map(labels), null).Monitors(container, isInit));
     }
+
+    [Theory]
+    // KeelPortal's automatic rollback: off unless "auto"; rollbackAfter a Go duration from 1s to 24h, else 10m with a warning
+    [InlineData(null, false, 600, null)]
+    [InlineData("keel.sh/rollback=auto", true, 600, null)]
+    [InlineData("keel.sh/rollback=AUTO;keel.sh/rollbackAfter=90s", true, 90, null)]
+    [InlineData("keel.sh/rollback=off;keel.sh/rollbackAfter=1h30m", false, 5400, null)]
+    [InlineData("keel.sh/rollback=yes", false, 600, "keel.sh/rollback: 'yes' is neither auto nor off")]
+    [InlineData("keel.sh/rollback=auto;keel.sh/rollbackAfter=soon", true, 600, "keel.sh/rollbackAfter: 'soon' is not a duration")]
+    [InlineData("keel.sh/rollback=auto;keel.sh/rollbackAfter=48h", true, 600, "keel.sh/rollbackAfter: '48h' is not a duration")]
+    public void Automatic_rollback_is_opt_in_and_a_bad_value_is_a_warning_never_an_error(string? annotations, bool auto, int afterSeconds, string? warning)
+    {
+        var settings = KeelSettings.Read(Map("keel.sh/policy=minor"), Map(annotations));
+
+        Assert.Equal((auto, TimeSpan.FromSeconds(afterSeconds)), (settings.RollbackAuto, settings.RollbackAfter));
+        Assert.Empty(settings.Errors);
+        if (warning is null)
+        {
+            Assert.Empty(settings.Warnings);
+        }
+        else
+        {
+            Assert.Contains(settings.Warnings, w => w.StartsWith(warning, StringComparison.Ordinal));
+        }
+    }
 }

@@ -58,6 +58,12 @@ public sealed class Approval
     /// <summary>The workload generation the apply produced, which the rollout tracker waits for.</summary>
     public long? Generation { get; set; }
 
+    /// <summary>
+    /// Who asked to roll the workload back to <see cref="NewVersion"/> (an earlier applied version, its digest pinned);
+    /// null for an update the pipeline proposed. Once applied, the workload is held at that version.
+    /// </summary>
+    public string? RollbackBy { get; set; }
+
     public List<ApprovalVote> Votes { get; set; } = [];
 }
 
@@ -87,6 +93,7 @@ internal sealed class ApprovalConfiguration : IEntityTypeConfiguration<Approval>
         builder.Property(a => a.Message).HasMaxLength(2000);
         builder.Property(a => a.Reason).HasMaxLength(2000);
         builder.Property(a => a.VotesRequiredChangedBy).HasMaxLength(200);
+        builder.Property(a => a.RollbackBy).HasMaxLength(256);
         builder.Property(a => a.State).HasConversion<string>().HasMaxLength(20);
         builder.HasIndex(a => new { a.WorkloadId, a.State });
         // At most one pending approval per workload, even when a poll and a webhook propose at the same moment.

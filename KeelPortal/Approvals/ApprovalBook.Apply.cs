@@ -47,7 +47,7 @@ public sealed partial class ApprovalBook
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var row = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
         var from = fromVersion ?? row.CurrentVersion;
-        var message = MessageOf(row.WorkloadId, from, row.NewVersion);
+        var message = row.RollbackBy is null ? MessageOf(row.WorkloadId, from, row.NewVersion) : row.Message;
         var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason)
                 .SetProperty(a => a.CurrentVersion, from).SetProperty(a => a.Message, message)

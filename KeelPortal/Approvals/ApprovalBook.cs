@@ -9,7 +9,7 @@ namespace KeelPortal.Approvals;
 /// <summary>An update the pipeline wants to make: what, from and to which version, and how many votes it needs.</summary>
 public sealed record Proposal(
     string WorkloadId, string Repository, string CurrentVersion, string NewVersion, string? Digest,
-    IReadOnlyList<ImageUpdate> Images, int VotesRequired, TimeSpan Deadline, string Reason);
+    IReadOnlyList<ImageUpdate> Images, int VotesRequired, TimeSpan Deadline, string Reason, string? RollbackBy = null);
 
 public enum ProposalOutcome { Created, AutoApproved, Unchanged, VotesReset, Declined, KeptNewerPending }
 
@@ -69,7 +69,8 @@ public sealed partial class ApprovalBook(
             }
             return new(ProposalOutcome.Unchanged, same.Id, $"{same.Identifier} is already {same.State.ToString().ToLowerInvariant()}");
         }
-        var declined = await set.Where(a => a.WorkloadId == proposal.WorkloadId && a.NewVersion == proposal.NewVersion
+        // A rollback names a version that ran before; a version declined since does not stop a person from going back to it.
+        var declined = proposal.RollbackBy is not null ? null : await set.Where(a => a.WorkloadId == proposal.WorkloadId && a.NewVersion == proposal.NewVersion
             && (a.State == ApprovalState.Rejected || a.State == ApprovalState.Expired)).Select(a => new { a.Id, a.State }).FirstOrDefaultAsync(ct);
         if (declined is not null)
         {
@@ -80,7 +81,11 @@ public sealed partial class ApprovalBook(
         var pending = open.FirstOrDefault(a => a.State == ApprovalState.Pending);
         if (pending is not null)
         {
-            if (!isBetterThan(pending.NewVersion))
+            if (pending.RollbackBy is not null && proposal.RollbackBy is null)
+            {
+                return new(ProposalOutcome.KeptNewerPending, pending.Id, $"a rollback to {pending.NewVersion} is pending; no update is proposed over it");
+            }
+            if (proposal.RollbackBy is null && !isBetterThan(pending.NewVersion))
             {
                 return new(ProposalOutcome.KeptNewerPending, pending.Id, $"{pending.Identifier} is pending and is preferred to {proposal.NewVersion}");
             }
@@ -104,7 +109,8 @@ public sealed partial class ApprovalBook(
             NewVersion = proposal.NewVersion,
             Digest = proposal.Digest,
             ImagesJson = JsonSerializer.Serialize(proposal.Images, WorkloadStore.Json),
-            Message = MessageOf(proposal.WorkloadId, proposal.CurrentVersion, proposal.NewVersion),
+            // A rollback's message is why it was asked for; an update's is Keel's sentence.
+            Message = proposal.RollbackBy is null ? MessageOf(proposal.WorkloadId, proposal.CurrentVersion, proposal.NewVersion) : proposal.Reason,
             VotesRequired = proposal.VotesRequired,
             DeadlineUtc = now + proposal.Deadline,
             State = proposal.VotesRequired <= 0 ? ApprovalState.Approved : ApprovalState.Pending,
@@ -112,6 +118,7 @@ public sealed partial class ApprovalBook(
             CreatedAtUtc = now,
             UpdatedAtUtc = now,
             TraceParent = global::System.Diagnostics.Activity.Current?.Id,
+            RollbackBy = proposal.RollbackBy,
         };
         set.Add(approval);
         try

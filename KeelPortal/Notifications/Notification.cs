@@ -66,6 +66,10 @@ public static class NotificationText
         return string.IsNullOrWhiteSpace(releaseNotes) ? text : $"{text}. Release notes: {releaseNotes}";
     }
 
+    /// <summary>A rollback applied: from where to where, and why (who asked, or the failed rollout that started it).</summary>
+    public static string RolledBack(string kind, string ns, string name, string from, string to, IEnumerable<string> images, string? reason) =>
+        $"Rolled back {kind} {ns}/{name} {from}->{to} ({string.Join(", ", images)}){Because(reason)}";
+
     public static string Failed(string kind, string ns, string name, string from, string to, string error) =>
         $"{kind} {ns}/{name} update {from}->{to} failed, error: {error}";
 

@@ -37,6 +37,8 @@ public sealed class NotificationSources(
             NotificationEvents.Rejected => NotificationText.Rejected(kind, ns, name, from, to, approval.Reason),
             NotificationEvents.Expired => NotificationText.Expired(kind, ns, name, from, to, yes.Count, approval.VotesRequired),
             NotificationEvents.Superseded => NotificationText.Superseded(kind, ns, name, from, to, approval.Reason),
+            NotificationEvents.UpdateApplied when approval.RollbackBy is not null =>
+                NotificationText.RolledBack(kind, ns, name, from, to, ApprovalBook.ImagesOf(approval).Select(i => i.Image), RollbackWhy(approval)),
             NotificationEvents.UpdateApplied => NotificationText.Applied(kind, ns, name, from, to, ApprovalBook.ImagesOf(approval).Select(i => i.Image), releaseNotes),
             NotificationEvents.UpdateFailed => NotificationText.Failed(kind, ns, name, from, to, approval.Reason ?? "unknown"),
             _ => throw new ArgumentOutOfRangeException(nameof(e), e, "not an approval event"),
@@ -69,6 +71,9 @@ public sealed class NotificationSources(
             kind, ns, name, rollout.FromVersion, rollout.ToVersion, null, null, null, WorkloadId.Page(rollout.WorkloadId).TrimStart('/'), occurredAtUtc);
         await center.RaiseAsync($"rollout:{rollout.Id}", notification, notify, ct);
     }
+
+    /// <summary>Why a rollback was made: a rollback's message keeps the request's words (its reason becomes the apply's outcome).</summary>
+    private static string RollbackWhy(Approval approval) => approval.Message;
 
     /// <summary>Kind, namespace and name (Keel's lower-case kind), and the workload's channels and release notes when it still exists.</summary>
     private async Task<(string Kind, string Ns, string Name, IReadOnlyList<string> Notify, string? ReleaseNotes)> WorkloadAsync(string workloadId, CancellationToken ct)

@@ -16,6 +16,7 @@ public sealed class ApplyJob(
     RolloutTracker rollouts,
     DigestConfirmation digests,
     WorkloadChecks checks,
+    Holds holds,
     AuditTrail audit,
     IBackgroundJobClient jobs,
     IOptions<UpdatesOptions> options,
@@ -65,6 +66,12 @@ public sealed class ApplyJob(
                 foreach (var (workload, generation) in result.Follow ?? (result.Generation is { } g ? [(approval.WorkloadId, g)] : []))
                 {
                     await rollouts.StartAsync(workload, generation, result.FromVersion ?? approval.CurrentVersion, approval.NewVersion, approvalId, ct);
+                }
+                if (approval.RollbackBy is { } requester && requester != ApprovalBook.System)
+                {
+                    // Held where it was rolled back to, so the next poll does not propose the version it left.
+                    await holds.HoldAsync(approval.WorkloadId, $"rolled back from {result.FromVersion ?? approval.CurrentVersion} to {approval.NewVersion} by {requester}",
+                        null, requester, ct);
                 }
                 break;
             case ApplyOutcome.ApiError or ApplyOutcome.NoCluster when approval.ApplyAttempts < o.MaxApplyAttempts:

@@ -9,8 +9,11 @@ public sealed record HoldRequest(string? Workload, string? Reason, DateTimeOffse
 /// <summary><c>POST /v1/skips</c> body.</summary>
 public sealed record SkipRequest(string? Workload, string? Version, string? Reason);
 
+/// <summary><c>POST /v1/rollbacks</c> body: the workload, the earlier version to go back to, and why.</summary>
+public sealed record RollbackRequest(string? Workload, string? Version, string? Reason);
+
 /// <summary>
-/// Holds and skips over HTTP, for scripts and chat bots: Approver or Admin, the actor is the authenticated caller.
+/// Holds, skips and rollbacks over HTTP, for scripts and chat bots: Approver or Admin, the actor is the authenticated caller.
 /// Refusals are problem details: 422 for bad input, 404 for an unknown workload, 409 when nothing changed.
 /// </summary>
 public static class HoldsApi
@@ -44,6 +47,15 @@ public static class HoldsApi
             string.IsNullOrWhiteSpace(workload) || string.IsNullOrWhiteSpace(version)
                 ? Missing("workload and version", "DELETE /v1/skips?workload=deployment/<namespace>/<name>&version=1.2.0")
                 : Answer(await holds.UnskipAsync(workload.Trim(), version.Trim(), user.Identity!.Name!, ct)))
+            .RequireAuthorization(AccessSetup.ApiVotePolicy);
+        v1.MapGet("/rollbacks", async (string? workload, Rollbacks rollbacks, CancellationToken ct) =>
+            string.IsNullOrWhiteSpace(workload)
+                ? Missing("workload", "GET /v1/rollbacks?workload=deployment/<namespace>/<name>")
+                : Results.Ok((await rollbacks.TargetsAsync(workload.Trim(), ct)).Select(t => new { t.Version, t.Digest, images = t.Images.Select(i => i.Image) })));
+        v1.MapPost("/rollbacks", async (RollbackRequest? body, ClaimsPrincipal user, Rollbacks rollbacks, CancellationToken ct) =>
+            body?.Workload is not { Length: > 0 } workload
+                ? Missing("workload", "send {\"workload\": \"deployment/<namespace>/<name>\", \"version\": \"1.1.0\", \"reason\": \"…\"}")
+                : Answer(await rollbacks.RequestAsync(workload.Trim(), body.Version, body.Reason, user.Identity!.Name!, ct)))
             .RequireAuthorization(AccessSetup.ApiVotePolicy);
         return app;
     }

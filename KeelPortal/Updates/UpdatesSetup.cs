@@ -18,6 +18,9 @@ public static class UpdatesSetup
         builder.Services.AddSingleton<ApprovalPicture>();
         builder.Services.AddSingleton<DigestConfirmation>();
         builder.Services.AddSingleton<Holds>();
+        builder.Services.AddSingleton<Rollbacks>();
+        builder.Services.AddSingleton<IEventWork>(sp => sp.GetRequiredService<Rollbacks>());
+        builder.Services.Configure<OutboxTypes>(Rollbacks.Register);
         builder.Services.AddSingleton<UpdatePlanner>();
         builder.Services.AddSingleton<CandidateReport>();
         builder.Services.AddTransient<ApplyJob>();

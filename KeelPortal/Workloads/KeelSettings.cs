@@ -35,6 +35,15 @@ public sealed record KeelSettings(
     /// <summary>The approvals key's value exactly as written (<c>two</c> stays <c>two</c>); null when not set.</summary>
     public string? ApprovalsWritten { get; init; }
 
+    /// <summary>How long a rollout may take before an automatic rollback (<c>keel.sh/rollbackAfter</c>) when none is set.</summary>
+    public static readonly TimeSpan DefaultRollbackAfter = TimeSpan.FromMinutes(10);
+
+    /// <summary>KeelPortal's <c>keel.sh/rollback: auto</c>: a failed rollout the portal started is rolled back without votes.</summary>
+    public bool RollbackAuto { get; init; }
+
+    /// <summary>KeelPortal's <c>keel.sh/rollbackAfter</c> (a Go duration such as <c>10m</c>): with automatic rollback, a rollout not done by then has failed.</summary>
+    public TimeSpan RollbackAfter { get; init; } = DefaultRollbackAfter;
+
     /// <summary>Tracked: a known policy other than <c>never</c> and no error that stops updates.</summary>
     public bool IsTracked => Policy.IsTracked && Errors.Count == 0;
 
@@ -70,6 +79,8 @@ public sealed record KeelSettings(
         {
             warnings.Add($"keel.sh/pollSchedule: '{schedule}' is not a valid schedule ({scheduleError}); the default schedule applies");
         }
+        var (rollbackAuto, rollbackAfter) = ReadRollback(Value(annotations, "keel.sh/rollback") ?? Value(labels, "keel.sh/rollback"),
+            Value(annotations, "keel.sh/rollbackAfter") ?? Value(labels, "keel.sh/rollbackAfter"), warnings);
         var notify = (Value(annotations, "keel.sh/notify") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -89,7 +100,32 @@ public sealed record KeelSettings(
         {
             PolicyWritten = policyText,
             ApprovalsWritten = approvalsText,
+            RollbackAuto = rollbackAuto,
+            RollbackAfter = rollbackAfter,
         };
+    }
+
+    /// <summary>Automatic rollback is off unless the key says <c>auto</c>; a value that means nothing is a warning, never an error.</summary>
+    private static (bool Auto, TimeSpan After) ReadRollback(string? mode, string? after, List<string> warnings)
+    {
+        var auto = string.Equals(mode?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
+        if (!auto && mode is not null && !string.IsNullOrWhiteSpace(mode) && !string.Equals(mode.Trim(), "off", StringComparison.OrdinalIgnoreCase))
+        {
+            warnings.Add($"keel.sh/rollback: '{Shown(mode)}' is neither auto nor off; automatic rollback stays off");
+        }
+        var wait = DefaultRollbackAfter;
+        if (!string.IsNullOrWhiteSpace(after))
+        {
+            if (Workloads.PollSchedule.TryGoDuration(after.Trim(), out var parsed) && parsed >= TimeSpan.FromSeconds(1) && parsed <= TimeSpan.FromHours(24))
+            {
+                wait = parsed;
+            }
+            else
+            {
+                warnings.Add($"keel.sh/rollbackAfter: '{Shown(after)}' is not a duration between 1s and 24h (such as 10m or 90s); {DefaultRollbackAfter.TotalMinutes:0}m applies");
+            }
+        }
+        return (auto, wait);
     }
 
     /// <summary>

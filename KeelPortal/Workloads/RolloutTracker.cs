@@ -179,14 +179,12 @@ public sealed partial class RolloutTracker(
             {
                 continue;
             }
-            var due = time.GetUtcNow().UtcDateTime - options.Value.RolloutTimeout;
+            // Each in-progress rollout is checked against its own deadline (the global timeout, or the workload's
+            // rollbackAfter); one new to this replica (started by another, or before it led) is followed from now on.
             foreach (var rollout in await InProgressAsync(null, ct))
             {
-                // New to this replica (started by another, or before this one led), or out of time.
-                if (following.TryAdd(rollout.WorkloadId, 0) || rollout.StartedAtUtc <= due)
-                {
-                    await CheckAsync(rollout.Id, ct);
-                }
+                following.TryAdd(rollout.WorkloadId, 0);
+                await CheckAsync(rollout.Id, ct);
             }
         }
     }
@@ -212,10 +210,13 @@ public sealed partial class RolloutTracker(
         {
             return;
         }
-        var progress = catalog.Find(record.WorkloadId) is { } current
+        var current = catalog.Find(record.WorkloadId);
+        var progress = current is not null
             ? RolloutProgress.Of(current, record.Generation)
             : new RolloutProgress(RolloutState.Failed, $"{record.WorkloadId} was deleted during the rollout");
-        var timeout = options.Value.RolloutTimeout;
+        // With automatic rollback the workload's keel.sh/rollbackAfter is how long its new pods may take to be ready.
+        var settings = current is null ? null : KeelSettings.Read(current.Labels, current.Annotations);
+        var timeout = settings is { RollbackAuto: true } ? settings.RollbackAfter : options.Value.RolloutTimeout;
         if (progress.State == RolloutState.InProgress && time.GetUtcNow().UtcDateTime - record.StartedAtUtc >= timeout)
         {
             progress = new RolloutProgress(RolloutState.TimedOut, $"the rollout did not finish within {timeout}: {progress.Reason}");

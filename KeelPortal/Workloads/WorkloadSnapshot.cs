@@ -67,7 +67,9 @@ public sealed record WorkloadSnapshot(
     IReadOnlyList<string> Warnings,
     ReleaseDetails? Release = null,
     string? PolicyWritten = null,
-    string? ApprovalsWritten = null)
+    string? ApprovalsWritten = null,
+    bool RollbackAuto = false,
+    TimeSpan? RollbackAfter = null)
 {
     /// <summary>Tracked by a policy with no errors that stop updates.</summary>
     public bool IsTracked => Policy != "never" && Errors.Count == 0;
@@ -118,7 +120,8 @@ public sealed record WorkloadSnapshot(
             workload.Id, workload.Kind, workload.Namespace, workload.Name, workload.ResourceVersion, workload.Generation,
             settings.Policy.Name, settings.Policy.MatchTag, settings.Policy.MatchPreRelease, settings.Trigger, settings.PollSchedule,
             settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
-            secrets, containers, platforms, errors, settings.Warnings, null, settings.PolicyWritten, settings.ApprovalsWritten);
+            secrets, containers, platforms, errors, settings.Warnings, null, settings.PolicyWritten, settings.ApprovalsWritten,
+            settings.RollbackAuto, settings.RollbackAfter);
     }
 
     /// <summary>

@@ -136,6 +136,10 @@ namespace KeelPortal.Migrations.Postgres
                         .HasMaxLength(500)
                         .HasColumnType("character varying(500)");
 
+                    b.Property<string>("RollbackBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
                     b.Property<string>("State")
                         .IsRequired()
                         .HasMaxLength(20)

@@ -1,0 +1,127 @@
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Data;
+using KeelPortal.Workloads;
+
+namespace KeelPortal.Updates;
+
+/// <summary>An earlier version a workload can go back to: what ran, pinned to its digest when it is known, and when an apply brought it in or replaced it.</summary>
+public sealed record RollbackTarget(string Version, string? Digest, IReadOnlyList<ImageUpdate> Images, DateTime ChangedAtUtc);
+
+/// <summary>
+/// Rolling a workload back to a version it ran before. A rollback is a proposal like any update: its own approval,
+/// the workload's approval rules and votes, the exact image (digest pinned when known), followed as a rollout, audited
+/// and notified. Once applied, the workload is held at that version, so the next poll does not propose the version it
+/// was rolled back from. With <c>keel.sh/rollback: auto</c>, a rollout the portal started that fails is rolled back
+/// at once, without votes, on the replica that claims its <see cref="RolloutFinished"/> event.
+/// </summary>
+public sealed partial class Rollbacks(
+    WorkloadStore workloads, ApprovalBook approvals, RolloutTracker rollouts, Holds holds, AuditTrail audit, ILogger<Rollbacks> logger) : IEventWork
+{
+    /// <summary>The events that carry automatic-rollback work: failed rollouts.</summary>
+    public static void Register(OutboxTypes types)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        types.Add<RolloutFinished>(r => r.State is RolloutState.Failed or RolloutState.TimedOut);
+    }
+
+    public async Task HandleAsync(object message, DateTime occurredAtUtc, CancellationToken ct)
+    {
+        if (message is RolloutFinished { State: RolloutState.Failed or RolloutState.TimedOut } failed)
+        {
+            await AutomaticAsync(failed, ct);
+        }
+    }
+
+    /// <summary>
+    /// A failed rollout of an update the portal applied, on a workload with automatic rollback: the failed version is
+    /// declined (skipped) and the version before it is applied again without waiting for votes. A rollback's own
+    /// failure is not rolled back (no loop); it is left to people.
+    /// </summary>
+    internal async Task AutomaticAsync(RolloutFinished failed, CancellationToken ct)
+    {
+        var workload = await workloads.GetAsync(failed.WorkloadId, ct);
+        if (workload is not { RollbackAuto: true })
+        {
+            return;
+        }
+        var record = await rollouts.GetAsync(failed.RolloutId, ct);
+        var approval = record?.ApprovalId is { } approvalId ? await approvals.GetAsync(approvalId, ct) : null;
+        if (approval is null || approval.RollbackBy is not null)
+        {
+            return; // Not an update the portal applied, or itself a rollback.
+        }
+        var why = $"the rollout of {failed.ToVersion} {(failed.State == RolloutState.TimedOut ? "did not finish in time" : "failed")}: {failed.Reason}";
+        await holds.SkipAsync(workload.Id, failed.ToVersion, why, ApprovalBook.System, ct);
+        var target = (await TargetsAsync(workload.Id, ct)).FirstOrDefault(t => t.Version == failed.FromVersion);
+        if (target is null || workload.Containers.FirstOrDefault(c => c.Repository is not null) is not { } current)
+        {
+            LogNoTarget(workload.Id, failed.FromVersion);
+            return;
+        }
+        var proposal = new Proposal(workload.Id, current.Repository!, failed.ToVersion, target.Version, target.Digest, target.Images,
+            0, TimeSpan.FromHours(workload.ApprovalDeadlineHours), $"automatic rollback to {target.Version}: {why}", RollbackBy: ApprovalBook.System);
+        var result = await approvals.ProposeAsync(proposal, _ => true, ct);
+        await audit.RecordAsync(ApprovalBook.System, "rollback.automatic", $"{workload.Id}:{target.Version}", $"{failed.ToVersion} -> {target.Version}; {why}; {result.Reason}", ct);
+    }
+
+    /// <summary>The versions the workload ran before its current one, newest first: every applied version and the one each replaced.</summary>
+    public async Task<IReadOnlyList<RollbackTarget>> TargetsAsync(string workloadId, CancellationToken ct = default)
+    {
+        var workload = await workloads.GetAsync(workloadId, ct);
+        var current = workload?.Containers.FirstOrDefault(c => c.Repository is not null)?.Tag;
+        var applied = (await approvals.ForWorkloadAsync(workloadId, ct)).Where(a => a.State == ApprovalState.Applied).OrderByDescending(a => a.UpdatedAtUtc).ToList();
+        var targets = new List<RollbackTarget>();
+        // First the versions applies brought in (their digests known), then the versions they replaced (tag only).
+        foreach (var approval in applied)
+        {
+            Add(approval.NewVersion, approval.Digest, ApprovalBook.ImagesOf(approval).Select(i => new ImageUpdate(i.Container, ImageText.WithTag(i.Image, approval.NewVersion, approval.Digest))).ToList(), approval.UpdatedAtUtc);
+        }
+        foreach (var approval in applied)
+        {
+            Add(approval.CurrentVersion, null, ApprovalBook.ImagesOf(approval).Select(i => new ImageUpdate(i.Container, ImageText.WithTag(i.Image, approval.CurrentVersion))).ToList(), approval.UpdatedAtUtc);
+        }
+        return [.. targets.OrderByDescending(t => t.ChangedAtUtc)];
+
+        void Add(string version, string? digest, IReadOnlyList<ImageUpdate> images, DateTime until)
+        {
+            if (version != current && targets.All(t => t.Version != version))
+            {
+                targets.Add(new RollbackTarget(version, digest, images, until));
+            }
+        }
+    }
+
+    /// <summary>Proposes going back to <paramref name="version"/>; the approval waits for the workload's votes (or applies at once when it needs none).</summary>
+    public async Task<HoldResult> RequestAsync(string workloadId, string? version, string? reason, string actor, CancellationToken ct = default)
+    {
+        var workload = await workloads.GetAsync(workloadId, ct);
+        if (workload is null)
+        {
+            return new(HoldOutcome.NoSuchWorkload, $"there is no workload {workloadId}");
+        }
+        if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length > Holds.MaxReason)
+        {
+            return new(HoldOutcome.Invalid, string.IsNullOrWhiteSpace(reason) ? "say why (a reason is required)" : $"the reason is longer than {Holds.MaxReason} characters");
+        }
+        var targets = await TargetsAsync(workloadId, ct);
+        if (targets.FirstOrDefault(t => t.Version == version?.Trim()) is not { } target)
+        {
+            return new(HoldOutcome.Invalid, targets.Count == 0
+                ? $"{workloadId} has no earlier version to go back to"
+                : $"'{version}' is not an earlier version of {workloadId}; it can go back to {string.Join(", ", targets.Select(t => t.Version))}");
+        }
+        var current = workload.Containers.First(c => c.Repository is not null);
+        var text = $"rollback to {target.Version} requested by {actor}: {reason.Trim()}";
+        var proposal = new Proposal(workloadId, current.Repository!, current.Tag!, target.Version, target.Digest, target.Images,
+            workload.ApprovalsRequired, TimeSpan.FromHours(workload.ApprovalDeadlineHours), text, RollbackBy: actor);
+        var result = await approvals.ProposeAsync(proposal, _ => true, ct);
+        await audit.RecordAsync(actor, "rollback.requested", $"{workloadId}:{target.Version}", $"{current.Tag} -> {target.Version}{(target.Digest is { } d ? $" ({d})" : "")}; {reason.Trim()}; {result.Reason}", ct);
+        return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved
+            ? new(HoldOutcome.Done, result.Outcome == ProposalOutcome.Created ? $"rollback to {target.Version} proposed: {result.Reason}" : $"rollback to {target.Version} approved: {result.Reason}")
+            : new(HoldOutcome.Unchanged, result.Reason);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Workload}: its rollout failed, but {Version} (the version before) cannot be named again; nothing was rolled back")]
+    private partial void LogNoTarget(string workload, string version);
+}
