@@ -74,7 +74,7 @@ public sealed class Holds(
     public async Task<HoldResult> HoldAsync(string workloadId, string? reason, DateTime? untilUtc, string actor, CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        if (Invalid(reason) is { } problem)
+        if (InvalidReason(reason) is { } problem)
         {
             return new(HoldOutcome.Invalid, problem);
         }
@@ -152,7 +152,7 @@ public sealed class Holds(
         {
             return new(HoldOutcome.Invalid, "name the version to skip (up to 300 characters)");
         }
-        if (Invalid(reason) is { } problem)
+        if (InvalidReason(reason) is { } problem)
         {
             return new(HoldOutcome.Invalid, problem);
         }
@@ -215,7 +215,8 @@ public sealed class Holds(
         return $"held by {hold.HeldBy} {(hold.UntilUtc is { } until ? $"until {until:yyyy-MM-dd HH:mm}Z" : "until released")}: {hold.Reason}";
     }
 
-    private static string? Invalid(string? reason) =>
+    /// <summary>Why a hold's, skip's or rollback's reason is refused; null when it is fine.</summary>
+    internal static string? InvalidReason(string? reason) =>
         string.IsNullOrWhiteSpace(reason) ? "say why (a reason is required)"
         : reason.Trim().Length > MaxReason ? $"the reason is longer than {MaxReason} characters"
         : null;

@@ -100,9 +100,9 @@ public sealed partial class Rollbacks(
         {
             return new(HoldOutcome.NoSuchWorkload, $"there is no workload {workloadId}");
         }
-        if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length > Holds.MaxReason)
+        if (Holds.InvalidReason(reason) is { } problem)
         {
-            return new(HoldOutcome.Invalid, string.IsNullOrWhiteSpace(reason) ? "say why (a reason is required)" : $"the reason is longer than {Holds.MaxReason} characters");
+            return new(HoldOutcome.Invalid, problem);
         }
         var targets = await TargetsAsync(workloadId, ct);
         if (targets.FirstOrDefault(t => t.Version == version?.Trim()) is not { } target)
@@ -112,11 +112,11 @@ public sealed partial class Rollbacks(
                 : $"'{version}' is not an earlier version of {workloadId}; it can go back to {string.Join(", ", targets.Select(t => t.Version))}");
         }
         var current = workload.Containers.First(c => c.Repository is not null);
-        var text = $"rollback to {target.Version} requested by {actor}: {reason.Trim()}";
+        var text = $"rollback to {target.Version} requested by {actor}: {reason!.Trim()}";
         var proposal = new Proposal(workloadId, current.Repository!, current.Tag!, target.Version, target.Digest, target.Images,
             workload.ApprovalsRequired, TimeSpan.FromHours(workload.ApprovalDeadlineHours), text, RollbackBy: actor);
         var result = await approvals.ProposeAsync(proposal, _ => true, ct);
-        await audit.RecordAsync(actor, "rollback.requested", $"{workloadId}:{target.Version}", $"{current.Tag} -> {target.Version}{(target.Digest is { } d ? $" ({d})" : "")}; {reason.Trim()}; {result.Reason}", ct);
+        await audit.RecordAsync(actor, "rollback.requested", $"{workloadId}:{target.Version}", $"{current.Tag} -> {target.Version}{(target.Digest is { } d ? $" ({d})" : "")}; {reason!.Trim()}; {result.Reason}", ct);
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved
             ? new(HoldOutcome.Done, result.Outcome == ProposalOutcome.Created ? $"rollback to {target.Version} proposed: {result.Reason}" : $"rollback to {target.Version} approved: {result.Reason}")
             : new(HoldOutcome.Unchanged, result.Reason);
