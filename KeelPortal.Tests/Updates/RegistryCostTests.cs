@@ -31,8 +31,11 @@ public sealed class RegistryCostTests
         await pipeline.Pusher.PushAsync("cost/followed", "latest");
         pipeline.Deploy("pending", $"{pending}:1.0.0", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "1")));
         pipeline.Deploy("followed", $"{followed}:latest", Keel(("keel.sh/policy", "force"), ("keel.sh/matchTag", "true")));
-        await pipeline.TrackedAsync("deployment/shop/pending");
-        await pipeline.TrackedAsync("deployment/shop/followed");
+        // The first polls must see the pods' node platforms already, or a later poll pays the platform check they skipped.
+        foreach (var id in new[] { "deployment/shop/pending", "deployment/shop/followed" })
+        {
+            await Eventually.TrueAsync(async () => (await pipeline.Workloads.GetAsync(id))?.NodePlatforms.Count > 0, TimeSpan.FromSeconds(15), $"{id} knows its nodes");
+        }
         await planner.PollAsync(pending);
         await pipeline.ApprovalAsync("deployment/shop/pending:1.1.0", a => a.State == ApprovalState.Pending);
         await planner.PollAsync(followed);

@@ -71,4 +71,21 @@ public sealed class SettingsChangesTests
 
         Assert.Equal([new KeyChange("keel.sh/matchTag", "true", null), new KeyChange("keel.sh/trigger", "poll", "webhook")], plan.Changes);
     }
+
+    [Fact]
+    public void Automatic_rollback_is_switched_on_and_off_in_the_form_and_a_bad_wait_is_refused()
+    {
+        var workload = Workload(annotations: new() { ["keel.sh/policy"] = "minor" });
+
+        var on = SettingsChanges.Plan(workload, SettingsDraft.Of(workload) with { RollbackAuto = true, RollbackAfter = "90s" });
+        var bad = SettingsChanges.Plan(workload, SettingsDraft.Of(workload) with { RollbackAuto = true, RollbackAfter = "soon" });
+        var auto = Workload(annotations: new() { ["keel.sh/policy"] = "minor", ["keel.sh/rollback"] = "auto", ["keel.sh/rollbackAfter"] = "5m" });
+        var off = SettingsChanges.Plan(auto, SettingsDraft.Of(auto) with { RollbackAuto = false });
+
+        Assert.Empty(on.Errors);
+        Assert.Equal([new KeyChange("keel.sh/rollback", null, "auto"), new KeyChange("keel.sh/rollbackAfter", null, "90s")], on.Changes);
+        Assert.Contains(bad.Errors, e => e.StartsWith("keel.sh/rollbackAfter: 'soon' is not a duration", StringComparison.Ordinal));
+        Assert.Equal((true, "5m"), (SettingsDraft.Of(auto).RollbackAuto, SettingsDraft.Of(auto).RollbackAfter));
+        Assert.Equal([new KeyChange("keel.sh/rollback", "auto", null), new KeyChange("keel.sh/rollbackAfter", "5m", null)], off.Changes);
+    }
 }

@@ -4,7 +4,9 @@ using KeelPortal.Policies;
 namespace KeelPortal.Workloads;
 
 /// <summary>The settings form's fields: each a choice or a number, never free text where a list will do.</summary>
-public sealed record SettingsDraft(string Policy, string Pattern, bool MatchTag, int Approvals, int DeadlineHours, string Trigger, string Schedule)
+public sealed record SettingsDraft(
+    string Policy, string Pattern, bool MatchTag, int Approvals, int DeadlineHours, string Trigger, string Schedule,
+    bool RollbackAuto = false, string RollbackAfter = "")
 {
     public static IReadOnlyList<string> Policies { get; } = ["all", "major", "minor", "patch", "force", "glob", "regexp"];
 
@@ -22,7 +24,9 @@ public sealed record SettingsDraft(string Policy, string Pattern, bool MatchTag,
             settings.ApprovalsRequired,
             (int)settings.ApprovalDeadline.TotalHours,
             settings.Trigger == TriggerKind.Poll ? "poll" : "webhook",
-            settings.PollSchedule ?? "");
+            settings.PollSchedule ?? "",
+            settings.RollbackAuto,
+            SettingsChanges.Written(workload, "keel.sh/rollbackAfter") ?? "");
     }
 }
 
@@ -53,6 +57,8 @@ public static class SettingsChanges
             ("keel.sh/approvalDeadline", Number(draft.DeadlineHours), Number((int)KeelSettings.DefaultDeadline.TotalHours)),
             ("keel.sh/trigger", draft.Trigger == "poll" ? "poll" : null, "webhook"),
             ("keel.sh/pollSchedule", draft.Trigger == "poll" && draft.Schedule.Trim().Length > 0 ? draft.Schedule.Trim() : null, null),
+            ("keel.sh/rollback", draft.RollbackAuto ? "auto" : null, null),
+            ("keel.sh/rollbackAfter", draft.RollbackAuto && draft.RollbackAfter.Trim().Length > 0 ? draft.RollbackAfter.Trim() : null, null),
         };
         var changes = new List<KeyChange>();
         foreach (var (key, value, fallback) in wanted)
@@ -94,7 +100,8 @@ public static class SettingsChanges
     public static bool WritesToLabels(WorkloadObject workload, string key) => !AnnotationFirst(key) && workload.Labels.ContainsKey(key);
 
     private static bool AnnotationFirst(string key) =>
-        key is "keel.sh/policy" or "keel.sh/matchTag" or "keel.sh/matchPreRelease" or "keel.sh/trigger" or "keel.sh/pollSchedule";
+        key is "keel.sh/policy" or "keel.sh/matchTag" or "keel.sh/matchPreRelease" or "keel.sh/trigger" or "keel.sh/pollSchedule"
+            or "keel.sh/rollback" or "keel.sh/rollbackAfter";
 
     private static (Dictionary<string, string> Labels, Dictionary<string, string> Annotations) Applied(WorkloadObject workload, IEnumerable<KeyChange> changes)
     {
