@@ -109,9 +109,9 @@ public sealed class Holds(
             }
         }
         var superseded = await approvals.SupersedePendingAsync(workloadId, null, $"the workload was held by {actor}: {text}", ct);
-        var until2 = untilUtc is { } u ? $"until {u:u}" : "until released";
-        await audit.RecordAsync(actor, "workload.hold", workloadId, $"{until2}: {text}{(superseded > 0 ? "; the pending approval was superseded" : "")}", ct);
-        return new(HoldOutcome.Done, $"{workloadId} is held {until2}");
+        var lasting = untilUtc is { } u ? $"until {u:u}" : "until released";
+        await audit.RecordAsync(actor, "workload.hold", workloadId, $"{lasting}: {text}{(superseded > 0 ? "; the pending approval was superseded" : "")}", ct);
+        return new(HoldOutcome.Done, $"{workloadId} is held {lasting}");
     }
 
     public async Task<HoldResult> ReleaseAsync(string workloadId, string actor, CancellationToken ct = default)
