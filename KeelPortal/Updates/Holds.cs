@@ -18,7 +18,9 @@ public sealed class WorkloadHold
     /// <summary>When the hold ends by itself; null: until someone releases it.</summary>
     public DateTime? UntilUtc { get; set; }
 
-    public bool ActiveAt(DateTime nowUtc) => UntilUtc is not { } until || until > nowUtc;
+    /// <summary>The holds in force at <paramref name="nowUtc"/> (one that has run out is not): the one test, in the database.</summary>
+    public static IQueryable<WorkloadHold> ActiveAt(IQueryable<WorkloadHold> holds, DateTime nowUtc) =>
+        holds.Where(h => h.UntilUtc == null || h.UntilUtc > nowUtc);
 }
 
 /// <summary>A version declined for a workload without an approval having existed: it is never proposed for it.</summary>
@@ -133,8 +135,8 @@ public sealed class Holds(
     public async Task<WorkloadHold?> ActiveAsync(string workloadId, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var hold = await db.Set<WorkloadHold>().AsNoTracking().SingleOrDefaultAsync(h => h.WorkloadId == workloadId, ct);
-        return hold is not null && hold.ActiveAt(time.GetUtcNow().UtcDateTime) ? hold : null;
+        return await WorkloadHold.ActiveAt(db.Set<WorkloadHold>().AsNoTracking(), time.GetUtcNow().UtcDateTime)
+            .SingleOrDefaultAsync(h => h.WorkloadId == workloadId, ct);
     }
 
     /// <summary>Every hold in force now, by workload (for the workloads list).</summary>
@@ -142,7 +144,7 @@ public sealed class Holds(
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var holds = await db.Set<WorkloadHold>().AsNoTracking().Where(h => h.UntilUtc == null || h.UntilUtc > now).ToListAsync(ct);
+        var holds = await WorkloadHold.ActiveAt(db.Set<WorkloadHold>().AsNoTracking(), now).ToListAsync(ct);
         return holds.ToDictionary(h => h.WorkloadId, StringComparer.Ordinal);
     }
 

@@ -105,8 +105,8 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
         var checks = (await db.Set<WorkloadCheck>().AsNoTracking().Where(c => ids == null || ids.Contains(c.WorkloadId)).ToListAsync(ct))
             .ToLookup(c => c.WorkloadId);
         var now = time.GetUtcNow().UtcDateTime;
-        var holds = await db.Set<WorkloadHold>().AsNoTracking()
-            .Where(h => (h.UntilUtc == null || h.UntilUtc > now) && (ids == null || ids.Contains(h.WorkloadId)))
+        var holds = await WorkloadHold.ActiveAt(db.Set<WorkloadHold>().AsNoTracking(), now)
+            .Where(h => ids == null || ids.Contains(h.WorkloadId))
             .ToDictionaryAsync(h => h.WorkloadId, ct);
         var pendingOf = open.Where(a => a.State == ApprovalState.Pending).ToDictionary(a => a.WorkloadId);
         var applyingOf = open.Where(a => a.State != ApprovalState.Pending).GroupBy(a => a.WorkloadId).ToDictionary(g => g.Key, g => g.First());
