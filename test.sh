@@ -92,7 +92,7 @@ rm -rf TestResults
 mkdir -p TestResults
 KEELPORTAL_TEST_DATABASE=postgres dotnet test KeelPortal.Tests --no-build --results-directory TestResults \
   --logger "trx;LogFileName=results-postgres.trx" --logger "console;verbosity=minimal" \
-  --filter "(FullyQualifiedName~KeelPortal.Tests.Updates.|FullyQualifiedName~KeelPortal.Tests.Approvals.|FullyQualifiedName~KeelPortal.Tests.Notifications.)&Database!=sqlite" \
+  --filter "(FullyQualifiedName~KeelPortal.Tests.Updates.|FullyQualifiedName~KeelPortal.Tests.Approvals.|FullyQualifiedName~KeelPortal.Tests.Notifications.|FullyQualifiedName~KeelPortal.Tests.Delivery.ChangeWindowsTests)&Database!=sqlite" \
   >TestResults/postgres-console.log 2>&1 &
 postgres_pid=$!
 dotnet test KeelPortal.sln --no-build --results-directory TestResults --logger "trx;LogFileName=results.trx" \

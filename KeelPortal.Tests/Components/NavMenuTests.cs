@@ -22,7 +22,7 @@ public sealed class NavMenuTests : BunitContext
         var links = nav.FindAll("a").Select(a => (a.TextContent.Trim(), a.GetAttribute("href"))).ToList();
 
         Assert.Equal(
-            [("Overview", ""), ("Workloads", "workloads"), ("Approvals", "approvals"), ("Notifications", "notifications"), ("Audit", "audit")],
+            [("Overview", ""), ("Workloads", "workloads"), ("Approvals", "approvals"), ("Change windows", "delivery"), ("Notifications", "notifications"), ("Audit", "audit")],
             links);
     }
 
@@ -33,7 +33,7 @@ public sealed class NavMenuTests : BunitContext
 
         var links = nav.FindAll("a").Select(a => a.GetAttribute("href")).ToList();
 
-        Assert.Equal(["", "workloads", "approvals", "registries", "notifications", "audit", "users"], links);
+        Assert.Equal(["", "workloads", "approvals", "delivery", "registries", "notifications", "audit", "users"], links);
     }
 
     [Fact]

@@ -212,6 +212,65 @@ public sealed class ConsolePagesTests
     }
 
     [Fact]
+    public async Task An_admin_defines_a_window_and_a_freeze_an_update_waits_on_the_approvals_page_and_the_admin_lets_it_through()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Updates:ScheduleCheckInterval", "00:00:00.100"));
+        var shop = pipeline.Repository("team/shop");
+        await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
+        pipeline.Deploy("shop", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor"), ("keel.sh/windows", "night,nosuch")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/shop");
+        await using var console = Console(pipeline.Portal.Services, "root", Roles.Admin);
+        var delivery = console.Render<KeelPortal.Delivery.DeliveryPage>();
+
+        // A bad time zone is refused with the reason; a good window shows whether it is open now.
+        Field(delivery, "window-name").Change("night");
+        Field(delivery, "window-days").Change("daily");
+        Field(delivery, "window-hours").Change("02:00-03:00");
+        Field(delivery, "window-zone").Change("Nowhere/Land");
+        Field(delivery, "window-scope").Change("named");
+        delivery.Find("[data-testid=save-window]").Click();
+        delivery.WaitForAssertion(() => Assert.Contains("'Nowhere/Land' is not a time zone", delivery.Find("[data-testid=delivery-message]").TextContent, StringComparison.Ordinal));
+        Field(delivery, "window-zone").Change("UTC");
+        delivery.Find("[data-testid=save-window]").Click();
+        delivery.WaitForAssertion(() => Assert.Contains("daily 02:00-03:00 UTC", delivery.Find("[data-testid=windows]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Matches("open|closed", delivery.Find("[data-testid=window-now]").TextContent);
+
+        Field(delivery, "freeze-reason").Change("sale weekend");
+        var today = DateTime.UtcNow.Date;
+        var until = today.AddDays(300);
+        Field(delivery, "freeze-starts").Change(today.AddDays(-1).ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
+        Field(delivery, "freeze-ends").Change(until.ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture));
+        Field(delivery, "freeze-scope").Change("namespace:shop");
+        delivery.Find("[data-testid=add-freeze]").Click();
+        delivery.WaitForAssertion(() => Assert.Contains("in force", delivery.Find("[data-testid=freeze-now]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        var detail = console.Render<WorkloadDetailPage>(p => p.Add(x => x.Kind, "deployment").Add(x => x.Namespace, "shop").Add(x => x.Name, "shop"));
+        detail.WaitForAssertion(() => Assert.Contains("Windows: night (keel.sh/windows names nosuch, which is not defined). An approved update would wait until " + until.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            System.Text.RegularExpressions.Regex.Replace(detail.Find("[data-testid=delivery-verdict]").TextContent, @"\s+", " "), StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        await pipeline.Pusher.PushAsync("team/shop", "1.3.0");
+        await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync(shop);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await pipeline.VoteAsync("alice", "deployment/shop/shop:1.3.0")).StatusCode);
+        await pipeline.ApprovalAsync("deployment/shop/shop:1.3.0", a => a.ScheduledForUtc is not null);
+        var dialogs = console.Render<MudDialogProvider>();
+        var approvals = console.Render<ApprovalsPage>();
+        approvals.WaitForAssertion(() => Assert.Contains($"scheduled for {until:yyyy-MM-dd} 02:00 UTC", // the freeze's end, then the night window's opening
+            System.Text.RegularExpressions.Regex.Replace(approvals.Find("[data-testid=scheduled-approval]").TextContent, @"\s+", " "), StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
+        approvals.Find("[data-testid=override]").Click();
+        dialogs.WaitForAssertion(() => Field(dialogs, "reason-text").Input("hotfix for the checkout"));
+        dialogs.Find("[data-testid=confirm-reason]").Click();
+        var applied = await pipeline.ApprovalAsync("deployment/shop/shop:1.3.0", a => a.State == ApprovalState.Applied);
+        Assert.Equal(("root", "hotfix for the checkout"), (applied.OverrideBy, applied.OverrideReason));
+        Assert.Equal(1, pipeline.PatchesOf("shop"));
+
+        await using var viewer = Console(pipeline.Portal.Services, "victor", Roles.Viewer);
+        var read = viewer.Render<KeelPortal.Delivery.DeliveryPage>();
+        read.WaitForAssertion(() => Assert.Contains("sale weekend", read.Find("[data-testid=freezes]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Empty(read.FindAll("[data-testid=window-form], [data-testid=freeze-form]"));
+    }
+
+    [Fact]
     public async Task The_notifications_page_lists_channels_with_their_kind_default_flag_and_masked_target()
     {
         await using var portal = new PortalFactory();

@@ -118,4 +118,20 @@ public sealed class KeelSettingsTests
             Assert.Contains(settings.Warnings, w => w.StartsWith(warning, StringComparison.Ordinal));
         }
     }
+
+    [Theory]
+    // KeelPortal's change windows: names, comma-separated; a name that cannot be one is a warning, never an error
+    [InlineData(null, "", null)]
+    [InlineData("keel.sh/windows=office-hours", "office-hours", null)]
+    [InlineData("keel.sh/windows=office-hours, weekend ,office-hours", "office-hours|weekend", null)]
+    [InlineData("keel.sh/windows=Office Hours,night", "night", "keel.sh/windows: 'Office Hours' is not a window name")]
+    public void Change_windows_are_named_and_a_bad_name_is_a_warning(string? annotations, string names, string? warning)
+    {
+        var settings = KeelSettings.Read(Map("keel.sh/policy=minor"), Map(annotations));
+
+        Assert.Equal(names, string.Join("|", settings.Windows));
+        Assert.Empty(settings.Errors);
+        Assert.Equal(warning is null ? 0 : 1, settings.Warnings.Count);
+        Assert.True(warning is null || settings.Warnings[0].StartsWith(warning, StringComparison.Ordinal));
+    }
 }

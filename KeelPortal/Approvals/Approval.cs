@@ -64,6 +64,19 @@ public sealed class Approval
     /// </summary>
     public string? RollbackBy { get; set; }
 
+    /// <summary>
+    /// Approved outside its change window or during a freeze: when it may be applied, and why not sooner. The apply runs
+    /// when that time comes (looked at again then, and whenever windows or freezes change).
+    /// </summary>
+    public DateTime? ScheduledForUtc { get; set; }
+
+    public string? ScheduleReason { get; set; }
+
+    /// <summary>The administrator who let this one update past its windows and freezes, and why.</summary>
+    public string? OverrideBy { get; set; }
+
+    public string? OverrideReason { get; set; }
+
     public List<ApprovalVote> Votes { get; set; } = [];
 }
 
@@ -94,6 +107,9 @@ internal sealed class ApprovalConfiguration : IEntityTypeConfiguration<Approval>
         builder.Property(a => a.Reason).HasMaxLength(2000);
         builder.Property(a => a.VotesRequiredChangedBy).HasMaxLength(200);
         builder.Property(a => a.RollbackBy).HasMaxLength(256);
+        builder.Property(a => a.ScheduleReason).HasMaxLength(2000);
+        builder.Property(a => a.OverrideBy).HasMaxLength(256);
+        builder.Property(a => a.OverrideReason).HasMaxLength(500);
         builder.Property(a => a.State).HasConversion<string>().HasMaxLength(20);
         builder.HasIndex(a => new { a.WorkloadId, a.State });
         // At most one pending approval per workload, even when a poll and a webhook propose at the same moment.

@@ -167,7 +167,8 @@ public sealed partial class ApprovalBook
         var settled = now - approvedFor;
         await using var db = await contexts.CreateDbContextAsync(ct);
         return await db.Set<Approval>()
-            .Where(a => (a.State == ApprovalState.Approved && a.UpdatedAtUtc <= settled) || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale))
+            .Where(a => (a.State == ApprovalState.Approved && a.UpdatedAtUtc <= settled && (a.ScheduledForUtc == null || a.ScheduledForUtc <= now))
+                || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale))
             .Select(a => a.Id).ToListAsync(ct);
     }
 }

@@ -15,7 +15,7 @@ public enum ProposalOutcome { Created, AutoApproved, Unchanged, VotesReset, Decl
 
 public sealed record ProposalResult(ProposalOutcome Outcome, long? ApprovalId, string Reason);
 
-public enum VoteOutcome { Counted, Approved, Rejected, NotFound, NotPending, AlreadyVoted, NotAllowed }
+public enum VoteOutcome { Counted, Approved, Rejected, NotFound, NotPending, AlreadyVoted, NotAllowed, Invalid }
 
 public sealed record VoteResult(VoteOutcome Outcome, string Reason, Approval? Approval = null);
 

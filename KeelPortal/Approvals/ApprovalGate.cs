@@ -47,6 +47,16 @@ public sealed class ApprovalGate(ApprovalBook book, AccountService accounts)
             : GateResult.Refused($"approval {approvalId} does not exist");
     }
 
+    /// <summary>An Admin lets one update past its change windows and freezes, with a reason.</summary>
+    public async Task<VoteResult> OverrideScheduleAsync(string actor, long approvalId, string? reason, CancellationToken ct = default)
+    {
+        if (await RefuseUnlessAdminAsync(actor, "let an update past its change windows and freezes", ct) is { } refused)
+        {
+            return new(VoteOutcome.NotAllowed, refused.Reason);
+        }
+        return await book.OverrideScheduleAsync(approvalId, actor, reason, ct);
+    }
+
     private async Task<GateResult?> RefuseUnlessAdminAsync(string actor, string what, CancellationToken ct)
     {
         var role = await accounts.CurrentRoleAsync(actor, ct);

@@ -37,7 +37,7 @@ public sealed partial class ApplyDispatcher(
             LogResuming(id);
             Apply(id);
         }
-        sweeping = SweepAsync(stopping.Token);
+        sweeping = Task.WhenAll(SweepAsync(stopping.Token), DueAsync(stopping.Token));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -77,6 +77,35 @@ public sealed partial class ApplyDispatcher(
                     foreach (var id in await approvals.StrandedAsync(lease, approvedFor: lease, ct))
                     {
                         LogResuming(id);
+                        Apply(id);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogSweepFailed(e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Every <see cref="UpdatesOptions.ScheduleCheckInterval"/>: approvals scheduled for a change window or a freeze's end
+    /// whose time has come are applied (each looked at again first; the claim keeps it to one replica).
+    /// </summary>
+    private async Task DueAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(options.Value.ScheduleCheckInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                try
+                {
+                    foreach (var id in await approvals.DueAsync(ct))
+                    {
                         Apply(id);
                     }
                 }

@@ -17,6 +17,7 @@ public sealed class ApplyJob(
     DigestConfirmation digests,
     WorkloadChecks checks,
     Holds holds,
+    Delivery.DeliverySchedule schedule,
     AuditTrail audit,
     IBackgroundJobClient jobs,
     IOptions<UpdatesOptions> options,
@@ -28,6 +29,10 @@ public sealed class ApplyJob(
         var o = options.Value;
         // Every line logged while applying (the applier's, Helm's) says which approval it is about.
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["ApprovalId"] = approvalId });
+        if (await WaitsForWindowAsync(approvalId, ct))
+        {
+            return;
+        }
         var approval = await approvals.TryClaimAsync(approvalId, o.ApplyLease, ct);
         if (approval is null)
         {
@@ -84,6 +89,29 @@ public sealed class ApplyJob(
                 await audit.RecordAsync(ApprovalBook.System, "apply.failed", approval.Identifier, result.Reason, ct);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Outside its change window or during a freeze an approved update waits, "scheduled for" the time it may go (the
+    /// dispatcher applies it then, looked at again). An administrator's override and an automatic rollback do not wait.
+    /// </summary>
+    private async Task<bool> WaitsForWindowAsync(long approvalId, CancellationToken ct)
+    {
+        var approval = await approvals.GetAsync(approvalId, ct);
+        if (approval is not { State: ApprovalState.Approved, OverrideBy: null } || approval.RollbackBy == ApprovalBook.System)
+        {
+            return false;
+        }
+        var verdict = await schedule.WhenAsync(approval.WorkloadId, ct);
+        if (verdict.Now)
+        {
+            return false;
+        }
+        if (await approvals.ScheduleAsync(approvalId, verdict.AtUtc, verdict.Reason!, ct))
+        {
+            await audit.RecordAsync(ApprovalBook.System, "apply.scheduled", approval.Identifier, $"scheduled for {verdict.AtUtc:yyyy-MM-dd HH:mm}Z: {verdict.Reason}", ct);
+        }
+        return true;
     }
 }
 

@@ -16,4 +16,8 @@ public sealed class UpdatesOptions
 
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Updates:ApplyRetryDelay must be between 00:00:00 and 01:00:00.")]
     public TimeSpan ApplyRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often approved updates waiting for a change window or the end of a freeze are checked for being due.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Updates:ScheduleCheckInterval must be between 00:00:00.050 and 00:10:00.")]
+    public TimeSpan ScheduleCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
 }

@@ -44,6 +44,9 @@ public sealed record KeelSettings(
     /// <summary>KeelPortal's <c>keel.sh/rollbackAfter</c> (a Go duration such as <c>10m</c>): with automatic rollback, a rollout not done by then has failed.</summary>
     public TimeSpan RollbackAfter { get; init; } = DefaultRollbackAfter;
 
+    /// <summary>KeelPortal's <c>keel.sh/windows</c>: the change windows (defined in the console or configuration) its updates wait for.</summary>
+    public IReadOnlyList<string> Windows { get; init; } = [];
+
     /// <summary>Tracked: a known policy other than <c>never</c> and no error that stops updates.</summary>
     public bool IsTracked => Policy.IsTracked && Errors.Count == 0;
 
@@ -81,6 +84,7 @@ public sealed record KeelSettings(
         }
         var (rollbackAuto, rollbackAfter) = ReadRollback(Value(annotations, "keel.sh/rollback") ?? Value(labels, "keel.sh/rollback"),
             Value(annotations, "keel.sh/rollbackAfter") ?? Value(labels, "keel.sh/rollbackAfter"), warnings);
+        var windows = ReadWindows(Value(annotations, "keel.sh/windows") ?? Value(labels, "keel.sh/windows"), warnings);
         var notify = (Value(annotations, "keel.sh/notify") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -102,7 +106,26 @@ public sealed record KeelSettings(
             ApprovalsWritten = approvalsText,
             RollbackAuto = rollbackAuto,
             RollbackAfter = rollbackAfter,
+            Windows = windows,
         };
+    }
+
+    /// <summary>Change window names, comma-separated; a name that cannot be one is a warning and left out.</summary>
+    private static List<string> ReadWindows(string? text, List<string> warnings)
+    {
+        var names = new List<string>();
+        foreach (var name in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Delivery.DeliverySchedule.IsWindowName(name))
+            {
+                warnings.Add($"keel.sh/windows: '{Shown(name)}' is not a window name (lower-case letters, digits and dashes, up to 63)");
+            }
+            else if (!names.Contains(name) && names.Count < 10)
+            {
+                names.Add(name);
+            }
+        }
+        return names;
     }
 
     /// <summary>Automatic rollback is off unless the key says <c>auto</c>; a value that means nothing is a warning, never an error.</summary>

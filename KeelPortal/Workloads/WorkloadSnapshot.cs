@@ -69,7 +69,8 @@ public sealed record WorkloadSnapshot(
     string? PolicyWritten = null,
     string? ApprovalsWritten = null,
     bool RollbackAuto = false,
-    TimeSpan? RollbackAfter = null)
+    TimeSpan? RollbackAfter = null,
+    IReadOnlyList<string>? Windows = null)
 {
     /// <summary>Tracked by a policy with no errors that stop updates.</summary>
     public bool IsTracked => Policy != "never" && Errors.Count == 0;
@@ -121,7 +122,7 @@ public sealed record WorkloadSnapshot(
             settings.Policy.Name, settings.Policy.MatchTag, settings.Policy.MatchPreRelease, settings.Trigger, settings.PollSchedule,
             settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
             secrets, containers, platforms, errors, settings.Warnings, null, settings.PolicyWritten, settings.ApprovalsWritten,
-            settings.RollbackAuto, settings.RollbackAfter);
+            settings.RollbackAuto, settings.RollbackAfter, settings.Windows);
     }
 
     /// <summary>

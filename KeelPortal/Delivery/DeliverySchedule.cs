@@ -1,0 +1,288 @@
+using System.Text.RegularExpressions;
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Data;
+using KeelPortal.Workloads;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Delivery;
+
+/// <summary><c>Delivery</c> settings: windows and freezes declared as code (read-only in the console).</summary>
+public sealed class DeliveryOptions
+{
+    public const string Section = "Delivery";
+
+    public List<ConfiguredWindow> Windows { get; set; } = [];
+
+    public List<ConfiguredFreeze> Freezes { get; set; } = [];
+}
+
+/// <summary><c>Delivery:Windows:0:Name</c> and so on.</summary>
+public sealed class ConfiguredWindow
+{
+    public string? Name { get; set; }
+    public string? Days { get; set; }
+    public string? Hours { get; set; }
+    public string? TimeZone { get; set; }
+    public string? Scope { get; set; }
+}
+
+/// <summary><c>Delivery:Freezes:0:Reason</c> and so on; times with their offset (<c>2026-12-20T00:00:00+01:00</c>).</summary>
+public sealed class ConfiguredFreeze
+{
+    public string? Reason { get; set; }
+    public DateTimeOffset? Starts { get; set; }
+    public DateTimeOffset? Ends { get; set; }
+    public string? Scope { get; set; }
+}
+
+/// <summary><c>POST /v1/windows</c> body and the console's window form.</summary>
+public sealed record WindowInput(string? Name, string? Days, string? Hours, string? TimeZone, string? Scope);
+
+/// <summary><c>POST /v1/freezes</c> body and the console's freeze form.</summary>
+public sealed record FreezeInput(string? Reason, DateTimeOffset? Starts, DateTimeOffset? Ends, string? Scope);
+
+public enum DeliveryOutcome { Done, Unchanged, NotFound, Invalid }
+
+public sealed record DeliveryResult(DeliveryOutcome Outcome, string Message);
+
+/// <summary>
+/// Change windows and freezes: defined in the console (Admin, audited) or in configuration, and the answer to "may this
+/// workload be changed now, and if not, when?". A change to them has every scheduled update looked at again.
+/// </summary>
+public sealed partial class DeliverySchedule(
+    IDbContextFactory<PortalDbContext> contexts, WorkloadStore workloads, ApprovalBook approvals, AuditTrail audit, Outbox outbox,
+    IOptions<DeliveryOptions> options, TimeProvider time, ILogger<DeliverySchedule> logger)
+{
+    public const string FromConsole = "console";
+    public const string FromConfiguration = "configuration";
+    public const int MaxReason = 500;
+
+    private (IReadOnlyList<WindowDefinition> Windows, IReadOnlyList<FreezeDefinition> Freezes)? configured;
+
+    public static bool IsWindowName(string? name) => name is not null && WindowName().IsMatch(name);
+
+    /// <summary>When the workload may be changed: now, or the time its window opens or its freeze ends, and why.</summary>
+    public async Task<DeliveryVerdict> WhenAsync(string workloadId, CancellationToken ct = default)
+    {
+        var snapshot = await workloads.GetAsync(workloadId, ct);
+        var (windows, freezes) = await AllAsync(ct);
+        var chosen = DeliveryRules.WindowsFor(workloadId, snapshot?.Windows ?? [], windows);
+        return DeliveryRules.When(time.GetUtcNow().UtcDateTime, workloadId, chosen, freezes);
+    }
+
+    /// <summary>Every window and every freeze not yet over, from the console and from configuration.</summary>
+    public async Task<(IReadOnlyList<WindowDefinition> Windows, IReadOnlyList<FreezeDefinition> Freezes)> AllAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var (fixedWindows, fixedFreezes) = Configured();
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Set<ChangeWindow>().AsNoTracking().OrderBy(w => w.Name).ToListAsync(ct);
+        var freezeRows = await db.Set<Freeze>().AsNoTracking().Where(f => f.EndsAtUtc > now).OrderBy(f => f.StartsAtUtc).ToListAsync(ct);
+        var windows = fixedWindows.Concat(rows.Select(FromRow).Where(w => w is not null && fixedWindows.All(f => f.Name != w.Name)).Select(w => w!)).ToList();
+        var freezes = fixedFreezes.Where(f => f.EndsAtUtc > now)
+            .Concat(freezeRows.Select(f => new FreezeDefinition(f.Id, f.Reason, f.StartsAtUtc, f.EndsAtUtc,
+                DeliveryScope.Parse(f.Scope, window: false, out _) ?? DeliveryScope.Global, FromConsole, f.CreatedBy)))
+            .OrderBy(f => f.StartsAtUtc).ToList();
+        return (windows, freezes);
+    }
+
+    public async Task<DeliveryResult> SaveWindowAsync(WindowInput input, string actor, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var name = input.Name?.Trim();
+        if (!IsWindowName(name))
+        {
+            return new(DeliveryOutcome.Invalid, "name the window with lower-case letters, digits and dashes (up to 63), such as office-hours");
+        }
+        if (Configured().Windows.Any(w => w.Name == name))
+        {
+            return new(DeliveryOutcome.Invalid, $"the window {name} is defined in configuration (Delivery:Windows); change it there");
+        }
+        if (WindowRule.Parse(input.Days, input.Hours, input.TimeZone, out var error) is not { } rule)
+        {
+            return new(DeliveryOutcome.Invalid, error!);
+        }
+        if (DeliveryScope.Parse(input.Scope, window: true, out var scopeError) is not { } scope)
+        {
+            return new(DeliveryOutcome.Invalid, scopeError!);
+        }
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            var row = await db.Set<ChangeWindow>().SingleOrDefaultAsync(w => w.Name == name, ct);
+            var values = (rule.DaysText, rule.HoursText, rule.Zone.Id, scope.ToString());
+            if (row is not null && (row.Days, row.Hours, row.TimeZone, row.Scope) == values)
+            {
+                return new(DeliveryOutcome.Unchanged, $"the window {name} is already {rule} ({scope})");
+            }
+            if (row is null)
+            {
+                db.Add(new ChangeWindow { Name = name!, Days = values.DaysText, Hours = values.HoursText, TimeZone = values.Item3, Scope = values.Item4, CreatedBy = actor, CreatedAtUtc = time.GetUtcNow().UtcDateTime });
+            }
+            else
+            {
+                (row.Days, row.Hours, row.TimeZone, row.Scope, row.CreatedBy, row.CreatedAtUtc) = (values.DaysText, values.HoursText, values.Item3, values.Item4, actor, time.GetUtcNow().UtcDateTime);
+            }
+            outbox.Stage(db, new DeliveryChanged());
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateException e) when (e.IsUniqueViolation())
+            {
+                return new(DeliveryOutcome.Unchanged, $"the window {name} was saved by someone else at the same moment");
+            }
+        }
+        await audit.RecordAsync(actor, "window.saved", $"window/{name}", $"{rule} ({scope})", ct);
+        await RescheduleAsync(ct);
+        return new(DeliveryOutcome.Done, $"the window {name} is {rule} ({scope})");
+    }
+
+    public async Task<DeliveryResult> DeleteWindowAsync(string name, string actor, CancellationToken ct = default)
+    {
+        if (Configured().Windows.Any(w => w.Name == name))
+        {
+            return new(DeliveryOutcome.Invalid, $"the window {name} is defined in configuration (Delivery:Windows); remove it there");
+        }
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            var row = await db.Set<ChangeWindow>().SingleOrDefaultAsync(w => w.Name == name, ct);
+            if (row is null)
+            {
+                return new(DeliveryOutcome.NotFound, $"there is no window {name}");
+            }
+            db.Remove(row);
+            outbox.Stage(db, new DeliveryChanged());
+            await db.SaveChangesAsync(ct);
+            await audit.RecordAsync(actor, "window.deleted", $"window/{name}", $"{row.Days} {row.Hours} {row.TimeZone} ({row.Scope})", ct);
+        }
+        await RescheduleAsync(ct);
+        return new(DeliveryOutcome.Done, $"the window {name} is deleted");
+    }
+
+    public async Task<DeliveryResult> AddFreezeAsync(FreezeInput input, string actor, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var now = time.GetUtcNow().UtcDateTime;
+        if (FreezeProblem(input.Reason, input.Starts, input.Ends, now) is { } problem)
+        {
+            return new(DeliveryOutcome.Invalid, problem);
+        }
+        if (DeliveryScope.Parse(input.Scope, window: false, out var scopeError) is not { } scope)
+        {
+            return new(DeliveryOutcome.Invalid, scopeError!);
+        }
+        var freeze = new Freeze
+        {
+            Reason = input.Reason!.Trim(), StartsAtUtc = input.Starts!.Value.UtcDateTime, EndsAtUtc = input.Ends!.Value.UtcDateTime,
+            Scope = scope.ToString(), CreatedBy = actor, CreatedAtUtc = now,
+        };
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            db.Add(freeze);
+            outbox.Stage(db, new DeliveryChanged());
+            await db.SaveChangesAsync(ct);
+        }
+        var what = $"{freeze.StartsAtUtc:yyyy-MM-dd HH:mm}Z to {freeze.EndsAtUtc:yyyy-MM-dd HH:mm}Z ({scope}): {freeze.Reason}";
+        await audit.RecordAsync(actor, "freeze.added", $"freeze/{freeze.Id}", what, ct);
+        await RescheduleAsync(ct);
+        return new(DeliveryOutcome.Done, $"frozen {what}");
+    }
+
+    public async Task<DeliveryResult> RemoveFreezeAsync(long id, string actor, CancellationToken ct = default)
+    {
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            var row = await db.Set<Freeze>().SingleOrDefaultAsync(f => f.Id == id, ct);
+            if (row is null)
+            {
+                return new(DeliveryOutcome.NotFound, $"there is no freeze {id}");
+            }
+            db.Remove(row);
+            outbox.Stage(db, new DeliveryChanged());
+            await db.SaveChangesAsync(ct);
+            await audit.RecordAsync(actor, "freeze.removed", $"freeze/{id}", $"{row.StartsAtUtc:yyyy-MM-dd HH:mm}Z to {row.EndsAtUtc:yyyy-MM-dd HH:mm}Z ({row.Scope}): {row.Reason}", ct);
+        }
+        await RescheduleAsync(ct);
+        return new(DeliveryOutcome.Done, $"freeze {id} is removed");
+    }
+
+    /// <summary>Why a freeze is refused; null when it is fine.</summary>
+    public static string? FreezeProblem(string? reason, DateTimeOffset? starts, DateTimeOffset? ends, DateTime nowUtc) =>
+        string.IsNullOrWhiteSpace(reason) ? "say why (a reason is required)"
+        : reason.Trim().Length > MaxReason ? $"the reason is longer than {MaxReason} characters"
+        : starts is null || ends is null ? "give the freeze a start and an end (such as 2026-12-20T00:00:00+01:00)"
+        : ends <= starts ? "the freeze must end after it starts"
+        : ends.Value.UtcDateTime <= nowUtc ? $"the freeze would end at {ends.Value.UtcDateTime:u}, which has passed"
+        : ends - starts > TimeSpan.FromDays(366) ? "a freeze lasts at most a year"
+        : null;
+
+    /// <summary>Scheduled updates are looked at again at once: a window or freeze changed.</summary>
+    private async Task RescheduleAsync(CancellationToken ct)
+    {
+        var count = await approvals.RescheduleAsync(ct);
+        if (count > 0)
+        {
+            LogRescheduled(count);
+        }
+    }
+
+    private (IReadOnlyList<WindowDefinition> Windows, IReadOnlyList<FreezeDefinition> Freezes) Configured()
+    {
+        if (configured is { } known)
+        {
+            return known;
+        }
+        var windows = new List<WindowDefinition>();
+        for (var i = 0; i < options.Value.Windows.Count; i++)
+        {
+            var c = options.Value.Windows[i];
+            string? error = null;
+            var rule = IsWindowName(c.Name?.Trim()) ? WindowRule.Parse(c.Days, c.Hours, c.TimeZone, out error) : null;
+            var scope = rule is null ? null : DeliveryScope.Parse(c.Scope, window: true, out error);
+            if (rule is null || scope is null)
+            {
+                LogBadWindow(i, error ?? "Name must be lower-case letters, digits and dashes (up to 63)");
+                continue;
+            }
+            windows.Add(new WindowDefinition(c.Name!.Trim(), rule, scope, FromConfiguration, null, null));
+        }
+        var freezes = new List<FreezeDefinition>();
+        for (var i = 0; i < options.Value.Freezes.Count; i++)
+        {
+            var c = options.Value.Freezes[i];
+            var problem = string.IsNullOrWhiteSpace(c.Reason) ? "say why (Reason)" : c.Starts is null || c.Ends is null || c.Ends <= c.Starts ? "give Starts and Ends, Ends after Starts" : null;
+            var scope = problem is null ? DeliveryScope.Parse(c.Scope, window: false, out problem) : null;
+            if (scope is null)
+            {
+                LogBadFreeze(i, problem!);
+                continue;
+            }
+            freezes.Add(new FreezeDefinition(null, c.Reason!.Trim(), c.Starts!.Value.UtcDateTime, c.Ends!.Value.UtcDateTime, scope, FromConfiguration, null));
+        }
+        var result = (windows.DistinctBy(w => w.Name).ToList(), freezes);
+        configured = result;
+        return result;
+    }
+
+    private static WindowDefinition? FromRow(ChangeWindow row) =>
+        WindowRule.Parse(row.Days, row.Hours, row.TimeZone, out _) is { } rule && DeliveryScope.Parse(row.Scope, window: true, out _) is { } scope
+            ? new WindowDefinition(row.Name, rule, scope, FromConsole, row.CreatedBy, row.CreatedAtUtc)
+            : null;
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    private static partial Regex WindowName();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Windows or freezes changed; {Count} scheduled update(s) will be looked at again")]
+    private partial void LogRescheduled(int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivery:Windows:{Index} is left out: {Problem}")]
+    private partial void LogBadWindow(int index, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivery:Freezes:{Index} is left out: {Problem}")]
+    private partial void LogBadFreeze(int index, string problem);
+}
+
+/// <summary>Written when a window or freeze is added, changed or removed: pages refresh.</summary>
+public sealed record DeliveryChanged;
