@@ -1,6 +1,7 @@
 using KeelPortal.Access;
 using KeelPortal.Approvals;
 using KeelPortal.Audit;
+using KeelPortal.Chat;
 using KeelPortal.Components;
 using KeelPortal.Data;
 using KeelPortal.Delivery;
@@ -29,6 +30,7 @@ builder.AddUpdates();
 builder.AddDelivery();
 builder.AddTriggers();
 builder.AddNotifications();
+builder.AddChat();
 builder.AddJobs();
 builder.AddHealth();
 builder.AddTelemetry();
@@ -53,6 +55,7 @@ return app.RunPortal(static app =>
     app.MapApprovals();
     app.MapUpdates();
     app.MapDelivery();
+    app.MapChat();
     app.MapAudit();
     app.MapPortalShell();
 });

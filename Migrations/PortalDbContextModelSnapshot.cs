@@ -260,6 +260,36 @@ namespace KeelPortal.Migrations
                     b.ToTable("AuditEntries", (string)null);
                 });
 
+            modelBuilder.Entity("KeelPortal.Chat.ChatLink", b =>
+                {
+                    b.Property<string>("Platform")
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ChatUserId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("LinkedAtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LinkedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Platform", "ChatUserId");
+
+                    b.HasIndex("UserName");
+
+                    b.ToTable("ChatLinks", (string)null);
+                });
+
             modelBuilder.Entity("KeelPortal.Data.PortalEvent", b =>
                 {
                     b.Property<long>("Id")

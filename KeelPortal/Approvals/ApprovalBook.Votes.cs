@@ -9,7 +9,7 @@ public sealed partial class ApprovalBook
     /// One vote by <paramref name="voter"/> — the authenticated caller, never a name from a request body. A reject
     /// ends the approval; the vote that reaches the required count approves it (once, whoever races).
     /// </summary>
-    public async Task<VoteResult> VoteAsync(long approvalId, string voter, bool approve, string? comment = null, CancellationToken ct = default)
+    public async Task<VoteResult> VoteAsync(long approvalId, string voter, bool approve, string? comment = null, string? via = null, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var approval = await db.Set<Approval>().Include(a => a.Votes).SingleOrDefaultAsync(a => a.Id == approvalId, ct);
@@ -41,15 +41,16 @@ public sealed partial class ApprovalBook
         // Keel's updatedAt moves with every vote.
         await db.Set<Approval>().Where(a => a.Id == approval.Id).ExecuteUpdateAsync(s => s.SetProperty(a => a.UpdatedAtUtc, now), ct);
         var details = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
+        var channel = via is null ? "" : $" via {via}";
         if (!approve)
         {
             var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
             var rejected = await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Rejected, reason, ct);
-            await audit.RecordAsync(voter, "approval.rejected", approval.Identifier, details, ct);
+            await audit.RecordAsync(voter, "approval.rejected", approval.Identifier, via is null ? details : $"{details ?? "rejected"}{channel}", ct);
             return new(rejected ? VoteOutcome.Rejected : VoteOutcome.NotPending, reason, approval);
         }
         var approvals = await db.Set<ApprovalVote>().CountAsync(v => v.ApprovalId == approval.Id && v.Approve, ct);
-        await audit.RecordAsync(voter, "approval.voted", approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}", ct);
+        await audit.RecordAsync(voter, "approval.voted", approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}{channel}", ct);
         if (approvals >= approval.VotesRequired && await CompleteVotingAsync(approval, $"approved by {approvals} vote(s)", ct))
         {
             return new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval);

@@ -16,14 +16,14 @@ public sealed record GateResult(bool Allowed, string Reason, int Changed = 0)
 /// </summary>
 public sealed class ApprovalGate(ApprovalBook book, AccountService accounts)
 {
-    public async Task<VoteResult> VoteAsync(string actor, long approvalId, bool approve, string? comment = null, CancellationToken ct = default)
+    public async Task<VoteResult> VoteAsync(string actor, long approvalId, bool approve, string? comment = null, string? via = null, CancellationToken ct = default)
     {
         var role = await accounts.CurrentRoleAsync(actor, ct);
         if (role is not (Roles.Approver or Roles.Admin))
         {
             return new(VoteOutcome.NotAllowed, $"{actor} may not vote: {Holds(role)}; voting needs the {Roles.Approver} or {Roles.Admin} role");
         }
-        return await book.VoteAsync(approvalId, actor, approve, comment, ct);
+        return await book.VoteAsync(approvalId, actor, approve, comment, via, ct);
     }
 
     public async Task<GateResult> SetVotesRequiredAsync(string actor, string workloadId, int votesRequired, CancellationToken ct = default)

@@ -21,14 +21,14 @@ public interface INotifier
 /// Posts composed JSON to a channel's incoming webhook (or Slack's <c>chat.postMessage</c> with a bot token), with a
 /// time limit per attempt. Its HTTP client logs nothing, so the target never reaches a log line.
 /// </summary>
-public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions> options, TimeProvider time) : INotifier
+public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions> options, IChatActions chat, TimeProvider time) : INotifier
 {
     public const int AnswerLength = 300;
 
     public async Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct)
     {
         var o = options.Value;
-        var body = MessageComposer.Compose(notification, channel, o.PublicBaseUrl);
+        var body = MessageComposer.Compose(notification, channel, o.PublicBaseUrl, chat.ActionsFor(notification, channel));
         using var request = new HttpRequestMessage(HttpMethod.Post, channel.IsSlackToken ? o.SlackApiUrl : new Uri(channel.Target.Trim()))
         {
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, MediaTypeNames.Application.Json),

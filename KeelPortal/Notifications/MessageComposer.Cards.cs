@@ -6,7 +6,7 @@ namespace KeelPortal.Notifications;
 public static partial class MessageComposer
 {
     /// <summary>An Adaptive Card in a message, as Teams' workflow webhooks take it (colour as the title's emphasis).</summary>
-    private static JsonObject Teams(Notification n, string? link)
+    private static JsonObject Teams(Notification n, string? link, ChatActions? decide)
     {
         var body = new JsonArray
         {
@@ -29,9 +29,19 @@ public static partial class MessageComposer
             ["version"] = "1.4",
             ["body"] = body,
         };
+        var cardActions = new JsonArray();
+        if (decide is { ApproveLink: { } approve, RejectLink: { } reject })
+        {
+            cardActions.Add(new JsonObject { ["type"] = "Action.OpenUrl", ["title"] = "Approve", ["url"] = approve, ["style"] = "positive" });
+            cardActions.Add(new JsonObject { ["type"] = "Action.OpenUrl", ["title"] = "Reject", ["url"] = reject, ["style"] = "destructive" });
+        }
         if (link is not null)
         {
-            card["actions"] = new JsonArray(new JsonObject { ["type"] = "Action.OpenUrl", ["title"] = OpenLabel, ["url"] = link });
+            cardActions.Add(new JsonObject { ["type"] = "Action.OpenUrl", ["title"] = OpenLabel, ["url"] = link });
+        }
+        if (cardActions.Count > 0)
+        {
+            card["actions"] = cardActions;
         }
         return new JsonObject
         {
@@ -50,9 +60,10 @@ public static partial class MessageComposer
     };
 
     /// <summary>A Discord embed: title (linked), the sentence, inline fields, Keel's colour.</summary>
-    private static JsonObject Discord(Notification n, ChannelSettings channel, string? link)
+    private static JsonObject Discord(Notification n, ChannelSettings channel, string? link, ChatActions? decide)
     {
-        var embed = new JsonObject { ["title"] = n.Title, ["description"] = n.Message };
+        var description = decide is { ApproveLink: { } approve, RejectLink: { } reject } ? $"{n.Message}\n\n[Approve]({approve}) · [Reject]({reject})" : n.Message;
+        var embed = new JsonObject { ["title"] = n.Title, ["description"] = description };
         AddIfSet(embed, "url", link);
         embed["color"] = int.Parse(n.Level.Color().AsSpan(1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         embed["fields"] = new JsonArray(n.Facts().Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["value"] = f.Value, ["inline"] = true }).ToArray());
@@ -65,7 +76,7 @@ public static partial class MessageComposer
     }
 
     /// <summary>Keel's generic webhook event: <c>name, message, createdAt, type, level, resourceKind, identifier, metadata</c>.</summary>
-    private static JsonObject Keel(Notification n, string? link)
+    private static JsonObject Keel(Notification n, string? link, ChatActions? decide)
     {
         var metadata = new JsonObject { ["provider"] = n.ResourceKind == "chart" ? "helm" : "kubernetes", ["event"] = n.Event.ToString() };
         AddIfSet(metadata, "namespace", n.Namespace);
@@ -76,6 +87,8 @@ public static partial class MessageComposer
         AddIfSet(metadata, "deadline", n.DeadlineUtc is { } d ? Timestamp(d) : null);
         AddIfSet(metadata, "releaseNotes", n.ReleaseNotes);
         AddIfSet(metadata, "link", link);
+        AddIfSet(metadata, "approveLink", decide?.ApproveLink);
+        AddIfSet(metadata, "rejectLink", decide?.RejectLink);
         return new JsonObject
         {
             ["name"] = n.Event is NotificationEvents.UpdateApplied or NotificationEvents.UpdateFailed ? "update resource" : n.Title.ToLowerInvariant(),
@@ -88,4 +101,18 @@ public static partial class MessageComposer
             ["metadata"] = metadata,
         };
     }
+}
+
+/// <summary>
+/// What an approval request may carry besides its text, worked out per message by the chat slice: Slack buttons (the
+/// portal answers Slack's interactivity requests), Mattermost actions with a secret per message and decision, and
+/// signed, expiring links that open the decision in the console (sign-in still required).
+/// </summary>
+public sealed record ChatActions(
+    bool SlackButtons, Uri? MattermostActionUrl, string? MattermostApproveSecret, string? MattermostRejectSecret, string? ApproveLink, string? RejectLink);
+
+/// <summary>Works out <see cref="ChatActions"/> for one message to one channel; null when it carries none.</summary>
+public interface IChatActions
+{
+    ChatActions? ActionsFor(Notification notification, ChannelSettings channel);
 }

@@ -11,16 +11,26 @@ public static partial class MessageComposer
 {
     public const string OpenLabel = "Open in KeelPortal";
 
-    public static JsonObject Compose(Notification n, ChannelSettings channel, Uri? publicBaseUrl)
+    public const string ApproveActionId = "keelportal.approve";
+    public const string RejectActionId = "keelportal.reject";
+
+    /// <summary>
+    /// The body for <paramref name="channel"/>; with <paramref name="actions"/> an approval request carries its decision:
+    /// Slack buttons, Mattermost actions with their per-message secrets, or signed links for the other services.
+    /// </summary>
+    public static JsonObject Compose(Notification n, ChannelSettings channel, Uri? publicBaseUrl, ChatActions? actions = null)
     {
+        ArgumentNullException.ThrowIfNull(n);
+        ArgumentNullException.ThrowIfNull(channel);
         var link = LinkOf(n, publicBaseUrl);
+        var decide = n.Event == NotificationEvents.ApprovalRequired && n.ApprovalId is not null ? actions : null;
         return channel.Type switch
         {
-            ChannelType.Slack => Slack(n, channel, link),
-            ChannelType.Mattermost => Mattermost(n, channel, link),
-            ChannelType.Teams => Teams(n, link),
-            ChannelType.Discord => Discord(n, channel, link),
-            _ => Keel(n, link),
+            ChannelType.Slack => Slack(n, channel, link, decide),
+            ChannelType.Mattermost => Mattermost(n, channel, link, decide),
+            ChannelType.Teams => Teams(n, link, decide),
+            ChannelType.Discord => Discord(n, channel, link, decide),
+            _ => Keel(n, link, decide),
         };
     }
 
@@ -28,7 +38,7 @@ public static partial class MessageComposer
         publicBaseUrl is null || n.LinkPath is null ? null : new Uri(publicBaseUrl, n.LinkPath.TrimStart('/')).AbsoluteUri;
 
     /// <summary>Block Kit inside a coloured attachment: a header, the sentence, the facts as fields, an open button.</summary>
-    private static JsonObject Slack(Notification n, ChannelSettings channel, string? link)
+    private static JsonObject Slack(Notification n, ChannelSettings channel, string? link, ChatActions? decide)
     {
         var blocks = new JsonArray
         {
@@ -53,6 +63,18 @@ public static partial class MessageComposer
             }
             blocks.Add(new JsonObject { ["type"] = "actions", ["elements"] = new JsonArray(button) });
         }
+        if (decide is { SlackButtons: true })
+        {
+            var id = n.ApprovalId!.Value.ToString(CultureInfo.InvariantCulture);
+            blocks.Add(new JsonObject
+            {
+                ["type"] = "actions",
+                ["block_id"] = $"keelportal.decide.{id}",
+                ["elements"] = new JsonArray(
+                    SlackButton("Approve", ApproveActionId, id, "primary"),
+                    SlackButton("Reject", RejectActionId, id, "danger")),
+            });
+        }
         blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray(Mrkdwn($"KeelPortal · {n.Level.KeelName()}")) });
         var body = new JsonObject { ["text"] = $"{n.Title}: {n.Message}" };
         AddIfSet(body, "channel", channel.Channel);
@@ -63,7 +85,12 @@ public static partial class MessageComposer
     }
 
     /// <summary>Keel's <c>{"username","icon_url","text"}</c> with markdown, plus a coloured attachment carrying the facts.</summary>
-    private static JsonObject Mattermost(Notification n, ChannelSettings channel, string? link)
+    private static JsonObject SlackButton(string label, string actionId, string value, string style) => new()
+    {
+        ["type"] = "button", ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = label }, ["action_id"] = actionId, ["value"] = value, ["style"] = style,
+    };
+
+    private static JsonObject Mattermost(Notification n, ChannelSettings channel, string? link, ChatActions? decide)
     {
         var text = $"#### {n.Title}\n{n.Message}";
         if (link is not null)
@@ -77,9 +104,30 @@ public static partial class MessageComposer
         var attachment = new JsonObject { ["fallback"] = n.Message, ["color"] = n.Level.Color(), ["title"] = n.Title };
         AddIfSet(attachment, "title_link", link);
         attachment["fields"] = new JsonArray(n.Facts().Select(f => (JsonNode)new JsonObject { ["short"] = true, ["title"] = f.Name, ["value"] = f.Value }).ToArray());
+        if (decide is { MattermostActionUrl: { } url, MattermostApproveSecret: { } approve, MattermostRejectSecret: { } reject })
+        {
+            attachment["actions"] = new JsonArray(
+                MattermostAction("approve", "Approve", "good", url, n.ApprovalId!.Value, approve),
+                MattermostAction("reject", "Reject", "danger", url, n.ApprovalId!.Value, reject));
+        }
+        else if (decide is { ApproveLink: { } approveLink, RejectLink: { } rejectLink })
+        {
+            body["text"] = text + $"\n[Approve]({approveLink}) · [Reject]({rejectLink})";
+        }
         body["attachments"] = new JsonArray(attachment);
         return body;
     }
+
+    /// <summary>A Mattermost message action: the portal's callback, with the approval, the decision and its per-message secret.</summary>
+    private static JsonObject MattermostAction(string id, string name, string style, Uri url, long approvalId, string secret) => new()
+    {
+        ["id"] = id, ["name"] = name, ["style"] = style, ["type"] = "button",
+        ["integration"] = new JsonObject
+        {
+            ["url"] = url.AbsoluteUri,
+            ["context"] = new JsonObject { ["approval"] = approvalId, ["action"] = id, ["secret"] = secret },
+        },
+    };
 
     private static JsonObject Mrkdwn(string text) => new() { ["type"] = "mrkdwn", ["text"] = text };
 

@@ -19,7 +19,8 @@ public sealed record Notification(
     DateTime? DeadlineUtc,
     string? ReleaseNotes,
     string? LinkPath,
-    DateTime CreatedAtUtc)
+    DateTime CreatedAtUtc,
+    long? ApprovalId = null)
 {
     public string Title => Event.Title();
 

@@ -26,6 +26,14 @@ public sealed class NotificationSources(
         {
             return;
         }
+        var (notification, notify) = await DescribeAsync(approval, e, occurredAtUtc, ct);
+        await center.RaiseAsync($"approval:{approval.Id}:{e}", notification, notify, ct);
+    }
+
+    /// <summary>The notification of <paramref name="e"/> for an approval as it stands, and the workload's channels (chat messages updated in place use it too).</summary>
+    public async Task<(Notification Notification, IReadOnlyList<string> Notify)> DescribeAsync(Approval approval, NotificationEvents e, DateTime occurredAtUtc, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(approval);
         var (kind, ns, name, notify, releaseNotes) = await WorkloadAsync(approval.WorkloadId, ct);
         var (from, to) = (approval.CurrentVersion, approval.NewVersion);
         var yes = approval.Votes.Where(v => v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).ToList();
@@ -45,9 +53,8 @@ public sealed class NotificationSources(
         };
         var pending = e == NotificationEvents.ApprovalRequired;
         var link = e is NotificationEvents.UpdateApplied or NotificationEvents.UpdateFailed ? WorkloadId.Page(approval.WorkloadId).TrimStart('/') : $"approvals#approval-{approval.Id}";
-        var notification = new Notification(e, NotificationKinds.LevelOf(e), message, kind, ns, name, from, to, votes,
-            pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? releaseNotes : null, link, occurredAtUtc);
-        await center.RaiseAsync($"approval:{approval.Id}:{e}", notification, notify, ct);
+        return (new Notification(e, NotificationKinds.LevelOf(e), message, kind, ns, name, from, to, votes,
+            pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? releaseNotes : null, link, occurredAtUtc, approval.Id), notify);
     }
 
     [Queue(Queue)]

@@ -273,6 +273,36 @@ namespace KeelPortal.Migrations.Postgres
                     b.ToTable("AuditEntries", (string)null);
                 });
 
+            modelBuilder.Entity("KeelPortal.Chat.ChatLink", b =>
+                {
+                    b.Property<string>("Platform")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)");
+
+                    b.Property<string>("ChatUserId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("LinkedAtUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LinkedBy")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.HasKey("Platform", "ChatUserId");
+
+                    b.HasIndex("UserName");
+
+                    b.ToTable("ChatLinks", (string)null);
+                });
+
             modelBuilder.Entity("KeelPortal.Data.PortalEvent", b =>
                 {
                     b.Property<long>("Id")

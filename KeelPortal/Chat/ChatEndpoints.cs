@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Net.Mime;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using KeelPortal.Access;
+using KeelPortal.Notifications;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Chat;
+
+/// <summary><c>POST /v1/chat-links</c> body: the platform (<c>slack</c> or <c>mattermost</c>), the chat user id and the portal account.</summary>
+public sealed record ChatLinkRequest(string? Platform, string? ChatUserId, string? User);
+
+/// <summary>
+/// Slack's interactivity endpoint and Mattermost's action callback (both anonymous: Slack's signature or the
+/// per-message secret is the proof), and the links between chat users and accounts (Admin).
+/// </summary>
+public static partial class ChatEndpoints
+{
+    private const int MaxBody = 64 * 1024;
+
+    private static readonly ChannelSettings SlackMessage = new("chat", ChannelType.Slack, "", null, null, null, NotificationEvents.All, NotificationLevel.Debug, false, true, "chat");
+    private static readonly ChannelSettings MattermostMessage = SlackMessage with { Type = ChannelType.Mattermost };
+
+    public static WebApplication MapChat(this WebApplication app)
+    {
+        app.MapPost("/v1/chat/slack/interactions", SlackAsync).AllowAnonymous().DisableAntiforgery();
+        app.MapPost("/v1/chat/mattermost/actions", MattermostAsync).AllowAnonymous().DisableAntiforgery();
+        var v1 = app.MapGroup("/v1/chat-links").RequireAuthorization(AccessSetup.ApiAdminPolicy).DisableAntiforgery();
+        v1.MapGet("", async (ChatLinks links, CancellationToken ct) =>
+            Results.Ok((await links.AllAsync(ct)).Select(l => new { l.Platform, chatUserId = l.ChatUserId, user = l.UserName, linkedBy = l.LinkedBy, linkedAt = l.LinkedAtUtc })));
+        v1.MapPost("", async (ChatLinkRequest? body, ClaimsPrincipal user, ChatLinks links, CancellationToken ct) =>
+            Linked(await links.LinkAsync(body?.Platform?.Trim().ToLowerInvariant(), body?.ChatUserId?.Trim(), body?.User, user.Identity!.Name!, ct)));
+        v1.MapDelete("/{platform}/{chatUserId}", async (string platform, string chatUserId, ClaimsPrincipal user, ChatLinks links, CancellationToken ct) =>
+            await links.UnlinkAsync(platform.ToLowerInvariant(), chatUserId, user.Identity!.Name!, ct) is { Done: true } done
+                ? Results.Ok(new { message = done.Message })
+                : Results.Problem(statusCode: 404, title: "Not linked", detail: $"{platform} user {chatUserId} is not linked"));
+        return app;
+    }
+
+    private static IResult Linked(ChatLinkResult result) =>
+        result.Done ? Results.Ok(new { message = result.Message }) : Results.Problem(statusCode: 422, title: "Not accepted", detail: result.Message);
+
+    private static async Task<IResult> SlackAsync(
+        HttpRequest request, ChatVoting voting, IOptions<ChatOptions> options, IOptions<NotificationsOptions> notifications,
+        IHttpClientFactory clients, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+    {
+        var logger = loggers.CreateLogger("KeelPortal.Chat.Slack");
+        var o = options.Value;
+        if (string.IsNullOrEmpty(o.SlackSigningSecret))
+        {
+            return Results.Problem(statusCode: 404, title: "Slack interactivity is not set up", detail: "set Chat:SlackSigningSecret to the Slack app's signing secret");
+        }
+        var body = await ReadBodyAsync(request, ct);
+        if (body is null)
+        {
+            return Results.Problem(statusCode: 413, title: "Too large", detail: $"an interaction is at most {MaxBody} bytes");
+        }
+        var verdict = SlackSignature.Check(o.SlackSigningSecret, request.Headers["X-Slack-Request-Timestamp"], request.Headers["X-Slack-Signature"], body,
+            time.GetUtcNow(), o.SlackMaxAge);
+        if (verdict != SignatureVerdict.Valid)
+        {
+            var why = verdict switch
+            {
+                SignatureVerdict.Missing => "the X-Slack-Request-Timestamp or X-Slack-Signature header is missing or malformed",
+                SignatureVerdict.Stale => $"its timestamp is more than {o.SlackMaxAge.TotalMinutes:0.#} minutes from now (a replay?)",
+                _ => "its signature does not match the signing secret",
+            };
+            LogSlackRefused(logger, why);
+            return Results.Problem(statusCode: 401, title: "Not signed by Slack", detail: $"the request was refused: {why}");
+        }
+        if (SlackAction.Parse(Encoding.UTF8.GetString(body)) is not { } action)
+        {
+            return Results.Problem(statusCode: 400, title: "Not an approval action",
+                detail: "expected a block_actions payload with a user id, a keelportal.approve or keelportal.reject action whose value is an approval id, and a response_url");
+        }
+        var vote = await voting.VoteAsync(ChatLinks.Slack, action.UserId, action.ApprovalId, action.Approve, ct);
+        JsonObject answer;
+        if (vote is { Counted: true, Approval: { } approval })
+        {
+            var message = await voting.MessageOfAsync(approval, ct);
+            var pending = approval.State == Approvals.ApprovalState.Pending;
+            answer = MessageComposer.Compose(message, SlackMessage, notifications.Value.PublicBaseUrl, pending ? new ChatActions(true, null, null, null, null, null) : null);
+            answer["replace_original"] = true;
+        }
+        else
+        {
+            answer = new JsonObject { ["response_type"] = "ephemeral", ["replace_original"] = false, ["text"] = vote.Text };
+        }
+        await RespondAsync(action.ResponseUrl, answer, o, clients, logger, ct);
+        return Results.Ok();
+    }
+
+    /// <summary>Posts to Slack's <c>response_url</c>, only where <see cref="ChatOptions.ResponseUrlPrefixes"/> allows.</summary>
+    private static async Task RespondAsync(string responseUrl, JsonObject answer, ChatOptions o, IHttpClientFactory clients, ILogger logger, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(responseUrl, UriKind.Absolute, out var target) || !o.ResponseUrlPrefixes.Any(p => target.AbsoluteUri.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+        {
+            LogResponseRefused(logger, target?.Host ?? "(not a URL)");
+            return;
+        }
+        try
+        {
+            using var http = clients.CreateClient(nameof(ChatEndpoints));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            using var content = new StringContent(answer.ToJsonString(), Encoding.UTF8, MediaTypeNames.Application.Json);
+            using var response = await http.PostAsync(target, content, timeout.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogResponseFailed(logger, target.Host, (int)response.StatusCode);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            LogResponseFailed(logger, target.Host, 0);
+        }
+    }
+
+    private static async Task<IResult> MattermostAsync(
+        HttpRequest request, ChatVoting voting, ChatTokens tokens, IChatActions chat, IOptions<NotificationsOptions> notifications,
+        ILoggerFactory loggers, CancellationToken ct)
+    {
+        var logger = loggers.CreateLogger("KeelPortal.Chat.Mattermost");
+        var body = await ReadBodyAsync(request, ct);
+        if (body is null)
+        {
+            return Results.Problem(statusCode: 413, title: "Too large", detail: $"an action is at most {MaxBody} bytes");
+        }
+        if (MattermostAction.Parse(body) is not { } action)
+        {
+            return Results.Problem(statusCode: 400, title: "Not an approval action",
+                detail: "expected {\"user_id\": \"…\", \"context\": {\"approval\": <id>, \"action\": \"approve|reject\", \"secret\": \"…\"}}");
+        }
+        var id = action.ApprovalId.ToString(CultureInfo.InvariantCulture);
+        if (tokens.Read(action.Secret, ChatTokens.Action, out var problem) is not { } signed || signed.Subject != id || signed.Detail != (action.Approve ? "approve" : "reject"))
+        {
+            var why = problem ?? "the secret belongs to another approval or decision";
+            LogMattermostRefused(logger, action.UserId, why);
+            return Results.Problem(statusCode: 401, title: "Not a portal action", detail: $"the action was refused: {why}");
+        }
+        var vote = await voting.VoteAsync(ChatLinks.Mattermost, action.UserId, action.ApprovalId, action.Approve, ct);
+        if (vote is not { Counted: true, Approval: { } approval })
+        {
+            return Results.Json(new JsonObject { ["ephemeral_text"] = vote.Text });
+        }
+        var message = await voting.MessageOfAsync(approval, ct);
+        var composed = MessageComposer.Compose(message, MattermostMessage, notifications.Value.PublicBaseUrl, chat.ActionsFor(message, MattermostMessage));
+        return Results.Json(new JsonObject
+        {
+            ["update"] = new JsonObject { ["message"] = composed["text"]?.DeepClone(), ["props"] = new JsonObject { ["attachments"] = composed["attachments"]?.DeepClone() } },
+            ["ephemeral_text"] = vote.Text,
+        });
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength > MaxBody)
+        {
+            return null;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > MaxBody)
+            {
+                return null;
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A Slack interaction was refused: {Why}")]
+    private static partial void LogSlackRefused(ILogger logger, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A Mattermost action from user {ChatUser} was refused: {Why}")]
+    private static partial void LogMattermostRefused(ILogger logger, string chatUser, string why);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack's response_url on {Host} is not an allowed prefix (Chat:ResponseUrlPrefixes); the message was not updated")]
+    private static partial void LogResponseRefused(ILogger logger, string host);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Updating the Slack message on {Host} failed (status {Status})")]
+    private static partial void LogResponseFailed(ILogger logger, string host, int status);
+}
+
+/// <summary>The parts of a Slack <c>block_actions</c> payload a vote needs, validated.</summary>
+internal sealed record SlackAction(string UserId, long ApprovalId, bool Approve, string ResponseUrl)
+{
+    public static SlackAction? Parse(string form)
+    {
+        try
+        {
+            var payload = QueryHelpers.ParseQuery(form).TryGetValue("payload", out var values) ? values.ToString() : null;
+            if (payload is null || JsonNode.Parse(payload) is not JsonObject root || root["type"]?.GetValue<string>() != "block_actions")
+            {
+                return null;
+            }
+            var user = root["user"]?["id"]?.GetValue<string>();
+            var first = (root["actions"] as JsonArray)?.FirstOrDefault();
+            var actionId = first?["action_id"]?.GetValue<string>();
+            var value = first?["value"]?.GetValue<string>();
+            var responseUrl = root["response_url"]?.GetValue<string>();
+            return ChatLinks.IsChatUserId(user) && actionId is MessageComposer.ApproveActionId or MessageComposer.RejectActionId
+                && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && responseUrl is { Length: > 0 and < 2048 }
+                ? new SlackAction(user!, id, actionId == MessageComposer.ApproveActionId, responseUrl)
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>The parts of a Mattermost action callback a vote needs, validated.</summary>
+internal sealed record MattermostAction(string UserId, long ApprovalId, bool Approve, string Secret)
+{
+    public static MattermostAction? Parse(byte[] body)
+    {
+        try
+        {
+            if (JsonNode.Parse(body) is not JsonObject root || root["context"] is not JsonObject context)
+            {
+                return null;
+            }
+            var user = root["user_id"]?.GetValue<string>();
+            var action = context["action"]?.GetValue<string>();
+            var secret = context["secret"]?.GetValue<string>();
+            var id = context["approval"]?.GetValue<long>();
+            return ChatLinks.IsChatUserId(user) && action is "approve" or "reject" && id is > 0 && secret is { Length: > 0 and < 4096 }
+                ? new MattermostAction(user!, id.Value, action == "approve", secret)
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+}
