@@ -53,7 +53,7 @@ public sealed class ConsoleFlowsTests(BrowserFixture browser) : IClassFixture<Br
             ("/", "overview", "Overview"), ("/workloads", "workloads", "Workloads"), ("/approvals", "approvals", "Approvals"),
             ("/workloads/deployment/shop/checkout-service-with-a-long-name", "workload-detail", "checkout-service-with-a-long-name"),
             ("/registries", "registries", "Registries"), ("/notifications", "notifications", "Notifications"),
-            ("/audit", "audit", "Audit"), ("/users", "users", "Users"),
+            ("/audit", "audit", "Audit"), ("/users", "users", "Users"), ("/delivery", "delivery", "Change windows and freezes"),
         };
         var violations = new List<string>();
         foreach (var width in new[] { 1280, 390 })

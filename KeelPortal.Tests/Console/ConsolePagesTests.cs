@@ -291,6 +291,27 @@ public sealed class ConsolePagesTests
     }
 
     [Fact]
+    public async Task An_admin_links_a_chat_user_to_an_account_on_the_users_page_and_a_bad_id_is_refused()
+    {
+        await using var portal = new PortalFactory();
+        await portal.EnsureUserAsync("root", Roles.Admin);
+        await portal.EnsureUserAsync("alice", Roles.Approver);
+        await using var console = Console(portal.Services, "root", Roles.Admin);
+        console.Render<MudSnackbarProvider>();
+        var page = console.Render<KeelPortal.Chat.ChatLinksPanel>();
+
+        Field(page, "chat-link-id").Change("U0 ALICE");
+        Field(page, "chat-link-user").Change("alice");
+        page.Find("[data-testid=chat-link-add]").Click();
+        Assert.Empty(await portal.Services.GetRequiredService<KeelPortal.Chat.ChatLinks>().AllAsync());
+        Field(page, "chat-link-id").Change("U0ALICE");
+        page.Find("[data-testid=chat-link-add]").Click();
+
+        page.WaitForAssertion(() => Assert.Contains("U0ALICE", page.Find("[data-testid=chat-links]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Equal("alice", await portal.Services.GetRequiredService<KeelPortal.Chat.ChatLinks>().UserOfAsync("slack", "U0ALICE"));
+    }
+
+    [Fact]
     public async Task The_users_page_shows_each_tokens_name_last_use_and_expiry()
     {
         await using var portal = new PortalFactory();
