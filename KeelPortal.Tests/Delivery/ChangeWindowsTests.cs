@@ -64,6 +64,9 @@ public sealed class ChangeWindowsTests
         Assert.Equal((ApprovalState.Approved, monday), (waiting.State, waiting.ScheduledForUtc));
         Assert.Equal("outside the change window office-hours (Mon,Tue,Wed,Thu 09:00-16:00 Europe/Berlin)", waiting.ScheduleReason);
         Assert.Contains("apply.scheduled", await pipeline.AuditActionsAsync(Workload));
+        var row = (await pipeline.Portal.Services.GetRequiredService<WorkloadBoard>().QueryAsync(new KeelPortal.Workloads.WorkloadQuery())).Rows.Single();
+        Assert.Equal((WorkloadStatus.Scheduled, "1.1.0 scheduled for 2026-12-07 08:00Z: outside the change window office-hours (Mon,Tue,Wed,Thu 09:00-16:00 Europe/Berlin)"),
+            (row.Status, row.Detail));
         using (var schedule = await alice.GetAsync($"v1/schedule?workload={Workload}"))
         {
             Assert.Contains("\"now\":false", await schedule.Content.ReadAsStringAsync(), StringComparison.Ordinal);

@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace KeelPortal.Updates;
 
 /// <summary>Where a workload stands, in the order the list sorts by: what needs someone first.</summary>
-public enum WorkloadStatus { SettingsError, RolloutFailed, RegistryError, WaitingForApproval, Applying, UpdateAvailable, NotChecked, UpToDate, Held, Paused }
+public enum WorkloadStatus { SettingsError, RolloutFailed, RegistryError, WaitingForApproval, Applying, UpdateAvailable, NotChecked, UpToDate, Held, Paused, Scheduled }
 
 /// <summary>One row of the workloads list: the workload, where it stands and why, the versions and the last rollout.</summary>
 public sealed record BoardRow(
@@ -48,6 +48,7 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
         [WorkloadStatus.UpToDate] = ("up-to-date", "up to date"),
         [WorkloadStatus.Held] = ("held", "held"),
         [WorkloadStatus.Paused] = ("paused", "paused"),
+        [WorkloadStatus.Scheduled] = ("scheduled", "approved, waiting for a window"),
     };
 
     public static IReadOnlyList<WorkloadStatus> All { get; } = Enum.GetValues<WorkloadStatus>();
@@ -95,7 +96,7 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
         var open = await db.Set<Approval>().AsNoTracking()
             .Where(a => a.State == ApprovalState.Pending || a.State == ApprovalState.Approved || a.State == ApprovalState.Applying)
             .Where(a => ids == null || ids.Contains(a.WorkloadId))
-            .Select(a => new { a.WorkloadId, a.State, a.CurrentVersion, a.NewVersion, a.VotesRequired, Votes = a.Votes.Count(v => v.Approve) })
+            .Select(a => new { a.WorkloadId, a.State, a.CurrentVersion, a.NewVersion, a.VotesRequired, Votes = a.Votes.Count(v => v.Approve), a.ScheduledForUtc, a.ScheduleReason })
             .ToListAsync(ct);
         var rollouts = await db.Set<RolloutRecord>().AsNoTracking()
             .Where(r => ids == null || ids.Contains(r.WorkloadId))
@@ -125,6 +126,8 @@ public sealed class WorkloadBoard(IDbContextFactory<PortalDbContext> contexts, W
             {
                 { Error: { } error } => (WorkloadStatus.SettingsError, error),
                 { Policy: "never" } => (WorkloadStatus.Paused, "policy never: no versions are looked for"),
+                _ when applying is { State: ApprovalState.Approved, ScheduledForUtc: { } at } =>
+                    (WorkloadStatus.Scheduled, $"{applying.NewVersion} scheduled for {at:yyyy-MM-dd HH:mm}Z: {applying.ScheduleReason}"),
                 _ when applying is not null || rollout?.State == RolloutState.InProgress =>
                     (WorkloadStatus.Applying, applying is not null ? $"applying {applying.NewVersion}" : rollout!.Reason),
                 _ when rollout?.State is RolloutState.Failed or RolloutState.TimedOut => (WorkloadStatus.RolloutFailed, rollout.Reason),
