@@ -63,7 +63,7 @@ public sealed class ChangeWindowsTests
         var waiting = await pipeline.ApprovalAsync($"{Workload}:1.1.0", a => a.ScheduledForUtc is not null);
         Assert.Equal((ApprovalState.Approved, monday), (waiting.State, waiting.ScheduledForUtc));
         Assert.Equal("outside the change window office-hours (Mon,Tue,Wed,Thu 09:00-16:00 Europe/Berlin)", waiting.ScheduleReason);
-        Assert.Contains("apply.scheduled", await pipeline.AuditActionsAsync(Workload));
+        await Eventually.ValueAsync(() => pipeline.AuditActionsAsync(Workload), t => t.Contains("apply.scheduled"), "apply.scheduled recorded");
         var row = (await pipeline.Portal.Services.GetRequiredService<WorkloadBoard>().QueryAsync(new KeelPortal.Workloads.WorkloadQuery())).Rows.Single();
         Assert.Equal((WorkloadStatus.Scheduled, "1.1.0 scheduled for 2026-12-07 08:00Z: outside the change window office-hours (Mon,Tue,Wed,Thu 09:00-16:00 Europe/Berlin)"),
             (row.Status, row.Detail));
@@ -81,7 +81,9 @@ public sealed class ChangeWindowsTests
         Assert.Equal(1, pipeline.PatchesOf("shop"));
         Assert.EndsWith(":1.1.0", pipeline.ImageOf("shop"), StringComparison.Ordinal);
         Assert.True(applied.UpdatedAtUtc >= monday);
-        Assert.Single(await pipeline.AuditActionsAsync(Workload), a => a == "apply.succeeded");
+        // The trail records the apply right after the approval's state moves.
+        var trail = await Eventually.ValueAsync(() => pipeline.AuditActionsAsync(Workload), t => t.Contains("apply.succeeded"), "apply.succeeded recorded");
+        Assert.Single(trail, a => a == "apply.succeeded");
     }
 
     [Fact]
