@@ -16,6 +16,12 @@ internal sealed partial class DatabaseMigrator(
             LogApplying(logger, pending.Count, names);
             await db.Database.MigrateAsync(cancellationToken);
         }
+        if (db.Database.IsSqlite())
+        {
+            // Write-ahead logging: a commit appends to the log (one sync) instead of journalling and rewriting pages, and
+            // readers never wait for the writer. The mode is kept in the file, so every connection and process uses it.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

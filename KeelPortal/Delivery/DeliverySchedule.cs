@@ -63,13 +63,44 @@ public sealed partial class DeliverySchedule(
 
     public static bool IsWindowName(string? name) => name is not null && WindowName().IsMatch(name);
 
-    /// <summary>When the workload may be changed: now, or the time its window opens or its freeze ends, and why.</summary>
+    /// <summary>
+    /// When the workload may be changed: now, or the time its window opens or its freeze ends, and why. Every apply asks,
+    /// so the rules are kept in memory, read again when any replica changes them (<see cref="DeliveryChanged"/>) and at
+    /// least every <see cref="RulesLifetime"/>; with no window and no freeze nothing else is read.
+    /// </summary>
     public async Task<DeliveryVerdict> WhenAsync(string workloadId, CancellationToken ct = default)
     {
-        var snapshot = await workloads.GetAsync(workloadId, ct);
-        var (windows, freezes) = await AllAsync(ct);
+        var now = time.GetUtcNow().UtcDateTime;
+        var (windows, freezes) = await RulesAsync(now, ct);
+        if (windows.Count == 0 && !freezes.Any(f => f.EndsAtUtc > now))
+        {
+            return new DeliveryVerdict(now, null, []);
+        }
+        var snapshot = windows.Count == 0 ? null : await workloads.GetAsync(workloadId, ct);
         var chosen = DeliveryRules.WindowsFor(workloadId, snapshot?.Windows ?? [], windows);
-        return DeliveryRules.When(time.GetUtcNow().UtcDateTime, workloadId, chosen, freezes);
+        return DeliveryRules.When(now, workloadId, chosen, freezes);
+    }
+
+    public static readonly TimeSpan RulesLifetime = TimeSpan.FromSeconds(30);
+
+    private KeptRules? rules;
+    private long version;
+
+    private sealed record KeptRules(IReadOnlyList<WindowDefinition> Windows, IReadOnlyList<FreezeDefinition> Freezes, DateTime ReadAtUtc, long Version);
+
+    /// <summary>Forgets the kept rules (a window or freeze changed here or on another replica).</summary>
+    public void Forget() => Interlocked.Increment(ref version);
+
+    private async Task<(IReadOnlyList<WindowDefinition> Windows, IReadOnlyList<FreezeDefinition> Freezes)> RulesAsync(DateTime now, CancellationToken ct)
+    {
+        var seen = Interlocked.Read(ref version);
+        if (Volatile.Read(ref rules) is { } kept && kept.Version == seen && now - kept.ReadAtUtc < RulesLifetime && now >= kept.ReadAtUtc)
+        {
+            return (kept.Windows, kept.Freezes);
+        }
+        var (windows, freezes) = await AllAsync(ct);
+        Volatile.Write(ref rules, new KeptRules(windows, freezes, now, seen));
+        return (windows, freezes);
     }
 
     /// <summary>Every window and every freeze not yet over, from the console and from configuration.</summary>
@@ -221,6 +252,7 @@ public sealed partial class DeliverySchedule(
     /// <summary>Scheduled updates are looked at again at once: a window or freeze changed.</summary>
     private async Task RescheduleAsync(CancellationToken ct)
     {
+        Forget();
         var count = await approvals.RescheduleAsync(ct);
         if (count > 0)
         {

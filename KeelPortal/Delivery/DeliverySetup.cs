@@ -14,6 +14,7 @@ public static class DeliverySetup
     {
         builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
         builder.Services.AddSingleton<DeliverySchedule>();
+        builder.Services.AddHostedService<DeliveryRulesFreshness>();
         builder.Services.Configure<OutboxTypes>(t => t.Add<DeliveryChanged>());
         return builder;
     }
@@ -82,4 +83,24 @@ public static class DeliverySetup
         DeliveryOutcome.NotFound => Results.Problem(statusCode: 404, title: "Not found", detail: result.Message),
         _ => Results.Problem(statusCode: 409, title: "Nothing changed", detail: result.Message),
     };
+}
+
+/// <summary>Every replica forgets its kept windows and freezes when any replica changes them.</summary>
+internal sealed class DeliveryRulesFreshness(EventHub hub, DeliverySchedule schedule) : IHostedService, IDisposable
+{
+    private IDisposable? subscription;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        subscription = hub.Subscribe<DeliveryChanged>(_ => schedule.Forget());
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        subscription?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => subscription?.Dispose();
 }
