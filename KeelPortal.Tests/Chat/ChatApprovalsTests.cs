@@ -11,7 +11,6 @@ using KeelPortal.Tests.Notifications;
 using KeelPortal.Tests.TestSupport;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
 
 namespace KeelPortal.Tests.Chat;
 
@@ -121,7 +120,7 @@ public sealed class ChatApprovalsTests
 
         // The unlinked person follows the private link, signed in as bob; their next click is bob's vote and approves it.
         var token = Uri.UnescapeDataString(refusal["text"]!.GetValue<string>().Split("token=")[1]);
-        await using (var console = Console(pipeline.Portal.Services, "bob", Roles.Approver))
+        await using (var console = ConsoleContext.Create(pipeline.Portal.Services, "bob", Roles.Approver))
         {
             console.Services.GetRequiredService<NavigationManager>().NavigateTo($"/account/chat-link?token={Uri.EscapeDataString(token)}");
             var page = console.Render<ChatLinkPage>();
@@ -194,7 +193,7 @@ public sealed class ChatApprovalsTests
         Assert.StartsWith($"{NotificationHost.BaseUrl}approvals/decide?token=", links["Approve"], StringComparison.Ordinal);
         Assert.NotEqual(links["Approve"], links["Reject"]);
 
-        await using var console = Console(pipeline.Portal.Services, "bob", Roles.Approver);
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "bob", Roles.Approver);
         var navigation = console.Services.GetRequiredService<NavigationManager>();
         navigation.NavigateTo(links["Approve"].Replace(NotificationHost.BaseUrl, "/", StringComparison.Ordinal));
         var page = console.Render<DecidePage>();
@@ -207,18 +206,5 @@ public sealed class ChatApprovalsTests
         var tampered = console.Render<DecidePage>();
         Assert.Contains("not one the portal signed", tampered.Find("[data-testid=decide-problem]").TextContent, StringComparison.Ordinal);
         Assert.Single((await pipeline.Approvals.GetAsync(approval.Id))!.Votes);
-    }
-
-    private static BunitContext Console(IServiceProvider services, string user, string role)
-    {
-        var context = new BunitContext();
-        context.Services.AddMudServices();
-        context.JSInterop.Mode = JSRuntimeMode.Loose;
-        context.Services.AddFallbackServiceProvider(services);
-        var auth = context.AddAuthorization();
-        auth.SetAuthorized(user);
-        auth.SetRoles(role);
-        context.Renderer.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
-        return context;
     }
 }

@@ -6,7 +6,6 @@ using KeelPortal.Tests.TestSupport;
 using KeelPortal.Updates;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
-using MudBlazor.Services;
 
 namespace KeelPortal.Tests.Console;
 
@@ -18,23 +17,6 @@ namespace KeelPortal.Tests.Console;
 public sealed class ConsolePagesTests
 {
     private static Dictionary<string, string> Keel(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
-
-    private static BunitContext Console(IServiceProvider services, string user, string role)
-    {
-        var context = new BunitContext();
-        context.Services.AddMudServices();
-        context.JSInterop.Mode = JSRuntimeMode.Loose;
-        context.Services.AddFallbackServiceProvider(services);
-        var auth = context.AddAuthorization();
-        auth.SetAuthorized(user);
-        auth.SetRoles(role);
-        if (role == Roles.Admin)
-        {
-            auth.SetPolicies(Roles.CanAdminister);
-        }
-        context.Renderer.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
-        return context;
-    }
 
     /// <summary>The input of a MudBlazor field marked with <c>data-testid</c> (on the input itself or around it).</summary>
     private static AngleSharp.Dom.IElement Field<T>(IRenderedComponent<T> rendered, string testId) where T : Microsoft.AspNetCore.Components.IComponent =>
@@ -61,7 +43,7 @@ public sealed class ConsolePagesTests
         await planner.PollAsync(shop);
         await planner.PollAsync(calm);
         await planner.PollAsync(pipeline.Repository("team/gone"));
-        await using var console = Console(pipeline.Portal.Services, "victor", Roles.Viewer);
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "victor", Roles.Viewer);
 
         var all = console.Render<WorkloadsPage>();
 
@@ -105,7 +87,7 @@ public sealed class ConsolePagesTests
         await pipeline.Pusher.PushAsync("team/shop", "2.0.0", new TestImage(Created: new DateTimeOffset(2026, 11, 29, 8, 0, 0, TimeSpan.Zero), Labels: Labels("def456", "2.0.0")));
         await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync(repository);
         await pipeline.ApprovalAsync("deployment/shop/shop:2.0.0", a => a.State == ApprovalState.Pending);
-        await using var console = Console(pipeline.Portal.Services, "alice", Roles.Approver);
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "alice", Roles.Approver);
 
         var page = console.Render<ApprovalsPage>();
 
@@ -144,7 +126,7 @@ public sealed class ConsolePagesTests
         await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync(repository);
         await pipeline.ApprovalAsync("deployment/shop/one:1.3.0", a => a.State == ApprovalState.Pending);
         await pipeline.ApprovalAsync("deployment/shop/two:1.3.0", a => a.State == ApprovalState.Pending);
-        await using var console = Console(pipeline.Portal.Services, "alice", Roles.Approver);
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "alice", Roles.Approver);
         var dialogs = console.Render<MudDialogProvider>();
         var page = console.Render<ApprovalsPage>();
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=pending-approval]").Count), TimeSpan.FromSeconds(10));
@@ -184,7 +166,7 @@ public sealed class ConsolePagesTests
         await pipeline.TrackedAsync("deployment/shop/shop");
         await pipeline.Pusher.PushAsync("team/shop", "1.3.0");
         await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync(shop);
-        await using var console = Console(pipeline.Portal.Services, "alice", Roles.Approver);
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "alice", Roles.Approver);
         var page = console.Render<WorkloadDetailPage>(p => p.Add(x => x.Kind, "deployment").Add(x => x.Namespace, "shop").Add(x => x.Name, "shop"));
         page.WaitForAssertion(() => Assert.Contains("Not held", page.Find("[data-testid=hold-status]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
 
@@ -205,7 +187,7 @@ public sealed class ConsolePagesTests
         page.WaitForAssertion(() => Assert.Contains("breaks the checkout", page.Find("[data-testid=skips]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         Assert.Equal("1.3.0", (await pipeline.Portal.Services.GetRequiredService<Holds>().SkipsAsync("deployment/shop/shop")).Single().Version);
 
-        await using var viewer = Console(pipeline.Portal.Services, "victor", Roles.Viewer);
+        await using var viewer = ConsoleContext.Create(pipeline.Portal.Services, "victor", Roles.Viewer);
         var read = viewer.Render<WorkloadDetailPage>(p => p.Add(x => x.Kind, "deployment").Add(x => x.Namespace, "shop").Add(x => x.Name, "shop"));
         read.WaitForAssertion(() => Assert.Contains("breaks the checkout", read.Find("[data-testid=skips]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         Assert.Empty(read.FindAll("[data-testid=hold], [data-testid=skip], [data-testid=release-hold]"));
@@ -219,7 +201,7 @@ public sealed class ConsolePagesTests
         await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
         pipeline.Deploy("shop", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor"), ("keel.sh/windows", "night,nosuch")), labels: Keel(("keel.sh/approvals", "1")));
         await pipeline.TrackedAsync("deployment/shop/shop");
-        await using var console = Console(pipeline.Portal.Services, "root", Roles.Admin);
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "root", Roles.Admin);
         var delivery = console.Render<KeelPortal.Delivery.DeliveryPage>();
 
         // A bad time zone is refused with the reason; a good window shows whether it is open now.
@@ -264,7 +246,7 @@ public sealed class ConsolePagesTests
         Assert.Equal(("root", "hotfix for the checkout"), (applied.OverrideBy, applied.OverrideReason));
         Assert.Equal(1, pipeline.PatchesOf("shop"));
 
-        await using var viewer = Console(pipeline.Portal.Services, "victor", Roles.Viewer);
+        await using var viewer = ConsoleContext.Create(pipeline.Portal.Services, "victor", Roles.Viewer);
         var read = viewer.Render<KeelPortal.Delivery.DeliveryPage>();
         read.WaitForAssertion(() => Assert.Contains("sale weekend", read.Find("[data-testid=freezes]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         Assert.Empty(read.FindAll("[data-testid=window-form], [data-testid=freeze-form]"));
@@ -279,7 +261,7 @@ public sealed class ConsolePagesTests
         var saved = await directory.SaveAsync(new ChannelInput(null, "team-chat", ChannelType.Slack, "https://hooks.slack.com/services/T000/B000/XXXXSECRET", null, null, null,
             NotificationEvents.All, NotificationLevel.Info, IsDefault: false, Enabled: true), "root");
         Assert.True(saved.Succeeded, saved.Error);
-        await using var console = Console(portal.Services, "root", Roles.Admin);
+        await using var console = ConsoleContext.Create(portal.Services, "root", Roles.Admin);
 
         var page = console.Render<NotificationsPage>();
 
@@ -296,7 +278,7 @@ public sealed class ConsolePagesTests
         await using var portal = new PortalFactory();
         await portal.EnsureUserAsync("root", Roles.Admin);
         await portal.EnsureUserAsync("alice", Roles.Approver);
-        await using var console = Console(portal.Services, "root", Roles.Admin);
+        await using var console = ConsoleContext.Create(portal.Services, "root", Roles.Admin);
         console.Render<MudSnackbarProvider>();
         var page = console.Render<KeelPortal.Chat.ChatLinksPanel>();
 
@@ -322,7 +304,7 @@ public sealed class ConsolePagesTests
         await accounts.CreateTokenAsync("ci-bot", "release pipeline", "root", now.AddDays(30).AddHours(1));
         var used = await accounts.CreateTokenAsync("ci-bot", "dashboard", "root");
         await accounts.AuthenticateTokenAsync(used.Token!, "Bearer");
-        await using var console = Console(portal.Services, "root", Roles.Admin);
+        await using var console = ConsoleContext.Create(portal.Services, "root", Roles.Admin);
 
         var page = console.Render<KeelPortal.Access.UsersPage>();
 

@@ -52,11 +52,11 @@ public sealed partial class ApprovalBook
     /// </summary>
     public async Task<VoteResult> OverrideScheduleAsync(long approvalId, string actor, string? reason, CancellationToken ct = default)
     {
-        if (string.IsNullOrWhiteSpace(reason) || reason.Trim().Length > 500)
+        if (Audit.AuditReason.Problem(reason) is { } problem)
         {
-            return new(VoteOutcome.Invalid, string.IsNullOrWhiteSpace(reason) ? "say why (a reason is required)" : "the reason is longer than 500 characters");
+            return new(VoteOutcome.Invalid, problem);
         }
-        var text = reason.Trim();
+        var text = reason!.Trim();
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);

@@ -84,7 +84,7 @@ public sealed partial record DeliveryScope(DeliveryScopeKind Kind, string? Value
         if (value.StartsWith("namespace:", StringComparison.OrdinalIgnoreCase))
         {
             var ns = value["namespace:".Length..].Trim();
-            if (NamespacePattern().IsMatch(ns))
+            if (IsLabel(ns))
             {
                 return new(DeliveryScopeKind.Namespace, ns);
             }
@@ -117,8 +117,11 @@ public sealed partial record DeliveryScope(DeliveryScopeKind Kind, string? Value
         _ => Value!,
     };
 
+    /// <summary>A DNS label (RFC 1123): what Kubernetes namespaces, and window names, are.</summary>
+    public static bool IsLabel(string? text) => text is not null && Label().IsMatch(text);
+
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-    private static partial Regex NamespacePattern();
+    private static partial Regex Label();
 }
 
 public enum DeliveryScopeKind { Global, Namespace, Workload, Named }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using KeelPortal.Approvals;
 using KeelPortal.Audit;
 using KeelPortal.Data;
@@ -57,11 +56,12 @@ public sealed partial class DeliverySchedule(
 {
     public const string FromConsole = "console";
     public const string FromConfiguration = "configuration";
-    public const int MaxReason = 500;
+    public const int MaxReason = AuditReason.MaxLength;
 
     private (IReadOnlyList<WindowDefinition> Windows, IReadOnlyList<FreezeDefinition> Freezes)? configured;
 
-    public static bool IsWindowName(string? name) => name is not null && WindowName().IsMatch(name);
+    /// <summary>A window's name is a DNS label, as Kubernetes names are.</summary>
+    public static bool IsWindowName(string? name) => DeliveryScope.IsLabel(name);
 
     /// <summary>
     /// When the workload may be changed: now, or the time its window opens or its freeze ends, and why. Every apply asks,
@@ -241,8 +241,7 @@ public sealed partial class DeliverySchedule(
 
     /// <summary>Why a freeze is refused; null when it is fine.</summary>
     public static string? FreezeProblem(string? reason, DateTimeOffset? starts, DateTimeOffset? ends, DateTime nowUtc) =>
-        string.IsNullOrWhiteSpace(reason) ? "say why (a reason is required)"
-        : reason.Trim().Length > MaxReason ? $"the reason is longer than {MaxReason} characters"
+        AuditReason.Problem(reason) is { } problem ? problem
         : starts is null || ends is null ? "give the freeze a start and an end (such as 2026-12-20T00:00:00+01:00)"
         : ends <= starts ? "the freeze must end after it starts"
         : ends.Value.UtcDateTime <= nowUtc ? $"the freeze would end at {ends.Value.UtcDateTime:u}, which has passed"
@@ -302,9 +301,6 @@ public sealed partial class DeliverySchedule(
         WindowRule.Parse(row.Days, row.Hours, row.TimeZone, out _) is { } rule && DeliveryScope.Parse(row.Scope, window: true, out _) is { } scope
             ? new WindowDefinition(row.Name, rule, scope, FromConsole, row.CreatedBy, row.CreatedAtUtc)
             : null;
-
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-    private static partial Regex WindowName();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Windows or freezes changed; {Count} scheduled update(s) will be looked at again")]
     private partial void LogRescheduled(int count);

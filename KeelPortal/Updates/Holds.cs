@@ -71,12 +71,12 @@ public sealed record HoldResult(HoldOutcome Outcome, string Message);
 public sealed class Holds(
     IDbContextFactory<PortalDbContext> contexts, WorkloadStore workloads, ApprovalBook approvals, AuditTrail audit, Outbox outbox, TimeProvider time)
 {
-    public const int MaxReason = 500;
+    public const int MaxReason = AuditReason.MaxLength;
 
     public async Task<HoldResult> HoldAsync(string workloadId, string? reason, DateTime? untilUtc, string actor, CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        if (InvalidReason(reason) is { } problem)
+        if (AuditReason.Problem(reason) is { } problem)
         {
             return new(HoldOutcome.Invalid, problem);
         }
@@ -154,7 +154,7 @@ public sealed class Holds(
         {
             return new(HoldOutcome.Invalid, "name the version to skip (up to 300 characters)");
         }
-        if (InvalidReason(reason) is { } problem)
+        if (AuditReason.Problem(reason) is { } problem)
         {
             return new(HoldOutcome.Invalid, problem);
         }
@@ -216,10 +216,4 @@ public sealed class Holds(
         ArgumentNullException.ThrowIfNull(hold);
         return $"held by {hold.HeldBy} {(hold.UntilUtc is { } until ? $"until {until:yyyy-MM-dd HH:mm}Z" : "until released")}: {hold.Reason}";
     }
-
-    /// <summary>Why a hold's, skip's or rollback's reason is refused; null when it is fine.</summary>
-    internal static string? InvalidReason(string? reason) =>
-        string.IsNullOrWhiteSpace(reason) ? "say why (a reason is required)"
-        : reason.Trim().Length > MaxReason ? $"the reason is longer than {MaxReason} characters"
-        : null;
 }

@@ -100,7 +100,7 @@ public sealed partial class Rollbacks(
         {
             return new(HoldOutcome.NoSuchWorkload, $"there is no workload {workloadId}");
         }
-        if (Holds.InvalidReason(reason) is { } problem)
+        if (AuditReason.Problem(reason) is { } problem)
         {
             return new(HoldOutcome.Invalid, problem);
         }
