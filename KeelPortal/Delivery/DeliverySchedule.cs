@@ -81,6 +81,14 @@ public sealed partial class DeliverySchedule(
         return DeliveryRules.When(now, workloadId, chosen, freezes);
     }
 
+    /// <summary>Whether any window exists or any freeze is not over: without either, every update may go at once.</summary>
+    public async Task<bool> AnyRulesAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var (windows, freezes) = await RulesAsync(now, ct);
+        return windows.Count > 0 || freezes.Any(f => f.EndsAtUtc > now);
+    }
+
     public static readonly TimeSpan RulesLifetime = TimeSpan.FromSeconds(30);
 
     private KeptRules? rules;

@@ -64,47 +64,37 @@ public sealed partial class ApplyDispatcher(
     /// Every half lease: approvals another replica left approved or half-applied when it died (its claim older than
     /// the lease) are applied here; one still being applied, or waiting for its retry, is left alone.
     /// </summary>
-    private async Task SweepAsync(CancellationToken ct)
+    private Task SweepAsync(CancellationToken ct)
     {
         var lease = options.Value.ApplyLease;
-        using var timer = new PeriodicTimer(lease / 2, time);
-        try
+        return EveryAsync(lease / 2, async token =>
         {
-            while (await timer.WaitForNextTickAsync(ct))
+            var stranded = await approvals.StrandedAsync(lease, approvedFor: lease, token);
+            foreach (var id in stranded)
             {
-                try
-                {
-                    foreach (var id in await approvals.StrandedAsync(lease, approvedFor: lease, ct))
-                    {
-                        LogResuming(id);
-                        Apply(id);
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    LogSweepFailed(e);
-                }
+                LogResuming(id);
             }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
+            return stranded;
+        }, ct);
     }
 
     /// <summary>
     /// Every <see cref="UpdatesOptions.ScheduleCheckInterval"/>: approvals scheduled for a change window or a freeze's end
     /// whose time has come are applied (each looked at again first; the claim keeps it to one replica).
     /// </summary>
-    private async Task DueAsync(CancellationToken ct)
+    private Task DueAsync(CancellationToken ct) => EveryAsync(options.Value.ScheduleCheckInterval, approvals.DueAsync, ct);
+
+    /// <summary>Every <paramref name="period"/>, applies what <paramref name="find"/> names; a failed look is logged and tried next time.</summary>
+    private async Task EveryAsync(TimeSpan period, Func<CancellationToken, Task<IReadOnlyList<long>>> find, CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(options.Value.ScheduleCheckInterval, time);
+        using var timer = new PeriodicTimer(period, time);
         try
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
                 try
                 {
-                    foreach (var id in await approvals.DueAsync(ct))
+                    foreach (var id in await find(ct))
                     {
                         Apply(id);
                     }

@@ -97,6 +97,10 @@ public sealed class ApplyJob(
     /// </summary>
     private async Task<bool> WaitsForWindowAsync(long approvalId, CancellationToken ct)
     {
+        if (!await schedule.AnyRulesAsync(ct))
+        {
+            return false; // No window and no freeze: nothing to read.
+        }
         var approval = await approvals.GetAsync(approvalId, ct);
         if (approval is not { State: ApprovalState.Approved, OverrideBy: null } || approval.RollbackBy == ApprovalBook.System)
         {
