@@ -108,6 +108,7 @@ public sealed class KeelSettingsTests
         var settings = KeelSettings.Read(Map("keel.sh/policy=minor"), Map(annotations));
 
         Assert.Equal((auto, TimeSpan.FromSeconds(afterSeconds)), (settings.RollbackAuto, settings.RollbackAfter));
+        Assert.Equal((auto, TimeSpan.FromSeconds(afterSeconds)), KeelSettings.RollbackOf(Map("keel.sh/policy=minor"), Map(annotations)));
         Assert.Empty(settings.Errors);
         if (warning is null)
         {

@@ -82,8 +82,7 @@ public sealed record KeelSettings(
         {
             warnings.Add($"keel.sh/pollSchedule: '{schedule}' is not a valid schedule ({scheduleError}); the default schedule applies");
         }
-        var (rollbackAuto, rollbackAfter) = ReadRollback(Value(annotations, "keel.sh/rollback") ?? Value(labels, "keel.sh/rollback"),
-            Value(annotations, "keel.sh/rollbackAfter") ?? Value(labels, "keel.sh/rollbackAfter"), warnings);
+        var (rollbackAuto, rollbackAfter) = ReadRollback(labels, annotations, warnings);
         var windows = ReadWindows(Value(annotations, "keel.sh/windows") ?? Value(labels, "keel.sh/windows"), warnings);
         var notify = (Value(annotations, "keel.sh/notify") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -128,9 +127,19 @@ public sealed record KeelSettings(
         return names;
     }
 
+    /// <summary>
+    /// Only the automatic-rollback keys, for the rollout tracker, which asks every second per rollout in progress and
+    /// needs neither the policy nor the container pattern the full <see cref="Read"/> parses.
+    /// </summary>
+    public static (bool Auto, TimeSpan After) RollbackOf(IReadOnlyDictionary<string, string>? labels, IReadOnlyDictionary<string, string>? annotations) =>
+        ReadRollback(WithoutOversized(labels, []), WithoutOversized(annotations, []), []);
+
     /// <summary>Automatic rollback is off unless the key says <c>auto</c>; a value that means nothing is a warning, never an error.</summary>
-    private static (bool Auto, TimeSpan After) ReadRollback(string? mode, string? after, List<string> warnings)
+    private static (bool Auto, TimeSpan After) ReadRollback(
+        IReadOnlyDictionary<string, string> labels, IReadOnlyDictionary<string, string> annotations, List<string> warnings)
     {
+        var mode = Value(annotations, "keel.sh/rollback") ?? Value(labels, "keel.sh/rollback");
+        var after = Value(annotations, "keel.sh/rollbackAfter") ?? Value(labels, "keel.sh/rollbackAfter");
         var auto = string.Equals(mode?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
         if (!auto && mode is not null && !string.IsNullOrWhiteSpace(mode) && !string.Equals(mode.Trim(), "off", StringComparison.OrdinalIgnoreCase))
         {

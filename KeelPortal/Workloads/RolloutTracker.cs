@@ -215,8 +215,8 @@ public sealed partial class RolloutTracker(
             ? RolloutProgress.Of(current, record.Generation)
             : new RolloutProgress(RolloutState.Failed, $"{record.WorkloadId} was deleted during the rollout");
         // With automatic rollback the workload's keel.sh/rollbackAfter is how long its new pods may take to be ready.
-        var settings = current is null ? null : KeelSettings.Read(current.Labels, current.Annotations);
-        var timeout = settings is { RollbackAuto: true } ? settings.RollbackAfter : options.Value.RolloutTimeout;
+        var rollback = current is null ? default : KeelSettings.RollbackOf(current.Labels, current.Annotations);
+        var timeout = rollback.Auto ? rollback.After : options.Value.RolloutTimeout;
         if (progress.State == RolloutState.InProgress && time.GetUtcNow().UtcDateTime - record.StartedAtUtc >= timeout)
         {
             progress = new RolloutProgress(RolloutState.TimedOut, $"the rollout did not finish within {timeout}: {progress.Reason}");
