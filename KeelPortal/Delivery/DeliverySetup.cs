@@ -34,7 +34,7 @@ public static class DeliverySetup
             })));
         v1.MapPost("/windows", async (WindowInput? body, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
             body is null
-                ? Missing("window", "send {\"name\": \"office-hours\", \"days\": \"Mon-Thu\", \"hours\": \"09:00-16:00\", \"timeZone\": \"Europe/Berlin\", \"scope\": \"global\"}")
+                ? Updates.HoldsApi.Missing("window", "send {\"name\": \"office-hours\", \"days\": \"Mon-Thu\", \"hours\": \"09:00-16:00\", \"timeZone\": \"Europe/Berlin\", \"scope\": \"global\"}")
                 : Answer(await schedule.SaveWindowAsync(body, user.Identity!.Name!, ct)))
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
         v1.MapDelete("/windows/{name}", async (string name, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
@@ -47,7 +47,7 @@ public static class DeliverySetup
             })));
         v1.MapPost("/freezes", async (FreezeInput? body, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
             body is null
-                ? Missing("freeze", "send {\"reason\": \"year-end\", \"starts\": \"2026-12-20T00:00:00+01:00\", \"ends\": \"2027-01-04T00:00:00+01:00\", \"scope\": \"global\"}")
+                ? Updates.HoldsApi.Missing("freeze", "send {\"reason\": \"year-end\", \"starts\": \"2026-12-20T00:00:00+01:00\", \"ends\": \"2027-01-04T00:00:00+01:00\", \"scope\": \"global\"}")
                 : Answer(await schedule.AddFreezeAsync(body, user.Identity!.Name!, ct)))
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
         v1.MapDelete("/freezes/{id:long}", async (long id, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
@@ -55,7 +55,7 @@ public static class DeliverySetup
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
         v1.MapGet("/schedule", async (string? workload, DeliverySchedule schedule, CancellationToken ct) =>
             string.IsNullOrWhiteSpace(workload)
-                ? Missing("workload", "GET /v1/schedule?workload=deployment/<namespace>/<name>")
+                ? Updates.HoldsApi.Missing("workload", "GET /v1/schedule?workload=deployment/<namespace>/<name>")
                 : Results.Ok(Shape(await schedule.WhenAsync(workload.Trim(), ct))));
         v1.MapPost("/approvals/{id:long}/override", async (long id, OverrideRequest? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct) =>
                 Overridden(await gate.OverrideScheduleAsync(user.Identity!.Name!, id, body?.Reason, ct)))
@@ -73,8 +73,6 @@ public static class DeliverySetup
         VoteOutcome.NotAllowed => Results.Problem(statusCode: 403, title: "Not allowed", detail: result.Reason),
         _ => Results.Problem(statusCode: 422, title: "Not accepted", detail: result.Reason),
     };
-
-    private static IResult Missing(string what, string how) => Results.Problem(statusCode: 400, title: $"Missing {what}", detail: how);
 
     private static IResult Answer(DeliveryResult result) => result.Outcome switch
     {

@@ -60,7 +60,8 @@ public static class HoldsApi
         return app;
     }
 
-    private static IResult Missing(string what, string how) => Results.Problem(statusCode: 400, title: $"Missing {what}", detail: how);
+    /// <summary>A 400 problem naming the missing field and how to send it (KeelPortal's own API endpoints share it).</summary>
+    internal static IResult Missing(string what, string how) => Results.Problem(statusCode: 400, title: $"Missing {what}", detail: how);
 
     private static IResult Answer(HoldResult result) => result.Outcome switch
     {
