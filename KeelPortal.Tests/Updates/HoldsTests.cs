@@ -27,7 +27,7 @@ public sealed class HoldsTests
         var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();
         await pipeline.Pusher.PushAsync("team/shop", "1.0.0");
         await pipeline.Pusher.PushAsync("team/shop", "1.1.0");
-        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "1")));
+        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "1")));
         await pipeline.TrackedAsync(Workload);
         Assert.Equal(1, await planner.PollAsync(repository));
         using var alice = pipeline.ApiClient("alice");

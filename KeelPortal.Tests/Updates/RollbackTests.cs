@@ -38,7 +38,7 @@ public sealed class RollbackTests
         var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();
         await pipeline.Pusher.PushAsync("team/shop", "1.0.0");
         var digest = await pipeline.Pusher.PushAsync("team/shop", "1.1.0");
-        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "2")));
+        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "2")));
         await pipeline.TrackedAsync(Workload);
         await planner.PollAsync(repository);
         await ApproveAsync(pipeline, "1.1.0");
@@ -91,7 +91,7 @@ public sealed class RollbackTests
         var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();
         await pipeline.Pusher.PushAsync("team/shop", "1.0.0");
         await pipeline.Pusher.PushAsync("team/shop", "1.1.0");
-        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll"), ("keel.sh/rollback", "auto")));
+        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/rollback", "auto")));
         await pipeline.TrackedAsync(Workload);
         pipeline.Cluster.AutoRollout = false;
 
