@@ -91,7 +91,7 @@ public sealed class RollbackTests
         var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();
         await pipeline.Pusher.PushAsync("team/shop", "1.0.0");
         await pipeline.Pusher.PushAsync("team/shop", "1.1.0");
-        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/rollback", "auto")));
+        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll"), ("keel.sh/rollback", "auto")));
         await pipeline.TrackedAsync(Workload);
         pipeline.Cluster.AutoRollout = false;
 
