@@ -1,19 +1,24 @@
 using System.Net.Http.Json;
 using KeelPortal.Approvals;
-using KeelPortal.Jobs;
+using KeelPortal.Notifications;
+using KeelPortal.Tests.Notifications;
 using KeelPortal.Tests.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace KeelPortal.Tests.Telemetry;
 
-/// <summary>Log lines carry the approval and the job they belong to (logging scopes, shown by the JSON console format).</summary>
+/// <summary>
+/// Log lines carry what they belong to (logging scopes, shown by the JSON console format): an apply's its approval, a
+/// webhook's planning its outbox event, a job's its job id.
+/// </summary>
 [Collection(AppHosts.Name)]
 public sealed class LogScopeTests
 {
     [Fact]
-    public async Task An_applys_lines_carry_its_approval_id_and_a_jobs_lines_its_job_id()
+    public async Task An_applys_lines_carry_its_approval_a_webhooks_planning_its_event_and_a_jobs_lines_its_job_id()
     {
-        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Triggers:WebhookFallbackDelay", "00:00:01"));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Notifications:PublicBaseUrl", NotificationHost.BaseUrl));
+        await pipeline.Portal.AddAsync(NotificationHost.Channel("ops", ChannelType.Slack, receiver.Url("ops")));
         var repository = pipeline.Repository("team/logs");
         await pipeline.Pusher.PushAsync("team/logs", "1.0.0");
         pipeline.Deploy("logs", $"{repository}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "all", ["keel.sh/trigger"] = "poll" });
@@ -21,17 +26,20 @@ public sealed class LogScopeTests
         await pipeline.Pusher.PushAsync("team/logs", "1.1.0");
         await pipeline.PollNowAsync(repository);
         var applied = await pipeline.ApprovalAsync("deployment/shop/logs:1.1.0", a => a.State == ApprovalState.Applied);
-
-        // Without the prompt run, the webhook's stand-in job plans it on the job server.
-        await pipeline.Portal.Services.GetRequiredService<PromptRunner>().StopAsync(CancellationToken.None);
+        await receiver.WaitForAsync("ops", 1);
         using var webhook = pipeline.WebhookClient();
         (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = pipeline.Repository("team/nobody"), tag = "2.0.0" })).EnsureSuccessStatusCode();
-        await Eventually.TrueAsync(() => pipeline.Portal.Logs.AllText.Contains("but no tracked workload uses", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "the stand-in job ran");
+        await Eventually.TrueAsync(() => pipeline.Portal.Logs.AllText.Contains("but no tracked workload uses", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "the webhook was planned");
 
         var update = Assert.Single(pipeline.Portal.Logs.ScopedLines, l => l.Message.StartsWith("Updated deployment/shop/logs", StringComparison.Ordinal));
         Assert.Equal(applied.Id, update.Scope["ApprovalId"]);
         var planned = pipeline.Portal.Logs.ScopedLines.First(l => l.Message.Contains("but no tracked workload uses", StringComparison.Ordinal));
-        Assert.False(string.IsNullOrEmpty(planned.Scope.GetValueOrDefault("HangfireJobId") as string), string.Join(", ", planned.Scope.Keys));
-        Assert.Equal("WebhookJob.RunAsync", planned.Scope["Job"]);
+        Assert.IsType<long>(planned.Scope["EventId"]);
+        Assert.Equal("native", planned.Scope["Webhook"]);
+        static bool Delivery(string message) => message.StartsWith("Notification", StringComparison.Ordinal) && message.Contains(" delivered to channel ops", StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => Task.FromResult(pipeline.Portal.Logs.ScopedLines.Any(l => Delivery(l.Message))), TimeSpan.FromSeconds(20), "a delivery logged");
+        var delivered = pipeline.Portal.Logs.ScopedLines.First(l => Delivery(l.Message));
+        Assert.False(string.IsNullOrEmpty(delivered.Scope.GetValueOrDefault("HangfireJobId") as string), string.Join(", ", delivered.Scope.Keys));
+        Assert.Equal("DeliveryJob.RunAsync", delivered.Scope["Job"]);
     }
 }

@@ -2,16 +2,17 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Hangfire;
 using KeelPortal.Audit;
+using KeelPortal.Data;
 using KeelPortal.Tests.Policies;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Triggers;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KeelPortal.Tests.Triggers;
 
-/// <summary>Keel's webhook endpoints over HTTP: secrets, bodies, problem details, audit and the job hand-off.</summary>
+/// <summary>Keel's webhook endpoints over HTTP: secrets, bodies, problem details, audit and the hand-off to planning.</summary>
 [Collection(AppHosts.Name)]
 public sealed class WebhookEndpointTests : IAsyncLifetime
 {
@@ -53,24 +54,16 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         return request;
     }
 
-    /// <summary>Distinct webhook jobs in any state (a job moving between states can show in two lists at once).</summary>
-    private int WebhookJobs()
+    /// <summary>The outbox rows that carry a webhook's planning (one per webhook that brought anything new).</summary>
+    private int WebhookRows()
     {
-        var monitoring = portal.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        ids.UnionWith(monitoring.EnqueuedJobs("default", 0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
-        ids.UnionWith(monitoring.ProcessingJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
-        ids.UnionWith(monitoring.SucceededJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
-        ids.UnionWith(monitoring.FailedJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
-        // The stand-in for the prompt run: scheduled, then deleted once the run has planned the events.
-        ids.UnionWith(monitoring.ScheduledJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
-        ids.UnionWith(monitoring.DeletedJobs(0, 1000).Where(j => j.Value.Job?.Type == typeof(WebhookJob)).Select(j => j.Key));
-        return ids.Count;
+        using var db = portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContext();
+        return db.Set<PortalEvent>().Count(e => e.Type == nameof(WebhookReceived));
     }
 
     [Theory]
     [MemberData(nameof(Bodies))]
-    public async Task Every_keel_body_is_accepted_audited_and_handed_to_a_job(VectorCase vector)
+    public async Task Every_keel_body_is_accepted_audited_and_handed_to_planning(VectorCase vector)
     {
         var expected = vector.Json["expect"]!.AsArray();
 
@@ -83,8 +76,8 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         var received = Assert.Single(trail.Entries, e => e.Action == "webhook.received");
         Assert.Contains(expected[0]!["repository"]!.GetValue<string>() + ":" + expected[0]!["tag"]!.GetValue<string>(), received.Details, StringComparison.Ordinal);
         await Eventually.TrueAsync(() => portal.Logs.Lines.Count(l => l.Message.Contains("but no tracked workload uses", StringComparison.Ordinal)) == expected.Count,
-            TimeSpan.FromSeconds(15), "the webhook job planned every event");
-        Assert.Equal(1, WebhookJobs());
+            TimeSpan.FromSeconds(15), "every event was planned");
+        Assert.Equal(1, WebhookRows());
     }
 
     [Theory]
@@ -97,7 +90,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.False(string.IsNullOrWhiteSpace(problem.RootElement.GetProperty("detail").GetString()));
-        Assert.Equal(0, WebhookJobs());
+        Assert.Equal(0, WebhookRows());
         var trail = await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery());
         Assert.Empty(trail.Entries);
     }
@@ -135,7 +128,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Contains(field, problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.Equal(0, WebhookJobs());
+        Assert.Equal(0, WebhookRows());
         Assert.Empty((await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery())).Entries);
         Assert.DoesNotContain(portal.Logs.Lines, l => l.Message.Contains('\u0007') || l.Message.Contains("\nINJECTED", StringComparison.Ordinal));
         Assert.Contains(portal.Logs.Lines, l => l.Message.StartsWith($"A {provider} webhook from", StringComparison.Ordinal));
@@ -153,7 +146,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Equal(0, WebhookJobs());
+        Assert.Equal(0, WebhookRows());
         Assert.Empty((await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery())).Entries);
     }
 
@@ -174,7 +167,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(1, WebhookJobs());
+        Assert.Equal(1, WebhookRows());
     }
 
     [Fact]
@@ -191,11 +184,11 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(0, answer.RootElement.GetProperty("accepted").GetInt32());
         Assert.Contains("untagged", answer.RootElement.GetProperty("note").GetString(), StringComparison.Ordinal);
-        Assert.Equal(0, WebhookJobs());
+        Assert.Equal(0, WebhookRows());
     }
 
     [Fact]
-    public async Task Identical_events_in_a_burst_make_one_job()
+    public async Task Identical_events_in_a_burst_are_planned_once()
     {
         var vector = (VectorCase)((IEnumerable<object[]>)WebhookVectors.Cases("cases")).First()[0];
 
@@ -206,7 +199,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         }));
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a));
-        Assert.Equal(1, WebhookJobs());
+        Assert.Equal(1, WebhookRows());
     }
 
     [Fact]

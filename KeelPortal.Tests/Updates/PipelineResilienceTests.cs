@@ -1,11 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Hangfire;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
-using KeelPortal.Jobs;
 using KeelPortal.Tests.TestSupport;
+using KeelPortal.Triggers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -104,7 +103,7 @@ public sealed class PipelineResilienceTests
     }
 
     [Fact]
-    public async Task A_webhook_is_planned_at_once_and_its_stand_in_job_is_deleted()
+    public async Task A_webhook_is_planned_at_once_by_the_replica_that_answered_it_under_its_claim()
     {
         await using var pipeline = await PipelinePortal.StartAsync();
         var repository = pipeline.Repository("team/prompt");
@@ -117,13 +116,17 @@ public sealed class PipelineResilienceTests
         (await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1" })).EnsureSuccessStatusCode();
         await pipeline.ApprovalAsync("deployment/shop/prompt:1.0.1", a => a.State == ApprovalState.Pending);
 
-        // The stand-in was scheduled a minute out; the prompt run deleted it, so nothing plans the event a second time.
-        var monitoring = pipeline.Portal.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        await Eventually.TrueAsync(() => Task.FromResult(monitoring.ScheduledCount() == 0 && monitoring.DeletedListCount() == 1), TimeSpan.FromSeconds(10), "stand-in deleted");
+        // The outbox row was claimed by this replica when it was written and marked handled by its planning run: no
+        // relay took it over, so the event was planned once.
+        var row = await Eventually.ValueAsync(async () => (await WebhookRowsAsync(pipeline)).SingleOrDefault(), r => r?.HandledAtUtc is not null,
+            "the webhook's outbox row handled", TimeSpan.FromSeconds(10));
+        Assert.Equal(Outbox.Replica, row!.ClaimedBy);
+        Assert.Equal(1, row.Attempts);
+        Assert.Single(await pipeline.AuditActionsAsync($"{repository}:1.0.1"), a => a == "tag.detected");
     }
 
     [Fact]
-    public async Task A_webhook_whose_prompt_run_never_happened_is_planned_by_its_stand_in_job()
+    public async Task A_webhook_whose_planning_never_happened_is_planned_by_the_relay_when_its_claim_runs_out()
     {
         await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Triggers:WebhookFallbackDelay", "00:00:01"));
         var repository = pipeline.Repository("team/fallback");
@@ -131,16 +134,23 @@ public sealed class PipelineResilienceTests
         pipeline.Deploy("fallback", $"{repository}:1.0.0", Keel(("keel.sh/policy", "all")), labels: Keel(("keel.sh/approvals", "1")));
         await pipeline.TrackedAsync("deployment/shop/fallback");
         await pipeline.Pusher.PushAsync("team/fallback", "1.0.1");
-        // As when the process stops right after answering: no prompt run happens.
-        await pipeline.Portal.Services.GetRequiredService<PromptRunner>().StopAsync(CancellationToken.None);
+        // As when the process stops right after answering: the webhook is stored, but nothing here plans it.
+        await pipeline.Portal.Services.GetRequiredService<WebhookPlanning>().StopAsync(CancellationToken.None);
         using var client = pipeline.WebhookClient();
 
         (await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1" })).EnsureSuccessStatusCode();
         var pending = await pipeline.ApprovalAsync("deployment/shop/fallback:1.0.1", a => a.State == ApprovalState.Pending);
 
         Assert.Equal("1.0.0", pending.CurrentVersion);
-        var monitoring = pipeline.Portal.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
-        Assert.Equal(0, monitoring.DeletedListCount());
+        var row = await Eventually.ValueAsync(async () => (await WebhookRowsAsync(pipeline)).SingleOrDefault(), r => r?.HandledAtUtc is not null,
+            "the webhook's outbox row handled", TimeSpan.FromSeconds(10));
+        Assert.Equal(2, row!.Attempts); // The answering replica's claim, then the relay's.
+    }
+
+    private static async Task<List<PortalEvent>> WebhookRowsAsync(PipelinePortal pipeline)
+    {
+        await using var db = await pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.Set<PortalEvent>().AsNoTracking().Where(e => e.Type == nameof(WebhookReceived)).ToListAsync();
     }
 
     [Fact]

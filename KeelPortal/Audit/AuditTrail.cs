@@ -19,6 +19,16 @@ public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, Time
     public async Task<AuditEntry> RecordAsync(
         string actor, string action, string subject, string? details = null, CancellationToken ct = default)
     {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var entry = Stage(db, actor, action, subject, details);
+        await db.SaveChangesAsync(ct);
+        return entry;
+    }
+
+    /// <summary>Adds the entry to <paramref name="db"/>: it is written by the caller's next SaveChanges, with the change it records.</summary>
+    public AuditEntry Stage(DbContext db, string actor, string action, string subject, string? details = null)
+    {
+        ArgumentNullException.ThrowIfNull(db);
         var entry = new AuditEntry
         {
             OccurredAtUtc = time.GetUtcNow().UtcDateTime,
@@ -27,9 +37,7 @@ public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, Time
             Subject = subject,
             Details = details,
         };
-        await using var db = await contexts.CreateDbContextAsync(ct);
         db.Set<AuditEntry>().Add(entry);
-        await db.SaveChangesAsync(ct);
         return entry;
     }
 

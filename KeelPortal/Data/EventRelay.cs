@@ -28,7 +28,6 @@ public sealed partial class EventRelay(
     private const int MaxAttempts = 5;
     private static readonly TimeSpan GapWait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan CleanupEvery = TimeSpan.FromMinutes(5);
-    private static readonly string Replica = $"{Environment.MachineName}:{Environment.ProcessId}";
 
     // Ids skipped over by the cursor: on PostgreSQL a transaction that took a lower id may commit after a higher one.
     private readonly Dictionary<long, DateTime> gaps = [];
@@ -165,7 +164,7 @@ public sealed partial class EventRelay(
             now = time.GetUtcNow().UtcDateTime;
             var until = now + options.Value.EventClaimLease;
             var claimed = await set.Where(e => e.Id == row.Id && e.HandledAtUtc == null && (e.ClaimedUntilUtc == null || e.ClaimedUntilUtc < now))
-                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedBy, Replica).SetProperty(e => e.ClaimedUntilUtc, until)
+                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedBy, Outbox.Replica).SetProperty(e => e.ClaimedUntilUtc, until)
                     .SetProperty(e => e.Attempts, e => e.Attempts + 1), ct);
             if (claimed == 0)
             {

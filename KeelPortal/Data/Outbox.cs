@@ -61,6 +61,9 @@ public sealed class OutboxTypes
 /// </summary>
 public sealed class Outbox(IOptions<OutboxTypes> registered, IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
 {
+    /// <summary>This process's name on the claims it takes.</summary>
+    public static readonly string Replica = $"{Environment.MachineName}:{Environment.ProcessId}";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly OutboxTypes types = registered.Value;
 
@@ -69,6 +72,42 @@ public sealed class Outbox(IOptions<OutboxTypes> registered, IDbContextFactory<P
     {
         ArgumentNullException.ThrowIfNull(db);
         db.Add(RowOf(message));
+    }
+
+    /// <summary>
+    /// Adds a work-carrying event row already claimed by this replica for <paramref name="claim"/>: the caller starts its
+    /// work right after the commit and then calls <see cref="HandledAsync"/> (or <see cref="ReleaseAsync"/> when it
+    /// failed). If neither happens — the process died — the claim runs out and any replica's relay does the work.
+    /// </summary>
+    public PortalEvent StageClaimed(DbContext db, object message, TimeSpan claim)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var row = RowOf(message);
+        if (!row.Work)
+        {
+            throw new InvalidOperationException($"{row.Type} carries no work; there is nothing to claim.");
+        }
+        row.ClaimedBy = Replica;
+        row.ClaimedUntilUtc = row.OccurredAtUtc + claim;
+        row.Attempts = 1;
+        db.Add(row);
+        return row;
+    }
+
+    /// <summary>Marks a claimed event's work done.</summary>
+    public async Task HandledAsync(long eventId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var now = time.GetUtcNow().UtcDateTime;
+        await db.Set<PortalEvent>().Where(e => e.Id == eventId).ExecuteUpdateAsync(s => s.SetProperty(e => e.HandledAtUtc, now), ct);
+    }
+
+    /// <summary>Gives up this replica's claim on an unhandled event, so the next relay round (of any replica) takes it.</summary>
+    public async Task ReleaseAsync(long eventId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await db.Set<PortalEvent>().Where(e => e.Id == eventId && e.HandledAtUtc == null && e.ClaimedBy == Replica)
+            .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null), ct);
     }
 
     /// <summary>Writes the event on its own (for changes that pages show and nothing acts on).</summary>

@@ -9,7 +9,11 @@ public static class TriggersSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<WebhookBursts>();
         builder.Services.AddTransient<PollRepositoryJob>();
-        builder.Services.AddTransient<WebhookJob>();
+        builder.Services.AddTransient<WebhookWork>();
+        builder.Services.AddTransient<Data.IEventWork, WebhookWork>();
+        builder.Services.Configure<Data.OutboxTypes>(t => t.Add<WebhookReceived>(_ => true));
+        builder.Services.AddSingleton<WebhookPlanning>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookPlanning>());
         builder.Services.AddSingleton<PollScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PollScheduler>());
         return builder;

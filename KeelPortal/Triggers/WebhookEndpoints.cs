@@ -1,19 +1,18 @@
 using System.Security.Cryptography;
 using System.Text;
-using Hangfire;
-using Hangfire.States;
-using KeelPortal.Jobs;
 using KeelPortal.Approvals;
 using KeelPortal.Audit;
-using KeelPortal.Updates;
+using KeelPortal.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Triggers;
 
 /// <summary>
 /// Keel's webhook endpoints at Keel's paths. Each checks the webhook secret, parses the body (400 with a reason and
-/// nothing queued when it cannot), audits what arrived and plans the events right after answering, under a job that stands in for that run; it never
-/// waits for a registry.
+/// nothing queued when it cannot), and before answering writes what arrived — its audit entry and the outbox row that
+/// carries the planning — in one transaction; the events are planned right after (<see cref="WebhookPlanning"/>). It
+/// never waits for a registry.
 /// </summary>
 public static partial class WebhookEndpoints
 {
@@ -26,8 +25,8 @@ public static partial class WebhookEndpoints
     }
 
     private static async Task<IResult> ReceiveAsync(
-        string provider, HttpContext context, IOptions<TriggersOptions> options, AuditTrail audit, IBackgroundJobClient jobs,
-        WebhookBursts bursts, PromptRunner runner, ILoggerFactory logs)
+        string provider, HttpContext context, IOptions<TriggersOptions> options, AuditTrail audit, Outbox outbox,
+        IDbContextFactory<PortalDbContext> contexts, WebhookBursts bursts, WebhookPlanning planning, ILoggerFactory logs)
     {
         if (!WebhookPayloads.Providers.Contains(provider))
         {
@@ -59,30 +58,20 @@ public static partial class WebhookEndpoints
         var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
         var summary = parsed.Events.Count == 0 ? parsed.Note ?? "no new tags" : string.Join(", ", parsed.Events.Select(e => $"{e.Repository}:{e.Tag}"));
         var repeated = parsed.Events.Count - fresh.Count;
-        await audit.RecordAsync(ApprovalBook.System, "webhook.received", $"/v1/webhooks/{provider}",
-            $"{source}: {summary}{(repeated > 0 ? $" ({repeated} already received moments ago; not queued again)" : "")}", context.RequestAborted);
-        if (fresh.Count > 0)
+        // What arrived and the work it makes commit together, before the answer: one transaction on the request path.
+        await using (var db = await contexts.CreateDbContextAsync(context.RequestAborted))
         {
-            PlanPromptly(provider, [.. fresh], options.Value.WebhookFallbackDelay, jobs, runner);
+            audit.Stage(db, ApprovalBook.System, "webhook.received", $"/v1/webhooks/{provider}",
+                $"{source}: {summary}{(repeated > 0 ? $" ({repeated} already received moments ago; not queued again)" : "")}");
+            var webhook = fresh.Count > 0 ? new WebhookReceived(provider, fresh) : null;
+            var row = webhook is null ? null : outbox.StageClaimed(db, webhook, options.Value.WebhookFallbackDelay);
+            await db.SaveChangesAsync(context.RequestAborted);
+            if (row is not null)
+            {
+                planning.TryPlan(row, webhook!);
+            }
         }
         return Results.Ok(new { accepted = parsed.Events.Count, queued = fresh.Count, note = parsed.Note });
-    }
-
-    /// <summary>
-    /// Plans the events at once in this process. A job scheduled first stands in for that run until it has finished
-    /// (then it is deleted): if the process dies before, or the run fails, the job plans the events instead.
-    /// </summary>
-    private static void PlanPromptly(string provider, ImageEvent[] events, TimeSpan fallbackDelay, IBackgroundJobClient jobs, PromptRunner runner)
-    {
-        var standIn = jobs.Schedule<WebhookJob>(j => j.RunAsync(provider, events, CancellationToken.None), fallbackDelay);
-        var received = System.Diagnostics.Stopwatch.GetTimestamp();
-        runner.TryRun<WebhookJob>($"Planning a {provider} webhook", async (job, ct) =>
-        {
-            await job.RunAsync(provider, events, ct);
-            Telemetry.PortalTelemetry.WebhookToApproval.Record(System.Diagnostics.Stopwatch.GetElapsedTime(received).TotalSeconds,
-                new KeyValuePair<string, object?>("provider", provider));
-            jobs.Delete(standIn, ScheduledState.StateName);
-        }, _ => jobs.Requeue(standIn, ScheduledState.StateName));
     }
 
     /// <summary>
@@ -135,17 +124,4 @@ public static partial class WebhookEndpoints
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A {Provider} webhook from {Address} was refused: {Reason}")]
     private static partial void LogRejected(ILogger logger, string provider, System.Net.IPAddress? address, string reason);
-}
-
-/// <summary>Plans the events a webhook carried; a webhook is a hint that the planner confirms in the registry.</summary>
-public sealed class WebhookJob(UpdatePlanner planner)
-{
-    [AutomaticRetry(Attempts = 2)]
-    public async Task RunAsync(string provider, ImageEvent[] events, CancellationToken ct)
-    {
-        foreach (var e in events)
-        {
-            await planner.PlanEventAsync(e.Repository, e.Tag, e.Digest, $"{provider} webhook", ct);
-        }
-    }
 }
