@@ -18,13 +18,18 @@ public static class PipelineLatencyBenchmark
     {
         await using var pipeline = await PipelinePortal.StartAsync();
         var repository = pipeline.Repository("bench/app");
-        await using (var db = await pipeline.Portal.Services.GetRequiredService<IDbContextFactory<KeelPortal.Data.PortalDbContext>>().CreateDbContextAsync())
+        if (TestDatabase.OnPostgres)
         {
+            Console.WriteLine("database: PostgreSQL (KEELPORTAL_TEST_DATABASE=postgres)");
+        }
+        else
+        {
+            await using var db = await pipeline.Portal.Services.GetRequiredService<IDbContextFactory<KeelPortal.Data.PortalDbContext>>().CreateDbContextAsync();
             var connection = db.Database.GetDbConnection();
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "PRAGMA journal_mode";
-            Console.WriteLine($"database journal mode: {await command.ExecuteScalarAsync()}");
+            Console.WriteLine($"database: SQLite, journal mode {await command.ExecuteScalarAsync()}");
         }
         await pipeline.Pusher.PushAsync("bench/app", "1.0.0");
         pipeline.Deploy("app", $"{repository}:1.0.0",
@@ -43,9 +48,12 @@ public static class PipelineLatencyBenchmark
         var spans = new System.Collections.Concurrent.ConcurrentQueue<(string Name, double Ms)>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = _ => Environment.GetEnvironmentVariable("BENCH_SPANS") == "1",
+            ShouldListenTo = _ => Environment.GetEnvironmentVariable("BENCH_SPANS") is "1" or "statements",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = a => spans.Enqueue((a.OperationName + " " + a.DisplayName, a.Duration.TotalMilliseconds)),
+            // BENCH_SPANS=statements names database spans by their statement (its first 70 characters).
+            ActivityStopped = a => spans.Enqueue((a.OperationName + " " + (Environment.GetEnvironmentVariable("BENCH_SPANS") == "statements"
+                && (a.GetTagItem("db.query.text") ?? a.GetTagItem("db.statement")) is string statement ? statement[..Math.Min(int.Parse(Environment.GetEnvironmentVariable("BENCH_STATEMENT_CHARS") ?? "70", System.Globalization.CultureInfo.InvariantCulture), statement.Length)].ReplaceLineEndings(" ") : a.DisplayName),
+                a.Duration.TotalMilliseconds)),
         };
         ActivitySource.AddActivityListener(listener);
         var proposed = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -157,6 +157,39 @@ public sealed class ApprovalBookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_votes_each_count_the_ones_before_them_and_approve_once()
+    {
+        var id = await PendingAsync(votes: 3);
+        string[] voters = ["alice", "bob", "carol", "dave", "erin"];
+
+        var results = await Task.WhenAll(voters.Select(v => Book.VoteAsync(id, v, approve: true)));
+        var again = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Book.VoteAsync(id, "alice", approve: false)));
+
+        Assert.Equal(1, results.Count(r => r.Outcome == VoteOutcome.Approved));
+        Assert.Equal(2, results.Count(r => r.Outcome == VoteOutcome.Counted));
+        Assert.Equal(2, results.Count(r => r.Outcome == VoteOutcome.NotPending));
+        Assert.All(again, r => Assert.Equal(VoteOutcome.NotPending, r.Outcome));
+        var approval = (await Book.GetAsync(id))!;
+        Assert.Equal(3, approval.Votes.Count);
+        Assert.NotEqual(ApprovalState.Pending, approval.State);
+        var trail = await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery(Subject: approval.Identifier));
+        Assert.Equal(["1/3", "2/3", "3/3"], trail.Entries.Where(e => e.Action == "approval.voted").Select(e => e.Details).Order());
+        Assert.Single(trail.Entries, e => e.Action == "approval.approved");
+    }
+
+    [Fact]
+    public async Task One_person_voting_several_times_at_once_is_counted_once()
+    {
+        var id = await PendingAsync(votes: 2);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Book.VoteAsync(id, "alice", approve: true)));
+
+        Assert.Single(results, r => r.Outcome == VoteOutcome.Counted);
+        Assert.All(results.Where(r => r.Outcome != VoteOutcome.Counted), r => Assert.Equal(VoteOutcome.AlreadyVoted, r.Outcome));
+        Assert.Single((await Book.GetAsync(id))!.Votes);
+    }
+
+    [Fact]
     public async Task Only_one_caller_claims_an_approved_approval_and_a_stale_claim_can_be_resumed()
     {
         var id = await PendingAsync(votes: 1);

@@ -66,10 +66,9 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        if (contentRoot is not null)
-        {
-            builder.UseContentRoot(contentRoot);
-        }
+        // The repository's top, where the portal's appsettings.json lives, whichever assembly hosts it (the
+        // benchmarks too, which have no content-root attribute of their own and would get the default logging).
+        builder.UseContentRoot(contentRoot ?? RepoPaths.Root);
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(settings));
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         builder.ConfigureTestServices(services =>

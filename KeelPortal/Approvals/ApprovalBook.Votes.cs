@@ -7,17 +7,24 @@ public sealed partial class ApprovalBook
 {
     /// <summary>
     /// One vote by <paramref name="voter"/> — the authenticated caller, never a name from a request body. A reject
-    /// ends the approval; the vote that reaches the required count approves it (once, whoever races).
+    /// ends the approval; the vote that reaches the required count approves it (once, whoever races). The vote, its
+    /// audit entries, the state it moves and the events commit in one transaction, which first touches the approval's
+    /// row: concurrent votes on one approval take turns there, so each counts the votes committed before it.
     /// </summary>
     public async Task<VoteResult> VoteAsync(long approvalId, string voter, bool approve, string? comment = null, string? via = null, CancellationToken ct = default)
     {
+        var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var approval = await db.Set<Approval>().Include(a => a.Votes).SingleOrDefaultAsync(a => a.Id == approvalId, ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Keel's updatedAt moves with every vote; the update is also the row lock the vote holds until it commits.
+        var open = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.UpdatedAtUtc, now), ct);
+        var approval = await db.Set<Approval>().AsNoTracking().Include(a => a.Votes).SingleOrDefaultAsync(a => a.Id == approvalId, ct);
         if (approval is null)
         {
             return new(VoteOutcome.NotFound, $"approval {approvalId} does not exist");
         }
-        if (approval.State != ApprovalState.Pending)
+        if (open == 0)
         {
             return new(VoteOutcome.NotPending, $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}; votes are closed", approval);
         }
@@ -25,37 +32,48 @@ public sealed partial class ApprovalBook
         {
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
-        Telemetry.PortalTelemetry.Votes.Add(1, new KeyValuePair<string, object?>("kind", approve ? "approve" : "reject"));
-        var now = time.GetUtcNow().UtcDateTime;
         db.Add(new ApprovalVote { ApprovalId = approval.Id, Voter = voter, Approve = approve, Comment = comment, CastAtUtc = now });
         outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending, StateMoved: false));
+        var details = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
+        var channel = via is null ? "" : $" via {via}";
+        VoteResult result;
+        (ApprovalState To, string Reason)? moved = null;
+        if (!approve)
+        {
+            var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
+            await StageMoveAsync(db, approval, ApprovalState.Rejected, reason, now, ct);
+            audit.Stage(db, voter, "approval.rejected", approval.Identifier, via is null ? details : $"{details ?? "rejected"}{channel}");
+            (moved, result) = ((ApprovalState.Rejected, reason), new(VoteOutcome.Rejected, reason, approval));
+        }
+        else
+        {
+            var approvals = approval.Votes.Count(v => v.Approve) + 1;
+            audit.Stage(db, voter, "approval.voted", approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}{channel}");
+            result = new(VoteOutcome.Counted, $"{approvals}/{approval.VotesRequired} votes", approval);
+            if (approvals >= approval.VotesRequired)
+            {
+                var reason = $"approved by {approvals} vote(s)";
+                await StageMoveAsync(db, approval, ApprovalState.Approved, reason, now, ct);
+                audit.Stage(db, System, "approval.approved", approval.Identifier, reason);
+                (moved, result) = ((ApprovalState.Approved, reason), new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval));
+            }
+        }
         try
         {
             await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
         }
         catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
             LogLostRace(approval.Identifier, "a vote by the same person");
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
-        // Keel's updatedAt moves with every vote.
-        await db.Set<Approval>().Where(a => a.Id == approval.Id).ExecuteUpdateAsync(s => s.SetProperty(a => a.UpdatedAtUtc, now), ct);
-        var details = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
-        var channel = via is null ? "" : $" via {via}";
-        if (!approve)
+        Telemetry.PortalTelemetry.Votes.Add(1, new KeyValuePair<string, object?>("kind", approve ? "approve" : "reject"));
+        if (moved is { } m)
         {
-            var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
-            var rejected = await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Rejected, reason, ct);
-            await audit.RecordAsync(voter, "approval.rejected", approval.Identifier, via is null ? details : $"{details ?? "rejected"}{channel}", ct);
-            return new(rejected ? VoteOutcome.Rejected : VoteOutcome.NotPending, reason, approval);
+            LogChange(approval.Id, ApprovalState.Pending, m.To, m.Reason);
         }
-        var approvals = await db.Set<ApprovalVote>().CountAsync(v => v.ApprovalId == approval.Id && v.Approve, ct);
-        await audit.RecordAsync(voter, "approval.voted", approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}{channel}", ct);
-        if (approvals >= approval.VotesRequired && await CompleteVotingAsync(approval, $"approved by {approvals} vote(s)", ct))
-        {
-            return new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval);
-        }
-        return new(VoteOutcome.Counted, $"{approvals}/{approval.VotesRequired} votes", approval);
+        return result;
     }
 
     /// <summary>Marks pending approvals past their deadline expired (never deletes them); returns how many.</summary>
@@ -174,14 +192,27 @@ public sealed partial class ApprovalBook
             return false;
         }
         var workloadId = await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => a.WorkloadId).SingleAsync(ct);
+        StageMoved(db, approvalId, workloadId, from, to);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        LogChange(approvalId, from, to, reason);
+        return true;
+    }
+
+    /// <summary>Moves a pending approval whose row the caller's transaction already holds, with its events.</summary>
+    private async Task StageMoveAsync(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now, CancellationToken ct)
+    {
+        await db.Set<Approval>().Where(a => a.Id == approval.Id && a.State == ApprovalState.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
+        StageMoved(db, approval.Id, approval.WorkloadId, ApprovalState.Pending, to);
+    }
+
+    private void StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)
+    {
         outbox.Stage(db, new ApprovalChanged(approvalId, workloadId, to));
         if (from == ApprovalState.Pending && to == ApprovalState.Approved)
         {
             outbox.Stage(db, new ApprovalApproved(approvalId));
         }
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        LogChange(approvalId, from, to, reason);
-        return true;
     }
 }

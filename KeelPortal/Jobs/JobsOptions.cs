@@ -13,9 +13,16 @@ public sealed class JobsOptions
     [Range(1, 100, ErrorMessage = "Jobs:WorkerCount must be between 1 and 100.")]
     public int WorkerCount { get; set; } = 4;
 
-    /// <summary>How often idle workers look for enqueued jobs; short, so approvals and applies feel immediate.</summary>
+    /// <summary>How often idle workers look for enqueued jobs on SQLite; short, so deliveries start promptly.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00", ErrorMessage = "Jobs:QueuePollInterval must be between 00:00:00.050 and 00:05:00.")]
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// On PostgreSQL an enqueued job wakes every replica's idle workers at once (LISTEN/NOTIFY); they also look this
+    /// often, as the safety net.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00", ErrorMessage = "Jobs:PostgresQueuePollInterval must be between 00:00:00.050 and 00:05:00.")]
+    public TimeSpan PostgresQueuePollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How often delayed and recurring jobs are checked: a poll starts up to this long after its slot (plus the queue's

@@ -25,7 +25,7 @@ public static class JobsSetup
                 // Every replica shares the queue in the portal's database (schema hangfire); a job runs on one of them.
                 var postgres = new Hangfire.PostgreSql.PostgreSqlStorageOptions
                 {
-                    QueuePollInterval = options.QueuePollInterval, PrepareSchemaIfNecessary = true,
+                    QueuePollInterval = options.PostgresQueuePollInterval, EnableLongPolling = true, PrepareSchemaIfNecessary = true,
                     InvisibilityTimeout = options.InvisibilityTimeout, UseSlidingInvisibilityTimeout = true,
                 };
                 return new Hangfire.PostgreSql.PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(data.ConnectionString, postgres), postgres);

@@ -37,7 +37,8 @@ public static class NotificationsSetup
         {
             server.Queues = [queue];
             server.WorkerCount = workers(sp);
-            server.SchedulePollingInterval = sp.GetRequiredService<IOptions<Jobs.JobsOptions>>().Value.SchedulePollingInterval;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{queue}";
+            // Workers only: the main server already moves delayed and recurring jobs (of every queue) and expires old ones.
+            server.IsLightweightServer = true;
         });
 }

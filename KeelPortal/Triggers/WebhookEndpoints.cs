@@ -63,7 +63,7 @@ public static partial class WebhookEndpoints
         {
             audit.Stage(db, ApprovalBook.System, "webhook.received", $"/v1/webhooks/{provider}",
                 $"{source}: {summary}{(repeated > 0 ? $" ({repeated} already received moments ago; not queued again)" : "")}");
-            var webhook = fresh.Count > 0 ? new WebhookReceived(provider, fresh) : null;
+            var webhook = fresh.Count > 0 ? new WebhookReceived(provider, fresh, System.Diagnostics.Activity.Current?.Id) : null;
             var row = webhook is null ? null : outbox.StageClaimed(db, webhook, options.Value.WebhookFallbackDelay);
             await db.SaveChangesAsync(context.RequestAborted);
             if (row is not null)

@@ -8,9 +8,9 @@ namespace KeelPortal.Triggers;
 
 /// <summary>
 /// What a webhook brought that was not received moments before: written to the outbox, in one transaction with the
-/// webhook's audit entry, before the webhook is answered.
+/// webhook's audit entry, before the webhook is answered. Its planning joins the request's trace (<paramref name="TraceParent"/>).
 /// </summary>
-public sealed record WebhookReceived(string Provider, IReadOnlyList<ImageEvent> Events);
+public sealed record WebhookReceived(string Provider, IReadOnlyList<ImageEvent> Events, string? TraceParent = null);
 
 /// <summary>
 /// Plans received webhooks on the replica that answered them: at once, in arrival order, up to
@@ -138,7 +138,7 @@ public sealed class WebhookWork(UpdatePlanner planner) : IEventWork
         ArgumentNullException.ThrowIfNull(webhook);
         foreach (var e in webhook.Events)
         {
-            await planner.PlanEventAsync(e.Repository, e.Tag, e.Digest, $"{webhook.Provider} webhook", ct);
+            await planner.PlanEventAsync(e.Repository, e.Tag, e.Digest, $"{webhook.Provider} webhook", webhook.TraceParent, ct);
         }
     }
 }

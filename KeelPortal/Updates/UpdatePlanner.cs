@@ -22,10 +22,13 @@ public sealed partial class UpdatePlanner(
     AuditTrail audit,
     ILogger<UpdatePlanner> logger)
 {
-    /// <summary>A webhook's event: confirmed in the registry when it can be reached, then decided for every workload.</summary>
-    public async Task<int> PlanEventAsync(string repository, string tag, string? digest, string source, CancellationToken ct = default)
+    /// <summary>
+    /// A webhook's event: confirmed in the registry when it can be reached, then decided for every workload. Its span
+    /// joins <paramref name="traceParent"/> (the webhook request's) when given, else the current one.
+    /// </summary>
+    public async Task<int> PlanEventAsync(string repository, string tag, string? digest, string source, string? traceParent = null, CancellationToken ct = default)
     {
-        using var activity = Telemetry.PortalTelemetry.Source.StartActivity("keelportal.plan");
+        using var activity = Telemetry.PortalTelemetry.StartIn("keelportal.plan", traceParent);
         activity?.SetTag("keelportal.repository", repository);
         activity?.SetTag("keelportal.tag", tag);
         var tracking = await workloads.TrackingAsync(repository, ct);
