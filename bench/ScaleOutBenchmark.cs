@@ -20,20 +20,32 @@ public static class ScaleOutBenchmark
 {
     private const int InFlight = 32;
 
-    public static async Task<int> RunAsync(int webhooks, int votes)
+    /// <summary>Runs the comparison; <paramref name="which"/> is <c>sqlite</c>, <c>postgres</c> or <c>both</c> (the default).</summary>
+    public static async Task<int> RunAsync(int webhooks, int votes, string which = "both")
     {
-        await RunOneAsync("1 replica, SQLite", 1, postgres: false, webhooks, votes);
-        await RunOneAsync("3 replicas, PostgreSQL", 3, postgres: true, webhooks, votes);
+        if (which is "sqlite" or "both")
+        {
+            await RunOneAsync("1 replica, SQLite", 1, postgres: false, webhooks, votes);
+        }
+        if (which is "postgres" or "both")
+        {
+            await RunOneAsync("3 replicas, PostgreSQL", 3, postgres: true, webhooks, votes);
+        }
         return 0;
     }
 
     private static async Task RunOneAsync(string title, int replicas, bool postgres, int webhooks, int votes)
     {
         Console.WriteLine($"== {title}: {webhooks} webhooks, {votes} votes");
-        await using var fleet = await PortalFleet.StartAsync(replicas, postgres, new Dictionary<string, string>
+        var settings = new Dictionary<string, string> { ["Workloads:LeaseDuration"] = "00:00:15" };
+        // BENCH_PORTAL_SETTINGS="Key=value;Key=value" sets more of the replicas' settings (for comparisons).
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_PORTAL_SETTINGS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
-            ["Workloads:LeaseDuration"] = "00:00:15",
-        });
+            var (key, value) = (pair[..pair.IndexOf('=', StringComparison.Ordinal)], pair[(pair.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+            settings[key] = value;
+            Console.WriteLine($"setting {key} = {value}");
+        }
+        await using var fleet = await PortalFleet.StartAsync(replicas, postgres, settings);
         var clock = TimeProvider.System;
         for (var i = 0; i < webhooks; i++)
         {
@@ -65,6 +77,7 @@ public static class ScaleOutBenchmark
             return client;
         }).ToList();
         using var gate = new SemaphoreSlim(InFlight);
+        Console.WriteLine($"sending {webhooks} webhooks, {InFlight} at a time");
         var burst = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, webhooks).Select(async i =>
         {

@@ -188,6 +188,44 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Distinct_webhooks_arriving_together_are_each_committed_before_their_answer()
+    {
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/webhooks/native")
+            {
+                Content = new StringContent($$"""{"name":"registry.example.com/shop/web-{{i}}","tag":"1.0.0"}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
+            using var response = await client.SendAsync(request);
+            // Answered means stored: its audit entry and its outbox row are there the moment the answer is.
+            return (response.StatusCode, Rows: WebhookRows());
+        }));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        Assert.All(answers, a => Assert.True(a.Rows >= 1));
+        Assert.Equal(40, WebhookRows());
+        var trail = await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery(Action: "webhook.received", PageSize: 100));
+        Assert.Equal(40, trail.Total);
+        Assert.Equal(40, trail.Entries.Select(e => e.Details).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_webhook_arriving_while_the_portal_stops_gets_503_and_is_not_recorded()
+    {
+        var vector = (VectorCase)((IEnumerable<object[]>)WebhookVectors.Cases("cases")).First()[0];
+        await portal.Services.GetRequiredService<WebhookInbox>().StopAsync(CancellationToken.None);
+
+        using var response = await client.SendAsync(Post(vector));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains("send it again", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, WebhookRows());
+        Assert.Empty((await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery())).Entries);
+    }
+
+    [Fact]
     public async Task Identical_events_in_a_burst_are_planned_once()
     {
         var vector = (VectorCase)((IEnumerable<object[]>)WebhookVectors.Cases("cases")).First()[0];

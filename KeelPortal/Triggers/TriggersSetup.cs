@@ -14,6 +14,8 @@ public static class TriggersSetup
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<WebhookReceived>(_ => true));
         builder.Services.AddSingleton<WebhookPlanning>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookPlanning>());
+        builder.Services.AddSingleton<WebhookInbox>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookInbox>());
         builder.Services.AddSingleton<PollScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PollScheduler>());
         return builder;

@@ -1,18 +1,15 @@
 using System.Security.Cryptography;
 using System.Text;
-using KeelPortal.Approvals;
 using KeelPortal.Audit;
-using KeelPortal.Data;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Triggers;
 
 /// <summary>
 /// Keel's webhook endpoints at Keel's paths. Each checks the webhook secret, parses the body (400 with a reason and
-/// nothing queued when it cannot), and before answering writes what arrived — its audit entry and the outbox row that
-/// carries the planning — in one transaction; the events are planned right after (<see cref="WebhookPlanning"/>). It
-/// never waits for a registry.
+/// nothing queued when it cannot), and before answering has what arrived committed — its audit entry and the outbox row
+/// that carries the planning, in one transaction (<see cref="WebhookInbox"/>); the events are planned right after
+/// (<see cref="WebhookPlanning"/>). It never waits for a registry.
 /// </summary>
 public static partial class WebhookEndpoints
 {
@@ -25,8 +22,7 @@ public static partial class WebhookEndpoints
     }
 
     private static async Task<IResult> ReceiveAsync(
-        string provider, HttpContext context, IOptions<TriggersOptions> options, AuditTrail audit, Outbox outbox,
-        IDbContextFactory<PortalDbContext> contexts, WebhookBursts bursts, WebhookPlanning planning, ILoggerFactory logs)
+        string provider, HttpContext context, IOptions<TriggersOptions> options, WebhookBursts bursts, WebhookInbox inbox, ILoggerFactory logs)
     {
         if (!WebhookPayloads.Providers.Contains(provider))
         {
@@ -58,18 +54,16 @@ public static partial class WebhookEndpoints
         var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
         var summary = parsed.Events.Count == 0 ? parsed.Note ?? "no new tags" : string.Join(", ", parsed.Events.Select(e => $"{e.Repository}:{e.Tag}"));
         var repeated = parsed.Events.Count - fresh.Count;
-        // What arrived and the work it makes commit together, before the answer: one transaction on the request path.
-        await using (var db = await contexts.CreateDbContextAsync(context.RequestAborted))
+        // What arrived and the work it makes are committed (with other webhooks arriving meanwhile) before the answer.
+        var webhook = fresh.Count > 0 ? new WebhookReceived(provider, fresh, System.Diagnostics.Activity.Current?.Id) : null;
+        try
         {
-            audit.Stage(db, ApprovalBook.System, "webhook.received", $"/v1/webhooks/{provider}",
-                $"{source}: {summary}{(repeated > 0 ? $" ({repeated} already received moments ago; not queued again)" : "")}");
-            var webhook = fresh.Count > 0 ? new WebhookReceived(provider, fresh, System.Diagnostics.Activity.Current?.Id) : null;
-            var row = webhook is null ? null : outbox.StageClaimed(db, webhook, options.Value.WebhookFallbackDelay);
-            await db.SaveChangesAsync(context.RequestAborted);
-            if (row is not null)
-            {
-                planning.TryPlan(row, webhook!);
-            }
+            await inbox.WriteAsync($"/v1/webhooks/{provider}",
+                $"{source}: {summary}{(repeated > 0 ? $" ({repeated} already received moments ago; not queued again)" : "")}", webhook, context.RequestAborted);
+        }
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Problem(statusCode: 503, title: "The portal is stopping", detail: "the webhook was not taken; send it again (another replica may take it)");
         }
         return Results.Ok(new { accepted = parsed.Events.Count, queued = fresh.Count, note = parsed.Note });
     }

@@ -1,0 +1,98 @@
+using System.Threading.Channels;
+using KeelPortal.Approvals;
+using KeelPortal.Audit;
+using KeelPortal.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Triggers;
+
+/// <summary>
+/// Writes what webhooks bring — each one's audit entry and, when it brought anything new, its claimed outbox row —
+/// through one writer that commits whatever has arrived meanwhile in a single transaction (a group commit). Each
+/// webhook is answered only once its own rows are committed, so nothing answered is lost; in a burst, many webhooks
+/// share one commit instead of queueing for the database's write lock one by one.
+/// </summary>
+public sealed partial class WebhookInbox(
+    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, WebhookPlanning planning,
+    IOptions<TriggersOptions> options, ILogger<WebhookInbox> logger) : BackgroundService
+{
+    private const int MaxBatch = 256;
+    private readonly Channel<Arrival> arrivals = Channel.CreateUnbounded<Arrival>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Commits the webhook's audit entry and its work (when <paramref name="webhook"/> is not null), then queues its planning here.</summary>
+    public async Task WriteAsync(string subject, string details, WebhookReceived? webhook, CancellationToken ct)
+    {
+        var arrival = new Arrival(subject, details, webhook, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!arrivals.Writer.TryWrite(arrival))
+        {
+            throw new InvalidOperationException("the portal is stopping; webhooks are not taken any more");
+        }
+        await arrival.Committed.Task.WaitAsync(ct);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Arrival>(MaxBatch);
+        try
+        {
+            while (await arrivals.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < MaxBatch && arrivals.Reader.TryRead(out var next))
+                {
+                    batch.Add(next);
+                }
+                await CommitAsync(batch, stoppingToken);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        arrivals.Writer.TryComplete();
+        while (arrivals.Reader.TryRead(out var left))
+        {
+            left.Committed.TrySetCanceled(stoppingToken);
+        }
+    }
+
+    private async Task CommitAsync(List<Arrival> batch, CancellationToken ct)
+    {
+        var rows = new PortalEvent?[batch.Count];
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var arrival = batch[i];
+                audit.Stage(db, ApprovalBook.System, "webhook.received", arrival.Subject, arrival.Details);
+                rows[i] = arrival.Webhook is { } webhook ? outbox.StageClaimed(db, webhook, options.Value.WebhookFallbackDelay) : null;
+            }
+            await db.SaveChangesAsync(ct);
+        }
+#pragma warning disable CA1031 // Every waiting request hears of the failure; the writer goes on with the next batch.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogCommitFailed(e, batch.Count);
+            foreach (var arrival in batch)
+            {
+                arrival.Committed.TrySetException(e);
+            }
+            return;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (rows[i] is { } row)
+            {
+                planning.TryPlan(row, batch[i].Webhook!);
+            }
+            batch[i].Committed.TrySetResult();
+        }
+    }
+
+    private sealed record Arrival(string Subject, string Details, WebhookReceived? Webhook, TaskCompletionSource Committed);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} received webhook(s) failed; their senders get an error and may send them again")]
+    private partial void LogCommitFailed(Exception exception, int count);
+}
