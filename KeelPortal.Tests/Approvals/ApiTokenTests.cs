@@ -65,6 +65,32 @@ public sealed class ApiTokenTests
     }
 
     [Fact]
+    public async Task A_tokens_last_use_is_kept_to_the_minute_without_a_write_on_every_call()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+        await using var portal = new PortalFactory().WithServices(s => s.AddSingleton<TimeProvider>(clock));
+        await portal.EnsureUserAsync("ci-bot", Roles.Viewer);
+        var accounts = portal.Services.GetRequiredService<AccountService>();
+        var created = await accounts.CreateTokenAsync("ci-bot", "deploy pipeline", "admin");
+        using var client = portal.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.Token);
+        async Task<DateTime?> UseAsync(TimeSpan after)
+        {
+            clock.Advance(after);
+            (await client.GetAsync("/v1/approvals")).EnsureSuccessStatusCode();
+            return (await accounts.ListAsync()).Single(a => a.UserName == "ci-bot").Tokens.Single().LastUsedAtUtc;
+        }
+
+        var first = await UseAsync(TimeSpan.Zero);
+        var soon = await UseAsync(TimeSpan.FromSeconds(40));
+        var later = await UseAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(new DateTime(2026, 11, 30, 12, 0, 0), first);
+        Assert.Equal(first, soon);
+        Assert.Equal(new DateTime(2026, 11, 30, 12, 1, 10), later);
+    }
+
+    [Fact]
     public async Task An_administrator_gives_someone_a_new_password_that_the_rules_accept_and_the_old_one_stops_working()
     {
         await using var portal = new PortalFactory();

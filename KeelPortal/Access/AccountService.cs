@@ -118,19 +118,25 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         return revoked > 0;
     }
 
+    /// <summary>How precisely a token's last use is kept.</summary>
+    public static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+
     /// <summary>The principal a token stands for, or null when it is unknown, revoked or expired.</summary>
     public async Task<ClaimsPrincipal?> AuthenticateTokenAsync(string token, string scheme)
     {
         await using var db = await contexts.CreateDbContextAsync();
         var hash = Hash(token);
         var now = time.GetUtcNow().UtcDateTime;
-        var row = await db.Set<ApiToken>().SingleOrDefaultAsync(t => t.Hash == hash && t.RevokedAtUtc == null);
+        var row = await db.Set<ApiToken>().AsNoTracking().SingleOrDefaultAsync(t => t.Hash == hash && t.RevokedAtUtc == null);
         if (row is null || row.ExpiresAtUtc <= now)
         {
             return null;
         }
-        row.LastUsedAtUtc = now;
-        await db.SaveChangesAsync();
+        // "Last used" to the minute: a pipeline calling many times a second does not write on every call.
+        if (row.LastUsedAtUtc is not { } last || now - last >= LastUsedResolution)
+        {
+            await db.Set<ApiToken>().Where(t => t.Id == row.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedAtUtc, now));
+        }
         return await PrincipalAsync(u => u.FindByIdAsync(row.UserId), scheme);
     }
 

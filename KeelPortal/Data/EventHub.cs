@@ -18,6 +18,9 @@ public sealed partial class EventHub(ILogger<EventHub> logger)
         return new Subscription(() => ImmutableInterlocked.Update(ref handlers, list => list.Remove(entry)));
     }
 
+    /// <summary>Whether anyone here listens for messages of <paramref name="type"/> (so reading one is worth it).</summary>
+    public bool Wants(Type type) => handlers.Exists(h => h.Type.IsAssignableFrom(type));
+
     public void Publish<T>(T message) where T : notnull
     {
         foreach (var (type, handler) in handlers)

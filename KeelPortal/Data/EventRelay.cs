@@ -138,6 +138,10 @@ public sealed partial class EventRelay(
                 {
                     gaps.Remove(row.Id);
                 }
+                if (outbox.TypeOf(row.Type) is { } type && !hub.Wants(type))
+                {
+                    continue; // Nobody here listens (a webhook's planning, say): not even read.
+                }
                 if (ReadOrNote(row) is { } message)
                 {
                     hub.Publish(message);

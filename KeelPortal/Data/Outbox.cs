@@ -118,6 +118,9 @@ public sealed class Outbox(IOptions<OutboxTypes> registered, IDbContextFactory<P
         await db.SaveChangesAsync(ct);
     }
 
+    /// <summary>The registered type of a row's message, or null for one this build does not know.</summary>
+    public Type? TypeOf(string name) => types.TryGet(name, out var type, out _) ? type : null;
+
     /// <summary>The message a row carries, or null for a type this build does not know (a newer replica's, say).</summary>
     public object? Read(PortalEvent row)
     {
