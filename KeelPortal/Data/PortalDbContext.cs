@@ -11,14 +11,16 @@ namespace KeelPortal.Data;
 public class PortalDbContext : IdentityDbContext<IdentityUser>
 {
     public PortalDbContext(DbContextOptions<PortalDbContext> options)
-        : base(options)
-    {
-    }
+        : base(options) => NoSavepoints();
 
     protected PortalDbContext(DbContextOptions options)
-        : base(options)
-    {
-    }
+        : base(options) => NoSavepoints();
+
+    /// <summary>
+    /// A SaveChanges inside an explicit transaction would otherwise set and release a savepoint (two more round trips
+    /// each): the portal never carries on with a transaction after a failed SaveChanges, it rolls the whole one back.
+    /// </summary>
+    private void NoSavepoints() => Database.AutoSavepointsEnabled = false;
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
