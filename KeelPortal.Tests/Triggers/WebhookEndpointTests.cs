@@ -211,6 +211,25 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_webhook_naming_hundreds_of_tags_is_taken_with_its_audit_details_cut_to_the_column()
+    {
+        var events = string.Join(",", Enumerable.Range(0, 150).Select(i =>
+            $$$"""{"action":"push","target":{"repository":"shop/service-number-{{{i:000}}}-with-a-long-name","tag":"1.0.{{{i}}}"},"request":{"host":"registry.example.com"}}"""));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/webhooks/registry") { Content = new StringContent($$"""{"events":[{{events}}]}""", Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var received = Assert.Single((await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery(Action: "webhook.received"))).Entries);
+        Assert.Equal(AuditTrail.MaxDetails, received.Details!.Length);
+        Assert.EndsWith("…", received.Details, StringComparison.Ordinal);
+        Assert.Equal(1, WebhookRows());
+        await Eventually.TrueAsync(() => portal.Logs.Lines.Count(l => l.Message.Contains("but no tracked workload uses", StringComparison.Ordinal)) == 150,
+            TimeSpan.FromSeconds(30), "every event was planned");
+    }
+
+    [Fact]
     public async Task A_webhook_arriving_while_the_portal_stops_gets_503_and_is_not_recorded()
     {
         var vector = (VectorCase)((IEnumerable<object[]>)WebhookVectors.Cases("cases")).First()[0];

@@ -30,8 +30,8 @@ internal sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEn
         builder.ToTable("AuditEntries");
         builder.Property(e => e.Actor).HasMaxLength(200);
         builder.Property(e => e.Action).HasMaxLength(100);
-        builder.Property(e => e.Subject).HasMaxLength(500);
-        builder.Property(e => e.Details).HasMaxLength(4000);
+        builder.Property(e => e.Subject).HasMaxLength(AuditTrail.MaxSubject);
+        builder.Property(e => e.Details).HasMaxLength(AuditTrail.MaxDetails);
         builder.HasIndex(e => e.OccurredAtUtc);
         builder.HasIndex(e => e.Subject);
     }

@@ -16,6 +16,11 @@ public sealed record AuditPageResult(IReadOnlyList<AuditEntry> Entries, int Tota
 /// <summary>Appends to and reads the audit trail. Entries are never updated or deleted.</summary>
 public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
 {
+    /// <summary>The columns' lengths: longer subjects and details (a webhook naming hundreds of tags) are cut, ending in "…".</summary>
+    public const int MaxSubject = 500, MaxDetails = 4000;
+
+    private static string Cut(string text, int max) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max - 1), "…");
+
     public async Task<AuditEntry> RecordAsync(
         string actor, string action, string subject, string? details = null, CancellationToken ct = default)
     {
@@ -34,8 +39,8 @@ public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, Time
             OccurredAtUtc = time.GetUtcNow().UtcDateTime,
             Actor = actor,
             Action = action,
-            Subject = subject,
-            Details = details,
+            Subject = Cut(subject, MaxSubject),
+            Details = details is null ? null : Cut(details, MaxDetails),
         };
         db.Set<AuditEntry>().Add(entry);
         return entry;

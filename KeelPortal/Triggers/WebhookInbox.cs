@@ -74,11 +74,17 @@ public sealed partial class WebhookInbox(
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            LogCommitFailed(e, batch.Count);
-            foreach (var arrival in batch)
+            if (batch.Count > 1)
             {
-                arrival.Committed.TrySetException(e);
+                // One webhook's rows must not fail the others': each is tried again on its own.
+                foreach (var arrival in batch)
+                {
+                    await CommitAsync([arrival], ct);
+                }
+                return;
             }
+            LogCommitFailed(e);
+            batch[0].Committed.TrySetException(e);
             return;
         }
         for (var i = 0; i < batch.Count; i++)
@@ -93,6 +99,6 @@ public sealed partial class WebhookInbox(
 
     private sealed record Arrival(string Subject, string Details, WebhookReceived? Webhook, TaskCompletionSource Committed);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} received webhook(s) failed; their senders get an error and may send them again")]
-    private partial void LogCommitFailed(Exception exception, int count);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing a received webhook failed; its sender gets an error and may send it again")]
+    private partial void LogCommitFailed(Exception exception);
 }
