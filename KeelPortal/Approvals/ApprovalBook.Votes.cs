@@ -185,9 +185,7 @@ public sealed partial class ApprovalBook
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
-        if (moved == 0)
+        if (await SetStateAsync(db, approvalId, from, to, reason, now, ct) == 0)
         {
             return false;
         }
@@ -202,10 +200,14 @@ public sealed partial class ApprovalBook
     /// <summary>Moves a pending approval whose row the caller's transaction already holds, with its events.</summary>
     private async Task StageMoveAsync(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now, CancellationToken ct)
     {
-        await db.Set<Approval>().Where(a => a.Id == approval.Id && a.State == ApprovalState.Pending)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
+        await SetStateAsync(db, approval.Id, ApprovalState.Pending, to, reason, now, ct);
         StageMoved(db, approval.Id, approval.WorkloadId, ApprovalState.Pending, to);
     }
+
+    /// <summary>The conditional state change itself: how many rows moved (0 when the approval is no longer in <paramref name="from"/>).</summary>
+    private static Task<int> SetStateAsync(DbContext db, long approvalId, ApprovalState from, ApprovalState to, string reason, DateTime now, CancellationToken ct) =>
+        db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
 
     private void StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)
     {

@@ -195,8 +195,7 @@ public sealed partial class EventRelay(
                 }
                 LogWorkAbandoned(e, row.Id, row.Type, row.Attempts + 1);
             }
-            var handled = time.GetUtcNow().UtcDateTime;
-            await set.Where(e => e.Id == row.Id).ExecuteUpdateAsync(s => s.SetProperty(e => e.HandledAtUtc, handled), ct);
+            await outbox.HandledAsync(row.Id, ct);
         }
     }
 
