@@ -171,7 +171,8 @@ public sealed class EventSignal
 
 /// <summary>
 /// Wakes the relay the moment event rows are committed: after a SaveChanges outside a transaction, or when the
-/// transaction around it commits (a rollback wakes nobody). Other replicas hear of it from the database.
+/// transaction around it commits (a rollback wakes nobody). Other replicas hear of it from the database. Rows written
+/// already claimed (<see cref="Outbox.StageClaimed"/>) wake nobody, here or on PostgreSQL: their work starts here.
 /// </summary>
 internal sealed class OutboxCommitWake(EventSignal signal) : IDbTransactionInterceptor, ISaveChangesInterceptor
 {
@@ -219,7 +220,8 @@ internal sealed class OutboxCommitWake(EventSignal signal) : IDbTransactionInter
 
     private static void Note(DbContext? context)
     {
-        if (context is not null && context.ChangeTracker.Entries<PortalEvent>().Any(e => e.State == EntityState.Added))
+        // A row written already claimed is this replica's own work, started right after the commit: nobody to wake.
+        if (context is not null && context.ChangeTracker.Entries<PortalEvent>().Any(e => e.State == EntityState.Added && e.Entity.ClaimedUntilUtc is null))
         {
             Pending.AddOrUpdate(context, true);
         }

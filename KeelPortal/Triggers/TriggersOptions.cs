@@ -27,4 +27,15 @@ public sealed class TriggersOptions
     /// <summary>How many received webhooks each replica plans at the same time (the rest wait in arrival order).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 64)]
     public int WebhookPlanners { get; set; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>
+    /// Webhooks per second above which this replica defers planning (answering first); 0 plans every webhook at once.
+    /// A single webhook, or a steady trickle, is planned the moment it is committed.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(0, 100_000)]
+    public int WebhookBurstRate { get; set; } = 50;
+
+    /// <summary>The longest a webhook's planning waits for a burst to pass.</summary>
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "00:00:50")]
+    public TimeSpan WebhookBurstDelay { get; set; } = TimeSpan.FromSeconds(10);
 }

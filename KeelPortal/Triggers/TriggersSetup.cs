@@ -8,6 +8,7 @@ public static class TriggersSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<WebhookBursts>();
+        builder.Services.AddSingleton<WebhookTraffic>();
         builder.Services.AddTransient<PollRepositoryJob>();
         builder.Services.AddTransient<WebhookWork>();
         builder.Services.AddTransient<Data.IEventWork, WebhookWork>();

@@ -22,7 +22,7 @@ public static partial class WebhookEndpoints
     }
 
     private static async Task<IResult> ReceiveAsync(
-        string provider, HttpContext context, IOptions<TriggersOptions> options, WebhookBursts bursts, WebhookInbox inbox, ILoggerFactory logs)
+        string provider, HttpContext context, IOptions<TriggersOptions> options, WebhookBursts bursts, WebhookTraffic traffic, WebhookInbox inbox, ILoggerFactory logs)
     {
         if (!WebhookPayloads.Providers.Contains(provider))
         {
@@ -50,6 +50,7 @@ public static partial class WebhookEndpoints
         }
         Telemetry.PortalTelemetry.Webhooks.Add(1, new("provider", provider), new("outcome", "accepted"));
         Telemetry.PortalTelemetry.KeelWebhook(provider);
+        traffic.Arrived();
         var fresh = bursts.TakeNew(provider, parsed.Events);
         var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
         var summary = parsed.Events.Count == 0 ? parsed.Note ?? "no new tags" : string.Join(", ", parsed.Events.Select(e => $"{e.Repository}:{e.Tag}"));

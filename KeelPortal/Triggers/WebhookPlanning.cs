@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using KeelPortal.Data;
 using KeelPortal.Updates;
@@ -20,7 +19,8 @@ public sealed record WebhookReceived(string Provider, IReadOnlyList<ImageEvent> 
 /// (<see cref="WebhookWork"/>), so nothing received is lost and a second planning is harmless.
 /// </summary>
 public sealed partial class WebhookPlanning(
-    IServiceScopeFactory scopes, Outbox outbox, IOptions<TriggersOptions> options, TimeProvider time, ILogger<WebhookPlanning> logger)
+    IServiceScopeFactory scopes, Outbox outbox, WebhookTraffic traffic, IOptions<TriggersOptions> options, TimeProvider time,
+    ILogger<WebhookPlanning> logger)
     : BackgroundService
 {
     private readonly Channel<Received> queue = Channel.CreateUnbounded<Received>(new UnboundedChannelOptions { SingleWriter = false });
@@ -33,7 +33,7 @@ public sealed partial class WebhookPlanning(
     {
         ArgumentNullException.ThrowIfNull(row);
         var claimedUntil = new DateTimeOffset(DateTime.SpecifyKind(row.ClaimedUntilUtc ?? row.OccurredAtUtc, DateTimeKind.Utc));
-        return queue.Writer.TryWrite(new Received(row.Id, webhook, claimedUntil, Stopwatch.GetTimestamp()));
+        return queue.Writer.TryWrite(new Received(row.Id, webhook, claimedUntil, time.GetTimestamp()));
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -71,6 +71,16 @@ public sealed partial class WebhookPlanning(
     private async Task PlanAsync(Received received, CancellationToken ct)
     {
         var (eventId, webhook, claimedUntil, at) = received;
+        try
+        {
+            // In a burst, answering comes first; what it brought is planned once it has passed.
+            await traffic.WaitForLullAsync(at, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            await GiveBackAsync(received, CancellationToken.None);
+            return;
+        }
         if (time.GetUtcNow() >= claimedUntil)
         {
             // Queued past the claim: a relay takes (or took) it over; planning it here too would only repeat the work.
@@ -84,7 +94,7 @@ public sealed partial class WebhookPlanning(
             {
                 await services.ServiceProvider.GetRequiredService<WebhookWork>().PlanAsync(webhook, ct);
             }
-            Telemetry.PortalTelemetry.WebhookToApproval.Record(Stopwatch.GetElapsedTime(at).TotalSeconds,
+            Telemetry.PortalTelemetry.WebhookToApproval.Record(time.GetElapsedTime(at).TotalSeconds,
                 new KeyValuePair<string, object?>("provider", webhook.Provider));
             await outbox.HandledAsync(eventId, ct);
         }
