@@ -46,14 +46,25 @@ public static class PipelineLatencyBenchmark
         pipeline.Cluster.BeforePatch = (_, _, _) => patched.TrySetResult(Stopwatch.GetTimestamp());
 
         var spans = new System.Collections.Concurrent.ConcurrentQueue<(string Name, double Ms)>();
+        // BENCH_SPANS=timeline prints, for the last run, every span that started between the final vote and its PATCH.
+        var timeline = new System.Collections.Concurrent.ConcurrentQueue<(string Name, DateTime Start, double Ms)>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = _ => Environment.GetEnvironmentVariable("BENCH_SPANS") is "1" or "statements",
+            ShouldListenTo = _ => Environment.GetEnvironmentVariable("BENCH_SPANS") is "1" or "statements" or "timeline",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            // BENCH_SPANS=statements names database spans by their statement (its first 70 characters).
-            ActivityStopped = a => spans.Enqueue((a.OperationName + " " + (Environment.GetEnvironmentVariable("BENCH_SPANS") == "statements"
-                && (a.GetTagItem("db.query.text") ?? a.GetTagItem("db.statement")) is string statement ? statement[..Math.Min(int.Parse(Environment.GetEnvironmentVariable("BENCH_STATEMENT_CHARS") ?? "70", System.Globalization.CultureInfo.InvariantCulture), statement.Length)].ReplaceLineEndings(" ") : a.DisplayName),
-                a.Duration.TotalMilliseconds)),
+            ActivityStopped = a =>
+            {
+                var statement = (a.GetTagItem("db.query.text") ?? a.GetTagItem("db.statement")) as string;
+                if (Environment.GetEnvironmentVariable("BENCH_SPANS") == "timeline")
+                {
+                    timeline.Enqueue((a.OperationName + " " + (statement ?? a.DisplayName), a.StartTimeUtc, a.Duration.TotalMilliseconds));
+                    return;
+                }
+                // BENCH_SPANS=statements names database spans by their statement (its first BENCH_STATEMENT_CHARS, 70, characters).
+                var chars = int.Parse(Environment.GetEnvironmentVariable("BENCH_STATEMENT_CHARS") ?? "70", System.Globalization.CultureInfo.InvariantCulture);
+                spans.Enqueue((a.OperationName + " " + (Environment.GetEnvironmentVariable("BENCH_SPANS") == "statements" && statement is not null
+                    ? statement[..Math.Min(chars, statement.Length)].ReplaceLineEndings(" ") : a.DisplayName), a.Duration.TotalMilliseconds));
+            },
         };
         ActivitySource.AddActivityListener(listener);
         var proposed = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,6 +81,8 @@ public static class PipelineLatencyBenchmark
             await pipeline.Pusher.TagAsync("bench/app", "1.0.0", tag);
             var identifier = $"deployment/shop/app:{tag}";
 
+            var hookAt = DateTime.UtcNow;
+            timeline.Clear();
             var start = Stopwatch.GetTimestamp();
             (await webhook.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag })).EnsureSuccessStatusCode();
             answer.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
@@ -78,14 +91,24 @@ public static class PipelineLatencyBenchmark
             var proposedAt = await proposed.Task.WaitAsync(TimeSpan.FromSeconds(30));
             proposed = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
             toPending.Add(Stopwatch.GetElapsedTime(start, proposedAt).TotalMilliseconds);
+            if (i == runs)
+            {
+                PrintTimeline(timeline, hookAt, hookAt + Stopwatch.GetElapsedTime(start, proposedAt), "the proposal reached the event hub");
+            }
             Trace.Assert((await pipeline.Approvals.FindAsync(identifier))?.State == ApprovalState.Pending);
 
             patched = new TaskCompletionSource<long>();
+            var voteAt = DateTime.UtcNow;
+            timeline.Clear();
             start = Stopwatch.GetTimestamp();
             (await voter.PostAsJsonAsync("v1/approvals", new { identifier, action = "approve" })).EnsureSuccessStatusCode();
             voteAnswer.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             var at = await patched.Task.WaitAsync(TimeSpan.FromSeconds(30));
             toPatch.Add(Stopwatch.GetElapsedTime(start, at).TotalMilliseconds);
+            if (i == runs)
+            {
+                PrintTimeline(timeline, voteAt, voteAt + Stopwatch.GetElapsedTime(start, at), "the PATCH reached the API server");
+            }
             await WaitAsync(async () => (await pipeline.Approvals.FindAsync(identifier))?.State == ApprovalState.Applied);
 
             start = Stopwatch.GetTimestamp();
@@ -102,6 +125,21 @@ public static class PipelineLatencyBenchmark
         Percentiles.Report("final vote -> PATCH sent", toPatch);
         Percentiles.Report("GET /v1/approvals with HTTP Basic (for comparison)", basicAnswer);
         return 0;
+    }
+
+    /// <summary>With BENCH_SPANS=timeline: every span that started between <paramref name="from"/> and <paramref name="to"/>, in order.</summary>
+    private static void PrintTimeline(IEnumerable<(string Name, DateTime Start, double Ms)> timeline, DateTime from, DateTime to, string end)
+    {
+        if (Environment.GetEnvironmentVariable("BENCH_SPANS") != "timeline")
+        {
+            return;
+        }
+        foreach (var (name, spanStart, ms) in timeline.Where(t => t.Start >= from && t.Start <= to).OrderBy(t => t.Start))
+        {
+            var text = name.ReplaceLineEndings(" ");
+            Console.WriteLine($"{(spanStart - from).TotalMilliseconds,7:0.0} +{ms,6:0.0} ms  {text[..Math.Min(140, text.Length)]}");
+        }
+        Console.WriteLine($"{(to - from).TotalMilliseconds,7:0.0}          {end}");
     }
 
     private static async Task WaitAsync(Func<Task<bool>> condition)

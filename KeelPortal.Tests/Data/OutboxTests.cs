@@ -73,6 +73,73 @@ public sealed class OutboxTests
         }
     }
 
+    /// <summary>A piece of work only this test's handler acts on.</summary>
+    public sealed record TestWork(string Name);
+
+    private sealed class TestWorkLog : IEventWork
+    {
+        public List<string> Done { get; } = [];
+
+        public Task HandleAsync(object message, DateTime occurredAtUtc, CancellationToken ct)
+        {
+            if (message is TestWork work)
+            {
+                lock (Done)
+                {
+                    Done.Add(work.Name);
+                }
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Work_written_already_claimed_starts_here_after_the_commit_and_if_this_replica_never_starts_it_a_relay_does()
+    {
+        var log = new TestWorkLog();
+        await using var portal = new PortalFactory()
+            .With("Data:EventPollInterval", "00:00:00.200").With("Data:EventClaimLease", "00:00:02")
+            .WithServices(s =>
+            {
+                s.Configure<OutboxTypes>(t => t.Add<TestWork>(_ => true));
+                s.AddSingleton<IEventWork>(log);
+            });
+        var relay = portal.Services.GetRequiredService<EventRelay>();
+        var contexts = portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        PortalEvent here, orphan;
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            here = relay.StageHere(db, new TestWork("here"));
+            // Committed by a replica that died before starting it.
+            orphan = relay.StageHere(db, new TestWork("orphan"));
+            await db.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+        var committed = System.Diagnostics.Stopwatch.StartNew();
+        relay.RunHere(here);
+
+        await Eventually.TrueAsync(() => { lock (log.Done) { return log.Done.Contains("here"); } }, TimeSpan.FromSeconds(10), "the work started here");
+        await Eventually.TrueAsync(() => { lock (log.Done) { return log.Done.Contains("orphan"); } }, TimeSpan.FromSeconds(20), "a relay took the orphan over");
+        Assert.True(committed.Elapsed >= TimeSpan.FromSeconds(1.5), "the orphan waited for its claim to run out");
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var db = await contexts.CreateDbContextAsync();
+            return await db.Set<PortalEvent>().Where(e => e.Id == here.Id || e.Id == orphan.Id).AllAsync(e => e.HandledAtUtc != null);
+        }, TimeSpan.FromSeconds(10), "both are marked handled");
+        // More relay rounds find nothing to do again: each ran once, the first on its first attempt.
+        await relay.RunOnceAsync(CancellationToken.None);
+        lock (log.Done)
+        {
+            Assert.Equal(["here", "orphan"], log.Done);
+        }
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            Assert.Equal(1, (await db.Set<PortalEvent>().SingleAsync(e => e.Id == here.Id)).Attempts);
+            Assert.Equal(2, (await db.Set<PortalEvent>().SingleAsync(e => e.Id == orphan.Id)).Attempts);
+        }
+    }
+
     [Fact]
     public async Task Work_committed_by_a_process_that_died_before_telling_anyone_is_done_once_and_a_dead_replicas_claim_is_taken_over()
     {

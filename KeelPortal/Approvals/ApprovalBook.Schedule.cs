@@ -76,14 +76,12 @@ public sealed partial class ApprovalBook
                 : $"{row.Identifier} is {row.State.ToString().ToLowerInvariant()}; only a pending or approved update can be let past its windows");
         }
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, row.State, StateMoved: false));
-        if (row.State == ApprovalState.Approved)
-        {
-            outbox.Stage(db, new ApprovalApproved(approvalId));
-        }
+        audit.Stage(db, actor, "apply.override", row.Identifier,
+            $"{text}{(row.ScheduleReason is { } why && row.State == ApprovalState.Approved ? $" (it was waiting: {why})" : "")}");
+        var apply = row.State == ApprovalState.Approved ? relay.StageHere(db, new ApprovalApproved(approvalId)) : null;
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        await audit.RecordAsync(actor, "apply.override", row.Identifier,
-            $"{text}{(row.ScheduleReason is { } why && row.State == ApprovalState.Approved ? $" (it was waiting: {why})" : "")}", ct);
+        RunHere(apply);
         return new(VoteOutcome.Counted, $"{row.Identifier} may be applied outside its windows and freezes", row);
     }
 }

@@ -38,6 +38,7 @@ public sealed partial class ApprovalBook
         var channel = via is null ? "" : $" via {via}";
         VoteResult result;
         (ApprovalState To, string Reason)? moved = null;
+        PortalEvent? apply = null;
         if (!approve)
         {
             var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
@@ -53,7 +54,7 @@ public sealed partial class ApprovalBook
             if (approvals >= approval.VotesRequired)
             {
                 var reason = $"approved by {approvals} vote(s)";
-                await StageMoveAsync(db, approval, ApprovalState.Approved, reason, now, ct);
+                apply = await StageMoveAsync(db, approval, ApprovalState.Approved, reason, now, ct);
                 audit.Stage(db, System, "approval.approved", approval.Identifier, reason);
                 (moved, result) = ((ApprovalState.Approved, reason), new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval));
             }
@@ -68,6 +69,7 @@ public sealed partial class ApprovalBook
             LogLostRace(approval.Identifier, "a vote by the same person");
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
+        RunHere(apply);
         Telemetry.PortalTelemetry.Votes.Add(1, new KeyValuePair<string, object?>("kind", approve ? "approve" : "reject"));
         if (moved is { } m)
         {
@@ -168,19 +170,15 @@ public sealed partial class ApprovalBook
 
     private async Task<bool> CompleteVotingAsync(Approval approval, string reason, CancellationToken ct)
     {
-        if (!await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Approved, reason, ct))
-        {
-            return false;
-        }
-        await audit.RecordAsync(System, "approval.approved", approval.Identifier, reason, ct);
-        return true;
+        return await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Approved, reason, ct, auditAction: "approval.approved");
     }
 
     /// <summary>
     /// The one way states change: an UPDATE … WHERE State = from, so only one caller wins; the winner's events
-    /// (<see cref="ApprovalChanged"/>, and <see cref="ApprovalApproved"/> when voting completes) commit with it.
+    /// (<see cref="ApprovalChanged"/>, and <see cref="ApprovalApproved"/> when voting completes) and, when
+    /// <paramref name="auditAction"/> is given, its audit entry (by the system, the reason as details) commit with it.
     /// </summary>
-    internal async Task<bool> MoveAsync(long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct)
+    internal async Task<bool> MoveAsync(long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct, string? auditAction = null)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -189,19 +187,27 @@ public sealed partial class ApprovalBook
         {
             return false;
         }
-        var workloadId = await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => a.WorkloadId).SingleAsync(ct);
-        StageMoved(db, approvalId, workloadId, from, to);
+        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => new { a.WorkloadId, a.Identifier }).SingleAsync(ct);
+        var apply = StageMoved(db, approvalId, moved.WorkloadId, from, to);
+        if (auditAction is not null)
+        {
+            audit.Stage(db, System, auditAction, moved.Identifier, reason);
+        }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        RunHere(apply);
         LogChange(approvalId, from, to, reason);
         return true;
     }
 
-    /// <summary>Moves a pending approval whose row the caller's transaction already holds, with its events.</summary>
-    private async Task StageMoveAsync(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now, CancellationToken ct)
+    /// <summary>
+    /// Moves a pending approval whose row the caller's transaction already holds, with its events; returns the apply
+    /// to start here once the transaction has committed (see <see cref="RunHere"/>), if it approved.
+    /// </summary>
+    private async Task<PortalEvent?> StageMoveAsync(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now, CancellationToken ct)
     {
         await SetStateAsync(db, approval.Id, ApprovalState.Pending, to, reason, now, ct);
-        StageMoved(db, approval.Id, approval.WorkloadId, ApprovalState.Pending, to);
+        return StageMoved(db, approval.Id, approval.WorkloadId, ApprovalState.Pending, to);
     }
 
     /// <summary>The conditional state change itself: how many rows moved (0 when the approval is no longer in <paramref name="from"/>).</summary>
@@ -209,12 +215,21 @@ public sealed partial class ApprovalBook
         db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from)
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
 
-    private void StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)
+    private PortalEvent? StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)
     {
         outbox.Stage(db, new ApprovalChanged(approvalId, workloadId, to));
-        if (from == ApprovalState.Pending && to == ApprovalState.Approved)
+        return from == ApprovalState.Pending && to == ApprovalState.Approved ? relay.StageHere(db, new ApprovalApproved(approvalId)) : null;
+    }
+
+    /// <summary>
+    /// The approved update goes to the cluster from here, right after the commit, instead of after a relay round: the
+    /// row was written already claimed by this replica, and if this replica stops first a relay applies it.
+    /// </summary>
+    private void RunHere(PortalEvent? apply)
+    {
+        if (apply is not null)
         {
-            outbox.Stage(db, new ApprovalApproved(approvalId));
+            relay.RunHere(apply);
         }
     }
 }

@@ -37,7 +37,7 @@ public sealed record ApprovalApproved(long ApprovalId);
 /// instances, a double click, a retried job) move an approval once.
 /// </summary>
 public sealed partial class ApprovalBook(
-    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, TimeProvider time, ILogger<ApprovalBook> logger)
+    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, EventRelay relay, TimeProvider time, ILogger<ApprovalBook> logger)
 {
     public const string System = "system";
 
@@ -126,9 +126,21 @@ public sealed partial class ApprovalBook(
             await db.SaveChangesAsync(ct);
             // The events name the new id, so they are written after it (still inside the transaction).
             outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, approval.State));
-            outbox.Stage(db, approval.State == ApprovalState.Approved ? new ApprovalApproved(approval.Id) : new ApprovalProposed(approval.Id));
+            // Its audit entries commit with it, so they precede whatever the apply (started at once) records.
+            if (pending is not null)
+            {
+                audit.Stage(db, System, "approval.superseded", pending.Identifier, $"superseded by {proposal.NewVersion}");
+            }
+            audit.Stage(db, System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
+                $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}");
+            var apply = approval.State == ApprovalState.Approved ? relay.StageHere(db, new ApprovalApproved(approval.Id)) : null;
+            if (apply is null)
+            {
+                outbox.Stage(db, new ApprovalProposed(approval.Id));
+            }
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
+            RunHere(apply);
         }
         catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
@@ -136,12 +148,6 @@ public sealed partial class ApprovalBook(
             LogLostRace(proposal.WorkloadId, "the pending approval");
             return new(ProposalOutcome.Unchanged, null, $"another proposal for {proposal.WorkloadId} was recorded at the same time");
         }
-        if (pending is not null)
-        {
-            await audit.RecordAsync(System, "approval.superseded", pending.Identifier, $"superseded by {proposal.NewVersion}", ct);
-        }
-        await audit.RecordAsync(System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
-            $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}", ct);
         Telemetry.PortalTelemetry.Proposals.Add(1, new KeyValuePair<string, object?>("votes", approval.VotesRequired > 0 ? "required" : "none"));
         global::System.Diagnostics.Activity.Current?.SetTag("keelportal.approval.id", approval.Id);
         if (approval.State == ApprovalState.Approved)

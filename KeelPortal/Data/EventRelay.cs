@@ -35,12 +35,55 @@ public sealed partial class EventRelay(
     private readonly SemaphoreSlim round = new(1, 1);
     private long cursor = -1;
     private DateTime nextCleanup;
+    private CancellationToken stopping = new(canceled: true);
 
     /// <summary>The id of the last event handed to this replica's pages.</summary>
     public long Cursor => Interlocked.Read(ref cursor);
 
+    /// <summary>
+    /// Adds a work-carrying event to the caller's transaction already claimed by this replica; once that transaction has
+    /// committed, <see cref="RunHere"/> starts its work at once, without waiting for a relay round.
+    /// </summary>
+    public PortalEvent StageHere(DbContext db, object message) => outbox.StageClaimed(db, message, options.Value.EventClaimLease);
+
+    /// <summary>
+    /// Does the work of a committed row staged with <see cref="StageHere"/>, in the background, exactly as a relay round
+    /// would, and marks it handled. If it fails, or this replica stops first, the claim runs out and a relay (of any
+    /// replica) tries again.
+    /// </summary>
+    public void RunHere(PortalEvent row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var ct = stopping;
+        if (ct.IsCancellationRequested)
+        {
+            return; // Not running (stopping, or not started): the claim runs out and a relay takes it.
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (ReadOrNote(row) is { } message)
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    await DoWorkAsync([.. scope.ServiceProvider.GetServices<IEventWork>()], row, message, row.Attempts, ct);
+                }
+            }
+#pragma warning disable CA1031 // Marking it handled failed: the claim runs out and a relay does the (repeatable) work again.
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+                LogRunHereFailed(e, row.Id, row.Type);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }, CancellationToken.None);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        stopping = stoppingToken;
         var data = options.Value;
         var listening = data.IsPostgres ? ListenAsync(data.ConnectionString, stoppingToken) : Task.CompletedTask;
         while (!stoppingToken.IsCancellationRequested)
@@ -178,25 +221,31 @@ public sealed partial class EventRelay(
             {
                 continue; // A newer replica's message: left for a replica that knows it.
             }
-            try
-            {
-                foreach (var handler in handlers)
-                {
-                    await handler.HandleAsync(message, row.OccurredAtUtc, ct);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                // row.Attempts was read before this claim, which counted one more.
-                if (row.Attempts + 1 < MaxAttempts)
-                {
-                    LogWorkFailed(e, row.Id, row.Type, row.Attempts + 1);
-                    continue;
-                }
-                LogWorkAbandoned(e, row.Id, row.Type, row.Attempts + 1);
-            }
-            await outbox.HandledAsync(row.Id, ct);
+            // row.Attempts was read before this claim, which counted one more.
+            await DoWorkAsync(handlers, row, message, row.Attempts + 1, ct);
         }
+    }
+
+    /// <summary>Every handler's work on one claimed row (its <paramref name="attempt"/>th), then the row marked handled.</summary>
+    private async Task DoWorkAsync(List<IEventWork> handlers, PortalEvent row, object message, int attempt, CancellationToken ct)
+    {
+        try
+        {
+            foreach (var handler in handlers)
+            {
+                await handler.HandleAsync(message, row.OccurredAtUtc, ct);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            if (attempt < MaxAttempts)
+            {
+                LogWorkFailed(e, row.Id, row.Type, attempt);
+                return; // Tried again when the claim runs out.
+            }
+            LogWorkAbandoned(e, row.Id, row.Type, attempt);
+        }
+        await outbox.HandledAsync(row.Id, ct);
     }
 
     private object? ReadOrNote(PortalEvent row)
@@ -260,6 +309,9 @@ public sealed partial class EventRelay(
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId} ({Type}): finishing its work here failed; a relay takes it when the claim runs out")]
+    private partial void LogRunHereFailed(Exception exception, long eventId, string type);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the outbox failed; trying again")]
     private partial void LogRoundFailed(Exception exception);
