@@ -126,6 +126,48 @@ public sealed class PipelineResilienceTests
     }
 
     [Fact]
+    public async Task In_a_burst_every_webhook_is_answered_before_any_is_planned_and_all_are_planned_after_it()
+    {
+        // Ten webhooks within 5 s are a burst here; planning waits for it to pass (at most 50 s).
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Triggers:WebhookBurstRate", "2").With("Triggers:WebhookBurstDelay", "00:00:50"));
+        var names = Enumerable.Range(1, 12).Select(i => $"burst-{i}").ToList();
+        foreach (var name in names)
+        {
+            await pipeline.Pusher.PushAsync($"team/{name}", "1.0.0");
+            pipeline.Deploy(name, $"{pipeline.Repository($"team/{name}")}:1.0.0", Keel(("keel.sh/policy", "all")), labels: Keel(("keel.sh/approvals", "1")));
+            await pipeline.TrackedAsync($"deployment/shop/{name}");
+            await pipeline.Pusher.PushAsync($"team/{name}", "1.0.1");
+        }
+        using var client = pipeline.WebhookClient();
+        var sending = System.Diagnostics.Stopwatch.StartNew();
+        // The burst begins: ten webhooks (one new event, nine repeats of it) — the rate is only known after a few.
+        foreach (var warmUp in await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => client.PostAsJsonAsync("v1/webhooks/native", new { name = pipeline.Repository("team/elsewhere"), tag = "1.0.0" }))))
+        {
+            warmUp.EnsureSuccessStatusCode();
+        }
+
+        var answers = await Task.WhenAll(names.Select(n => client.PostAsJsonAsync("v1/webhooks/native", new { name = pipeline.Repository($"team/{n}"), tag = "1.0.1" })));
+        var answeredIn = sending.Elapsed;
+        var plannedDuringBurst = await PlannedAsync(pipeline);
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        Assert.True(answeredIn < TimeSpan.FromSeconds(4), $"answered in {answeredIn}"); // Else the burst was over before the look below.
+        Assert.Equal(0, plannedDuringBurst);
+        foreach (var name in names)
+        {
+            await pipeline.ApprovalAsync($"deployment/shop/{name}:1.0.1", a => a.State == ApprovalState.Pending);
+        }
+        Assert.Equal(names.Count, await PlannedAsync(pipeline));
+        Assert.All(await WebhookRowsAsync(pipeline), r => Assert.Equal(1, r.Attempts)); // Planned here, under the claim.
+    }
+
+    private static async Task<int> PlannedAsync(PipelinePortal pipeline)
+    {
+        await using var db = await pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.Set<KeelPortal.Audit.AuditEntry>().CountAsync(a => a.Action == "tag.detected" && a.Subject.Contains("/team/burst-"));
+    }
+
+    [Fact]
     public async Task A_webhook_whose_planning_never_happened_is_planned_by_the_relay_when_its_claim_runs_out()
     {
         await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Triggers:WebhookFallbackDelay", "00:00:01"));

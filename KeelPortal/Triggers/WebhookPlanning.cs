@@ -73,8 +73,8 @@ public sealed partial class WebhookPlanning(
         var (eventId, webhook, claimedUntil, at) = received;
         try
         {
-            // In a burst, answering comes first; what it brought is planned once it has passed.
-            await traffic.WaitForLullAsync(at, ct);
+            // In a burst, answering comes first; what it brought is planned once it has passed — well within the claim.
+            await traffic.WaitForLullAsync(at, (claimedUntil - time.GetUtcNow()) / 2, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

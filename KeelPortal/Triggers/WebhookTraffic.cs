@@ -41,11 +41,12 @@ public sealed class WebhookTraffic(IOptions<TriggersOptions> options, TimeProvid
 
     /// <summary>
     /// Returns once no burst is on, or once the webhook that arrived at <paramref name="arrivedAt"/> (a
-    /// <see cref="TimeProvider.GetTimestamp"/>) has waited <see cref="TriggersOptions.WebhookBurstDelay"/>.
+    /// <see cref="TimeProvider.GetTimestamp"/>) has waited <see cref="TriggersOptions.WebhookBurstDelay"/> or
+    /// <paramref name="longest"/>, whichever is shorter.
     /// </summary>
-    public async Task WaitForLullAsync(long arrivedAt, CancellationToken ct)
+    public async Task WaitForLullAsync(long arrivedAt, TimeSpan longest, CancellationToken ct)
     {
-        var limit = options.Value.WebhookBurstDelay;
+        var limit = longest < options.Value.WebhookBurstDelay ? longest : options.Value.WebhookBurstDelay;
         while (InBurst && time.GetElapsedTime(arrivedAt) < limit)
         {
             await Task.Delay(Pause, time, ct);
