@@ -57,13 +57,14 @@ public sealed class WebhookTrafficTests
         var (traffic, clock) = Create(rate: 50, delaySeconds: 2);
         var quiet = traffic.WaitForLullAsync(clock.GetTimestamp(), TimeSpan.MaxValue, CancellationToken.None);
         Assert.True(quiet.IsCompletedSuccessfully); // No burst: at once.
+        Assert.False(await quiet);
 
         Arrive(traffic, clock, 10, TimeSpan.FromMilliseconds(1));
         var arrived = clock.GetTimestamp();
         var afterBurst = traffic.WaitForLullAsync(arrived, TimeSpan.MaxValue, CancellationToken.None);
         Assert.False(afterBurst.IsCompleted);
         clock.Advance(TimeSpan.FromMilliseconds(300)); // The arrivals stopped: the burst is over.
-        await afterBurst.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(await afterBurst.WaitAsync(TimeSpan.FromSeconds(10)));
 
         // Webhooks that keep coming do not hold planning back past the delay (2 s here)...
         Arrive(traffic, clock, 10, TimeSpan.FromMilliseconds(1));

@@ -159,6 +159,7 @@ public sealed class PipelineResilienceTests
         }
         Assert.Equal(names.Count, await PlannedAsync(pipeline));
         Assert.All(await WebhookRowsAsync(pipeline), r => Assert.Equal(1, r.Attempts)); // Planned here, under the claim.
+        Assert.Single(pipeline.Portal.Logs.Lines, l => l.Message.Contains("Webhooks arrived faster than 2 a second", StringComparison.Ordinal));
     }
 
     private static async Task<int> PlannedAsync(PipelinePortal pipeline)

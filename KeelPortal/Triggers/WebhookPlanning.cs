@@ -24,6 +24,7 @@ public sealed partial class WebhookPlanning(
     : BackgroundService
 {
     private readonly Channel<Received> queue = Channel.CreateUnbounded<Received>(new UnboundedChannelOptions { SingleWriter = false });
+    private long nextBurstNote;
 
     /// <summary>
     /// Queues the committed webhook (its outbox <paramref name="row"/>, claimed here) for planning; false when the
@@ -74,7 +75,10 @@ public sealed partial class WebhookPlanning(
         try
         {
             // In a burst, answering comes first; what it brought is planned once it has passed — well within the claim.
-            await traffic.WaitForLullAsync(at, (claimedUntil - time.GetUtcNow()) / 2, ct);
+            if (await traffic.WaitForLullAsync(at, (claimedUntil - time.GetUtcNow()) / 2, ct))
+            {
+                NoteBurst();
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -111,6 +115,17 @@ public sealed partial class WebhookPlanning(
         }
     }
 
+    /// <summary>One log line for a burst (at most one per <see cref="TriggersOptions.WebhookBurstDelay"/>), not one per webhook.</summary>
+    private void NoteBurst()
+    {
+        var now = time.GetUtcNow().UtcTicks;
+        var next = Interlocked.Read(ref nextBurstNote);
+        if (now >= next && Interlocked.CompareExchange(ref nextBurstNote, now + options.Value.WebhookBurstDelay.Ticks, next) == next)
+        {
+            LogBurst(options.Value.WebhookBurstRate, options.Value.WebhookBurstDelay);
+        }
+    }
+
     private async Task GiveBackAsync(Received received, CancellationToken ct)
     {
         try
@@ -126,6 +141,9 @@ public sealed partial class WebhookPlanning(
     }
 
     private sealed record Received(long EventId, WebhookReceived Webhook, DateTimeOffset ClaimedUntil, long At);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhooks arrived faster than {Rate} a second: they were answered first and planned once the burst had passed (each waited at most {Delay})")]
+    private partial void LogBurst(int rate, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Planning a {Provider} webhook (event {EventId}) failed; a relay plans it again")]
     private partial void LogFailed(Exception exception, string provider, long eventId);

@@ -44,13 +44,17 @@ public sealed class WebhookTraffic(IOptions<TriggersOptions> options, TimeProvid
     /// <see cref="TimeProvider.GetTimestamp"/>) has waited <see cref="TriggersOptions.WebhookBurstDelay"/> or
     /// <paramref name="longest"/>, whichever is shorter.
     /// </summary>
-    public async Task WaitForLullAsync(long arrivedAt, TimeSpan longest, CancellationToken ct)
+    /// <returns>True when it waited (a burst was on).</returns>
+    public async Task<bool> WaitForLullAsync(long arrivedAt, TimeSpan longest, CancellationToken ct)
     {
         var limit = longest < options.Value.WebhookBurstDelay ? longest : options.Value.WebhookBurstDelay;
+        var waited = false;
         while (InBurst && time.GetElapsedTime(arrivedAt) < limit)
         {
+            waited = true;
             await Task.Delay(Pause, time, ct);
         }
+        return waited;
     }
 
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(10);
