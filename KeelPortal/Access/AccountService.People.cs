@@ -12,14 +12,41 @@ public sealed partial class AccountService
     /// </summary>
     public async Task<string?> CurrentRoleAsync(string userName, CancellationToken ct = default)
     {
-        using var scope = scopes.CreateScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
-        var user = string.IsNullOrEmpty(userName) ? null : await users.FindByNameAsync(userName);
-        if (user is null || await users.IsLockedOutAsync(user))
+        if (string.IsNullOrEmpty(userName))
         {
             return null;
         }
-        return Roles.Highest(await users.GetRolesAsync(user));
+        string normalized;
+        using (var scope = scopes.CreateScope())
+        {
+            normalized = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>().NormalizeName(userName);
+        }
+        return await PersonAsync(u => u.NormalizedUserName == normalized, ct) is { } person ? Roles.Highest(person.Roles) : null;
+    }
+
+    /// <summary>An account as authentication and the gate see it: its name, id and roles, unless it is locked.</summary>
+    private sealed record Person(string Id, string UserName, IReadOnlyList<string> Roles);
+
+    /// <summary>
+    /// The account <paramref name="which"/> names, read with its lockout and its roles in one query (as UserManager's
+    /// FindBy…, IsLockedOut and GetRoles would in three): null when there is none or it is locked out.
+    /// </summary>
+    private async Task<Person?> PersonAsync(System.Linq.Expressions.Expression<Func<IdentityUser, bool>> which, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Users.AsNoTracking().Where(which)
+            .Select(u => new
+            {
+                u.Id, u.UserName, u.LockoutEnabled, u.LockoutEnd,
+                Roles = db.UserRoles.Where(r => r.UserId == u.Id).Join(db.Roles, r => r.RoleId, role => role.Id, (_, role) => role.Name!).ToList(),
+            })
+            .SingleOrDefaultAsync(ct);
+        // Locked out as Identity decides it: lockout enabled and its end not yet passed.
+        if (row?.UserName is null || (row.LockoutEnabled && row.LockoutEnd >= time.GetUtcNow()))
+        {
+            return null;
+        }
+        return new(row.Id, row.UserName, row.Roles);
     }
 
     private readonly SemaphoreSlim setup = new(1, 1);

@@ -137,7 +137,8 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         {
             await db.Set<ApiToken>().Where(t => t.Id == row.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedAtUtc, now));
         }
-        return await PrincipalAsync(u => u.FindByIdAsync(row.UserId), scheme);
+        var userId = row.UserId;
+        return await PrincipalAsync(u => u.Id == userId, scheme);
     }
 
     /// <summary>
@@ -154,20 +155,18 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         {
             return null;
         }
-        return await PrincipalAsync(u => u.FindByIdAsync(user.Id), scheme);
+        var userId = user.Id;
+        return await PrincipalAsync(u => u.Id == userId, scheme);
     }
 
-    private async Task<ClaimsPrincipal?> PrincipalAsync(Func<UserManager<IdentityUser>, Task<IdentityUser?>> find, string scheme)
+    private async Task<ClaimsPrincipal?> PrincipalAsync(System.Linq.Expressions.Expression<Func<IdentityUser, bool>> which, string scheme)
     {
-        using var scope = scopes.CreateScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
-        var user = await find(users);
-        if (user is null || await users.IsLockedOutAsync(user))
+        if (await PersonAsync(which, CancellationToken.None) is not { } person)
         {
             return null;
         }
-        var claims = new List<Claim> { new(ClaimTypes.Name, user.UserName!), new(ClaimTypes.NameIdentifier, user.Id) };
-        claims.AddRange((await users.GetRolesAsync(user)).Select(r => new Claim(ClaimTypes.Role, r)));
+        var claims = new List<Claim> { new(ClaimTypes.Name, person.UserName), new(ClaimTypes.NameIdentifier, person.Id) };
+        claims.AddRange(person.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
     }
 
