@@ -121,6 +121,20 @@ public sealed class StartupTests
         Assert.Contains("Jobs:QueuePollInterval must be between", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_burst_setting_out_of_range_stops_startup_and_names_its_key()
+    {
+        await using var portal = new PortalFactory()
+            .With("Triggers:WebhookBurstRate", "-1")
+            .With("Triggers:WebhookBurstDelay", "00:05:00");
+
+        Assert.ThrowsAny<InvalidOperationException>(() => portal.CreateClient());
+
+        var report = Assert.Single(portal.Logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Critical).Message;
+        Assert.Contains("Triggers:WebhookBurstRate must be between 0 (off) and 100000", report, StringComparison.Ordinal);
+        Assert.Contains("Triggers:WebhookBurstDelay must be between 00:00:00 and 00:00:50", report, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("mysql", "Server=db", "Data:Provider must be sqlite or postgres.")]
     [InlineData("postgres", "Data Source=data/keelportal.db", "Data:ConnectionString is not a valid PostgreSQL connection string")]

@@ -32,10 +32,11 @@ public sealed class TriggersOptions
     /// Webhooks per second above which this replica defers planning (answering first); 0 plans every webhook at once.
     /// A single webhook, or a steady trickle, is planned the moment it is committed.
     /// </summary>
-    [System.ComponentModel.DataAnnotations.Range(0, 100_000)]
+    [System.ComponentModel.DataAnnotations.Range(0, 100_000, ErrorMessage = "Triggers:WebhookBurstRate must be between 0 (off) and 100000 webhooks a second.")]
     public int WebhookBurstRate { get; set; } = 50;
 
     /// <summary>The longest a webhook's planning waits for a burst to pass.</summary>
-    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "00:00:50")]
+    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "00:00:50",
+        ErrorMessage = "Triggers:WebhookBurstDelay must be between 00:00:00 and 00:00:50.")]
     public TimeSpan WebhookBurstDelay { get; set; } = TimeSpan.FromSeconds(10);
 }
