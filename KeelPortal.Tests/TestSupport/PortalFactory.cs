@@ -57,6 +57,16 @@ public sealed class PortalFactory : WebApplicationFactory<Program>
         return this;
     }
 
+    /// <summary>
+    /// Starts the portal expecting its settings to be refused: start-up fails, and the one critical log line — the
+    /// report that names every problem — is returned.
+    /// </summary>
+    public string RefusedSettingsReport()
+    {
+        Assert.ThrowsAny<InvalidOperationException>(() => CreateClient());
+        return Assert.Single(Logs.Lines, l => l.Level == Microsoft.Extensions.Logging.LogLevel.Critical).Message;
+    }
+
     public PortalFactory With(string key, string? value)
     {
         settings[key] = value;
