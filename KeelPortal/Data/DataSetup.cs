@@ -45,7 +45,7 @@ public static class DataSetup
         builder.Services.Remove(sqlite);
         builder.Services.AddSingleton<IDbContextFactory<PortalDbContext>>(sp => sp.GetRequiredService<IOptions<DataOptions>>().Value.IsPostgres
             ? new PostgresContexts(sp.GetRequiredService<IDbContextFactory<PostgresDbContext>>())
-            : (IDbContextFactory<PortalDbContext>)(sqlite.ImplementationFactory?.Invoke(sp) ?? ActivatorUtilities.CreateInstance(sp, sqlite.ImplementationType!)));
+            : (IDbContextFactory<PortalDbContext>)sqlite.ImplementationFactory!(sp));
         // Identity's stores and the key ring's repository take a context from the request's (or their own) scope; it
         // goes back to the pool with the scope.
         builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContext());
