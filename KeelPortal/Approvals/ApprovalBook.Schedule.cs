@@ -78,7 +78,7 @@ public sealed partial class ApprovalBook
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, row.State, StateMoved: false));
         audit.Stage(db, actor, "apply.override", row.Identifier,
             $"{text}{(row.ScheduleReason is { } why && row.State == ApprovalState.Approved ? $" (it was waiting: {why})" : "")}");
-        var apply = row.State == ApprovalState.Approved ? relay.StageHere(db, new ApprovalApproved(approvalId)) : null;
+        var apply = row.State == ApprovalState.Approved ? StageApply(db, approvalId) : null;
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         RunHere(apply);

@@ -218,8 +218,11 @@ public sealed partial class ApprovalBook
     private PortalEvent? StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)
     {
         outbox.Stage(db, new ApprovalChanged(approvalId, workloadId, to));
-        return from == ApprovalState.Pending && to == ApprovalState.Approved ? relay.StageHere(db, new ApprovalApproved(approvalId)) : null;
+        return from == ApprovalState.Pending && to == ApprovalState.Approved ? StageApply(db, approvalId) : null;
     }
+
+    /// <summary>The approved approval's apply, written already claimed by this replica (see <see cref="RunHere"/>).</summary>
+    private PortalEvent StageApply(DbContext db, long approvalId) => relay.StageHere(db, new ApprovalApproved(approvalId));
 
     /// <summary>
     /// The approved update goes to the cluster from here, right after the commit, instead of after a relay round: the

@@ -133,8 +133,12 @@ public sealed partial class ApprovalBook(
             }
             audit.Stage(db, System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
                 $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}");
-            var apply = approval.State == ApprovalState.Approved ? relay.StageHere(db, new ApprovalApproved(approval.Id)) : null;
-            if (apply is null)
+            PortalEvent? apply = null;
+            if (approval.State == ApprovalState.Approved)
+            {
+                apply = StageApply(db, approval.Id);
+            }
+            else
             {
                 outbox.Stage(db, new ApprovalProposed(approval.Id));
             }
