@@ -149,6 +149,33 @@ public sealed class ApprovalRulesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_API_vote_uses_the_role_its_request_read_and_any_other_principal_is_read_again()
+    {
+        var approval = await PendingAsync();
+        var accounts = portal.Services.GetRequiredService<AccountService>();
+        var gate = portal.Services.GetRequiredService<ApprovalGate>();
+        var token = (await accounts.CreateTokenAsync("alice", "ci", "alice")).Token!;
+        using var api = portal.CreateClient();
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        // Demoted after the token was issued: the request's own read sees it, and the vote is refused.
+        await accounts.SetRoleAsync("alice", Roles.Viewer, "root");
+        using var demoted = await api.PostAsJsonAsync("/v1/approvals", new { identifier = approval.Identifier, action = "approve" });
+        // A principal of another scheme (a console session's copy of its roles) is not trusted for the role: it is read again.
+        var stale = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [new(System.Security.Claims.ClaimTypes.Name, "alice"), new(System.Security.Claims.ClaimTypes.Role, Roles.Admin)], "Cookies"));
+        var fromSession = await gate.VoteAsync(stale, approval.Id, approve: true);
+        await accounts.SetRoleAsync("alice", Roles.Approver, "root");
+        using var counted = await api.PostAsJsonAsync("/v1/approvals", new { identifier = approval.Identifier, action = "approve" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, demoted.StatusCode);
+        Assert.Equal(VoteOutcome.NotAllowed, fromSession.Outcome);
+        Assert.Contains("Viewer", fromSession.Reason, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, counted.StatusCode);
+        Assert.Equal(["alice"], (await Book.GetAsync(approval.Id))!.Votes.Select(v => v.Voter));
+    }
+
+    [Fact]
     public async Task Console_administrator_actions_check_the_role_at_the_moment_they_act()
     {
         var accounts = portal.Services.GetRequiredService<AccountService>();

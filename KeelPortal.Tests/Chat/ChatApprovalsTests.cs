@@ -197,6 +197,8 @@ public sealed class ChatApprovalsTests
         var navigation = console.Services.GetRequiredService<NavigationManager>();
         navigation.NavigateTo(links["Approve"].Replace(NotificationHost.BaseUrl, "/", StringComparison.Ordinal));
         var page = console.Render<DecidePage>();
+        // The page reads the approval after its first render.
+        page.WaitForAssertion(() => page.Find("[data-testid=decide-confirm]"), TimeSpan.FromSeconds(10));
         page.Find("[data-testid=decide-confirm]").Click();
         page.WaitForAssertion(() => Assert.Contains("Your vote was counted", page.Find("[data-testid=decide-message]").TextContent, StringComparison.Ordinal));
         Assert.Equal(["bob"], (await pipeline.Approvals.GetAsync(approval.Id))!.Votes.Select(v => v.Voter));
@@ -204,7 +206,8 @@ public sealed class ChatApprovalsTests
         // A link altered by one character is not the portal's.
         navigation.NavigateTo(links["Reject"].Replace(NotificationHost.BaseUrl, "/", StringComparison.Ordinal)[..^2] + "xx");
         var tampered = console.Render<DecidePage>();
-        Assert.Contains("not one the portal signed", tampered.Find("[data-testid=decide-problem]").TextContent, StringComparison.Ordinal);
+        tampered.WaitForAssertion(() => Assert.Contains("not one the portal signed", tampered.Find("[data-testid=decide-problem]").TextContent, StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10));
         Assert.Single((await pipeline.Approvals.GetAsync(approval.Id))!.Votes);
     }
 }

@@ -9,7 +9,7 @@ public sealed partial class ApprovalBook
     /// <summary>
     /// Claims an approved approval for applying: Approved → Applying, or an Applying claim older than
     /// <paramref name="lease"/> (its applier stopped mid-way; the idempotent patch makes resuming safe). Only one
-    /// caller gets true.
+    /// caller gets it. The claim's <c>apply.started</c> audit entry commits with it.
     /// </summary>
     public async Task<Approval?> TryClaimAsync(long approvalId, TimeSpan lease, CancellationToken ct = default)
     {
@@ -30,6 +30,7 @@ public sealed partial class ApprovalBook
         }
         var approval = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
         outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Applying));
+        audit.Stage(db, System, "apply.started", approval.Identifier, $"{approval.CurrentVersion} -> {approval.NewVersion} (attempt {approval.ApplyAttempts})");
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return approval;

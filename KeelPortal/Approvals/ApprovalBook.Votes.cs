@@ -42,7 +42,7 @@ public sealed partial class ApprovalBook
         if (!approve)
         {
             var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
-            await StageMoveAsync(db, approval, ApprovalState.Rejected, reason, now, ct);
+            StageMove(db, approval, ApprovalState.Rejected, reason, now);
             audit.Stage(db, voter, "approval.rejected", approval.Identifier, via is null ? details : $"{details ?? "rejected"}{channel}");
             (moved, result) = ((ApprovalState.Rejected, reason), new(VoteOutcome.Rejected, reason, approval));
         }
@@ -54,7 +54,7 @@ public sealed partial class ApprovalBook
             if (approvals >= approval.VotesRequired)
             {
                 var reason = $"approved by {approvals} vote(s)";
-                apply = await StageMoveAsync(db, approval, ApprovalState.Approved, reason, now, ct);
+                apply = StageMove(db, approval, ApprovalState.Approved, reason, now);
                 audit.Stage(db, System, "approval.approved", approval.Identifier, reason);
                 (moved, result) = ((ApprovalState.Approved, reason), new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval));
             }
@@ -201,12 +201,16 @@ public sealed partial class ApprovalBook
     }
 
     /// <summary>
-    /// Moves a pending approval whose row the caller's transaction already holds, with its events; returns the apply
-    /// to start here once the transaction has committed (see <see cref="RunHere"/>), if it approved.
+    /// Moves a pending approval whose row the caller's transaction already holds (so it is still pending), with its
+    /// events: the change is saved with the caller's other rows, in one round trip. Returns the apply to start here once
+    /// the transaction has committed (see <see cref="RunHere"/>), if it approved.
     /// </summary>
-    private async Task<PortalEvent?> StageMoveAsync(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now, CancellationToken ct)
+    private PortalEvent? StageMove(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now)
     {
-        await SetStateAsync(db, approval.Id, ApprovalState.Pending, to, reason, now, ct);
+        db.Attach(approval);
+        approval.State = to;
+        approval.Reason = reason;
+        approval.UpdatedAtUtc = now;
         return StageMoved(db, approval.Id, approval.WorkloadId, ApprovalState.Pending, to);
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using KeelPortal.Access;
 
 namespace KeelPortal.Approvals;
@@ -16,9 +17,24 @@ public sealed record GateResult(bool Allowed, string Reason, int Changed = 0)
 /// </summary>
 public sealed class ApprovalGate(ApprovalBook book, AccountService accounts)
 {
-    public async Task<VoteResult> VoteAsync(string actor, long approvalId, bool approve, string? comment = null, string? via = null, CancellationToken ct = default)
+    public async Task<VoteResult> VoteAsync(string actor, long approvalId, bool approve, string? comment = null, string? via = null, CancellationToken ct = default) =>
+        await VoteAsRoleAsync(actor, await accounts.CurrentRoleAsync(actor, ct), approvalId, approve, comment, via, ct);
+
+    /// <summary>
+    /// A vote by the caller of an API request. The API's authentication read the account, its lockout and its roles
+    /// from the database in this same request, moments ago: that read is the role at the moment of acting, and it is not
+    /// read a second time. Any other principal (a console session's cookie) is read again like every other action.
+    /// </summary>
+    public async Task<VoteResult> VoteAsync(ClaimsPrincipal caller, long approvalId, bool approve, CancellationToken ct = default)
     {
-        var role = await accounts.CurrentRoleAsync(actor, ct);
+        var actor = caller.Identity?.Name ?? "";
+        return caller.Identity is { IsAuthenticated: true, AuthenticationType: ApiAuthenticationHandler.SchemeName }
+            ? await VoteAsRoleAsync(actor, Roles.Highest(caller.FindAll(ClaimTypes.Role).Select(c => c.Value)), approvalId, approve, null, null, ct)
+            : await VoteAsync(actor, approvalId, approve, ct: ct);
+    }
+
+    private async Task<VoteResult> VoteAsRoleAsync(string actor, string? role, long approvalId, bool approve, string? comment, string? via, CancellationToken ct)
+    {
         if (role is not (Roles.Approver or Roles.Admin))
         {
             return new(VoteOutcome.NotAllowed, $"{actor} may not vote: {Holds(role)}; voting needs the {Roles.Approver} or {Roles.Admin} role");

@@ -44,7 +44,7 @@ public static class KeelApi
         switch (action)
         {
             case "approve" or "reject":
-                var vote = await gate.VoteAsync(voter, approval.Id, action == "approve", null, ct: ct);
+                var vote = await gate.VoteAsync(user, approval.Id, action == "approve", ct);
                 return vote.Outcome switch
                 {
                     VoteOutcome.NotAllowed => Results.Problem(statusCode: 403, title: "Not allowed", detail: vote.Reason),

@@ -46,8 +46,6 @@ public sealed class ApplyJob(
         {
             return; // The tag was pushed again since the votes were cast: they were reset and it waits for new ones.
         }
-        await audit.RecordAsync(ApprovalBook.System, "apply.started", approval.Identifier,
-            $"{approval.CurrentVersion} -> {approval.NewVersion} (attempt {approval.ApplyAttempts})", ct);
         var request = new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval), approval.CurrentVersion, approval.NewVersion, digest);
         var result = WorkloadId.TryParse(approval.WorkloadId, out var kind, out _, out _) && providers.FirstOrDefault(p => p.Owns(kind)) is { } provider
             ? await provider.ApplyAsync(request, ct)
