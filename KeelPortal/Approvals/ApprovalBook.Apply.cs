@@ -150,16 +150,6 @@ public sealed partial class ApprovalBook
             .Select(a => a.NewVersion).FirstOrDefaultAsync(ct);
     }
 
-    /// <summary>The versions declined for a workload (rejected or expired): they are not proposed again.</summary>
-    public async Task<IReadOnlySet<string>> DeclinedVersionsAsync(string workloadId, CancellationToken ct = default)
-    {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var versions = await db.Set<Approval>()
-            .Where(a => a.WorkloadId == workloadId && (a.State == ApprovalState.Rejected || a.State == ApprovalState.Expired))
-            .Select(a => a.NewVersion).Distinct().ToListAsync(ct);
-        return versions.ToHashSet(StringComparer.Ordinal);
-    }
-
     /// <summary>Approved (or stale Applying) approvals nobody is applying: after a restart they are picked up again.</summary>
     public async Task<IReadOnlyList<long>> StrandedAsync(TimeSpan lease, TimeSpan approvedFor = default, CancellationToken ct = default)
     {

@@ -205,9 +205,12 @@ public sealed class Holds(
     /// <summary>The versions declined for a workload: rejected or expired approvals, and skipped versions. None is proposed again.</summary>
     public async Task<IReadOnlySet<string>> DeclinedVersionsAsync(string workloadId, CancellationToken ct = default)
     {
-        var declined = await approvals.DeclinedVersionsAsync(workloadId, ct);
-        var skipped = await SkipsAsync(workloadId, ct);
-        return skipped.Count == 0 ? declined : declined.Union(skipped.Select(s => s.Version), StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var versions = await db.Set<Approval>()
+            .Where(a => a.WorkloadId == workloadId && (a.State == ApprovalState.Rejected || a.State == ApprovalState.Expired)).Select(a => a.NewVersion)
+            .Union(db.Set<VersionSkip>().Where(s => s.WorkloadId == workloadId).Select(s => s.Version))
+            .ToListAsync(ct);
+        return versions.ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>"held by alice until 2026-12-07 09:00Z: database migration" (how the list and the page say it).</summary>

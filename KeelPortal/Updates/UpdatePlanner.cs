@@ -50,13 +50,15 @@ public sealed partial class UpdatePlanner(
                 $"{source}: the registry does not have this tag ({confirmed.Failure.Reason}); nothing planned", ct);
             return 0;
         }
-        await audit.RecordAsync(ApprovalBook.System, "tag.detected", $"{repository}:{tag}",
+        // Written while the first decision reads what it needs; committed before that decision writes anything.
+        var detected = audit.RecordAsync(ApprovalBook.System, "tag.detected", $"{repository}:{tag}",
             $"{source}; digest {digest ?? "unknown"}{(confirmed.Succeeded ? " (confirmed in the registry)" : $" (not confirmed: {confirmed.Failure!.Reason})")}", ct);
         var proposed = 0;
         foreach (var workload in tracking)
         {
-            proposed += await DecideAsync(workload, image, [tag], (tag, digest), credential, verbose: true, ct) ? 1 : 0;
+            proposed += await DecideAsync(workload, image, [tag], (tag, digest), credential, verbose: true, ct, detected) ? 1 : 0;
         }
+        await detected;
         return proposed;
     }
 
@@ -100,9 +102,13 @@ public sealed partial class UpdatePlanner(
         return proposed;
     }
 
+    /// <summary>
+    /// One workload's decision. <paramref name="written"/>, when given, is a write of the caller's still in flight: the
+    /// decision reads beside it and waits for it before it writes anything of its own.
+    /// </summary>
     private async Task<bool> DecideAsync(
         WorkloadSnapshot workload, ImageReference image, IReadOnlyList<string> tags, (string Tag, string? Digest)? known,
-        RegistryCredential? credential, bool verbose, CancellationToken ct)
+        RegistryCredential? credential, bool verbose, CancellationToken ct, Task? written = null)
     {
         var containers = workload.Containers.Where(c => string.Equals(c.Repository, image.Name, StringComparison.OrdinalIgnoreCase)).ToList();
         if (containers.Count == 0)
@@ -111,7 +117,13 @@ public sealed partial class UpdatePlanner(
         }
         var current = containers[0].Tag!;
         containers = containers.Where(c => c.Tag == current).ToList();
-        if (await holds.ActiveAsync(workload.Id, ct) is { } hold)
+        var policy = workload.UpdatePolicy();
+        var digestOnly = policy.Kind == PolicyKind.Force && policy.MatchTag;
+        // Whether it is held and which versions were declined for it are read together, in one wait.
+        var holdRead = holds.ActiveAsync(workload.Id, ct);
+        var declinedRead = digestOnly ? null : holds.DeclinedVersionsAsync(workload.Id, ct);
+        await Task.WhenAll(holdRead, declinedRead ?? Task.CompletedTask, written ?? Task.CompletedTask);
+        if (await holdRead is { } hold)
         {
             if (verbose)
             {
@@ -119,14 +131,13 @@ public sealed partial class UpdatePlanner(
             }
             return false;
         }
-        var policy = workload.UpdatePolicy();
-        if (policy.Kind == PolicyKind.Force && policy.MatchTag)
+        if (digestOnly)
         {
             return await FollowDigestAsync(workload, image, containers, current, tags, known, credential, ct);
         }
         // A version declined for this workload (rejected or expired) is out of the running, so it never hides a lower
         // eligible one: polls and webhooks both propose the best version that is left.
-        var declined = await holds.DeclinedVersionsAsync(workload.Id, ct);
+        var declined = await declinedRead!;
         var open = OpenTags(tags, current, declined);
         var choice = await TagChooser.ChooseAsync(policy, current, open, workload.RequiredPlatforms(), PlatformsOf(registry, image, credential, facts), ct);
         // A poll saw every tag, so its answer is the workload's standing; a webhook names one tag and only says more when it wins.
