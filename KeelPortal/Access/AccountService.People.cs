@@ -41,13 +41,12 @@ public sealed partial class AccountService
                 Roles = db.UserRoles.Where(r => r.UserId == u.Id).Join(db.Roles, r => r.RoleId, role => role.Id, (_, role) => role.Name!).ToList(),
             })
             .SingleOrDefaultAsync(ct);
-        // Locked out as Identity decides it: lockout enabled and its end not yet passed.
-        if (row?.UserName is null || (row.LockoutEnabled && row.LockoutEnd >= time.GetUtcNow()))
-        {
-            return null;
-        }
-        return new(row.Id, row.UserName, row.Roles);
+        return row is null ? null : Unlocked(row.Id, row.UserName, row.LockoutEnabled, row.LockoutEnd, row.Roles);
     }
+
+    /// <summary>The account as read, unless it is locked out as Identity decides it: lockout enabled and its end not yet passed.</summary>
+    private Person? Unlocked(string id, string? userName, bool lockoutEnabled, DateTimeOffset? lockoutEnd, IReadOnlyList<string> roles) =>
+        userName is null || (lockoutEnabled && lockoutEnd >= time.GetUtcNow()) ? null : new(id, userName, roles);
 
     private readonly SemaphoreSlim setup = new(1, 1);
 

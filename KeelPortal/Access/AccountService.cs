@@ -127,18 +127,25 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         await using var db = await contexts.CreateDbContextAsync();
         var hash = Hash(token);
         var now = time.GetUtcNow().UtcDateTime;
-        var row = await db.Set<ApiToken>().AsNoTracking().SingleOrDefaultAsync(t => t.Hash == hash && t.RevokedAtUtc == null);
-        if (row is null || row.ExpiresAtUtc <= now)
+        // The token and the account it stands for, with the account's lockout and roles, in one query.
+        var row = await db.Set<ApiToken>().AsNoTracking()
+            .Where(t => t.Hash == hash && t.RevokedAtUtc == null && (t.ExpiresAtUtc == null || t.ExpiresAtUtc > now))
+            .Join(db.Users, t => t.UserId, u => u.Id, (t, u) => new
+            {
+                TokenId = t.Id, t.LastUsedAtUtc, u.Id, u.UserName, u.LockoutEnabled, u.LockoutEnd,
+                Roles = db.UserRoles.Where(r => r.UserId == u.Id).Join(db.Roles, r => r.RoleId, role => role.Id, (_, role) => role.Name!).ToList(),
+            })
+            .SingleOrDefaultAsync();
+        if (row is null)
         {
             return null;
         }
         // "Last used" to the minute: a pipeline calling many times a second does not write on every call.
         if (row.LastUsedAtUtc is not { } last || now - last >= LastUsedResolution)
         {
-            await db.Set<ApiToken>().Where(t => t.Id == row.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedAtUtc, now));
+            await db.Set<ApiToken>().Where(t => t.Id == row.TokenId).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedAtUtc, now));
         }
-        var userId = row.UserId;
-        return await PrincipalAsync(u => u.Id == userId, scheme);
+        return Unlocked(row.Id, row.UserName, row.LockoutEnabled, row.LockoutEnd, row.Roles) is { } person ? Principal(person, scheme) : null;
     }
 
     /// <summary>
@@ -159,12 +166,11 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         return await PrincipalAsync(u => u.Id == userId, scheme);
     }
 
-    private async Task<ClaimsPrincipal?> PrincipalAsync(System.Linq.Expressions.Expression<Func<IdentityUser, bool>> which, string scheme)
+    private async Task<ClaimsPrincipal?> PrincipalAsync(System.Linq.Expressions.Expression<Func<IdentityUser, bool>> which, string scheme) =>
+        await PersonAsync(which, CancellationToken.None) is { } person ? Principal(person, scheme) : null;
+
+    private static ClaimsPrincipal Principal(Person person, string scheme)
     {
-        if (await PersonAsync(which, CancellationToken.None) is not { } person)
-        {
-            return null;
-        }
         var claims = new List<Claim> { new(ClaimTypes.Name, person.UserName), new(ClaimTypes.NameIdentifier, person.Id) };
         claims.AddRange(person.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
