@@ -42,7 +42,8 @@ if (args is ["scale-out", ..])
     return await ScaleOutBenchmark.RunAsync(
         args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000,
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100,
-        args.Length > 3 ? args[3] : "both");
+        args.Length > 3 ? args[3] : "both",
+        args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0);
 }
 BenchmarkSwitcher.FromAssembly(typeof(TagChoiceBenchmarks).Assembly).Run(args);
 return 0;

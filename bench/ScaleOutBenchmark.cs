@@ -20,12 +20,18 @@ public static class ScaleOutBenchmark
 {
     private const int InFlight = 32;
 
+    private static int Rate { get; set; }
+
     /// <summary>
     /// Runs the comparison; <paramref name="which"/> is <c>sqlite</c>, <c>postgres</c> or <c>both</c> (the default), or
     /// <c>postgres1</c>: one replica on PostgreSQL (the provider alone, without two more processes on the same cores).
+    /// With <paramref name="rate"/> above 0 the burst is sent at that many webhooks a second, each at its own moment
+    /// whatever the answers before it (an open loop; its answer time counts from that moment), instead of as fast as
+    /// <see cref="InFlight"/> requests in flight allow.
     /// </summary>
-    public static async Task<int> RunAsync(int webhooks, int votes, string which = "both")
+    public static async Task<int> RunAsync(int webhooks, int votes, string which = "both", int rate = 0)
     {
+        Rate = rate;
         if (which is "postgres1")
         {
             await RunOneAsync("1 replica, PostgreSQL", 1, postgres: true, webhooks, votes);
@@ -94,16 +100,23 @@ public static class ScaleOutBenchmark
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PipelinePortal.WebhookSecret);
             return client;
         }).ToList();
-        using var gate = new SemaphoreSlim(InFlight);
-        Console.WriteLine($"sending {webhooks} webhooks, {InFlight} at a time");
+        using var gate = new SemaphoreSlim(Rate > 0 ? webhooks : InFlight);
+        Console.WriteLine(Rate > 0 ? $"sending {webhooks} webhooks at {Rate} a second" : $"sending {webhooks} webhooks, {InFlight} at a time");
         var burst = Stopwatch.StartNew();
+        var origin = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, webhooks).Select(async i =>
         {
+            // Paced: webhook i is due at i / rate seconds into the burst, and its answer time counts from then.
+            var due = origin + (Rate > 0 ? (long)(Stopwatch.Frequency * (double)i / Rate) : 0);
+            if (Rate > 0 && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due) is { TotalMilliseconds: > 0 } wait)
+            {
+                await Task.Delay(wait);
+            }
             await gate.WaitAsync();
             try
             {
                 sent[i] = clock.GetUtcNow().UtcDateTime;
-                var start = Stopwatch.GetTimestamp();
+                var start = Rate > 0 ? due : Stopwatch.GetTimestamp();
                 using var answer = await clients[i % clients.Count].PostAsJsonAsync("v1/webhooks/native", new { name = fleet.Repository($"app-{i}"), tag = "1.1.0" });
                 answer.EnsureSuccessStatusCode();
                 answered.Add(answeredAt[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds);
