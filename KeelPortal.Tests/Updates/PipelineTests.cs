@@ -62,5 +62,8 @@ public sealed class PipelineTests
         Assert.Contains("webhook.received", webhooks);
         await Eventually.TrueAsync(async () => (await pipeline.AuditActionsAsync("deployment/shop/api:2.0.1")).Contains("rollout.succeeded"), TimeSpan.FromSeconds(20));
         Assert.Equal(["update.approved", "apply.started", "apply.succeeded", "rollout.succeeded"], await pipeline.AuditActionsAsync("deployment/shop/api:2.0.1"));
+        // The tag's detection (written while the decision reads) is recorded before the decision it led to.
+        var trail = await pipeline.AuditActionsAsync(":2.0.1");
+        Assert.InRange(trail.IndexOf("tag.detected"), 0, trail.IndexOf("update.approved") - 1);
     }
 }
