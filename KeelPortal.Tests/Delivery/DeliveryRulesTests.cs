@@ -37,6 +37,21 @@ public sealed class DeliveryRulesTests
     }
 
     [Fact]
+    public void A_window_that_cannot_be_read_holds_back_the_updates_it_covers_even_beside_an_open_one()
+    {
+        var now = Utc(2026, 12, 2, 10); // Wednesday 11:00 in Berlin.
+        var open = Window("office-hours", "daily", "00:00-24:00");
+        var unreadable = WindowDefinition.Unreadable("night", DeliveryScope.Global, DeliverySchedule.FromConsole, "root", null, "'Mars/Olympus' is not a time zone this machine knows");
+
+        var verdict = DeliveryRules.When(now, "deployment/shop/web", [open, unreadable], []);
+
+        Assert.True(DeliveryRules.When(now, "deployment/shop/web", [open], []).Now);
+        Assert.False(verdict.Now);
+        Assert.Equal(now + DeliveryRules.UnreadableWindowRecheck, verdict.AtUtc);
+        Assert.Contains("the change window night cannot be read", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_window_is_open_in_its_own_time_zone_and_says_when_it_opens_next()
     {
         var office = Rule("Mon-Thu", "09:00-16:00");

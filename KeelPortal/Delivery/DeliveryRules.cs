@@ -126,8 +126,17 @@ public sealed partial record DeliveryScope(DeliveryScopeKind Kind, string? Value
 
 public enum DeliveryScopeKind { Global, Namespace, Workload, Named }
 
-/// <summary>A window ready to use: its name, rule, scope, and where it was defined (the console or configuration).</summary>
-public sealed record WindowDefinition(string Name, WindowRule Rule, DeliveryScope Scope, string Source, string? CreatedBy, DateTime? CreatedAtUtc);
+/// <summary>
+/// A window ready to use: its name, rule, scope, and where it was defined (the console or configuration). A stored
+/// window this replica cannot read (a time zone its machine does not know, a row changed by hand) carries the
+/// <see cref="Problem"/> instead of a usable rule: the updates it covers wait rather than go at any time.
+/// </summary>
+public sealed record WindowDefinition(string Name, WindowRule Rule, DeliveryScope Scope, string Source, string? CreatedBy, DateTime? CreatedAtUtc, string? Problem = null)
+{
+    /// <summary>A stored window that cannot be read here: <paramref name="problem"/> says why. Its rule is never looked at.</summary>
+    public static WindowDefinition Unreadable(string name, DeliveryScope scope, string source, string? createdBy, DateTime? createdAtUtc, string problem) =>
+        new(name, WindowRule.Parse("daily", "00:00-24:00", "UTC", out _)!, scope, source, createdBy, createdAtUtc, problem);
+}
 
 /// <summary>A freeze ready to use.</summary>
 public sealed record FreezeDefinition(long? Id, string Reason, DateTime StartsAtUtc, DateTime EndsAtUtc, DeliveryScope Scope, string Source, string? CreatedBy);
@@ -160,8 +169,18 @@ public static class DeliveryRules
         return inNamespace.Count > 0 ? inNamespace : all.Where(w => w.Scope.Kind == DeliveryScopeKind.Global).ToList();
     }
 
+    /// <summary>How long an update covered by a window that cannot be read waits before it is looked at again (a fix looks at once).</summary>
+    public static readonly TimeSpan UnreadableWindowRecheck = TimeSpan.FromMinutes(15);
+
     public static DeliveryVerdict When(DateTime nowUtc, string workloadId, IReadOnlyList<WindowDefinition> windows, IReadOnlyList<FreezeDefinition> allFreezes)
     {
+        if (windows.FirstOrDefault(w => w.Problem is not null) is { } unreadable)
+        {
+            // Not knowing when the window is open is never "open": the update waits until the window is fixed or deleted.
+            return new DeliveryVerdict(nowUtc + UnreadableWindowRecheck,
+                $"the change window {unreadable.Name} cannot be read ({unreadable.Problem}); the updates it covers wait until it is fixed or deleted",
+                windows.Select(w => w.Name).ToList());
+        }
         var ns = NamespaceOf(workloadId);
         var freezes = allFreezes.Where(f => f.Scope.Covers(workloadId, ns) && f.EndsAtUtc > nowUtc).ToList();
         var at = nowUtc;

@@ -119,7 +119,7 @@ public sealed partial class DeliverySchedule(
         await using var db = await contexts.CreateDbContextAsync(ct);
         var rows = await db.Set<ChangeWindow>().AsNoTracking().OrderBy(w => w.Name).ToListAsync(ct);
         var freezeRows = await db.Set<Freeze>().AsNoTracking().Where(f => f.EndsAtUtc > now).OrderBy(f => f.StartsAtUtc).ToListAsync(ct);
-        var windows = fixedWindows.Concat(rows.Select(FromRow).Where(w => w is not null && fixedWindows.All(f => f.Name != w.Name)).Select(w => w!)).ToList();
+        var windows = fixedWindows.Concat(rows.Where(r => fixedWindows.All(f => f.Name != r.Name)).Select(FromRow)).ToList();
         var freezes = fixedFreezes.Where(f => f.EndsAtUtc > now)
             .Concat(freezeRows.Select(f => new FreezeDefinition(f.Id, f.Reason, f.StartsAtUtc, f.EndsAtUtc,
                 DeliveryScope.Parse(f.Scope, window: false, out _) ?? DeliveryScope.Global, FromConsole, f.CreatedBy)))
@@ -305,10 +305,32 @@ public sealed partial class DeliverySchedule(
         return result;
     }
 
-    private static WindowDefinition? FromRow(ChangeWindow row) =>
-        WindowRule.Parse(row.Days, row.Hours, row.TimeZone, out _) is { } rule && DeliveryScope.Parse(row.Scope, window: true, out _) is { } scope
-            ? new WindowDefinition(row.Name, rule, scope, FromConsole, row.CreatedBy, row.CreatedAtUtc)
-            : null;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> unreadableReported = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A stored window as a definition. One that cannot be read here is kept, with its problem, so that the updates it
+    /// covers wait and the console shows it (it was checked when it was saved; a machine without that time zone, or a
+    /// row changed by hand, can still make it unreadable). Its problem is logged once per process.
+    /// </summary>
+    private WindowDefinition FromRow(ChangeWindow row)
+    {
+        var scope = DeliveryScope.Parse(row.Scope, window: true, out var scopeError);
+        if (WindowRule.Parse(row.Days, row.Hours, row.TimeZone, out var error) is { } rule && scope is not null)
+        {
+            return new WindowDefinition(row.Name, rule, scope, FromConsole, row.CreatedBy, row.CreatedAtUtc);
+        }
+        var problem = error ?? scopeError ?? "unreadable";
+        if (!unreadableReported.TryGetValue(row.Name, out var reported) || reported != problem)
+        {
+            unreadableReported[row.Name] = problem;
+            LogUnreadableWindow(row.Name, problem);
+        }
+        // An unreadable scope covers everything: waiting too much is safe, going outside a window is not.
+        return WindowDefinition.Unreadable(row.Name, scope ?? DeliveryScope.Global, FromConsole, row.CreatedBy, row.CreatedAtUtc, problem);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The change window {Window} cannot be read ({Problem}); the updates it covers wait until it is fixed or deleted")]
+    private partial void LogUnreadableWindow(string window, string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Windows or freezes changed; {Count} scheduled update(s) will be looked at again")]
     private partial void LogRescheduled(int count);

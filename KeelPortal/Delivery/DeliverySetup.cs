@@ -29,8 +29,9 @@ public static class DeliverySetup
         v1.MapGet("/windows", async (DeliverySchedule schedule, TimeProvider time, CancellationToken ct) =>
             Results.Ok((await schedule.AllAsync(ct)).Windows.Select(w => new
             {
-                w.Name, days = w.Rule.DaysText, hours = w.Rule.HoursText, timeZone = w.Rule.Zone.Id, scope = w.Scope.ToString(),
-                source = w.Source, createdBy = w.CreatedBy, open = w.Rule.IsOpen(time.GetUtcNow().UtcDateTime),
+                w.Name, days = w.Problem is null ? w.Rule.DaysText : null, hours = w.Problem is null ? w.Rule.HoursText : null,
+                timeZone = w.Problem is null ? w.Rule.Zone.Id : null, scope = w.Scope.ToString(),
+                source = w.Source, createdBy = w.CreatedBy, open = w.Problem is null && w.Rule.IsOpen(time.GetUtcNow().UtcDateTime), problem = w.Problem,
             })));
         v1.MapPost("/windows", async (WindowInput? body, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
             body is null
