@@ -88,6 +88,35 @@ public sealed class ChangeWindowsTests
     }
 
     [Fact]
+    public async Task An_update_covered_by_a_window_that_cannot_be_read_waits_audited_once_and_goes_when_it_is_deleted()
+    {
+        var clock = new ShiftedClock(new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero));
+        await using var pipeline = await StartAsync(clock);
+        // Written past the console's check, as a row changed by hand or a machine without this time zone would leave it.
+        await using (var db = await pipeline.Portal.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<KeelPortal.Data.PortalDbContext>>().CreateDbContextAsync())
+        {
+            db.Add(new KeelPortal.Delivery.ChangeWindow { Name = "office-hours", Days = "Mon-Fri", Hours = "09:00-17:00", TimeZone = "Mars/Olympus", Scope = "global", CreatedBy = "root" });
+            await db.SaveChangesAsync();
+        }
+        pipeline.Portal.Services.GetRequiredService<KeelPortal.Delivery.DeliverySchedule>().Forget();
+
+        await ApproveAsync(pipeline, "1.1.0");
+        var waiting = await pipeline.ApprovalAsync($"{Workload}:1.1.0", a => a.ScheduledForUtc is not null);
+        Assert.Contains("the change window office-hours cannot be read", waiting.ScheduleReason, StringComparison.Ordinal);
+        // Looked at again when its time comes: still unreadable, so it waits again, without a second audit entry.
+        clock.JumpTo(new DateTimeOffset(DateTime.SpecifyKind(waiting.ScheduledForUtc!.Value, DateTimeKind.Utc)).AddMinutes(1));
+        await pipeline.ApprovalAsync(waiting.Identifier, a => a.ScheduledForUtc > waiting.ScheduledForUtc);
+        Assert.Equal(0, pipeline.PatchesOf("shop"));
+
+        using var root = pipeline.ApiClient("root");
+        Assert.Equal(HttpStatusCode.OK, (await root.DeleteAsync("v1/windows/office-hours")).StatusCode);
+        await pipeline.ApprovalAsync(waiting.Identifier, a => a.State == ApprovalState.Applied);
+        var trail = await Eventually.ValueAsync(() => pipeline.AuditActionsAsync(Workload), t => t.Contains("apply.succeeded"), "apply.succeeded recorded");
+        Assert.Equal(1, pipeline.PatchesOf("shop"));
+        Assert.Single(trail, a => a == "apply.scheduled");
+    }
+
+    [Fact]
     public async Task A_freeze_keeps_approved_updates_back_until_an_admin_overrides_one_or_the_freeze_is_removed()
     {
         var now = new DateTimeOffset(2026, 12, 21, 10, 0, 0, TimeSpan.Zero);

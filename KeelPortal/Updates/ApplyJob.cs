@@ -109,7 +109,9 @@ public sealed class ApplyJob(
         {
             return false;
         }
-        if (await approvals.ScheduleAsync(approvalId, verdict.AtUtc, verdict.Reason!, ct))
+        // Looked at again for the same reason (a window that cannot be read is re-checked every few minutes), it is
+        // scheduled anew without another audit entry.
+        if (await approvals.ScheduleAsync(approvalId, verdict.AtUtc, verdict.Reason!, ct) && approval.ScheduleReason != verdict.Reason)
         {
             await audit.RecordAsync(ApprovalBook.System, "apply.scheduled", approval.Identifier, $"scheduled for {verdict.AtUtc:yyyy-MM-dd HH:mm}Z: {verdict.Reason}", ct);
         }
