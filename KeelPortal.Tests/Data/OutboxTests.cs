@@ -196,7 +196,12 @@ public sealed class OutboxTests
         await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Data:EventPollInterval", "00:00:00.200"));
         await using var other = pipeline.SecondInstance();
         var heard = new TaskCompletionSource<ApprovalChanged>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = other.Services.GetRequiredService<EventHub>().Subscribe<ApprovalChanged>(c => heard.TrySetResult(c));
+        var all = new System.Collections.Concurrent.ConcurrentQueue<ApprovalChanged>();
+        using var subscription = other.Services.GetRequiredService<EventHub>().Subscribe<ApprovalChanged>(c =>
+        {
+            all.Enqueue(c);
+            heard.TrySetResult(c);
+        });
         var contexts = pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
         long id;
         await using (var db = await contexts.CreateDbContextAsync())
@@ -213,5 +218,10 @@ public sealed class OutboxTests
         Assert.Equal(VoteOutcome.Counted, vote.Outcome);
         var changed = await heard.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal((id, ApprovalState.Pending, false), (changed.ApprovalId, changed.State, changed.StateMoved));
+
+        // The final vote moves the state: its one event says so (no second "votes changed" one for pages to refresh on).
+        Assert.Equal(VoteOutcome.Approved, (await pipeline.Approvals.VoteAsync(id, "bob", approve: true)).Outcome);
+        await Eventually.TrueAsync(() => Task.FromResult(all.Any(c => c.State == ApprovalState.Approved)), TimeSpan.FromSeconds(10), "the approval's move heard");
+        Assert.Equal([(ApprovalState.Pending, false), (ApprovalState.Approved, true)], all.Take(2).Select(c => (c.State, c.StateMoved)));
     }
 }

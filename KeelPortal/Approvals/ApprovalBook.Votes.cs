@@ -33,7 +33,6 @@ public sealed partial class ApprovalBook
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
         db.Add(new ApprovalVote { ApprovalId = approval.Id, Voter = voter, Approve = approve, Comment = comment, CastAtUtc = now });
-        outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending, StateMoved: false));
         var details = string.IsNullOrWhiteSpace(comment) ? null : comment.Trim();
         var channel = via is null ? "" : $" via {via}";
         VoteResult result;
@@ -58,6 +57,11 @@ public sealed partial class ApprovalBook
                 audit.Stage(db, System, "approval.approved", approval.Identifier, reason);
                 (moved, result) = ((ApprovalState.Approved, reason), new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval));
             }
+        }
+        if (moved is null)
+        {
+            // Only the votes changed: pages refresh. A vote that moves the state says so in its own event.
+            outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending, StateMoved: false));
         }
         try
         {
