@@ -141,6 +141,7 @@ public sealed class OutboxTests
     }
 
     [Fact]
+    [Trait("Database", "sqlite")] // Writes the SQLite file itself, as another process would.
     public async Task Work_committed_by_a_process_that_died_before_telling_anyone_is_done_once_and_a_dead_replicas_claim_is_taken_over()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

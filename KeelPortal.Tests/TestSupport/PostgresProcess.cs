@@ -10,6 +10,18 @@ namespace KeelPortal.Tests.TestSupport;
 /// </summary>
 public sealed class PostgresProcess : IAsyncDisposable
 {
+    /// <summary>
+    /// Runs the command (the server) and, once a second, looks whether the test process (the first argument) still
+    /// runs; when it does not, the server gets a fast shutdown.
+    /// </summary>
+    private const string Watchdog = """
+        parent=$1; shift
+        "$@" & server=$!
+        while kill -0 "$parent" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
+        pkill -INT -P "$server" 2>/dev/null; kill -INT "$server" 2>/dev/null
+        wait "$server"
+        """;
+
     private readonly Process server;
     private readonly string folder;
 
@@ -43,8 +55,11 @@ public sealed class PostgresProcess : IAsyncDisposable
         var init = await ToolProcess.RunAsync(user is null ? Path.Combine(bin, "initdb") : "runuser",
             [.. user is null ? [] : new[] { "-u", user, "--", Path.Combine(bin, "initdb") }, "-D", data, "-U", "keel", "-A", "trust", "-E", "UTF8", "--no-sync"]);
         Assert.True(init.ExitCode == 0, $"initdb failed: {init.Error}");
-        var start = new ProcessStartInfo(user is null ? Path.Combine(bin, "postgres") : "runuser") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (user is null ? [] : new[] { "-u", user, "--", Path.Combine(bin, "postgres") })
+        // Started under a small watchdog: when this test process is gone without stopping it (a test host ended before
+        // its exit handlers ran), the server is shut down too instead of running on.
+        var start = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-c", Watchdog, "watchdog", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            .Concat(user is null ? [Path.Combine(bin, "postgres")] : ["runuser", "-u", user, "--", Path.Combine(bin, "postgres")])
             .Concat(["-D", data, "-k", socket, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=400"]))
         {
             start.ArgumentList.Add(arg);
