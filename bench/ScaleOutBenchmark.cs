@@ -20,8 +20,6 @@ public static class ScaleOutBenchmark
 {
     private const int InFlight = 32;
 
-    private static int Rate { get; set; }
-
     /// <summary>
     /// Runs the comparison; <paramref name="which"/> is <c>sqlite</c>, <c>postgres</c> or <c>both</c> (the default), or
     /// <c>postgres1</c>: one replica on PostgreSQL (the provider alone, without two more processes on the same cores).
@@ -31,24 +29,23 @@ public static class ScaleOutBenchmark
     /// </summary>
     public static async Task<int> RunAsync(int webhooks, int votes, string which = "both", int rate = 0)
     {
-        Rate = rate;
         if (which is "postgres1")
         {
-            await RunOneAsync("1 replica, PostgreSQL", 1, postgres: true, webhooks, votes);
+            await RunOneAsync("1 replica, PostgreSQL", 1, postgres: true, webhooks, votes, rate);
             return 0;
         }
         if (which is "sqlite" or "both")
         {
-            await RunOneAsync("1 replica, SQLite", 1, postgres: false, webhooks, votes);
+            await RunOneAsync("1 replica, SQLite", 1, postgres: false, webhooks, votes, rate);
         }
         if (which is "postgres" or "both")
         {
-            await RunOneAsync("3 replicas, PostgreSQL", 3, postgres: true, webhooks, votes);
+            await RunOneAsync("3 replicas, PostgreSQL", 3, postgres: true, webhooks, votes, rate);
         }
         return 0;
     }
 
-    private static async Task RunOneAsync(string title, int replicas, bool postgres, int webhooks, int votes)
+    private static async Task RunOneAsync(string title, int replicas, bool postgres, int webhooks, int votes, int rate)
     {
         Console.WriteLine($"== {title}: {webhooks} webhooks, {votes} votes");
         var settings = new Dictionary<string, string> { ["Workloads:LeaseDuration"] = "00:00:15" };
@@ -100,15 +97,15 @@ public static class ScaleOutBenchmark
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PipelinePortal.WebhookSecret);
             return client;
         }).ToList();
-        using var gate = new SemaphoreSlim(Rate > 0 ? webhooks : InFlight);
-        Console.WriteLine(Rate > 0 ? $"sending {webhooks} webhooks at {Rate} a second" : $"sending {webhooks} webhooks, {InFlight} at a time");
+        using var gate = new SemaphoreSlim(rate > 0 ? webhooks : InFlight);
+        Console.WriteLine(rate > 0 ? $"sending {webhooks} webhooks at {rate} a second" : $"sending {webhooks} webhooks, {InFlight} at a time");
         var burst = Stopwatch.StartNew();
         var origin = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, webhooks).Select(async i =>
         {
             // Paced: webhook i is due at i / rate seconds into the burst, and its answer time counts from then.
-            var due = origin + (Rate > 0 ? (long)(Stopwatch.Frequency * (double)i / Rate) : 0);
-            if (Rate > 0 && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due) is { TotalMilliseconds: > 0 } wait)
+            var due = origin + (rate > 0 ? (long)(Stopwatch.Frequency * (double)i / rate) : 0);
+            if (rate > 0 && Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due) is { TotalMilliseconds: > 0 } wait)
             {
                 await Task.Delay(wait);
             }
@@ -116,7 +113,7 @@ public static class ScaleOutBenchmark
             try
             {
                 sent[i] = clock.GetUtcNow().UtcDateTime;
-                var start = Rate > 0 ? due : Stopwatch.GetTimestamp();
+                var start = rate > 0 ? due : Stopwatch.GetTimestamp();
                 using var answer = await clients[i % clients.Count].PostAsJsonAsync("v1/webhooks/native", new { name = fleet.Repository($"app-{i}"), tag = "1.1.0" });
                 answer.EnsureSuccessStatusCode();
                 answered.Add(answeredAt[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds);

@@ -92,13 +92,7 @@ public sealed class ChangeWindowsTests
     {
         var clock = new ShiftedClock(new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero));
         await using var pipeline = await StartAsync(clock);
-        // Written past the console's check, as a row changed by hand or a machine without this time zone would leave it.
-        await using (var db = await pipeline.Portal.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<KeelPortal.Data.PortalDbContext>>().CreateDbContextAsync())
-        {
-            db.Add(new KeelPortal.Delivery.ChangeWindow { Name = "office-hours", Days = "Mon-Fri", Hours = "09:00-17:00", TimeZone = "Mars/Olympus", Scope = "global", CreatedBy = "root" });
-            await db.SaveChangesAsync();
-        }
-        pipeline.Portal.Services.GetRequiredService<KeelPortal.Delivery.DeliverySchedule>().Forget();
+        await UnreadableWindowTests.StoreUnreadableWindowAsync(pipeline.Portal.Services);
 
         await ApproveAsync(pipeline, "1.1.0");
         var waiting = await pipeline.ApprovalAsync($"{Workload}:1.1.0", a => a.ScheduledForUtc is not null);

@@ -133,12 +133,8 @@ public sealed partial class ApprovalBook(
             }
             audit.Stage(db, System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
                 $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}");
-            PortalEvent? apply = null;
-            if (approval.State == ApprovalState.Approved)
-            {
-                apply = StageApply(db, approval.Id);
-            }
-            else
+            var apply = approval.State == ApprovalState.Approved ? StageApply(db, approval.Id) : null;
+            if (apply is null)
             {
                 outbox.Stage(db, new ApprovalProposed(approval.Id));
             }
