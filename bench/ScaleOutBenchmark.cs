@@ -74,12 +74,25 @@ public static class ScaleOutBenchmark
         }
         await WaitAsync(async () => await fleet.CountAsync("SELECT count(*) FROM \"Workloads\" WHERE \"IsTracked\"") == webhooks + warmUps.Count, TimeSpan.FromMinutes(2));
         Console.WriteLine("warming up"); // A profiler attached now (dotnet-trace) sees the burst from its start.
+        // The burst's own clients, one per replica. The warm-up's webhooks go through them too, so the burst measures
+        // the portal's answers, not this client's first request (its connection, its JSON contract for the body).
+        var clients = fleet.Replicas.Select(r =>
+        {
+            var client = new HttpClient { BaseAddress = r.Url };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PipelinePortal.WebhookSecret);
+            return client;
+        }).ToList();
+        async Task WebhookAsync(int replica, string repository)
+        {
+            using var answer = await clients[replica].PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.1.0" });
+            answer.EnsureSuccessStatusCode();
+        }
         // Warm-up: every replica answers and plans a webhook and applies an update after a vote it counted, before
         // anything is measured (its first ones pay for compiling queries and opening connections).
-        foreach (var (replica, name) in warmUps)
+        foreach (var ((replica, name), k) in warmUps.Select((w, k) => (w, k)))
         {
             await fleet.Pusher.PushAsync($"team/{name}", "1.1.0");
-            await fleet.WebhookAsync(replica, name, "1.1.0");
+            await WebhookAsync(k, fleet.Repository(name));
             await fleet.VoteAsync(replica, "alice", name);
             await fleet.ApprovalAsync(name, a => a.State == ApprovalState.Applied);
         }
@@ -91,12 +104,6 @@ public static class ScaleOutBenchmark
         var sent = new DateTime[webhooks];
         var answered = new ConcurrentBag<double>();
         var answeredAt = new double[webhooks];
-        var clients = fleet.Replicas.Select(r =>
-        {
-            var client = new HttpClient { BaseAddress = r.Url };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PipelinePortal.WebhookSecret);
-            return client;
-        }).ToList();
         using var gate = new SemaphoreSlim(rate > 0 ? webhooks : InFlight);
         Console.WriteLine(rate > 0 ? $"sending {webhooks} webhooks at {rate} a second" : $"sending {webhooks} webhooks, {InFlight} at a time");
         var burst = Stopwatch.StartNew();
@@ -114,8 +121,7 @@ public static class ScaleOutBenchmark
             {
                 sent[i] = clock.GetUtcNow().UtcDateTime;
                 var start = rate > 0 ? due : Stopwatch.GetTimestamp();
-                using var answer = await clients[i % clients.Count].PostAsJsonAsync("v1/webhooks/native", new { name = fleet.Repository($"app-{i}"), tag = "1.1.0" });
-                answer.EnsureSuccessStatusCode();
+                await WebhookAsync(i % clients.Count, fleet.Repository($"app-{i}"));
                 answered.Add(answeredAt[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
             finally
@@ -124,6 +130,7 @@ public static class ScaleOutBenchmark
             }
         }));
         var burstTime = burst.Elapsed;
+        var burstEnded = clock.GetUtcNow().UtcDateTime;
         await WaitAsync(async () => await fleet.CountAsync("SELECT count(*) FROM \"Approvals\" WHERE \"State\" = 'Pending'") == webhooks, TimeSpan.FromMinutes(5));
         var pendingAll = burst.Elapsed;
         List<(string WorkloadId, DateTime CreatedAtUtc, string Identifier)> created;
@@ -159,6 +166,25 @@ public static class ScaleOutBenchmark
         // and connections still growing) against the rest.
         Percentiles.Report("  of which the first tenth sent", answeredAt[..(webhooks / 10)].ToList());
         Percentiles.Report("  of which the rest", answeredAt[(webhooks / 10)..].ToList());
+        if (Environment.GetEnvironmentVariable("BENCH_BURST_DETAIL") is "1")
+        {
+            var burstStarted = sent.Min();
+            Console.WriteLine($"    planned during the burst: {created.Count(a => a.CreatedAtUtc <= burstEnded)}; by 200 ms of the burst: " +
+                string.Join(' ', Enumerable.Range(0, (int)Math.Ceiling((burstEnded - burstStarted).TotalMilliseconds / 200))
+                    .Select(k => created.Count(a => (int)((a.CreatedAtUtc - burstStarted).TotalMilliseconds / 200) == k))));
+            for (var tenth = 0; tenth < 10; tenth++)
+            {
+                Percentiles.Report($"    tenth {tenth + 1}", answeredAt[(webhooks * tenth / 10)..(webhooks * (tenth + 1) / 10)].ToList());
+            }
+            for (var r = 0; r < fleet.Replicas.Count; r++)
+            {
+                Percentiles.Report($"    {fleet.Replicas[r].Name}", answeredAt.Where((_, i) => i % fleet.Replicas.Count == r).ToList());
+                foreach (var line in fleet.Replicas[r].Output.Split('\n').Where(l => l.Contains("faster", StringComparison.Ordinal) || l.Contains("webhook", StringComparison.OrdinalIgnoreCase)).Take(10))
+                {
+                    Console.WriteLine($"      {line}");
+                }
+            }
+        }
         Console.WriteLine($"burst of {webhooks}: answered in {burstTime.TotalSeconds:0.00} s = {webhooks / burstTime.TotalSeconds:0} requests/s; all pending after {pendingAll.TotalSeconds:0.00} s");
         Percentiles.Report("webhook -> pending approval stored (in the burst)", toPending);
         Percentiles.Report("final vote -> PATCH sent (one at a time)", toPatch);
