@@ -166,6 +166,8 @@ public static class ScaleOutBenchmark
         // and connections still growing) against the rest.
         Percentiles.Report("  of which the first tenth sent", answeredAt[..(webhooks / 10)].ToList());
         Percentiles.Report("  of which the rest", answeredAt[(webhooks / 10)..].ToList());
+        // BENCH_BURST_DETAIL=1: where the burst's time went — the proposals written while it lasted (planning that started
+        // before the burst was recognised), each tenth of it, each replica with its log lines about webhooks.
         if (Environment.GetEnvironmentVariable("BENCH_BURST_DETAIL") is "1")
         {
             var burstStarted = sent.Min();
