@@ -131,6 +131,28 @@ public sealed class StartupTests
         Assert.Contains("Triggers:WebhookBurstDelay must be between 00:00:00 and 00:00:50", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_change_window_or_freeze_in_configuration_that_cannot_be_read_stops_startup_and_names_its_key()
+    {
+        // Left out, such a window would let the updates it holds back go out at any time.
+        await using var portal = new PortalFactory()
+            .With("Delivery:Windows:0:Name", "office-hours").With("Delivery:Windows:0:Days", "Mon-Thu")
+            .With("Delivery:Windows:0:Hours", "09:00-16:00").With("Delivery:Windows:0:TimeZone", "Mars/Olympus_Mons")
+            .With("Delivery:Windows:1:Name", "nights").With("Delivery:Windows:1:Days", "Mon-Fri").With("Delivery:Windows:1:Hours", "22:00-23:00")
+            .With("Delivery:Windows:1:TimeZone", "UTC").With("Delivery:Windows:1:Scope", "global")
+            .With("Delivery:Windows:2:Name", "nights").With("Delivery:Windows:2:Days", "Sat").With("Delivery:Windows:2:Hours", "22:00-23:00")
+            .With("Delivery:Windows:2:TimeZone", "UTC").With("Delivery:Windows:2:Scope", "global")
+            .With("Delivery:Freezes:0:Reason", "year-end").With("Delivery:Freezes:0:Starts", "2027-01-04T00:00:00+01:00")
+            .With("Delivery:Freezes:0:Ends", "2026-12-21T00:00:00+01:00");
+
+        var report = portal.RefusedSettingsReport();
+        Assert.Contains("the configuration has 3 problem(s)", report, StringComparison.Ordinal);
+        Assert.Contains("Delivery:Windows:0 cannot be read: ", report, StringComparison.Ordinal);
+        Assert.Contains("Mars/Olympus_Mons", report, StringComparison.Ordinal);
+        Assert.Contains("Delivery:Windows:2 repeats the name nights", report, StringComparison.Ordinal);
+        Assert.Contains("Delivery:Freezes:0 cannot be read: give Starts and Ends, Ends after Starts", report, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("mysql", "Server=db", "Data:Provider must be sqlite or postgres.")]
     [InlineData("postgres", "Data Source=data/keelportal.db", "Data:ConnectionString is not a valid PostgreSQL connection string")]

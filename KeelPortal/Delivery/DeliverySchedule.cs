@@ -276,33 +276,53 @@ public sealed partial class DeliverySchedule(
         var windows = new List<WindowDefinition>();
         for (var i = 0; i < options.Value.Windows.Count; i++)
         {
-            var c = options.Value.Windows[i];
-            string? error = null;
-            var rule = IsWindowName(c.Name?.Trim()) ? WindowRule.Parse(c.Days, c.Hours, c.TimeZone, out error) : null;
-            var scope = rule is null ? null : DeliveryScope.Parse(c.Scope, window: true, out error);
-            if (rule is null || scope is null)
+            // Start-up refuses a window that cannot be read (DeliveryOptionsValidation); this only guards the rules.
+            if (Read(options.Value.Windows[i], out var problem) is { } window)
             {
-                LogBadWindow(i, error ?? "Name must be lower-case letters, digits and dashes (up to 63)");
-                continue;
+                windows.Add(window);
             }
-            windows.Add(new WindowDefinition(c.Name!.Trim(), rule, scope, FromConfiguration, null, null));
+            else
+            {
+                LogBadWindow(i, problem!);
+            }
         }
         var freezes = new List<FreezeDefinition>();
         for (var i = 0; i < options.Value.Freezes.Count; i++)
         {
-            var c = options.Value.Freezes[i];
-            var problem = string.IsNullOrWhiteSpace(c.Reason) ? "say why (Reason)" : c.Starts is null || c.Ends is null || c.Ends <= c.Starts ? "give Starts and Ends, Ends after Starts" : null;
-            var scope = problem is null ? DeliveryScope.Parse(c.Scope, window: false, out problem) : null;
-            if (scope is null)
+            if (Read(options.Value.Freezes[i], out var problem) is { } freeze)
+            {
+                freezes.Add(freeze);
+            }
+            else
             {
                 LogBadFreeze(i, problem!);
-                continue;
             }
-            freezes.Add(new FreezeDefinition(null, c.Reason!.Trim(), c.Starts!.Value.UtcDateTime, c.Ends!.Value.UtcDateTime, scope, FromConfiguration, null));
         }
         var result = (windows.DistinctBy(w => w.Name).ToList(), freezes);
         configured = result;
         return result;
+    }
+
+    /// <summary>A window from configuration (<c>Delivery:Windows</c>), or null and why it cannot be read.</summary>
+    internal static WindowDefinition? Read(ConfiguredWindow c, out string? problem)
+    {
+        problem = null;
+        var rule = IsWindowName(c.Name?.Trim()) ? WindowRule.Parse(c.Days, c.Hours, c.TimeZone, out problem) : null;
+        var scope = rule is null ? null : DeliveryScope.Parse(c.Scope, window: true, out problem);
+        if (rule is null || scope is null)
+        {
+            problem ??= "Name must be lower-case letters, digits and dashes (up to 63)";
+            return null;
+        }
+        return new WindowDefinition(c.Name!.Trim(), rule, scope, FromConfiguration, null, null);
+    }
+
+    /// <summary>A freeze from configuration (<c>Delivery:Freezes</c>), or null and why it cannot be read.</summary>
+    internal static FreezeDefinition? Read(ConfiguredFreeze c, out string? problem)
+    {
+        problem = string.IsNullOrWhiteSpace(c.Reason) ? "say why (Reason)" : c.Starts is null || c.Ends is null || c.Ends <= c.Starts ? "give Starts and Ends, Ends after Starts" : null;
+        var scope = problem is null ? DeliveryScope.Parse(c.Scope, window: false, out problem) : null;
+        return scope is null ? null : new FreezeDefinition(null, c.Reason!.Trim(), c.Starts!.Value.UtcDateTime, c.Ends!.Value.UtcDateTime, scope, FromConfiguration, null);
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> unreadableReported = new(StringComparer.Ordinal);
@@ -344,3 +364,36 @@ public sealed partial class DeliverySchedule(
 
 /// <summary>Written when a window or freeze is added, changed or removed: pages refresh.</summary>
 public sealed record DeliveryChanged;
+
+/// <summary>
+/// Start-up refuses a window or freeze in configuration that cannot be read, naming its key: left out, it would let the
+/// updates it was meant to hold back go out at any time.
+/// </summary>
+public sealed class DeliveryOptionsValidation : Microsoft.Extensions.Options.IValidateOptions<DeliveryOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, DeliveryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Windows.Count; i++)
+        {
+            if (DeliverySchedule.Read(options.Windows[i], out var problem) is not { } window)
+            {
+                failures.Add($"Delivery:Windows:{i} cannot be read: {problem}");
+            }
+            else if (!names.Add(window.Name))
+            {
+                failures.Add($"Delivery:Windows:{i} repeats the name {window.Name}");
+            }
+        }
+        for (var i = 0; i < options.Freezes.Count; i++)
+        {
+            if (DeliverySchedule.Read(options.Freezes[i], out var problem) is null)
+            {
+                failures.Add($"Delivery:Freezes:{i} cannot be read: {problem}");
+            }
+        }
+        return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
+    }
+}

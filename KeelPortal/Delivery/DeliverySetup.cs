@@ -12,7 +12,8 @@ public static class DeliverySetup
 {
     public static WebApplicationBuilder AddDelivery(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section);
+        builder.Services.AddOptions<DeliveryOptions>().BindConfiguration(DeliveryOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<DeliveryOptions>, DeliveryOptionsValidation>();
         builder.Services.AddSingleton<DeliverySchedule>();
         builder.Services.AddHostedService<DeliveryRulesFreshness>();
         builder.Services.Configure<OutboxTypes>(t => t.Add<DeliveryChanged>());
