@@ -273,32 +273,11 @@ public sealed partial class DeliverySchedule(
         {
             return known;
         }
-        var windows = new List<WindowDefinition>();
-        for (var i = 0; i < options.Value.Windows.Count; i++)
-        {
-            // Start-up refuses a window that cannot be read (DeliveryOptionsValidation); this only guards the rules.
-            if (Read(options.Value.Windows[i], out var problem) is { } window)
-            {
-                windows.Add(window);
-            }
-            else
-            {
-                LogBadWindow(i, problem!);
-            }
-        }
-        var freezes = new List<FreezeDefinition>();
-        for (var i = 0; i < options.Value.Freezes.Count; i++)
-        {
-            if (Read(options.Value.Freezes[i], out var problem) is { } freeze)
-            {
-                freezes.Add(freeze);
-            }
-            else
-            {
-                LogBadFreeze(i, problem!);
-            }
-        }
-        var result = (windows.DistinctBy(w => w.Name).ToList(), freezes);
+        // Start-up refused any window or freeze that cannot be read, and a repeated window name
+        // (DeliveryOptionsValidation runs before options.Value is handed out), so every one reads here.
+        var result = (
+            (IReadOnlyList<WindowDefinition>)options.Value.Windows.Select(c => Read(c, out var problem) ?? throw new InvalidOperationException(problem)).ToList(),
+            (IReadOnlyList<FreezeDefinition>)options.Value.Freezes.Select(c => Read(c, out var problem) ?? throw new InvalidOperationException(problem)).ToList());
         configured = result;
         return result;
     }
@@ -354,12 +333,6 @@ public sealed partial class DeliverySchedule(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Windows or freezes changed; {Count} scheduled update(s) will be looked at again")]
     private partial void LogRescheduled(int count);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Delivery:Windows:{Index} is left out: {Problem}")]
-    private partial void LogBadWindow(int index, string problem);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Delivery:Freezes:{Index} is left out: {Problem}")]
-    private partial void LogBadFreeze(int index, string problem);
 }
 
 /// <summary>Written when a window or freeze is added, changed or removed: pages refresh.</summary>
