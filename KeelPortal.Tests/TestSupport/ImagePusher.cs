@@ -27,6 +27,13 @@ public sealed class ImagePusher(RegistryProcess registry) : IDisposable
         return await PutManifestAsync(repository, tag, body, mediaType);
     }
 
+    /// <summary>Pushes a single-platform image by its digest, with no tag (as a registry stores it before writing the tag); returns the digest.</summary>
+    public async Task<string> PushUntaggedAsync(string repository)
+    {
+        var (body, mediaType) = await SingleManifestAsync(repository, new TestImage(), ManifestFormat.Docker);
+        return await PutManifestAsync(repository, Digest(body), body, mediaType);
+    }
+
     /// <summary>Pushes one image per platform and an index (OCI) or manifest list (Docker) over them.</summary>
     public async Task<string> PushIndexAsync(string repository, string tag, IEnumerable<TestImage> images, ManifestFormat format = ManifestFormat.Oci)
     {

@@ -36,7 +36,17 @@ public sealed class PipelinePortal : IAsyncDisposable
         Portal = portal;
         Url = url;
         Pusher = new ImagePusher(registry);
+        // The registry's warnings and errors (a notification it could not deliver, say), kept to explain a failed wait.
+        registry.LogLine += line =>
+        {
+            if (line.Contains("level=error", StringComparison.Ordinal) || line.Contains("level=warn", StringComparison.Ordinal))
+            {
+                registryProblems.Enqueue(line);
+            }
+        };
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> registryProblems = new();
 
     public RegistryProcess Registry { get; }
     public ImagePusher Pusher { get; }
@@ -140,10 +150,26 @@ public sealed class PipelinePortal : IAsyncDisposable
     public async Task<Approval> ApprovalAsync(string identifier, Func<Approval, bool> condition, TimeSpan? timeout = null)
     {
         Approval? approval = null;
-        await Eventually.TrueAsync(async () => (approval = await Approvals.FindAsync(identifier)) is not null && condition(approval),
-            timeout ?? TimeSpan.FromSeconds(20), $"approval {identifier} ({approval?.State})");
+        try
+        {
+            await Eventually.TrueAsync(async () => (approval = await Approvals.FindAsync(identifier)) is not null && condition(approval),
+                timeout ?? TimeSpan.FromSeconds(20), $"approval {identifier} ({approval?.State})");
+        }
+        catch (TimeoutException e)
+        {
+            // What the portal did meanwhile is what explains a wait that ran out.
+            var trail = await Portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery(PageSize: 60));
+            throw new TimeoutException(
+                $"{e.Message}\nthe audit trail:\n{string.Join('\n', trail.Entries.OrderBy(a => a.Id).Select(a => $"{a.OccurredAtUtc:HH:mm:ss.fff} {a.Action} {a.Subject}: {a.Details}"))}" +
+                $"\nthe portal's log:\n{PortalLog()}\nthe registry's warnings and errors:\n{string.Join('\n', registryProblems.TakeLast(50))}", e);
+        }
         return approval!;
     }
+
+    /// <summary>The portal's own log lines (information and above; the framework's left out), last ones first cut.</summary>
+    public string PortalLog(int last = 200) => string.Join('\n', Portal.Logs.Lines
+        .Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Information && l.Category.StartsWith("KeelPortal", StringComparison.Ordinal))
+        .TakeLast(last).Select(l => $"{l.Level} {l.Category}: {l.Message}"));
 
     /// <summary>A client for the webhook endpoints, carrying the webhook secret.</summary>
     public HttpClient WebhookClient()

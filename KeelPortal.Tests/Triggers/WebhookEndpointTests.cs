@@ -267,6 +267,34 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_webhook_that_could_not_be_stored_is_taken_when_it_is_sent_again()
+    {
+        var vector = (VectorCase)((IEnumerable<object[]>)WebhookVectors.Cases("cases")).First()[0];
+        var contexts = portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            // The database refuses the outbox row, as a full disk or a lost connection would.
+            await db.Database.ExecuteSqlRawAsync(
+                "CREATE TRIGGER refuse_events BEFORE INSERT ON PortalEvents BEGIN SELECT RAISE(ABORT, 'the disk is full'); END");
+        }
+
+        using var failed = await client.SendAsync(Post(vector));
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            await db.Database.ExecuteSqlRawAsync("DROP TRIGGER refuse_events");
+        }
+        // The sender (a registry retrying its notification) sends the same events again at once.
+        using var again = await client.SendAsync(Post(vector));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Contains(portal.Logs.Lines, l => l.Message.StartsWith("Writing a received webhook failed", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        using var answer = JsonDocument.Parse(await again.Content.ReadAsStringAsync());
+        Assert.True(answer.RootElement.GetProperty("queued").GetInt32() > 0, answer.RootElement.ToString());
+        Assert.Equal(1, WebhookRows());
+    }
+
+    [Fact]
     public async Task A_missing_or_wrong_secret_gets_401_and_the_token_query_parameter_works()
     {
         var vector = (VectorCase)((IEnumerable<object[]>)WebhookVectors.Cases("cases")).First()[0];

@@ -103,6 +103,37 @@ public sealed class PipelineResilienceTests
     }
 
     [Fact]
+    public async Task A_webhook_that_arrives_before_the_registry_has_written_its_tag_is_planned_once_the_tag_is_there()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/early");
+        await pipeline.Pusher.PushAsync("team/early", "1.0.0");
+        pipeline.Deploy("early", $"{repository}:1.0.0", Keel(("keel.sh/policy", "patch")));
+        await pipeline.TrackedAsync("deployment/shop/early");
+        var asked = 0;
+        pipeline.Registry.LogLine += line =>
+        {
+            if (line.Contains("HEAD", StringComparison.Ordinal) && line.Contains("/v2/team/early/manifests/1.0.1", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref asked);
+            }
+        };
+        // Distribution stores the manifest, notifies, and only then writes the tag: the notification comes first.
+        var digest = await pipeline.Pusher.PushUntaggedAsync("team/early");
+        using var client = pipeline.WebhookClient();
+
+        using var response = await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1", digest });
+        await Eventually.TrueAsync(() => Volatile.Read(ref asked) >= 1, TimeSpan.FromSeconds(15), "the portal asked the registry for the tag");
+        await pipeline.Pusher.TagAsync("team/early", digest, "1.0.1");
+        var applied = await pipeline.ApprovalAsync("deployment/shop/early:1.0.1", a => a.State == ApprovalState.Applied, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(digest, applied.Digest);
+        Assert.Equal($"{repository}:1.0.1", pipeline.ImageOf("early"));
+        Assert.DoesNotContain("webhook.unconfirmed", await pipeline.AuditActionsAsync($"{repository}:1.0.1"));
+    }
+
+    [Fact]
     public async Task A_webhook_is_planned_at_once_by_the_replica_that_answered_it_under_its_claim()
     {
         await using var pipeline = await PipelinePortal.StartAsync();

@@ -31,7 +31,7 @@ public sealed class WebhookBursts(IOptions<TriggersOptions> options, TimeProvide
         var fresh = new List<ImageEvent>();
         foreach (var e in events.Distinct())
         {
-            var key = $"{provider}\n{e.Repository}\n{e.Tag}\n{e.Digest}";
+            var key = Key(provider, e);
             var first = true;
             seen.AddOrUpdate(key, now, (_, at) =>
             {
@@ -49,4 +49,19 @@ public sealed class WebhookBursts(IOptions<TriggersOptions> options, TimeProvide
         }
         return fresh;
     }
+
+    /// <summary>
+    /// Forgets events taken by <see cref="TakeNew"/> whose webhook was not stored (the commit failed, the portal was
+    /// stopping): the sender is told to send it again, and the same events sent again must then be taken.
+    /// </summary>
+    public void Forget(string provider, IReadOnlyList<ImageEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        foreach (var e in events)
+        {
+            seen.TryRemove(Key(provider, e), out _);
+        }
+    }
+
+    private static string Key(string provider, ImageEvent e) => $"{provider}\n{e.Repository}\n{e.Tag}\n{e.Digest}";
 }

@@ -14,7 +14,7 @@ namespace KeelPortal.Triggers;
 /// share one commit instead of queueing for the database's write lock one by one.
 /// </summary>
 public sealed partial class WebhookInbox(
-    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, WebhookPlanning planning,
+    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, WebhookPlanning planning, WebhookBursts bursts,
     IOptions<TriggersOptions> options, ILogger<WebhookInbox> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
@@ -26,6 +26,7 @@ public sealed partial class WebhookInbox(
         var arrival = new Arrival(subject, details, webhook, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!arrivals.Writer.TryWrite(arrival))
         {
+            NotStored(arrival);
             throw new InvalidOperationException("the portal is stopping; webhooks are not taken any more");
         }
         await arrival.Committed.Task.WaitAsync(ct);
@@ -52,6 +53,7 @@ public sealed partial class WebhookInbox(
         arrivals.Writer.TryComplete();
         while (arrivals.Reader.TryRead(out var left))
         {
+            NotStored(left);
             left.Committed.TrySetCanceled(stoppingToken);
         }
     }
@@ -84,6 +86,7 @@ public sealed partial class WebhookInbox(
                 return;
             }
             LogCommitFailed(e);
+            NotStored(batch[0]);
             batch[0].Committed.TrySetException(e);
             return;
         }
@@ -94,6 +97,18 @@ public sealed partial class WebhookInbox(
                 planning.TryPlan(row, batch[i].Webhook!);
             }
             batch[i].Committed.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A webhook that was not stored is not "received moments ago": its sender hears of the failure (or does not hear
+    /// back at all) and sends it again, and that delivery must be taken — even when the first one's request gave up.
+    /// </summary>
+    private void NotStored(Arrival arrival)
+    {
+        if (arrival.Webhook is { } webhook)
+        {
+            bursts.Forget(webhook.Provider, webhook.Events);
         }
     }
 

@@ -20,8 +20,16 @@ public sealed partial class UpdatePlanner(
     WorkloadChecks checks,
     Holds holds,
     AuditTrail audit,
+    TimeProvider time,
     ILogger<UpdatePlanner> logger)
 {
+    /// <summary>
+    /// How long, at most, a webhook's tag is asked for again while the registry already has the manifest it names:
+    /// registries built on Distribution (Harbor among them) send the push notification once the manifest is stored and
+    /// write the tag only after, so the tag may follow the notification by moments — longer on a busy registry.
+    /// </summary>
+    internal static readonly TimeSpan TagLinkWait = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// A webhook's event: confirmed in the registry when it can be reached, then decided for every workload. Its span
     /// joins <paramref name="traceParent"/> (the webhook request's) when given, else the current one.
@@ -39,7 +47,7 @@ public sealed partial class UpdatePlanner(
         }
         var image = ImageReference.Parse(repository);
         var credential = await credentials.ForAsync(tracking[0], image, ct);
-        var confirmed = await registry.GetDigestAsync(image.WithTag(tag), credential, ct);
+        var confirmed = await ConfirmTagAsync(image, tag, digest, credential, ct);
         if (confirmed.Succeeded)
         {
             digest = confirmed.Value;
@@ -60,6 +68,35 @@ public sealed partial class UpdatePlanner(
         }
         await detected;
         return proposed;
+    }
+
+    /// <summary>
+    /// The tag's digest in the registry. When the registry does not have the tag but does have the manifest the webhook
+    /// named by digest, the tag is being written: it is asked for again, backing off, for up to <see cref="TagLinkWait"/>.
+    /// </summary>
+    private async Task<RegistryResult<string>> ConfirmTagAsync(
+        ImageReference image, string tag, string? digest, RegistryCredential? credential, CancellationToken ct)
+    {
+        var confirmed = await registry.GetDigestAsync(image.WithTag(tag), credential, ct);
+        if (confirmed.Succeeded || confirmed.Failure!.Kind != RegistryFailureKind.NotFound || digest is null
+            || !(await registry.GetDigestAsync(image.WithTag(tag, digest), credential, ct)).Succeeded)
+        {
+            return confirmed;
+        }
+        var started = time.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(50);
+        while (time.GetElapsedTime(started) + pause <= TagLinkWait)
+        {
+            await Task.Delay(pause, time, ct);
+            confirmed = await registry.GetDigestAsync(image.WithTag(tag), credential, ct);
+            if (confirmed.Succeeded || confirmed.Failure!.Kind != RegistryFailureKind.NotFound)
+            {
+                return confirmed;
+            }
+            pause *= 2;
+        }
+        LogTagNeverFollowed(image.Name, tag, digest, TagLinkWait);
+        return confirmed;
     }
 
     /// <summary>
@@ -249,6 +286,9 @@ public sealed partial class UpdatePlanner(
             facts.RememberPlatforms(image.Name, tag, platforms.Value!);
             return new CandidatePlatforms(platforms.Value!);
         };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A webhook named {Repository}:{Tag} with manifest {Digest}, which the registry has, but the tag did not appear within {Wait}; nothing planned")]
+    private partial void LogTagNeverFollowed(string repository, string tag, string digest, TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Repository}:{Tag} arrived, but no tracked workload uses {Repository}")]
     private partial void LogNobodyTracks(string repository, string tag);
