@@ -28,6 +28,25 @@ public sealed class PostgresTests
     }
 
     [Fact]
+    public async Task A_throwaway_server_stops_with_its_watchdog_and_is_removed_when_disposed()
+    {
+        // Killed from outside (as whatever ends a test host's children would): the server's parent-death signal stops it.
+        var killed = await PostgresProcess.StartAsync();
+        var first = killed.Postmaster!.Value;
+        killed.Watchdog.Kill(entireProcessTree: false);
+        await Eventually.TrueAsync(() => !PostgresProcess.Running(first), TimeSpan.FromSeconds(20), "the server stopped with its watchdog");
+        await killed.DisposeAsync();
+
+        var disposed = await PostgresProcess.StartAsync();
+        var second = disposed.Postmaster!.Value;
+        await disposed.DisposeAsync();
+
+        Assert.False(Directory.Exists(killed.Folder));
+        Assert.False(PostgresProcess.Running(second));
+        Assert.False(Directory.Exists(disposed.Folder));
+    }
+
+    [Fact]
     public async Task The_pipeline_runs_on_postgres_from_webhook_through_two_votes_to_one_patch()
     {
         await using var postgres = await PostgresProcess.StartAsync();

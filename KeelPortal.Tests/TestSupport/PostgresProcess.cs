@@ -11,15 +11,18 @@ namespace KeelPortal.Tests.TestSupport;
 public sealed class PostgresProcess : IAsyncDisposable
 {
     /// <summary>
-    /// Runs the command (the server) and, once a second, looks whether the test process (the first argument) still
-    /// runs; when it does not, the server gets a fast shutdown.
+    /// Runs the command (the server) and, five times a second, looks whether the test process (the first argument)
+    /// still runs; when it does not — it ended before its exit handlers could stop the server, or while they were at it —
+    /// the server gets a fast shutdown and its folder (the second argument) is removed. The server has this shell as the
+    /// parent whose death sends it SIGINT (<c>setpriv --pdeathsig</c>), so killing the shell stops it too.
     /// </summary>
-    private const string Watchdog = """
-        parent=$1; shift
+    private const string WatchdogScript = """
+        parent=$1; folder=$2; shift 2
         "$@" & server=$!
-        while kill -0 "$parent" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
-        pkill -INT -P "$server" 2>/dev/null; kill -INT "$server" 2>/dev/null
+        while kill -0 "$parent" 2>/dev/null; do sleep 0.2; done
+        kill -INT "$server" 2>/dev/null
         wait "$server"
+        rm -rf "$folder"
         """;
 
     private readonly Process server;
@@ -32,6 +35,42 @@ public sealed class PostgresProcess : IAsyncDisposable
     }
 
     private string Socket => Path.Combine(folder, "socket");
+
+    /// <summary>The cluster's folder (data and socket).</summary>
+    public string Folder => folder;
+
+    /// <summary>The watchdog shell the server runs under.</summary>
+    public Process Watchdog => server;
+
+    /// <summary>The postmaster's process id, from its pid file.</summary>
+    public int? Postmaster
+    {
+        get
+        {
+            var pidFile = Path.Combine(folder, "data", "postmaster.pid");
+            try
+            {
+                return int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid) ? pid : null;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Whether the process runs (a zombie, dead but not yet reaped, does not).</summary>
+    public static bool Running(int pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Debian's PostgreSQL 15 binaries (or another installed major version).</summary>
     public static string? BinaryFolder() =>
@@ -58,8 +97,10 @@ public sealed class PostgresProcess : IAsyncDisposable
         // Started under a small watchdog: when this test process is gone without stopping it (a test host ended before
         // its exit handlers ran), the server is shut down too instead of running on.
         var start = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "-c", Watchdog, "watchdog", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) }
-            .Concat(user is null ? [Path.Combine(bin, "postgres")] : ["runuser", "-u", user, "--", Path.Combine(bin, "postgres")])
+        foreach (var arg in new[] { "-c", WatchdogScript, "watchdog", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), folder }
+            .Concat(user is null
+                ? ["setpriv", "--pdeathsig", "INT", "--", Path.Combine(bin, "postgres")]
+                : ["setpriv", $"--reuid={user}", $"--regid={user}", "--init-groups", "--pdeathsig", "INT", "--", Path.Combine(bin, "postgres")])
             .Concat(["-D", data, "-k", socket, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=400"]))
         {
             start.ArgumentList.Add(arg);
@@ -106,9 +147,16 @@ public sealed class PostgresProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
+        // The postmaster's own process id (the first line of its pid file) gets SIGINT: a fast shutdown that ends every
+        // backend. Only then is the watchdog ended and the folder removed.
+        if (Postmaster is { } postmaster)
+        {
+            _ = Signal(postmaster, SigInt);
+            await StoppedAsync(postmaster);
+        }
         if (!server.HasExited)
         {
-            server.Kill(entireProcessTree: true);
+            server.Kill(entireProcessTree: false);
             await server.WaitForExitAsync();
         }
         server.Dispose();
@@ -116,9 +164,29 @@ public sealed class PostgresProcess : IAsyncDisposable
         {
             Directory.Delete(folder, recursive: true);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or DirectoryNotFoundException)
         {
-            // A file the server still held as it died; the temporary folder is cleaned by the system.
+            // Already removed by the watchdog, or a file the server still held as it died; the system cleans /tmp.
+        }
+    }
+
+    private const int SigInt = 2;
+    private const int SigKill = 9;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Signal(int pid, int signal);
+
+    /// <summary>Waits (up to 30 s) for the postmaster to be gone (a zombie counts as gone), and kills it if it is not.</summary>
+    private static async Task StoppedAsync(int pid)
+    {
+        try
+        {
+            await Eventually.TrueAsync(() => !Running(pid), TimeSpan.FromSeconds(30), $"PostgreSQL (process {pid}) stopped");
+        }
+        catch (TimeoutException)
+        {
+            _ = Signal(pid, SigKill);
+            throw;
         }
     }
 }
