@@ -24,6 +24,7 @@ requirements=(
   "unzip unzip"
   "prometheus prometheus"
   "pg_ctlcluster postgresql"
+  "setpriv util-linux"
 )
 
 step "checking tools"
