@@ -4,6 +4,7 @@ using KeelPortal.Tests.TestSupport;
 using KeelPortal.Tests.TestSupport.Kube;
 using KeelPortal.Triggers;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace KeelPortal.Tests.Triggers;
 
@@ -54,5 +55,30 @@ public sealed class PollSchedulerTests
         Assert.DoesNotContain("poll:ghcr.io/acme/hooks", PollJobs(cluster).Keys);
         var redis = await cluster.Store.GetAsync("deployment/c/redis");
         Assert.Contains(redis!.Warnings, w => w.StartsWith("keel.sh/pollSchedule: 'not a schedule' is not a valid schedule", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_stopping_portal_leaves_off_writing_thousands_of_poll_jobs_instead_of_writing_on_into_disposed_storage()
+    {
+        const int repositories = 2000;
+        await using var cluster = await ClusterPortal.StartAsync(server =>
+        {
+            for (var i = 0; i < repositories; i++)
+            {
+                server.Create(KubeObjects.Workload("Deployment", $"team-{i / 100}", $"svc-{i}", annotations: Poll("minor"),
+                    containers: [("app", $"registry.example.com/team/svc-{i}:1.0.0")]));
+            }
+        });
+        var scheduler = cluster.Portal.Services.GetServices<IHostedService>().OfType<PollScheduler>().Single();
+        await Eventually.TrueAsync(() => cluster.Portal.Logs.Lines.Any(l => l.Message.StartsWith("Polling registry.example.com/team/svc-", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(60), "the poll jobs are being written");
+
+        cluster.Portal.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        await Eventually.TrueAsync(() => scheduler.ExecuteTask!.IsCompleted, TimeSpan.FromSeconds(30), "the scheduler stopped");
+        var written = PollJobs(cluster).Count;
+
+        Assert.InRange(written, 1, repositories - 1);
+        Assert.Empty(scheduler.Registered);
+        Assert.DoesNotContain(cluster.Portal.Logs.Lines, l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error);
     }
 }

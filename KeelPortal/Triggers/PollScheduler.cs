@@ -53,6 +53,7 @@ public sealed partial class PollScheduler(
                 continue;
             }
             var schedule = PollSchedule.Parse(workload.PollSchedule, fallback, out _);
+            ct.ThrowIfCancellationRequested();
             foreach (var repository in workload.Containers.Where(c => c.Repository is not null).Select(c => c.Repository!.ToLowerInvariant()).Distinct())
             {
                 if (!wanted.TryGetValue(repository, out var existing) || schedule.Period < existing.Period)
@@ -64,6 +65,9 @@ public sealed partial class PollScheduler(
         var next = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (repository, schedule) in wanted)
         {
+            // Thousands of jobs take seconds to write: a stopping portal leaves off here (its next start reconciles
+            // again from the jobs stored), instead of writing on into job storage that is being disposed.
+            ct.ThrowIfCancellationRequested();
             var seconds = (int)(schedule.Interval?.TotalSeconds ?? 0);
             var key = $"{schedule.Cron}|{seconds}";
             if (registered.GetValueOrDefault(repository) != key)
@@ -75,6 +79,7 @@ public sealed partial class PollScheduler(
         }
         foreach (var repository in registered.Keys.Where(r => !wanted.ContainsKey(r)))
         {
+            ct.ThrowIfCancellationRequested();
             recurring.RemoveIfExists(Prefix + repository);
             LogUnscheduled(repository);
         }
