@@ -48,8 +48,14 @@ public static class WorkloadSnapshotBenchmark
         KubeApiServer server, int workloads, IReadOnlyDictionary<string, string>? settings = null)
     {
         var data = Directory.CreateTempSubdirectory("keelportal-bench-").FullName;
-        var portalDll = Path.Combine(AppContext.BaseDirectory, "KeelPortal.dll");
-        var start = new ProcessStartInfo("dotnet", [portalDll, "--contentRoot", RepoPaths.Root])
+        // BENCH_PORTAL_DIR: a published portal (the container image's ReadyToRun build, see README) instead of this build's.
+        var published = Environment.GetEnvironmentVariable("BENCH_PORTAL_DIR");
+        var portalDll = Path.Combine(string.IsNullOrEmpty(published) ? AppContext.BaseDirectory : Path.GetFullPath(published), "KeelPortal.dll");
+        if (!File.Exists(portalDll))
+        {
+            throw new InvalidOperationException($"BENCH_PORTAL_DIR has no KeelPortal.dll: {portalDll}");
+        }
+        var start = new ProcessStartInfo("dotnet", [portalDll, "--contentRoot", string.IsNullOrEmpty(published) ? RepoPaths.Root : Path.GetFullPath(published)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -63,6 +63,21 @@ public sealed partial class ContainerImageTests
         Assert.Equal(sha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(binary)));
     }
 
+    [Fact]
+    public void The_image_is_published_ready_to_run_for_the_runtime_it_was_restored_for()
+    {
+        var dockerfile = File.ReadAllText(Path.Combine(RepoPaths.Root, "Dockerfile")).Replace("\\\n", " ", StringComparison.Ordinal);
+        var restore = Regex.Match(dockerfile, @"^RUN dotnet restore KeelPortal\.csproj (.*)$", RegexOptions.Multiline).Groups[1].Value;
+        var publish = Regex.Match(dockerfile, @"^RUN dotnet publish KeelPortal\.csproj (.*)$", RegexOptions.Multiline).Groups[1].Value;
+
+        // Compiled ahead of time (start-up does not wait for the JIT), which needs a runtime; --no-restore needs the same one restored.
+        Assert.Contains("--runtime linux-x64", restore, StringComparison.Ordinal);
+        Assert.Contains("--runtime linux-x64", publish, StringComparison.Ordinal);
+        Assert.Contains("-p:PublishReadyToRun=true", publish, StringComparison.Ordinal);
+        Assert.Contains("--self-contained false", publish, StringComparison.Ordinal);
+        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:10.0", dockerfile[(dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal) + 1)..], StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"ARG HELM_VERSION=(v[0-9.]+)")]
     private static partial Regex HelmVersion();
 
