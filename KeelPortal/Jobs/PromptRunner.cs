@@ -56,7 +56,15 @@ public sealed partial class PromptRunner(IServiceScopeFactory scopes, ILogger<Pr
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await stopping.CancelAsync();
+        try
+        {
+            await stopping.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped and disposed with its container already (a host asked to stop twice): nothing runs any more.
+            return;
+        }
         Task[] left;
         lock (running)
         {
