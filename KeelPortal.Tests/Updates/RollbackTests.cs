@@ -121,4 +121,32 @@ public sealed class RollbackTests
         Assert.Null(await pipeline.Portal.Services.GetRequiredService<Holds>().ActiveAsync(Workload));
         Assert.Contains("rollback.automatic", await pipeline.AuditActionsAsync(Workload));
     }
+
+    [Fact]
+    public async Task An_automatic_rollback_goes_back_even_while_the_stored_snapshot_still_shows_the_version_before_the_apply()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/shop");
+        var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();
+        await pipeline.Pusher.PushAsync("team/shop", "1.0.0");
+        await pipeline.Pusher.PushAsync("team/shop", "1.1.0");
+        pipeline.Deploy("shop", $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll"), ("keel.sh/rollback", "auto")));
+        var before = await pipeline.TrackedAsync(Workload);
+        pipeline.Cluster.AutoRollout = false;
+        Assert.Equal(1, await planner.PollAsync(repository));
+        var applied = await pipeline.ApprovalAsync($"{Workload}:1.1.0", a => a.State == ApprovalState.Applied);
+        await Eventually.TrueAsync(async () => (await pipeline.Workloads.GetAsync(Workload))!.Containers[0].Tag == "1.1.0", TimeSpan.FromSeconds(10), "stored at 1.1.0");
+        var rollout = (await pipeline.Portal.Services.GetRequiredService<RolloutTracker>().ForApprovalsAsync([applied.Id]))[applied.Id];
+
+        // The rollout is judged from the watch, the moment it fails; the store is written after it, and may still hold
+        // the snapshot from before the apply when the failure's event is handled.
+        await pipeline.Workloads.WriteAsync([(Workload, before, System.Text.Json.JsonSerializer.Serialize(before, WorkloadStore.Json))], CancellationToken.None);
+        await pipeline.Portal.Services.GetRequiredService<Rollbacks>().AutomaticAsync(
+            new RolloutFinished(rollout.Id, Workload, "1.0.0", "1.1.0", RolloutState.Failed, "progress deadline exceeded"), CancellationToken.None);
+
+        await Eventually.TrueAsync(() => pipeline.ImageOf("shop") == $"{repository}:1.0.0", TimeSpan.FromSeconds(20), "the image is back at 1.0.0");
+        var rollback = (await pipeline.Approvals.ForWorkloadAsync(Workload)).First(a => a.RollbackBy is not null);
+        Assert.Equal((ApprovalBook.System, "1.1.0", "1.0.0"), (rollback.RollbackBy, rollback.CurrentVersion, rollback.NewVersion));
+        Assert.DoesNotContain(pipeline.Portal.Logs.Lines, l => l.Message.Contains("cannot be named again", StringComparison.Ordinal));
+    }
 }

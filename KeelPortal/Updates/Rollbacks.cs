@@ -53,7 +53,9 @@ public sealed partial class Rollbacks(
         }
         var why = $"the rollout of {failed.ToVersion} {(failed.State == RolloutState.TimedOut ? "did not finish in time" : "failed")}: {failed.Reason}";
         await holds.SkipAsync(workload.Id, failed.ToVersion, why, ApprovalBook.System, ct);
-        var target = (await TargetsAsync(workload.Id, ct)).FirstOrDefault(t => t.Version == failed.FromVersion);
+        // What runs is the failed version, whatever the stored snapshot says yet: the rollout was judged from the watch,
+        // and the snapshot the store holds may still be the one from before the apply.
+        var target = (await TargetsAsync(workload.Id, failed.ToVersion, ct)).FirstOrDefault(t => t.Version == failed.FromVersion);
         if (target is null || workload.Containers.FirstOrDefault(c => c.Repository is not null) is not { } current)
         {
             LogNoTarget(workload.Id, failed.FromVersion);
@@ -69,7 +71,12 @@ public sealed partial class Rollbacks(
     public async Task<IReadOnlyList<RollbackTarget>> TargetsAsync(string workloadId, CancellationToken ct = default)
     {
         var workload = await workloads.GetAsync(workloadId, ct);
-        var current = workload?.Containers.FirstOrDefault(c => c.Repository is not null)?.Tag;
+        return await TargetsAsync(workloadId, workload?.Containers.FirstOrDefault(c => c.Repository is not null)?.Tag, ct);
+    }
+
+    /// <summary>The versions the workload ran before <paramref name="current"/>, newest first.</summary>
+    private async Task<IReadOnlyList<RollbackTarget>> TargetsAsync(string workloadId, string? current, CancellationToken ct)
+    {
         var applied = (await approvals.ForWorkloadAsync(workloadId, ct)).Where(a => a.State == ApprovalState.Applied).OrderByDescending(a => a.UpdatedAtUtc).ToList();
         var targets = new List<RollbackTarget>();
         // First the versions applies brought in (their digests known), then the versions they replaced (tag only).
