@@ -60,6 +60,7 @@ public static class AccessSetup
             .AddPolicy(ApiVotePolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Approver, Roles.Admin))
             .AddPolicy(ApiAdminPolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Admin));
         builder.Services.AddSingleton<AccountService>();
+        builder.Services.Configure<Data.OutboxTypes>(t => t.Add<AccountChanged>());
         builder.Services.AddSingleton<UserCount>();
         builder.Services.AddSingleton<AdminCheck>();
         builder.Services.AddHostedService<AccessSeeder>();

@@ -132,6 +132,7 @@ public sealed partial class AccountService
         if (await users.FindByIdAsync(userId) is { } user)
         {
             await users.UpdateSecurityStampAsync(user);
+            await outbox.PublishAsync(new AccountChanged(user.Id));
         }
     }
 
@@ -165,6 +166,7 @@ public sealed partial class AccountService
         {
             return new(false, refused.Message);
         }
+        await outbox.PublishAsync(new AccountChanged(user.Id));
         await audit.RecordAsync(actor, action, $"user/{userName}", null);
         return new(true, null);
     }

@@ -14,8 +14,15 @@ public sealed record ApiTokenSummary(long Id, string Name, string Prefix, DateTi
 
 public sealed record AccountResult(bool Succeeded, string? Error, string? Token = null);
 
+/// <summary>
+/// An account's role, lock, password or sessions changed, or it was removed: every replica's open consoles of that
+/// account re-read it at once (<see cref="SessionRevalidation"/>) instead of at their next interval.
+/// </summary>
+public sealed record AccountChanged(string UserId);
+
 /// <summary>Accounts, roles and API tokens (admins manage them on the Users page); every change is audited.</summary>
-public sealed partial class AccountService(IServiceScopeFactory scopes, IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, TimeProvider time) : IDisposable
+public sealed partial class AccountService(
+    IServiceScopeFactory scopes, IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, TimeProvider time) : IDisposable
 {
     public const string TokenPrefix = "kp_";
 
@@ -58,7 +65,8 @@ public sealed partial class AccountService(IServiceScopeFactory scopes, IDbConte
         }
         await users.RemoveFromRolesAsync(user, await users.GetRolesAsync(user));
         await users.AddToRoleAsync(user, role);
-        // Sessions keep the account: every request and every open console re-reads the role (AccessSetup, SessionRevalidation).
+        // Sessions keep the account: every request re-reads the role (AccessSetup), and open consoles hear of it now.
+        await outbox.PublishAsync(new AccountChanged(user.Id));
         await audit.RecordAsync(actor, "user.role", $"user/{userName}", $"{before} -> {role}");
         return new(true, null);
     }

@@ -94,6 +94,8 @@ public static class OidcSignIn
         {
             await users.RemoveFromRolesAsync(user, current);
             await users.AddToRoleAsync(user, role);
+            // The provider's groups moved the person to another role: their other open consoles follow now.
+            await services.GetRequiredService<Data.Outbox>().PublishAsync(new AccountChanged(user.Id));
         }
         context.Principal = await services.GetRequiredService<SignInManager<IdentityUser>>().CreateUserPrincipalAsync(user);
         await audit.RecordAsync(name, "signin", $"user/{name}", $"single sign-on as {role}");

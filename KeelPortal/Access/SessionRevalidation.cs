@@ -7,9 +7,10 @@ using Microsoft.Extensions.Options;
 namespace KeelPortal.Access;
 
 /// <summary>
-/// An open console (a Blazor circuit) keeps the principal it started with; this re-reads the account every
-/// <see cref="AccessOptions.SessionRevalidation"/>. A removed or locked account, or one whose sessions were ended
-/// (sign-out), becomes anonymous; a changed role replaces the principal, so pages re-render with the new rights.
+/// An open console (a Blazor circuit) keeps the principal it started with; this re-reads the account at once when any
+/// replica changes it (<see cref="AccountChanged"/>), and every <see cref="AccessOptions.SessionRevalidation"/> besides.
+/// A removed or locked account, or one whose sessions were ended (sign-out), becomes anonymous; a changed role
+/// replaces the principal, so pages re-render with the new rights.
 /// </summary>
 public sealed partial class SessionRevalidation : ServerAuthenticationStateProvider, IDisposable
 {
@@ -18,15 +19,33 @@ public sealed partial class SessionRevalidation : ServerAuthenticationStateProvi
     private readonly TimeSpan interval;
     private readonly ILogger<SessionRevalidation> logger;
     private readonly CancellationTokenSource stop = new();
+    private readonly SemaphoreSlim wake = new(0, 1);
+    private readonly IDisposable subscription;
+    private volatile string? userId;
     private int started;
 
-    public SessionRevalidation(IServiceScopeFactory scopes, IOptions<AccessOptions> options, TimeProvider time, ILogger<SessionRevalidation> logger)
+    public SessionRevalidation(
+        IServiceScopeFactory scopes, IOptions<AccessOptions> options, Data.EventHub events, TimeProvider time, ILogger<SessionRevalidation> logger)
     {
         this.scopes = scopes;
         this.time = time;
         this.logger = logger;
         interval = options.Value.SessionRevalidation;
         AuthenticationStateChanged += OnChanged;
+        subscription = events.Subscribe<AccountChanged>(changed =>
+        {
+            if (changed.UserId == userId && wake.CurrentCount == 0)
+            {
+                try
+                {
+                    wake.Release();
+                }
+                catch (Exception e) when (e is SemaphoreFullException or ObjectDisposedException)
+                {
+                    // Another change woke it a moment ago (one re-read covers both), or the circuit just closed.
+                }
+            }
+        });
     }
 
     private void OnChanged(Task<AuthenticationState> state)
@@ -42,36 +61,68 @@ public sealed partial class SessionRevalidation : ServerAuthenticationStateProvi
         using var timer = new PeriodicTimer(interval, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
+            userId = await UserIdAsync();
+            var tick = timer.WaitForNextTickAsync(ct).AsTask();
+            var woken = wake.WaitAsync(ct);
+            while (true)
             {
-                var current = (await GetAuthenticationStateAsync()).User;
-                if (current.Identity?.IsAuthenticated != true)
+                if (await Task.WhenAny(tick, woken) == tick)
                 {
-                    continue;
+                    if (!await tick)
+                    {
+                        return;
+                    }
+                    tick = timer.WaitForNextTickAsync(ct).AsTask();
                 }
-                var fresh = await ReadAsync(current);
-                if (fresh is null)
+                else
                 {
-                    LogEnded(current.Identity.Name);
-                    SetAuthenticationState(Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity()))));
+                    await woken;
+                    woken = wake.WaitAsync(ct);
                 }
-                else if (!SameRoles(current, fresh))
-                {
-                    LogRolesChanged(current.Identity.Name);
-                    SetAuthenticationState(Task.FromResult(new AuthenticationState(fresh)));
-                }
+                await CheckAsync();
             }
         }
         catch (OperationCanceledException)
         {
             // The circuit closed.
         }
-#pragma warning disable CA1031 // A failed check must not take the circuit down; the next tick tries again.
-        catch (Exception e)
+    }
+
+    private async Task CheckAsync()
+    {
+        try
+        {
+            var current = (await GetAuthenticationStateAsync()).User;
+            if (current.Identity?.IsAuthenticated != true)
+            {
+                return;
+            }
+            var fresh = await ReadAsync(current);
+            if (fresh is null)
+            {
+                LogEnded(current.Identity.Name);
+                SetAuthenticationState(Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity()))));
+            }
+            else if (!SameRoles(current, fresh))
+            {
+                LogRolesChanged(current.Identity.Name);
+                SetAuthenticationState(Task.FromResult(new AuthenticationState(fresh)));
+            }
+        }
+#pragma warning disable CA1031 // A failed check must not take the circuit down or end its checks; the next one tries again.
+        catch (Exception e) when (e is not OperationCanceledException)
 #pragma warning restore CA1031
         {
             LogFailed(e);
         }
+    }
+
+    /// <summary>The account id of the session's principal, which <see cref="AccountChanged"/> names.</summary>
+    private async Task<string?> UserIdAsync()
+    {
+        using var scope = scopes.CreateScope();
+        var claim = scope.ServiceProvider.GetRequiredService<IOptions<IdentityOptions>>().Value.ClaimsIdentity.UserIdClaimType;
+        return (await GetAuthenticationStateAsync()).User.FindFirstValue(claim);
     }
 
     /// <summary>The account's principal as it is now, or null when the session no longer stands.</summary>
@@ -99,8 +150,10 @@ public sealed partial class SessionRevalidation : ServerAuthenticationStateProvi
     public void Dispose()
     {
         AuthenticationStateChanged -= OnChanged;
+        subscription.Dispose();
         stop.Cancel();
         stop.Dispose();
+        wake.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The console session of {User} ended: the account was removed, locked or signed out")]
