@@ -131,8 +131,10 @@ public sealed partial class AccountService
         var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
         if (await users.FindByIdAsync(userId) is { } user)
         {
+            // No AccountChanged here: the console signing out is navigating to the signed-out page, and re-reading it
+            // at once would race that navigation with one to the sign-in page. The account's other open consoles end
+            // at their next periodic re-read (Access:SessionRevalidation); each request already checks the stamp.
             await users.UpdateSecurityStampAsync(user);
-            await outbox.PublishAsync(new AccountChanged(user.Id));
         }
     }
 

@@ -15,7 +15,7 @@ public sealed record ApiTokenSummary(long Id, string Name, string Prefix, DateTi
 public sealed record AccountResult(bool Succeeded, string? Error, string? Token = null);
 
 /// <summary>
-/// An account's role, lock, password or sessions changed, or it was removed: every replica's open consoles of that
+/// An account's role, lock or password changed, or it was removed: every replica's open consoles of that
 /// account re-read it at once (<see cref="SessionRevalidation"/>) instead of at their next interval.
 /// </summary>
 public sealed record AccountChanged(string UserId);
