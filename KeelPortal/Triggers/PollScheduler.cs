@@ -53,7 +53,6 @@ public sealed partial class PollScheduler(
                 continue;
             }
             var schedule = PollSchedule.Parse(workload.PollSchedule, fallback, out _);
-            ct.ThrowIfCancellationRequested();
             foreach (var repository in workload.Containers.Where(c => c.Repository is not null).Select(c => c.Repository!.ToLowerInvariant()).Distinct())
             {
                 if (!wanted.TryGetValue(repository, out var existing) || schedule.Period < existing.Period)
