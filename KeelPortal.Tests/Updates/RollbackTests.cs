@@ -136,7 +136,11 @@ public sealed class RollbackTests
         Assert.Equal(1, await planner.PollAsync(repository));
         var applied = await pipeline.ApprovalAsync($"{Workload}:1.1.0", a => a.State == ApprovalState.Applied);
         await Eventually.TrueAsync(async () => (await pipeline.Workloads.GetAsync(Workload))!.Containers[0].Tag == "1.1.0", TimeSpan.FromSeconds(10), "stored at 1.1.0");
-        var rollout = (await pipeline.Portal.Services.GetRequiredService<RolloutTracker>().ForApprovalsAsync([applied.Id]))[applied.Id];
+        // The apply is recorded before the rollout it starts.
+        var rollouts = await Eventually.ValueAsync(
+            () => pipeline.Portal.Services.GetRequiredService<RolloutTracker>().ForApprovalsAsync([applied.Id]),
+            r => r.ContainsKey(applied.Id), "the apply's rollout is followed", TimeSpan.FromSeconds(10));
+        var rollout = rollouts[applied.Id];
 
         // The rollout is judged from the watch, the moment it fails; the store is written after it, and may still hold
         // the snapshot from before the apply when the failure's event is handled.
