@@ -18,6 +18,7 @@ public sealed partial class SessionRevalidation : ServerAuthenticationStateProvi
     private readonly TimeProvider time;
     private readonly TimeSpan interval;
     private readonly ILogger<SessionRevalidation> logger;
+    private readonly ClaimsIdentityOptions claims;
     private readonly CancellationTokenSource stop = new();
     private readonly SemaphoreSlim wake = new(0, 1);
     private readonly IDisposable subscription;
@@ -25,9 +26,11 @@ public sealed partial class SessionRevalidation : ServerAuthenticationStateProvi
     private int started;
 
     public SessionRevalidation(
-        IServiceScopeFactory scopes, IOptions<AccessOptions> options, Data.EventHub events, TimeProvider time, ILogger<SessionRevalidation> logger)
+        IServiceScopeFactory scopes, IOptions<AccessOptions> options, IOptions<IdentityOptions> identity, Data.EventHub events, TimeProvider time,
+        ILogger<SessionRevalidation> logger)
     {
         this.scopes = scopes;
+        claims = identity.Value.ClaimsIdentity;
         this.time = time;
         this.logger = logger;
         interval = options.Value.SessionRevalidation;
@@ -61,7 +64,8 @@ public sealed partial class SessionRevalidation : ServerAuthenticationStateProvi
         using var timer = new PeriodicTimer(interval, time);
         try
         {
-            userId = await UserIdAsync();
+            // The account id that AccountChanged names.
+            userId = (await GetAuthenticationStateAsync()).User.FindFirstValue(claims.UserIdClaimType);
             var tick = timer.WaitForNextTickAsync(ct).AsTask();
             var woken = wake.WaitAsync(ct);
             while (true)
@@ -117,26 +121,17 @@ public sealed partial class SessionRevalidation : ServerAuthenticationStateProvi
         }
     }
 
-    /// <summary>The account id of the session's principal, which <see cref="AccountChanged"/> names.</summary>
-    private async Task<string?> UserIdAsync()
-    {
-        using var scope = scopes.CreateScope();
-        var claim = scope.ServiceProvider.GetRequiredService<IOptions<IdentityOptions>>().Value.ClaimsIdentity.UserIdClaimType;
-        return (await GetAuthenticationStateAsync()).User.FindFirstValue(claim);
-    }
-
     /// <summary>The account's principal as it is now, or null when the session no longer stands.</summary>
     private async Task<ClaimsPrincipal?> ReadAsync(ClaimsPrincipal principal)
     {
         using var scope = scopes.CreateScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
-        var identity = scope.ServiceProvider.GetRequiredService<IOptions<IdentityOptions>>().Value.ClaimsIdentity;
-        var user = principal.FindFirstValue(identity.UserIdClaimType) is { } id ? await users.FindByIdAsync(id) : null;
+        var user = principal.FindFirstValue(claims.UserIdClaimType) is { } id ? await users.FindByIdAsync(id) : null;
         if (user is null || await users.IsLockedOutAsync(user))
         {
             return null;
         }
-        if (users.SupportsUserSecurityStamp && principal.FindFirstValue(identity.SecurityStampClaimType) != await users.GetSecurityStampAsync(user))
+        if (users.SupportsUserSecurityStamp && principal.FindFirstValue(claims.SecurityStampClaimType) != await users.GetSecurityStampAsync(user))
         {
             return null;
         }
