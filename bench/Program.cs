@@ -7,7 +7,7 @@ if (args is ["registry-poll", ..])
 }
 if (args is ["workload-snapshot", ..])
 {
-    return await WorkloadSnapshotBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000);
+    return await WorkloadSnapshotBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5000, args is [_, _, "full"]);
 }
 if (args is ["pipeline-latency", ..])
 {

@@ -14,7 +14,12 @@ namespace KeelPortal.Bench;
 /// </summary>
 public static class WorkloadSnapshotBenchmark
 {
-    public static async Task<int> RunAsync(int workloads)
+    /// <param name="workloads">How many Deployments (each with one pod).</param>
+    /// <param name="full">
+    /// Objects shaped as a real cluster serves them (<see cref="KubeObjects.Applied"/>, <see cref="KubeObjects.FullPod"/>:
+    /// kubectl's last-applied copy, managed fields, environment, probes, volumes, conditions) instead of minimal ones.
+    /// </param>
+    public static async Task<int> RunAsync(int workloads, bool full = false)
     {
         await using var server = await KubeApiServer.StartAsync();
         server.Create(KubeObjects.Node("node-a"));
@@ -22,13 +27,15 @@ public static class WorkloadSnapshotBenchmark
         {
             var ns = $"team-{i / 10:000}";
             var name = $"svc-{i:00000}";
-            server.Create(KubeObjects.Workload("Deployment", ns, name,
+            var image = $"registry.example.com/{ns}/{name}:1.{i % 7}.0";
+            var imageId = $"registry.example.com/{ns}/{name}@sha256:{i:x64}";
+            var workload = KubeObjects.Workload("Deployment", ns, name,
                 annotations: new Dictionary<string, string> { ["keel.sh/policy"] = "minor", ["keel.sh/trigger"] = "poll" },
-                containers: [("app", $"registry.example.com/{ns}/{name}:1.{i % 7}.0"), ("sidecar", "envoyproxy/envoy:v1.30.1")]));
-            server.Create(KubeObjects.Pod(ns, name + "-0", name, "node-a",
-                ("app", $"registry.example.com/{ns}/{name}:1.{i % 7}.0", $"registry.example.com/{ns}/{name}@sha256:{i:x64}")));
+                containers: [("app", image), ("sidecar", "envoyproxy/envoy:v1.30.1")]);
+            server.Create(full ? KubeObjects.Applied(workload) : workload);
+            server.Create(full ? KubeObjects.FullPod(ns, name + "-0", name, "node-a", "app", image, imageId) : KubeObjects.Pod(ns, name + "-0", name, "node-a", ("app", image, imageId)));
         }
-        Console.WriteLine($"{workloads} Deployments and {workloads} pods in {(workloads + 9) / 10} namespaces at {server.Url}");
+        Console.WriteLine($"{workloads} Deployments and {workloads} pods ({(full ? "full-sized" : "minimal")}) in {(workloads + 9) / 10} namespaces at {server.Url}");
 
         var (snapshotTime, readyTime, peakMb) = await MeasurePortalProcessAsync(server, workloads);
         Console.WriteLine($"portal process: ready after {readyTime.TotalSeconds:0.00} s, first full snapshot after {snapshotTime.TotalSeconds:0.00} s, peak memory (VmHWM) {peakMb:0} MB");

@@ -69,12 +69,12 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
     public async Task<ListPage<V1Pod>> ListPodsAsync(string? ns, string? continueToken, CancellationToken ct) =>
         Page(await Call(() => ns is null
             ? kubernetes.CoreV1.ListPodForAllNamespacesAsync(continueParameter: continueToken, limit: PageSize, cancellationToken: ct)
-            : kubernetes.CoreV1.ListNamespacedPodAsync(ns, continueParameter: continueToken, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false), static p => p);
+            : kubernetes.CoreV1.ListNamespacedPodAsync(ns, continueParameter: continueToken, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false), KeptFields.Of);
 
     public IAsyncEnumerable<Change<V1Pod>> WatchPodsAsync(string? ns, string resourceVersion, CancellationToken ct) =>
         Watch<V1Pod, V1Pod>(onError => ns is null
             ? kubernetes.CoreV1.WatchListPodForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct)
-            : kubernetes.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), static p => p, ct);
+            : kubernetes.CoreV1.WatchListNamespacedPodAsync(ns, allowWatchBookmarks: true, resourceVersion: resourceVersion, onError: onError, cancellationToken: ct), KeptFields.Of, ct);
 
     public async Task<ListPage<V1Node>> ListNodesAsync(string? continueToken, CancellationToken ct) =>
         Page(await Call(() => kubernetes.CoreV1.ListNodeAsync(continueParameter: continueToken, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false), static n => n);

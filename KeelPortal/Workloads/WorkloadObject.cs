@@ -19,7 +19,10 @@ public sealed record RolloutStatus(
     string? CurrentRevision,
     string? UpdateRevision);
 
-/// <summary>One workload as the cluster has it, whatever its kind: identity, Keel's keys, the pod template, its status.</summary>
+/// <summary>
+/// One workload as the cluster has it, whatever its kind: identity, labels and annotations, the pod template's containers
+/// and pull secrets, its status (the fields the portal reads: <see cref="KeptFields"/>).
+/// </summary>
 public sealed record WorkloadObject(
     WorkloadKind Kind,
     string Namespace,
@@ -59,8 +62,8 @@ public sealed record WorkloadObject(
         o.Metadata.ResourceVersion ?? "",
         o.Metadata.Generation ?? 0,
         Copy(o.Metadata.Labels),
-        Copy(o.Metadata.Annotations),
-        template,
+        KeptFields.Annotations(o.Metadata.Annotations),
+        KeptFields.Of(template),
         Copy(selector?.MatchLabels ?? template.Metadata?.Labels),
         status);
 

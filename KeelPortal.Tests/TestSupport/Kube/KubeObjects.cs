@@ -68,6 +68,78 @@ public static class KubeObjects
         },
     };
 
+    /// <summary>
+    /// A pod as a real API server sends it: managed fields, owner, a full spec (environment, probes, resources, volumes),
+    /// conditions and container state.
+    /// </summary>
+    public static JsonObject FullPod(string ns, string name, string app, string node, string container, string image, string imageId) => JsonNode.Parse($$"""
+        {
+          "apiVersion": "v1", "kind": "Pod",
+          "metadata": {
+            "name": "{{name}}", "namespace": "{{ns}}", "uid": "0b6c1c7e-5f6e-4c7a-9a43-7f2d9e1b0c5a", "resourceVersion": "42",
+            "labels": { "app": "{{app}}", "pod-template-hash": "7d9f8b6c5" },
+            "annotations": { "prometheus.io/scrape": "true", "prometheus.io/port": "9090" },
+            "ownerReferences": [ { "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "{{app}}-7d9f8b6c5", "uid": "5d1f0a4e-8c1b-4f57-b7d4-2a9c3e6f1d08", "controller": true, "blockOwnerDeletion": true } ],
+            "managedFields": [ { "manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": "2026-11-30T10:00:00Z", "fieldsType": "FieldsV1",
+              "fieldsV1": { "f:metadata": { "f:labels": { ".": {}, "f:app": {}, "f:pod-template-hash": {} }, "f:ownerReferences": { ".": {} } },
+                "f:spec": { "f:containers": { "k:{\"name\":\"{{container}}\"}": { ".": {}, "f:env": {}, "f:image": {}, "f:name": {}, "f:ports": {}, "f:resources": {} } } } } },
+              { "manager": "kubelet", "operation": "Update", "apiVersion": "v1", "time": "2026-11-30T10:00:05Z", "fieldsType": "FieldsV1", "subresource": "status",
+              "fieldsV1": { "f:status": { "f:conditions": {}, "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {}, "f:startTime": {} } } } ]
+          },
+          "spec": {
+            "nodeName": "{{node}}", "serviceAccountName": "{{app}}", "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler",
+            "terminationGracePeriodSeconds": 30, "enableServiceLinks": true, "priority": 0,
+            "containers": [ {
+              "name": "{{container}}", "image": "{{image}}", "imagePullPolicy": "IfNotPresent",
+              "env": [ { "name": "DATABASE_URL", "value": "postgres://db.{{ns}}.svc:5432/{{app}}" }, { "name": "LOG_LEVEL", "value": "info" },
+                { "name": "POD_NAME", "valueFrom": { "fieldRef": { "apiVersion": "v1", "fieldPath": "metadata.name" } } } ],
+              "ports": [ { "containerPort": 8080, "name": "http", "protocol": "TCP" }, { "containerPort": 9090, "name": "metrics", "protocol": "TCP" } ],
+              "resources": { "limits": { "memory": "512Mi" }, "requests": { "cpu": "250m", "memory": "256Mi" } },
+              "readinessProbe": { "httpGet": { "path": "/healthz", "port": 8080, "scheme": "HTTP" }, "periodSeconds": 5, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3 },
+              "livenessProbe": { "httpGet": { "path": "/livez", "port": 8080, "scheme": "HTTP" }, "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3 },
+              "volumeMounts": [ { "name": "config", "mountPath": "/etc/{{app}}" }, { "name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true } ],
+              "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"
+            } ],
+            "volumes": [ { "name": "config", "configMap": { "name": "{{app}}-config", "defaultMode": 420 } },
+              { "name": "kube-api-access", "projected": { "defaultMode": 420, "sources": [ { "serviceAccountToken": { "expirationSeconds": 3607, "path": "token" } },
+                { "configMap": { "name": "kube-root-ca.crt", "items": [ { "key": "ca.crt", "path": "ca.crt" } ] } } ] } } ],
+            "tolerations": [ { "key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300 },
+              { "key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300 } ]
+          },
+          "status": {
+            "phase": "Running", "podIP": "10.0.0.12", "hostIP": "192.168.1.4", "qosClass": "Burstable", "startTime": "2026-11-30T10:00:00Z",
+            "conditions": [ { "type": "Initialized", "status": "True", "lastTransitionTime": "2026-11-30T10:00:00Z" },
+              { "type": "Ready", "status": "True", "lastTransitionTime": "2026-11-30T10:00:05Z" },
+              { "type": "ContainersReady", "status": "True", "lastTransitionTime": "2026-11-30T10:00:05Z" },
+              { "type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-11-30T10:00:00Z" } ],
+            "containerStatuses": [ {
+              "name": "{{container}}", "ready": true, "restartCount": 0, "started": true, "image": "{{image}}", "imageID": "{{imageId}}",
+              "containerID": "containerd://4f1e9c2b7a3d", "state": { "running": { "startedAt": "2026-11-30T10:00:01Z" } }
+            } ]
+          }
+        }
+        """)!.AsObject();
+
+    /// <summary>
+    /// The workload as <c>kubectl apply</c> and a real team leave it: its whole manifest again in kubectl's
+    /// last-applied annotation, and containers with environment, mounts and resources beside a volume.
+    /// </summary>
+    public static JsonObject Applied(JsonObject workload)
+    {
+        workload["metadata"]!["annotations"]!["kubectl.kubernetes.io/last-applied-configuration"] = workload.ToJsonString();
+        var podSpec = workload["spec"]!["template"]!["spec"]!;
+        foreach (var container in podSpec["containers"]!.AsArray())
+        {
+            container!["env"] = new JsonArray(
+                new JsonObject { ["name"] = "DATABASE_URL", ["value"] = "postgres://db:5432/shop" },
+                new JsonObject { ["name"] = "LOG_LEVEL", ["value"] = "info" });
+            container["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "config", ["mountPath"] = "/etc/app" });
+            container["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = "250m", ["memory"] = "256Mi" } };
+        }
+        podSpec["volumes"] = new JsonArray(new JsonObject { ["name"] = "config", ["configMap"] = new JsonObject { ["name"] = "app-config" } });
+        return workload;
+    }
+
     public static JsonObject Node(string name, string os = "linux", string arch = "amd64", string? variant = null)
     {
         var labels = new JsonObject { ["kubernetes.io/os"] = os, ["kubernetes.io/arch"] = arch };
