@@ -103,6 +103,13 @@ public static class WorkloadSnapshotBenchmark
             var snapshotTime = await snapshot.Task.WaitAsync(TimeSpan.FromMinutes(2));
             var readyTime = await ready.Task.WaitAsync(TimeSpan.FromSeconds(10));
             var peak = PeakMegabytes(process.Id);
+            if (Environment.GetEnvironmentVariable("BENCH_MEMORY_DETAIL") == "1")
+            {
+                // Where the resident memory is at that moment: anonymous (heaps) or file-backed (mapped code).
+                Console.WriteLine(string.Join(", ", File.ReadLines($"/proc/{process.Id}/status")
+                    .Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal) || l.StartsWith("VmRSS:", StringComparison.Ordinal) || l.StartsWith("Rss", StringComparison.Ordinal))
+                    .Select(l => string.Join(' ', l.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)))));
+            }
             return (snapshotTime, readyTime, peak);
         }
         finally

@@ -34,6 +34,18 @@ public sealed class ProcessStartupTests
         Assert.DoesNotContain(compiled, l => l.Contains("Tier0", StringComparison.Ordinal) || l.Contains("Tier1", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_portal_runs_the_concurrent_workstation_garbage_collector()
+    {
+        // A web project gets the server collector unless told otherwise; the portal's memory target rests on this
+        // (bench/README.md: "Garbage collector").
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "KeelPortal.runtimeconfig.json")))!;
+        var properties = config["runtimeOptions"]!["configProperties"]!;
+
+        Assert.False(properties["System.GC.Server"]!.GetValue<bool>());
+        Assert.True(properties["System.GC.Concurrent"]!.GetValue<bool>());
+    }
+
     private static async Task<(int ExitCode, string Output)> RunMisconfiguredAsync(Dictionary<string, string> environment)
     {
         var dataDir = Directory.CreateTempSubdirectory("keelportal-proc-").FullName;
