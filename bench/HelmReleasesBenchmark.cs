@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.IO.Compression;
-using System.Text.Json.Nodes;
 using KeelPortal.Helm;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Tests.TestSupport.Kube;
@@ -11,14 +9,16 @@ namespace KeelPortal.Bench;
 
 /// <summary>
 /// N Helm releases in Helm's storage on the in-process API server: one installed by the real helm, the others copies of
-/// its stored release under other names (each with a superseded and a deployed revision, as Helm keeps them). The
+/// its stored release under other names (each with its revisions as Helm keeps them: by default a superseded and a deployed one). The
 /// portal runs as its own process with Helm tracking off and on: the difference in time to the first snapshot and in
 /// peak memory is what discovering the releases costs. Then one apply through helm, split into helm's own run time and
 /// the portal's work around it.
 /// </summary>
 public static class HelmReleasesBenchmark
 {
-    public static async Task<int> RunAsync(int releases)
+    /// <param name="releases">How many releases.</param>
+    /// <param name="revisions">Revisions kept per release (Helm keeps up to ten by default): all superseded but the last, deployed.</param>
+    public static async Task<int> RunAsync(int releases, int revisions = 2)
     {
         await using var server = await KubeApiServer.StartAsync();
         server.AutoRollout = true;
@@ -32,12 +32,12 @@ public static class HelmReleasesBenchmark
             for (var i = 1; i < releases; i++)
             {
                 var ns = $"team-{i / 10:000}";
-                foreach (var (revision, status) in new[] { (1, "superseded"), (2, "deployed") })
+                for (var revision = 1; revision <= revisions; revision++)
                 {
-                    server.Create(Secret(release, ns, $"app-{i}", revision, status));
+                    server.Create(KubeObjects.HelmReleaseSecret(release, ns, $"app-{i}", revision, revision == revisions ? "deployed" : "superseded"));
                 }
             }
-            Console.WriteLine($"{releases} Helm releases ({2 * releases - 1} release Secrets) at {server.Url}");
+            Console.WriteLine($"{releases} Helm releases ({revisions * (releases - 1) + 1} release Secrets) at {server.Url}");
 
             var off = await WorkloadSnapshotBenchmark.MeasurePortalProcessAsync(server, 0);
             var on = await WorkloadSnapshotBenchmark.MeasurePortalProcessAsync(server, 0, new Dictionary<string, string> { ["Helm__Enabled"] = "true" });
@@ -63,34 +63,5 @@ public static class HelmReleasesBenchmark
         {
             Directory.Delete(folder, recursive: true);
         }
-    }
-
-    /// <summary>A release Secret as Helm writes it: the release JSON gzipped and base64-encoded, labelled for lookups.</summary>
-    private static JsonObject Secret(JsonObject release, string ns, string name, int revision, string status)
-    {
-        var copy = (JsonObject)release.DeepClone();
-        copy["name"] = name;
-        copy["namespace"] = ns;
-        copy["version"] = revision;
-        copy["info"]!["status"] = status;
-        using var packed = new MemoryStream();
-        using (var gzip = new GZipStream(packed, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            gzip.Write(System.Text.Encoding.UTF8.GetBytes(copy.ToJsonString()));
-        }
-        var payload = Convert.ToBase64String(packed.ToArray());
-        return new JsonObject
-        {
-            ["apiVersion"] = "v1",
-            ["kind"] = "Secret",
-            ["type"] = HelmStorageObject.SecretType,
-            ["metadata"] = new JsonObject
-            {
-                ["name"] = $"sh.helm.release.v1.{name}.v{revision}",
-                ["namespace"] = ns,
-                ["labels"] = new JsonObject { ["name"] = name, ["owner"] = "helm", ["status"] = status, ["version"] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            },
-            ["data"] = new JsonObject { ["release"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(payload)) },
-        };
     }
 }

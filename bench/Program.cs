@@ -23,7 +23,9 @@ if (args is ["notification-latency", ..])
 }
 if (args is ["helm-releases", ..])
 {
-    return await HelmReleasesBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500);
+    return await HelmReleasesBenchmark.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 500,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 2);
 }
 if (args is ["poll-schedule", ..])
 {

@@ -35,9 +35,31 @@ public sealed class HelmReleases : IWorkloadProvider
         }
         foreach (var driver in new[] { HelmDriver.Secret, HelmDriver.ConfigMap })
         {
-            yield return new WatchedList<HelmStorageObject>($"Helm releases ({driver}s) in {scope ?? "all namespaces"}",
-                (c, ct) => client.ListHelmStorageAsync(driver, scope, null, c, ct), (rv, ct) => client.WatchHelmStorageAsync(driver, scope, rv, ct),
+            // Each page is read as it arrives: a full list never holds every revision's payload (gzipped charts and
+            // manifests, up to a megabyte each, for every revision Helm keeps) at once.
+            yield return new WatchedList<ReadObject>($"Helm releases ({driver}s) in {scope ?? "all namespaces"}",
+                async (c, ct) => ReadPage(await client.ListHelmStorageAsync(driver, scope, null, c, ct)),
+                (rv, ct) => ReadChanges(client.WatchHelmStorageAsync(driver, scope, rv, ct), ct),
                 items => Replace(driver, scope, items), Apply, o => o.ResourceVersion);
+        }
+    }
+
+    /// <summary>A storage object as the provider keeps it: where it is, its version and its revision as read, without the payload.</summary>
+    public sealed record ReadObject(HelmDriver Driver, string Namespace, string Name, string ResourceVersion, StoredRevision? Revision)
+    {
+        public static ReadObject From(HelmStorageObject stored) =>
+            new(stored.Driver, stored.Namespace, stored.Name, stored.ResourceVersion, StoredRevision.From(stored));
+    }
+
+    private static ListPage<ReadObject> ReadPage(ListPage<HelmStorageObject> page) =>
+        new(page.Items.Select(ReadObject.From).ToList(), page.ResourceVersion, page.Continue);
+
+    private static async IAsyncEnumerable<Change<ReadObject>> ReadChanges(
+        IAsyncEnumerable<Change<HelmStorageObject>> changes, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var change in changes.WithCancellation(ct))
+        {
+            yield return new Change<ReadObject>(change.Type, change.Value is null ? null : ReadObject.From(change.Value));
         }
     }
 
@@ -63,7 +85,7 @@ public sealed class HelmReleases : IWorkloadProvider
 
     public Task<ApplyResult> ApplyAsync(ApplyRequest request, CancellationToken ct) => applier.ApplyAsync(request, ct);
 
-    private void Replace(HelmDriver driver, string? scope, IReadOnlyList<HelmStorageObject> items)
+    private void Replace(HelmDriver driver, string? scope, IReadOnlyList<ReadObject> items)
     {
         var changed = new HashSet<string>(StringComparer.Ordinal);
         var fresh = items.Select(i => Key(i.Driver, i.Namespace, i.Name)).ToHashSet(StringComparer.Ordinal);
@@ -87,7 +109,7 @@ public sealed class HelmReleases : IWorkloadProvider
         }
     }
 
-    private void Apply(ChangeType type, HelmStorageObject item)
+    private void Apply(ChangeType type, ReadObject item)
     {
         string? id;
         if (type == ChangeType.Deleted)
@@ -104,9 +126,9 @@ public sealed class HelmReleases : IWorkloadProvider
         }
     }
 
-    private string? Store(HelmStorageObject item)
+    private string? Store(ReadObject item)
     {
-        if (StoredRevision.From(item) is not { } revision)
+        if (item.Revision is not { } revision)
         {
             return null;
         }

@@ -11,6 +11,9 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
 {
     private const int PageSize = 500;
 
+    /// <summary>Helm's release objects carry the whole release (chart, values, manifest): fewer to a page keeps each response small.</summary>
+    private const int HelmPageSize = 100;
+
     public string Describe() => description;
 
     public k8s.LeaderElection.ILock LeaseLock(string leaseNamespace, string name, string identity) =>
@@ -132,12 +135,12 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
         var core = kubernetes.CoreV1;
         return driver == HelmDriver.Secret
             ? Page(await Call(() => ns is null
-                ? core.ListSecretForAllNamespacesAsync(continueParameter: continueToken, fieldSelector: HelmSecretType, labelSelector: labels, limit: PageSize, cancellationToken: ct)
-                : core.ListNamespacedSecretAsync(ns, continueParameter: continueToken, fieldSelector: HelmSecretType, labelSelector: labels, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false),
+                ? core.ListSecretForAllNamespacesAsync(continueParameter: continueToken, fieldSelector: HelmSecretType, labelSelector: labels, limit: HelmPageSize, cancellationToken: ct)
+                : core.ListNamespacedSecretAsync(ns, continueParameter: continueToken, fieldSelector: HelmSecretType, labelSelector: labels, limit: HelmPageSize, cancellationToken: ct)).ConfigureAwait(false),
                 HelmStorageObject.From)
             : Page(await Call(() => ns is null
-                ? core.ListConfigMapForAllNamespacesAsync(continueParameter: continueToken, labelSelector: labels, limit: PageSize, cancellationToken: ct)
-                : core.ListNamespacedConfigMapAsync(ns, continueParameter: continueToken, labelSelector: labels, limit: PageSize, cancellationToken: ct)).ConfigureAwait(false),
+                ? core.ListConfigMapForAllNamespacesAsync(continueParameter: continueToken, labelSelector: labels, limit: HelmPageSize, cancellationToken: ct)
+                : core.ListNamespacedConfigMapAsync(ns, continueParameter: continueToken, labelSelector: labels, limit: HelmPageSize, cancellationToken: ct)).ConfigureAwait(false),
                 HelmStorageObject.From);
     }
 

@@ -140,6 +140,36 @@ public static class KubeObjects
         return workload;
     }
 
+    /// <summary>A release Secret as Helm writes it: the release JSON gzipped and base64-encoded, labelled for lookups.</summary>
+    public static JsonObject HelmReleaseSecret(JsonObject release, string ns, string name, int revision, string status)
+    {
+        var copy = (JsonObject)release.DeepClone();
+        copy["name"] = name;
+        copy["namespace"] = ns;
+        copy["version"] = revision;
+        copy["info"] ??= new JsonObject();
+        copy["info"]!["status"] = status;
+        using var packed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(copy.ToJsonString()));
+        }
+        var payload = Convert.ToBase64String(packed.ToArray());
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["type"] = "helm.sh/release.v1",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = $"sh.helm.release.v1.{name}.v{revision}",
+                ["namespace"] = ns,
+                ["labels"] = new JsonObject { ["name"] = name, ["owner"] = "helm", ["status"] = status, ["version"] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            },
+            ["data"] = new JsonObject { ["release"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(payload)) },
+        };
+    }
+
     public static JsonObject Node(string name, string os = "linux", string arch = "amd64", string? variant = null)
     {
         var labels = new JsonObject { ["kubernetes.io/os"] = os, ["kubernetes.io/arch"] = arch };
