@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Helm;
 using KeelPortal.Workloads;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace KeelPortal.Tests.Helm;
 
@@ -54,5 +56,33 @@ public sealed class HelmDiscoveryTests
         Assert.True(lists.Count >= 4, $"{lists.Count} list requests");
         Assert.All(lists, r => Assert.Contains("limit=100", r.Path, StringComparison.Ordinal));
         Assert.Contains(lists, r => r.Path.Contains("continue=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_release_in_the_middle_of_an_upgrade_stays_listed_at_the_revision_it_runs_and_an_apply_waits_for_the_upgrade()
+    {
+        const string Id = "shop/app";
+        await using var cluster = await ClusterPortal.StartAsync(
+            server => server.Create(KubeObjects.HelmReleaseSecret(Release(), "shop", "app", 1, "deployed")),
+            portal => portal.With("Helm:Enabled", "true").With("Helm:BinaryPath", HelmTool.Path));
+        await cluster.StoredAsync(Id, s => s is { IsTracked: true });
+
+        // Someone else's helm upgrade: revision 2 written pending, and at its end revision 1 marked superseded a moment
+        // before revision 2 is marked deployed.
+        cluster.Server.Create(KubeObjects.HelmReleaseSecret(Release(), "shop", "app", 2, "pending-upgrade"));
+        cluster.Server.Modify("Secret", "shop", "sh.helm.release.v1.app.v1", o => o["metadata"]!["labels"]!["status"] = "superseded");
+        var during = await cluster.StoredAsync(Id, s => s?.Release?.History is [{ Status: "pending-upgrade" }, { Status: "superseded" }]);
+        var busy = await cluster.Portal.Services.GetRequiredService<HelmApplier>().ApplyAsync(
+            new ApplyRequest(Id, [new ImageUpdate("image.repository", "registry.example/team/app:1.1.0")], "1.0.0", "1.1.0"), CancellationToken.None);
+
+        // Still listed and tracked at the revision it runs; the apply is tried again later instead of failing.
+        Assert.Equal((true, 1, "1.0.0"), (during!.IsTracked, during.Release!.Revision, during.Containers[0].Tag));
+        Assert.Equal(ApplyOutcome.Busy, busy.Outcome);
+        Assert.Equal("another Helm operation on shop/app is in progress (revision 2 is pending-upgrade)", busy.Reason);
+        Assert.True(cluster.Catalog.Snapshot(Id) is { IsTracked: true }, "the catalog kept the release");
+
+        cluster.Server.Modify("Secret", "shop", "sh.helm.release.v1.app.v2", o => o["metadata"]!["labels"]!["status"] = "deployed");
+        var after = await cluster.StoredAsync(Id, s => s?.Release?.Revision == 2);
+        Assert.Equal([(2, "deployed"), (1, "superseded")], after!.Release!.History.Select(h => (h.Revision, h.Status)));
     }
 }

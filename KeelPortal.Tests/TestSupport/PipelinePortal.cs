@@ -7,6 +7,7 @@ using KeelPortal.Approvals;
 using KeelPortal.Audit;
 using KeelPortal.Tests.TestSupport.Kube;
 using KeelPortal.Workloads;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KeelPortal.Tests.TestSupport;
@@ -138,12 +139,21 @@ public sealed class PipelinePortal : IAsyncDisposable
         return snapshot!;
     }
 
-    /// <summary>Runs a repository's poll job now, as its schedule would.</summary>
+    /// <summary>
+    /// Runs a repository's poll job now, as its schedule would at the start of its next slot: a run in a slot already
+    /// polled does nothing (<c>PollRepositoryJob.IsDue</c>), so the slot's poll is forgotten first.
+    /// </summary>
     public async Task PollNowAsync(string repository)
     {
-        var id = KeelPortal.Triggers.PollScheduler.Prefix + repository.ToLowerInvariant();
+        var key = repository.ToLowerInvariant();
+        var id = KeelPortal.Triggers.PollScheduler.Prefix + key;
         var scheduler = Portal.Services.GetRequiredService<KeelPortal.Triggers.PollScheduler>();
-        await Eventually.TrueAsync(() => scheduler.Registered.ContainsKey(repository.ToLowerInvariant()), TimeSpan.FromSeconds(15), $"poll job {id} registered");
+        await Eventually.TrueAsync(() => scheduler.Registered.ContainsKey(key), TimeSpan.FromSeconds(15), $"poll job {id} registered");
+        await using (var db = await Portal.Services.GetRequiredService<IDbContextFactory<KeelPortal.Data.PortalDbContext>>().CreateDbContextAsync())
+        {
+            await db.Set<KeelPortal.Triggers.PollState>().Where(p => p.Repository == key)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.LastPolledAtUtc, DateTime.UnixEpoch));
+        }
         Portal.Services.GetRequiredService<IRecurringJobManager>().Trigger(id);
     }
 

@@ -35,6 +35,10 @@ public sealed partial class HelmApplier(
         {
             return new(ApplyOutcome.WorkloadGone, $"the Helm release {request.WorkloadId} no longer exists or is no longer tracked");
         }
+        if (details.History is [var newest, ..] && HelmReleases.IsPending(newest.Status))
+        {
+            return new(ApplyOutcome.Busy, $"another Helm operation on {request.WorkloadId} is in progress (revision {newest.Revision} is {newest.Status})");
+        }
         var driver = details.Driver == "configmap" ? HelmDriver.ConfigMap : HelmDriver.Secret;
         JsonObject stored;
         int revision;
@@ -122,7 +126,9 @@ public sealed partial class HelmApplier(
             {
                 var reason = LogText.Clean(output.Trim(), 1500);
                 LogFailed(request.WorkloadId, exit, reason);
-                return new(ApplyOutcome.Invalid, $"helm upgrade of {request.WorkloadId} failed: {reason}");
+                // Helm refuses while another install, upgrade or rollback of the release runs: tried again, not failed.
+                return new(reason.Contains("another operation (install/upgrade/rollback) is in progress", StringComparison.Ordinal) ? ApplyOutcome.Busy : ApplyOutcome.Invalid,
+                    $"helm upgrade of {request.WorkloadId} failed: {reason}");
             }
             var (_, upgraded) = await DeployedAsync(client, driver, ns, name, ct);
             LogUpgraded(request.WorkloadId, from, request.ToVersion, upgraded, (long)helmTime.TotalMilliseconds);

@@ -70,7 +70,10 @@ public sealed class HelmReleases : IWorkloadProvider
             return null;
         }
         var all = revisions.Values.Where(r => r.Namespace == ns && r.Release == name).OrderByDescending(r => r.Revision).ToList();
-        var deployed = all.FirstOrDefault(r => r.Status == "deployed");
+        // While an upgrade or rollback is under way Helm has already marked the deployed revision superseded and not yet
+        // marked the new one deployed: the release still runs the revision it superseded (kept decoded, see Store).
+        var deployed = all.FirstOrDefault(r => r.Status == "deployed")
+            ?? (all.Count > 0 && IsPending(all[0].Status) ? all.FirstOrDefault(r => r.Deployed is not null) : null);
         if (deployed is null)
         {
             return null;
@@ -81,7 +84,11 @@ public sealed class HelmReleases : IWorkloadProvider
     }
 
     public IEnumerable<string> Ids() =>
-        revisions.Values.Where(r => r.Status == "deployed").Select(r => r.ReleaseId).Distinct(StringComparer.Ordinal).Where(id => Snapshot(id) is not null);
+        revisions.Values.Where(r => r.Status == "deployed" || r.Deployed is not null).Select(r => r.ReleaseId).Distinct(StringComparer.Ordinal)
+            .Where(id => Snapshot(id) is not null);
+
+    /// <summary>Helm's statuses of a revision whose install, upgrade or rollback is still running.</summary>
+    internal static bool IsPending(string status) => status.StartsWith("pending-", StringComparison.Ordinal);
 
     public Task<ApplyResult> ApplyAsync(ApplyRequest request, CancellationToken ct) => applier.ApplyAsync(request, ct);
 
@@ -132,7 +139,25 @@ public sealed class HelmReleases : IWorkloadProvider
         {
             return null;
         }
-        revisions[Key(item.Driver, item.Namespace, item.Name)] = revision;
+        var key = Key(item.Driver, item.Namespace, item.Name);
+        var previous = revisions.GetValueOrDefault(key);
+        if (revision.Deployed is null && revision.Error is null && previous?.Deployed is not null)
+        {
+            // The deployed revision marked superseded: kept decoded until its successor is deployed (see Snapshot).
+            revision = revision with { Deployed = previous.Deployed };
+        }
+        else if (revision.Status == "deployed" && previous is not { Status: "deployed" })
+        {
+            // A new revision deployed: the one it superseded need not be kept decoded any more.
+            foreach (var (otherKey, other) in revisions)
+            {
+                if (other.ReleaseId == revision.ReleaseId && other.Status != "deployed" && other.Deployed is not null)
+                {
+                    revisions.TryUpdate(otherKey, other with { Deployed = null }, other);
+                }
+            }
+        }
+        revisions[key] = revision;
         return revision.ReleaseId;
     }
 

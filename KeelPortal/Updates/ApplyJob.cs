@@ -77,7 +77,7 @@ public sealed class ApplyJob(
                         null, requester, ct);
                 }
                 break;
-            case ApplyOutcome.ApiError or ApplyOutcome.NoCluster when approval.ApplyAttempts < o.MaxApplyAttempts:
+            case ApplyOutcome.ApiError or ApplyOutcome.NoCluster or ApplyOutcome.Busy when approval.ApplyAttempts < o.MaxApplyAttempts:
                 await approvals.ReleaseAsync(approvalId, $"attempt {approval.ApplyAttempts} failed, retrying: {result.Reason}", ct);
                 await audit.RecordAsync(ApprovalBook.System, "apply.retrying", approval.Identifier, result.Reason, ct);
                 jobs.Schedule<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None), o.ApplyRetryDelay);

@@ -4,7 +4,11 @@ using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Workloads;
 
-public enum ApplyOutcome { Applied, AlreadyAtTarget, WorkloadGone, Forbidden, ConflictGaveUp, ApiError, Invalid, NoCluster }
+/// <summary>
+/// How an apply ended. <see cref="ApiError"/>, <see cref="NoCluster"/> and <see cref="Busy"/> (someone else is changing
+/// the workload right now, such as another Helm operation in progress) are tried again.
+/// </summary>
+public enum ApplyOutcome { Applied, AlreadyAtTarget, WorkloadGone, Forbidden, ConflictGaveUp, ApiError, Invalid, NoCluster, Busy }
 
 /// <summary>A new image for one container: <c>repo:tag</c>, or <c>repo:tag@sha256:…</c> to pin a mutable tag's digest.</summary>
 public sealed record ImageUpdate(string Container, string Image);
