@@ -45,7 +45,7 @@ public sealed class HelmReleases : IWorkloadProvider
     }
 
     /// <summary>A storage object as the provider keeps it: where it is, its version and its revision as read, without the payload.</summary>
-    public sealed record ReadObject(HelmDriver Driver, string Namespace, string Name, string ResourceVersion, StoredRevision? Revision)
+    private sealed record ReadObject(HelmDriver Driver, string Namespace, string Name, string ResourceVersion, StoredRevision? Revision)
     {
         public static ReadObject From(HelmStorageObject stored) =>
             new(stored.Driver, stored.Namespace, stored.Name, stored.ResourceVersion, StoredRevision.From(stored));

@@ -43,7 +43,7 @@ internal static class KeptFields
     /// <summary>The workload's annotations without kubectl's copy of its last applied manifest.</summary>
     public static Dictionary<string, string> Annotations(IDictionary<string, string>? annotations)
     {
-        var kept = annotations is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(annotations, StringComparer.Ordinal);
+        var kept = WorkloadObject.Copy(annotations);
         kept.Remove(LastAppliedConfiguration);
         return kept;
     }

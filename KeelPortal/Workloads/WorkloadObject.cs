@@ -67,7 +67,7 @@ public sealed record WorkloadObject(
         Copy(selector?.MatchLabels ?? template.Metadata?.Labels),
         status);
 
-    private static Dictionary<string, string> Copy(IDictionary<string, string>? map) =>
+    internal static Dictionary<string, string> Copy(IDictionary<string, string>? map) =>
         map is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(map, StringComparer.Ordinal);
 }
 
