@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KeelPortal.Approvals;
 using KeelPortal.Tests.TestSupport;
@@ -25,7 +26,8 @@ public sealed class HelmPipelineTests : IAsyncLifetime
 
     private static Task<PipelinePortal> StartAsync(string? binary = null) => PipelinePortal.StartAsync(configure: p => p
         .With("Helm:Enabled", "true")
-        .With("Helm:BinaryPath", binary ?? HelmTool.Path), chartValues: ["helmProvider.enabled=true"]);
+        .With("Helm:BinaryPath", binary ?? HelmTool.Path)
+        .With("Helm:LocalChartFolder", Path.GetDirectoryName(HelmTool.Chart("umbrella"))!), chartValues: ["helmProvider.enabled=true"]);
 
     private async Task<string> HelmAsync(PipelinePortal pipeline, params string[] args) =>
         await HelmTool.RunAsync(pipeline.Cluster.WriteKubeconfig(folder), args);
@@ -182,5 +184,69 @@ public sealed class HelmPipelineTests : IAsyncLifetime
         Assert.False(broken.IsTracked);
         Assert.Contains(broken.Errors, e => e.StartsWith("keel.approvals: 'two'", StringComparison.Ordinal));
         Assert.Contains(broken.Errors, e => e.StartsWith("keel.images[0].tag: 'no such path'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_subchart_in_the_charts_folder_without_a_dependencies_entry_makes_an_umbrella_that_is_not_upgraded_with_the_stored_chart()
+    {
+        await using var pipeline = await StartAsync();
+        var repository = pipeline.Repository("team/nest");
+        await pipeline.Pusher.PushAsync("team/nest", "1.0.0");
+        await HelmAsync(pipeline, "install", "nest", HelmTool.Chart("nested"), "-n", "shop", "--set-string", $"image.repository={repository}",
+            "--set", "keel.approvals=0");
+        var release = await pipeline.TrackedAsync("shop/nest");
+        Assert.Equal(["worker"], release.Release!.Dependencies);
+
+        await pipeline.Pusher.PushAsync("team/nest", "1.1.0");
+        await pipeline.PollNowAsync(repository);
+        var refused = await pipeline.ApprovalAsync("shop/nest:1.1.0", a => a.State == ApprovalState.Failed, TimeSpan.FromSeconds(60));
+
+        Assert.Contains("subcharts (worker)", refused.Reason, StringComparison.Ordinal);
+        Assert.Single(JsonNode.Parse(await HelmAsync(pipeline, "history", "nest", "-n", "shop", "-o", "json"))!.AsArray());
+        Assert.Equal("registry.example/team/worker:2.0.0", pipeline.ImageOf("nest-worker"));
+    }
+
+    [Fact]
+    public async Task A_chart_reference_that_could_be_a_flag_or_names_an_unlisted_source_never_reaches_helm_and_a_failed_version_waits_for_a_retry()
+    {
+        await using var pipeline = await StartAsync();
+        using var bait = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        bait.Start();
+        var baitUrl = $"http://127.0.0.1:{((System.Net.IPEndPoint)bait.LocalEndpoint).Port}";
+        var repository = pipeline.Repository("team/flag");
+        await pipeline.Pusher.PushAsync("team/flag", "1.0.0");
+        await HelmAsync(pipeline, "install", "flag", HelmTool.Chart("app"), "-n", "shop", "--set-string", $"image.repository={repository}",
+            "--set-string", "image.tag=1.0.0", "--set", "keel.approvals=0", "--set-string", "keel.chart=--help");
+        await HelmAsync(pipeline, "install", "fetch", HelmTool.Chart("app"), "-n", "shop", "--set-string", $"image.repository={repository}",
+            "--set-string", "image.tag=1.0.0", "--set", "keel.approvals=0", "--set-string", "keel.chart=app",
+            "--set-string", $"keel.chartRepository={baitUrl}");
+        var flag = await pipeline.TrackedAsync("shop/flag");
+        await pipeline.TrackedAsync("shop/fetch");
+
+        Assert.False(flag.IsTracked);
+        Assert.Contains(flag.Errors, e => e.StartsWith("keel.chart: '--help' is not a chart reference", StringComparison.Ordinal));
+
+        await pipeline.Pusher.PushAsync("team/flag", "1.1.0");
+        await pipeline.PollNowAsync(repository);
+        var refused = await pipeline.ApprovalAsync("shop/fetch:1.1.0", a => a.State == ApprovalState.Failed, TimeSpan.FromSeconds(60));
+        Assert.Contains($"the chart source {baitUrl} is not in Helm:AllowedChartSources", refused.Reason, StringComparison.Ordinal);
+        Assert.Contains("loopback", refused.Reason, StringComparison.Ordinal);
+        Assert.Null(await pipeline.Approvals.FindAsync("shop/flag:1.1.0"));
+
+        // The next poll does not propose the failed version again; the workload shows why.
+        await pipeline.PollNowAsync(repository);
+        var checks = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<KeelPortal.Updates.WorkloadChecks>(pipeline.Portal.Services);
+        await Eventually.TrueAsync(async () => (await checks.ForWorkloadAsync("shop/fetch")).Any(c => c.Error?.Contains("waits for a retry", StringComparison.Ordinal) == true),
+            TimeSpan.FromSeconds(30), "the failure shown on the release");
+        Assert.Single((await pipeline.Approvals.ForWorkloadAsync("shop/fetch")));
+
+        // A person's retry tries it again (and it fails again the same way, nothing fetched).
+        using var alice = pipeline.ApiClient("alice");
+        (await alice.PostAsJsonAsync("v1/approvals", new { identifier = "shop/fetch:1.1.0", action = "retry" })).EnsureSuccessStatusCode();
+        await Eventually.TrueAsync(async () => (await pipeline.AuditActionsAsync("shop/fetch:1.1.0")).Count(a => a == "apply.failed") == 2,
+            TimeSpan.FromSeconds(30), "the retry failed again");
+        Assert.Contains("apply.retried", await pipeline.AuditActionsAsync("shop/fetch:1.1.0"));
+        Assert.False(bait.Pending(), "helm was given the unlisted chart source and connected to it");
+        Assert.Single(JsonNode.Parse(await HelmAsync(pipeline, "history", "fetch", "-n", "shop", "-o", "json"))!.AsArray());
     }
 }

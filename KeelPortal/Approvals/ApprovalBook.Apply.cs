@@ -97,6 +97,48 @@ public sealed partial class ApprovalBook
         return true;
     }
 
+    /// <summary>
+    /// At the moment of the write the target was no longer an update of what the workload runs (a newer version got
+    /// there first): Applying → Superseded, with the reason.
+    /// </summary>
+    public Task<bool> SupersedeAppliedAsync(long approvalId, string reason, CancellationToken ct = default) =>
+        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Superseded, reason, ct);
+
+    /// <summary>
+    /// A person asks for a failed apply to be tried again: Failed → Approved, its attempts counted afresh, and applied at
+    /// once (the apply decides again against what the workload runs then). False when it is not failed (any more).
+    /// </summary>
+    public async Task<bool> RetryAsync(long approvalId, string actor, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var reason = $"tried again by {actor}";
+        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Failed)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved).SetProperty(a => a.ApplyAttempts, 0)
+                .SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
+        if (moved == 0)
+        {
+            return false;
+        }
+        var row = await db.Set<Approval>().AsNoTracking().Where(a => a.Id == approvalId).Select(a => new { a.WorkloadId, a.Identifier }).SingleAsync(ct);
+        outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, ApprovalState.Approved));
+        audit.Stage(db, actor, "apply.retried", row.Identifier, reason);
+        var apply = StageApply(db, approvalId);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        LogChange(approvalId, ApprovalState.Failed, ApprovalState.Approved, reason);
+        RunHere(apply);
+        return true;
+    }
+
+    /// <summary>The workload an approval is for, or null when there is no such approval.</summary>
+    public async Task<string?> WorkloadOfAsync(long approvalId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => a.WorkloadId).FirstOrDefaultAsync(ct);
+    }
+
     /// <summary>Gives an apply back after a failure worth retrying: Applying → Approved.</summary>
     public Task<bool> ReleaseAsync(long approvalId, string reason, CancellationToken ct = default) =>
         MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Approved, reason, ct);

@@ -11,7 +11,7 @@ public sealed record Proposal(
     string WorkloadId, string Repository, string CurrentVersion, string NewVersion, string? Digest,
     IReadOnlyList<ImageUpdate> Images, int VotesRequired, TimeSpan Deadline, string Reason, string? RollbackBy = null);
 
-public enum ProposalOutcome { Created, AutoApproved, Unchanged, VotesReset, Declined, KeptNewerPending }
+public enum ProposalOutcome { Created, AutoApproved, Unchanged, VotesReset, Declined, KeptNewerPending, FailedBefore }
 
 public sealed record ProposalResult(ProposalOutcome Outcome, long? ApprovalId, string Reason);
 
@@ -77,6 +77,18 @@ public sealed partial class ApprovalBook(
             return new(ProposalOutcome.Declined, declined.Id,
                 $"{IdentifierOf(proposal.WorkloadId, proposal.NewVersion)} was {declined.State.ToString().ToLowerInvariant()} before; it is not proposed again");
         }
+        if (proposal.RollbackBy is null && await FailedBeforeAsync(db, proposal, ct) is { } failed)
+        {
+            return failed;
+        }
+        // An update approved or being applied that the policy prefers to this one stays; this one is not proposed beside it
+        // (applied after it, it would move the workload back).
+        if (proposal.RollbackBy is null
+            && open.FirstOrDefault(a => a.State != ApprovalState.Pending && a.RollbackBy is null && !isBetterThan(a.NewVersion)) is { } ahead)
+        {
+            return new(ProposalOutcome.KeptNewerPending, ahead.Id,
+                $"{ahead.Identifier} is {ahead.State.ToString().ToLowerInvariant()} and is preferred to {proposal.NewVersion}");
+        }
         var now = time.GetUtcNow().UtcDateTime;
         var pending = open.FirstOrDefault(a => a.State == ApprovalState.Pending);
         if (pending is not null)
@@ -100,6 +112,7 @@ public sealed partial class ApprovalBook(
             // Saved first: the one-pending-per-workload index must be free before the new approval goes in.
             await db.SaveChangesAsync(ct);
         }
+        var passed = await SupersedeApprovedAsync(db, proposal, open, now, ct);
         var approval = new Approval
         {
             Identifier = IdentifierOf(proposal.WorkloadId, proposal.NewVersion),
@@ -127,9 +140,9 @@ public sealed partial class ApprovalBook(
             // The events name the new id, so they are written after it (still inside the transaction).
             outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, approval.State));
             // Its audit entries commit with it, so they precede whatever the apply (started at once) records.
-            if (pending is not null)
+            foreach (var older in pending is null ? passed : passed.Prepend(pending))
             {
-                audit.Stage(db, System, "approval.superseded", pending.Identifier, $"superseded by {proposal.NewVersion}");
+                audit.Stage(db, System, "approval.superseded", older.Identifier, $"superseded by {proposal.NewVersion}");
             }
             audit.Stage(db, System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
                 $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}");
@@ -155,6 +168,49 @@ public sealed partial class ApprovalBook(
             return new(ProposalOutcome.AutoApproved, approval.Id, "no approval required");
         }
         return new(ProposalOutcome.Created, approval.Id, $"waiting for {approval.VotesRequired} vote(s)");
+    }
+
+    /// <summary>
+    /// A version whose apply failed is not proposed again at every poll (each would fail the same way): it waits for a
+    /// person's retry, a new digest of the tag, or a change to the workload (its settings or what it runs) since the failure.
+    /// </summary>
+    private static async Task<ProposalResult?> FailedBeforeAsync(PortalDbContext db, Proposal proposal, CancellationToken ct)
+    {
+        var failed = await db.Set<Approval>().Where(a => a.WorkloadId == proposal.WorkloadId && a.NewVersion == proposal.NewVersion && a.State == ApprovalState.Failed)
+            .OrderByDescending(a => a.Id).Select(a => new { a.Id, a.Identifier, a.Digest, a.Reason, a.UpdatedAtUtc }).FirstOrDefaultAsync(ct);
+        if (failed is null || (proposal.Digest is not null && failed.Digest is not null && proposal.Digest != failed.Digest)
+            || await db.Set<WorkloadRecord>().AnyAsync(w => w.Id == proposal.WorkloadId && w.UpdatedAtUtc > failed.UpdatedAtUtc, ct))
+        {
+            return null;
+        }
+        return new(ProposalOutcome.FailedBefore, failed.Id,
+            $"{failed.Identifier} failed to apply ({failed.Reason}); it waits for a retry, a new digest or a change to the workload");
+    }
+
+    /// <summary>
+    /// An update that needs no votes passes the older ones approved but not yet claimed for applying (the policy
+    /// preferred it to each): they are superseded in its transaction, so the workload is written once, to the newest.
+    /// </summary>
+    private async Task<List<Approval>> SupersedeApprovedAsync(PortalDbContext db, Proposal proposal, List<Approval> open, DateTime now, CancellationToken ct)
+    {
+        var passed = new List<Approval>();
+        if (proposal.VotesRequired > 0 || proposal.RollbackBy is not null)
+        {
+            return passed;
+        }
+        var reason = $"superseded by {proposal.NewVersion} before it was applied";
+        foreach (var older in open.Where(a => a.State == ApprovalState.Approved && a.RollbackBy is null))
+        {
+            var moved = await db.Set<Approval>().Where(a => a.Id == older.Id && a.State == ApprovalState.Approved)
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Superseded).SetProperty(a => a.Reason, reason)
+                    .SetProperty(a => a.UpdatedAtUtc, now), ct);
+            if (moved == 1)
+            {
+                outbox.Stage(db, new ApprovalChanged(older.Id, older.WorkloadId, ApprovalState.Superseded));
+                passed.Add(older);
+            }
+        }
+        return passed;
     }
 
     private async Task<ProposalResult> ResetVotesAsync(PortalDbContext db, Approval same, string digest, CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using KeelPortal.Access;
+using KeelPortal.Audit;
 using KeelPortal.Workloads;
 
 namespace KeelPortal.Approvals;
@@ -57,8 +58,14 @@ public static class KeelApi
                 return archived.Allowed
                     ? Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
                     : Results.Problem(statusCode: 403, title: "Not allowed", detail: archived.Reason);
+            case "retry":
+                // KeelPortal's own action: a failed apply is tried again only when a person asks (an approver or an administrator).
+                return await book.RetryAsync(approval.Id, voter, ct)
+                    ? Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
+                    : Results.Problem(statusCode: 409, title: "Not retried", detail: $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}, not failed");
             default:
-                return Results.Problem(statusCode: 400, title: "Unknown action", detail: $"action '{body.Action}' is not approve, reject, delete or archive");
+                return Results.Problem(statusCode: 400, title: "Unknown action",
+                    detail: $"action '{LogText.Clean(body.Action ?? "", 40)}' is not approve, reject, delete, archive or retry");
         }
     }
 

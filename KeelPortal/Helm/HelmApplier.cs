@@ -31,7 +31,7 @@ public sealed partial class HelmApplier(
         {
             return new(ApplyOutcome.NoCluster, connection.Status.Message);
         }
-        if (catalog.Snapshot(request.WorkloadId) is not { Release: { } details })
+        if (catalog.Snapshot(request.WorkloadId) is not { Release: { } details } snapshot)
         {
             return new(ApplyOutcome.WorkloadGone, $"the Helm release {request.WorkloadId} no longer exists or is no longer tracked");
         }
@@ -81,10 +81,19 @@ public sealed partial class HelmApplier(
             }
         }
         from ??= request.FromVersion;
+        // Read from the release's deployed revision just now: an update that would move it back is not upgraded.
+        if (request.Backwards(snapshot.UpdatePolicy(), from) is { } superseded)
+        {
+            return superseded with { Follow = [] };
+        }
         var changes = sets.Where(s => HelmValues.Get(release.Values, s.Path) != s.Value).ToList();
         if (changes.Count == 0)
         {
             return new(ApplyOutcome.AlreadyAtTarget, $"{request.WorkloadId} already runs {string.Join(", ", request.Images.Select(u => u.Image))}") { Follow = [] };
+        }
+        if (details.ChartReference is { } named && ChartSources.Refusal(named, options.Value) is { } refusal)
+        {
+            return new(ApplyOutcome.Invalid, $"{request.WorkloadId} was not upgraded: {refusal}");
         }
         if (release.Dependencies.Count > 0 && details.ChartReference is null)
         {
@@ -97,28 +106,30 @@ public sealed partial class HelmApplier(
         var work = Directory.CreateTempSubdirectory("keelportal-helm-");
         try
         {
-            var args = new List<string> { "upgrade", name };
+            // Flags first, each value joined to its flag; the release and the chart only after "--", so neither is ever read as a flag.
+            var args = new List<string> { "upgrade", $"--namespace={ns}", "--reuse-values", $"--kubeconfig={await HelmKubeconfig.WriteAsync(config, work.FullName, ct)}" };
+            string chart;
             if (details.ChartReference is { } reference)
             {
-                args.Add(reference.Chart);
+                chart = reference.Chart;
                 if (reference.Version is { } version)
                 {
-                    args.AddRange(["--version", version]);
+                    args.Add($"--version={version}");
                 }
                 if (reference.Repository is { } repository)
                 {
-                    args.AddRange(["--repo", repository]);
+                    args.Add($"--repo={repository}");
                 }
             }
             else
             {
-                args.Add(WriteChart(stored, Path.Combine(work.FullName, "chart")));
+                chart = WriteChart(stored, Path.Combine(work.FullName, "chart"));
             }
-            args.AddRange(["--namespace", ns, "--reuse-values", "--kubeconfig", await HelmKubeconfig.WriteAsync(config, work.FullName, ct)]);
             foreach (var (path, value) in sets)
             {
-                args.AddRange(["--set-string", $"{path}={Escape(value)}"]);
+                args.Add($"--set-string={path}={Escape(value)}");
             }
+            args.AddRange(["--", name, chart]);
             var started = Stopwatch.GetTimestamp();
             var (exit, output) = await RunAsync(helm, args, driver, work.FullName, ct);
             var helmTime = Stopwatch.GetElapsedTime(started);
@@ -131,6 +142,13 @@ public sealed partial class HelmApplier(
                     $"helm upgrade of {request.WorkloadId} failed: {reason}");
             }
             var (_, upgraded) = await DeployedAsync(client, driver, ns, name, ct);
+            if (upgraded <= revision)
+            {
+                // helm said it succeeded, yet no new revision was deployed: nothing changed, and saying "applied" would be false.
+                var said = LogText.Clean(output.Trim(), 300);
+                LogNoNewRevision(request.WorkloadId, revision, said);
+                return new(ApplyOutcome.Invalid, $"helm upgrade of {request.WorkloadId} ended without deploying a new revision (still {upgraded}); helm said: {said}");
+            }
             LogUpgraded(request.WorkloadId, from, request.ToVersion, upgraded, (long)helmTime.TotalMilliseconds);
             return new(ApplyOutcome.Applied, $"{request.WorkloadId} upgraded {from} -> {request.ToVersion} (revision {revision} -> {upgraded})", upgraded, from)
             {
@@ -255,6 +273,9 @@ public sealed partial class HelmApplier(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upgraded the Helm release {Release} {From} -> {To} (revision {Revision}); helm ran {HelmMilliseconds} ms")]
     private partial void LogUpgraded(string release, string? from, string to, int revision, long helmMilliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "helm upgrade of {Release} exited 0 but the deployed revision stayed at {Revision}: {Output}")]
+    private partial void LogNoNewRevision(string release, int revision, string output);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "helm upgrade of {Release} failed with exit code {Exit}: {Reason}")]
     private partial void LogFailed(string release, int exit, string reason);

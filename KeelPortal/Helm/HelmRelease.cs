@@ -9,7 +9,7 @@ namespace KeelPortal.Helm;
 public sealed record DecodedRelease(string Chart, string ChartVersion, string? AppVersion, IReadOnlyList<string> Dependencies, JsonObject Values);
 
 /// <summary>One revision in Helm's storage as the portal keeps it; only a deployed revision is decoded.</summary>
-public sealed record StoredRevision(
+public sealed partial record StoredRevision(
     HelmDriver Driver, string Namespace, string Release, string ObjectName, int Revision, string Status, string? ModifiedAt,
     DecodedRelease? Deployed, string? Error)
 {
@@ -49,12 +49,28 @@ public sealed record StoredRevision(
     {
         var chart = release["chart"] as JsonObject ?? throw new InvalidDataException("the release has no chart");
         var metadata = chart["metadata"] as JsonObject ?? throw new InvalidDataException("the chart has no metadata");
-        var dependencies = (metadata["dependencies"] as JsonArray ?? [])
-            .Select(d => (d as JsonObject)?["name"]?.GetValue<string>()).Where(n => !string.IsNullOrEmpty(n)).Select(n => n!).ToList();
+        var dependencies = Subcharts(chart, metadata, release["manifest"] is JsonValue manifest ? manifest.ToString() : "");
         return new DecodedRelease(
             Text(metadata, "name") ?? "", Text(metadata, "version") ?? "", Text(metadata, "appVersion"), dependencies,
             HelmValues.Coalesce(chart["values"] as JsonObject, release["config"] as JsonObject));
     }
+
+    /// <summary>
+    /// The chart's subcharts by every route Helm has: declared in <c>Chart.yaml</c>, locked in <c>Chart.lock</c>, or only
+    /// present in its <c>charts/</c> folder (as <c>helm create parent/charts/child</c> leaves it) — which the stored
+    /// manifest shows by template path (<c># Source: parent/charts/child/…</c>). Helm stores none of them with the release.
+    /// </summary>
+    internal static IReadOnlyList<string> Subcharts(JsonObject chart, JsonObject metadata, string manifest)
+    {
+        static IEnumerable<string> Names(JsonNode? list) => (list as JsonArray ?? [])
+            .Select(d => (d as JsonObject)?["name"] is JsonValue name ? name.ToString() : null).Where(n => !string.IsNullOrEmpty(n)).Select(n => n!);
+        var rendered = RenderedSubchart().Matches(manifest).Select(m => m.Groups["child"].Value);
+        return Names(metadata["dependencies"]).Concat(Names((chart["lock"] as JsonObject)?["dependencies"])).Concat(rendered)
+            .Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^# Source: [^/\r\n]+/charts/(?<child>[^/\r\n]+)/", System.Text.RegularExpressions.RegexOptions.Multiline | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex RenderedSubchart();
 
     internal static string? Text(JsonObject node, string key) => node[key] is JsonValue value ? value.ToString() : null;
 }

@@ -164,6 +164,17 @@ public static class HelmSnapshots
 
     private static ChartReference? ChartReferenceOf(JsonObject block, List<string> errors)
     {
+        var reference = ChartReferenceIn(block, errors);
+        if (reference is not null && ChartSources.GrammarError(reference) is { } error)
+        {
+            errors.Add(error);
+            return null;
+        }
+        return reference;
+    }
+
+    private static ChartReference? ChartReferenceIn(JsonObject block, List<string> errors)
+    {
         switch (block["chart"])
         {
             case null:

@@ -63,6 +63,22 @@ public static class TagChooser
         return Decide(null, current, evaluation);
     }
 
+    /// <summary>
+    /// The apply's last check, made against what the workload runs at the moment of the write: null when
+    /// <paramref name="target"/> is still an update of <paramref name="running"/> under <paramref name="policy"/> (the same
+    /// tag is: its digest is followed), else why it is not — an older or equal version, or one the policy no longer takes.
+    /// </summary>
+    public static string? WhyNotForward(UpdatePolicy policy, string running, string target)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (running == target)
+        {
+            return null;
+        }
+        var verdict = TagEvaluation.Run(policy, running, [target]).Verdicts[0];
+        return verdict.Eligible ? null : verdict.Reason;
+    }
+
     private static TagChoice Decide(TagVerdict? best, string current, TagEvaluation evaluation)
     {
         if (best is null)

@@ -17,6 +17,7 @@ public sealed class ApplyJob(
     DigestConfirmation digests,
     WorkloadChecks checks,
     Holds holds,
+    WorkloadLocks locks,
     Delivery.DeliverySchedule schedule,
     AuditTrail audit,
     IBackgroundJobClient jobs,
@@ -33,11 +34,24 @@ public sealed class ApplyJob(
         {
             return;
         }
+        // Applies of one workload never race here: the second one decides against what the first one wrote.
+        var workload = await approvals.WorkloadOfAsync(approvalId, ct);
+        if (workload is null)
+        {
+            return;
+        }
+        using var _ = await locks.TakeAsync(workload, ct);
         var approval = await approvals.TryClaimAsync(approvalId, o.ApplyLease, ct);
         if (approval is null)
         {
             return;
         }
+        await ApplyClaimedAsync(approval, o, ct);
+    }
+
+    private async Task ApplyClaimedAsync(Approval approval, UpdatesOptions o, CancellationToken ct)
+    {
+        var approvalId = approval.Id;
         // The apply joins the trace of the poll or webhook that proposed the update; its rollout joins it too.
         using var activity = Telemetry.PortalTelemetry.StartIn("keelportal.apply", approval.TraceParent,
             ("keelportal.approval.id", approval.Id), ("keelportal.workload", approval.WorkloadId), ("keelportal.version", approval.NewVersion));
@@ -46,7 +60,8 @@ public sealed class ApplyJob(
         {
             return; // The tag was pushed again since the votes were cast: they were reset and it waits for new ones.
         }
-        var request = new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval), approval.CurrentVersion, approval.NewVersion, digest);
+        var request = new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval), approval.CurrentVersion, approval.NewVersion, digest,
+            OnlyForward: approval.RollbackBy is null);
         var result = WorkloadId.TryParse(approval.WorkloadId, out var kind, out _, out _) && providers.FirstOrDefault(p => p.Owns(kind)) is { } provider
             ? await provider.ApplyAsync(request, ct)
             : new ApplyResult(ApplyOutcome.Invalid, $"'{approval.WorkloadId}' is not a workload identifier such as deployment/default/web");
@@ -76,6 +91,10 @@ public sealed class ApplyJob(
                     await holds.HoldAsync(approval.WorkloadId, $"rolled back from {result.FromVersion ?? approval.CurrentVersion} to {approval.NewVersion} by {requester}",
                         null, requester, ct);
                 }
+                break;
+            case ApplyOutcome.Superseded:
+                await approvals.SupersedeAppliedAsync(approvalId, result.Reason, ct);
+                await audit.RecordAsync(ApprovalBook.System, "apply.superseded", approval.Identifier, result.Reason, ct);
                 break;
             case ApplyOutcome.ApiError or ApplyOutcome.NoCluster or ApplyOutcome.Busy when approval.ApplyAttempts < o.MaxApplyAttempts:
                 await approvals.ReleaseAsync(approvalId, $"attempt {approval.ApplyAttempts} failed, retrying: {result.Reason}", ct);

@@ -30,6 +30,8 @@ public sealed partial class UpdatePlanner(
     /// </summary>
     internal static readonly TimeSpan TagLinkWait = TimeSpan.FromSeconds(10);
 
+    private readonly WorkloadLocks deciding = new();
+
     /// <summary>
     /// A webhook's event: confirmed in the registry when it can be reached, then decided for every workload. Its span
     /// joins <paramref name="traceParent"/> (the webhook request's) when given, else the current one.
@@ -152,6 +154,8 @@ public sealed partial class UpdatePlanner(
         {
             return false;
         }
+        // Decisions for one workload are made one after the other, each seeing what the one before proposed.
+        using var turn = await deciding.TakeAsync(workload.Id, ct);
         var current = containers[0].Tag!;
         containers = containers.Where(c => c.Tag == current).ToList();
         var policy = workload.UpdatePolicy();
@@ -250,6 +254,11 @@ public sealed partial class UpdatePlanner(
         var proposal = new Proposal(workload.Id, image.Name, current, chosen, digest, images, workload.ApprovalsRequired,
             TimeSpan.FromHours(workload.ApprovalDeadlineHours), reason);
         var result = await approvals.ProposeAsync(proposal, isBetterThan, ct);
+        if (result.Outcome == ProposalOutcome.FailedBefore)
+        {
+            // Shown on the workload until a person retries it, the tag gets a new digest or the workload changes.
+            await checks.FailedAsync([(workload.Id, current)], image.Name, result.Reason, ct);
+        }
         await audit.RecordChangeAsync(ApprovalBook.System, "decision", workload.Id, $"{current} -> {chosen}: {reason}; {result.Reason}", ct);
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved or ProposalOutcome.VotesReset;
     }

@@ -18,6 +18,7 @@ public static class UpdatesSetup
         builder.Services.AddSingleton<ApprovalPicture>();
         builder.Services.AddSingleton<DigestConfirmation>();
         builder.Services.AddSingleton<Holds>();
+        builder.Services.AddSingleton<WorkloadLocks>();
         builder.Services.AddSingleton<Rollbacks>();
         builder.Services.AddSingleton<IEventWork>(sp => sp.GetRequiredService<Rollbacks>());
         builder.Services.Configure<OutboxTypes>(Rollbacks.Register);

@@ -7,13 +7,27 @@ namespace KeelPortal.Workloads;
 /// <summary>
 /// How an apply ended. <see cref="ApiError"/>, <see cref="NoCluster"/> and <see cref="Busy"/> (someone else is changing
 /// the workload right now, such as another Helm operation in progress) are tried again.
+/// <see cref="Superseded"/>: at the moment of the write the target was no longer an update of what the workload runs.
 /// </summary>
-public enum ApplyOutcome { Applied, AlreadyAtTarget, WorkloadGone, Forbidden, ConflictGaveUp, ApiError, Invalid, NoCluster, Busy }
+public enum ApplyOutcome { Applied, AlreadyAtTarget, WorkloadGone, Forbidden, ConflictGaveUp, ApiError, Invalid, NoCluster, Busy, Superseded }
 
 /// <summary>A new image for one container: <c>repo:tag</c>, or <c>repo:tag@sha256:…</c> to pin a mutable tag's digest.</summary>
 public sealed record ImageUpdate(string Container, string Image);
 
-public sealed record ApplyRequest(string WorkloadId, IReadOnlyList<ImageUpdate> Images, string FromVersion, string ToVersion, string? Digest = null);
+/// <summary>
+/// What to write. With <paramref name="OnlyForward"/> (every update but a rollback) the provider decides again, against
+/// what the workload runs at the moment of the write and under its policy then, that the target is still an update:
+/// one that is not ends <see cref="ApplyOutcome.Superseded"/> and is never written.
+/// </summary>
+public sealed record ApplyRequest(
+    string WorkloadId, IReadOnlyList<ImageUpdate> Images, string FromVersion, string ToVersion, string? Digest = null, bool OnlyForward = false)
+{
+    /// <summary>Null when the write may go ahead from <paramref name="running"/>, else the Superseded result.</summary>
+    public ApplyResult? Backwards(Policies.UpdatePolicy policy, string running, long? generation = null) =>
+        OnlyForward && Policies.TagChooser.WhyNotForward(policy, running, ToVersion) is { } why
+            ? new(ApplyOutcome.Superseded, $"{WorkloadId} runs {running} now and {ToVersion} is no longer an update of it: {why}", generation, running)
+            : null;
+}
 
 /// <summary>
 /// How an apply ended; <see cref="Generation"/> is what the rollout tracker waits for, <see cref="FromVersion"/> the
@@ -67,6 +81,12 @@ public sealed partial class WorkloadApplier(
                     return early;
                 }
                 var from = RunningVersion(current, request) ?? request.FromVersion;
+                // Decided against the same read whose resourceVersion the patch carries: if the object moved since, the
+                // patch is a conflict and this check runs again on the fresh read.
+                if (request.Backwards(KeelSettings.Read(current.Labels, current.Annotations).Policy, from, current.Generation) is { } superseded)
+                {
+                    return superseded;
+                }
                 try
                 {
                     var patched = await client.PatchAsync(kind, ns, name, Patch(current, request, from), ct);
