@@ -134,6 +134,27 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         Assert.Contains(portal.Logs.Lines, l => l.Message.StartsWith($"A {provider} webhook from", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("native", "{\"name\":\"registry.example.com/shop/web\",\"tag\":\"1.0.\xff\"}", "tag: the value is not valid UTF-8")]
+    [InlineData("native", "{\"name\":\"registry.example.com/sh\xc3\x28op\",\"tag\":\"1.0.0\"}", "name: the value is not valid UTF-8")]
+    [InlineData("dockerhub", "{\"repository\":{\"repo_name\":\"shop/web\"},\"push_data\":{\"tag\":\"\xed\xa0\x80\"}}", "push_data.tag: the value is not valid UTF-8")]
+    public async Task A_value_that_is_not_utf8_is_a_400_naming_its_field_and_nothing_is_recorded(string provider, string latin1Body, string detail)
+    {
+        // Each character of the body stands for one byte, so the bytes that are not UTF-8 reach the portal as they are.
+        using var content = new ByteArrayContent(Encoding.Latin1.GetBytes(latin1Body));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/webhooks/{provider}") { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(detail, problem.RootElement.GetProperty("detail").GetString());
+        Assert.Equal(0, WebhookRows());
+        Assert.Empty((await portal.Services.GetRequiredService<AuditTrail>().QueryAsync(new AuditQuery())).Entries);
+    }
+
     [Fact]
     public async Task A_body_over_the_limit_is_refused_by_what_is_read_chunked_included()
     {

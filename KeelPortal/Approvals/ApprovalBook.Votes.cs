@@ -13,6 +13,10 @@ public sealed partial class ApprovalBook
     /// </summary>
     public async Task<VoteResult> VoteAsync(long approvalId, string voter, bool approve, string? comment = null, string? via = null, CancellationToken ct = default)
     {
+        if (Audit.AuditReason.CommentProblem(comment) is { } problem)
+        {
+            return new(VoteOutcome.Invalid, problem);
+        }
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);

@@ -37,26 +37,51 @@ public static class WebhookPayloads
         }
         using (document)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            try
             {
-                return WebhookParseResult.Invalid("the body must be a JSON object");
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    return WebhookParseResult.Invalid("the body must be a JSON object");
+                }
+                var events = new List<ImageEvent>();
+                string? note = null;
+                var error = provider switch
+                {
+                    "native" => Native(root, events),
+                    "dockerhub" => Add(events, new(Str(root, "repository", "repo_name"), "repository.repo_name"), new(Str(root, "push_data", "tag"), "push_data.tag"), default),
+                    "quay" => Quay(root, events),
+                    "azure" => Azure(root, events),
+                    "github" => GitHub(root, githubEvent, events, out note),
+                    "harbor" => Harbor(root, events),
+                    "jfrog" => Add(events, new(Str(root, "data", "image_name"), "data.image_name"), new(Str(root, "data", "tag"), "data.tag"), default),
+                    "registry" => Registry(root, events),
+                    _ => $"unknown webhook provider '{provider}'",
+                };
+                return error is not null ? WebhookParseResult.Invalid(error) : new WebhookParseResult(events, null, note);
             }
-            var events = new List<ImageEvent>();
-            string? note = null;
-            var error = provider switch
+            catch (NotUtf8Exception e)
             {
-                "native" => Native(root, events),
-                "dockerhub" => Add(events, new(Str(root, "repository", "repo_name"), "repository.repo_name"), new(Str(root, "push_data", "tag"), "push_data.tag"), default),
-                "quay" => Quay(root, events),
-                "azure" => Azure(root, events),
-                "github" => GitHub(root, githubEvent, events, out note),
-                "harbor" => Harbor(root, events),
-                "jfrog" => Add(events, new(Str(root, "data", "image_name"), "data.image_name"), new(Str(root, "data", "tag"), "data.tag"), default),
-                "registry" => Registry(root, events),
-                _ => $"unknown webhook provider '{provider}'",
-            };
-            return error is not null ? WebhookParseResult.Invalid(error) : new WebhookParseResult(events, null, note);
+                return WebhookParseResult.Invalid($"{e.Field}: the value is not valid UTF-8");
+            }
+        }
+    }
+
+    /// <summary>A string field whose bytes are not UTF-8 (JSON's reader checks them only when the string is read).</summary>
+    private sealed class NotUtf8Exception(string field) : Exception(field)
+    {
+        public string Field { get; } = field;
+    }
+
+    private static string? Text(JsonElement element, string field)
+    {
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new NotUtf8Exception(field);
         }
     }
 
@@ -73,7 +98,7 @@ public static class WebhookPayloads
         var i = 0;
         foreach (var tag in tags.EnumerateArray())
         {
-            if (Add(events, new(url, "docker_url"), new(tag.ValueKind == JsonValueKind.String ? tag.GetString() : null, $"updated_tags[{i++}]"), default) is { } error)
+            if (Add(events, new(url, "docker_url"), new(tag.ValueKind == JsonValueKind.String ? Text(tag, $"updated_tags[{i}]") : null, $"updated_tags[{i++}]"), default) is { } error)
             {
                 return error;
             }
@@ -231,6 +256,6 @@ public static class WebhookPayloads
                 return null;
             }
         }
-        return element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+        return element.ValueKind == JsonValueKind.String ? Text(element, string.Join('.', path)) : null;
     }
 }

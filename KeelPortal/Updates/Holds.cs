@@ -150,9 +150,10 @@ public sealed class Holds(
 
     public async Task<HoldResult> SkipAsync(string workloadId, string? version, string? reason, string actor, CancellationToken ct = default)
     {
-        if (string.IsNullOrWhiteSpace(version) || version.Trim().Length > 300)
+        if (string.IsNullOrWhiteSpace(version) || !Registries.ImageReference.IsTag(version.Trim()))
         {
-            return new(HoldOutcome.Invalid, "name the version to skip (up to 300 characters)");
+            return new(HoldOutcome.Invalid,
+                $"'{LogText.Clean(version, 80)}' is not a tag: name the version to skip (1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-')");
         }
         if (AuditReason.Problem(reason) is { } problem)
         {

@@ -102,14 +102,14 @@ public sealed partial class Rollbacks(
     /// <summary>Proposes going back to <paramref name="version"/>; the approval waits for the workload's votes (or applies at once when it needs none).</summary>
     public async Task<HoldResult> RequestAsync(string workloadId, string? version, string? reason, string actor, CancellationToken ct = default)
     {
+        if (AuditReason.Problem(reason) is { } problem)
+        {
+            return new(HoldOutcome.Invalid, problem);
+        }
         var workload = await workloads.GetAsync(workloadId, ct);
         if (workload is null)
         {
             return new(HoldOutcome.NoSuchWorkload, $"there is no workload {workloadId}");
-        }
-        if (AuditReason.Problem(reason) is { } problem)
-        {
-            return new(HoldOutcome.Invalid, problem);
         }
         var targets = await TargetsAsync(workloadId, ct);
         if (targets.FirstOrDefault(t => t.Version == version?.Trim()) is not { } target)

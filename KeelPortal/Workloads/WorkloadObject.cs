@@ -96,7 +96,12 @@ public static class WorkloadId
         kind = default;
         ns = name = "";
         var parts = (id ?? "").Split('/');
-        if (parts is [var releaseNamespace, var release] && releaseNamespace.Length > 0 && release.Length > 0)
+        // Namespaces and names are Kubernetes names (lower-case letters, digits, '-' and '.'): nothing else is an identifier.
+        if (parts.Length is < 2 or > 3 || !parts.Skip(parts.Length - 2).All(IsName))
+        {
+            return false;
+        }
+        if (parts is [var releaseNamespace, var release])
         {
             (kind, ns, name) = (WorkloadKind.HelmRelease, releaseNamespace, release);
             return true;
@@ -111,4 +116,8 @@ public static class WorkloadId
         name = parts[2];
         return true;
     }
+
+    private static bool IsName(string part) =>
+        part.Length is > 0 and <= 253 && part.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.')
+        && char.IsAsciiLetterOrDigit(part[0]) && char.IsAsciiLetterOrDigit(part[^1]);
 }
