@@ -70,7 +70,8 @@ public sealed class PipelinePortal : IAsyncDisposable
     /// 403, and disposing the pipeline fails if the portal was refused anything.
     /// </summary>
     public static async Task<PipelinePortal> StartAsync(
-        bool notifications = false, Action<PortalFactory>? configure = null, string? sharedDataDirectory = null, string[]? chartValues = null)
+        bool notifications = false, Action<PortalFactory>? configure = null, string? sharedDataDirectory = null, string[]? chartValues = null,
+        int? metricsPort = null)
     {
         var cluster = await KubeApiServer.StartAsync();
         cluster.AutoRollout = true;
@@ -79,7 +80,20 @@ public sealed class PipelinePortal : IAsyncDisposable
         var portal = NewPortal(cluster, sharedDataDirectory, null);
         configure?.Invoke(portal);
         // Port 0, read back once listening; the registry, started next, is told where to send its notifications.
-        portal.UseKestrel(0);
+        if (metricsPort is { } port)
+        {
+            // Metrics:Port names a number the portal compares with each connection's port, so that one is chosen beforehand.
+            portal.With("Metrics:Port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            portal.UseKestrel(o =>
+            {
+                o.Listen(System.Net.IPAddress.Loopback, 0);
+                o.Listen(System.Net.IPAddress.Loopback, port);
+            });
+        }
+        else
+        {
+            portal.UseKestrel(0);
+        }
         portal.StartServer();
         var url = new Uri(Loopback.Address(portal.Services) + "/");
         var registry = await RegistryProcess.StartAsync(RegistryAuth.Anonymous,

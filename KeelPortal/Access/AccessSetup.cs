@@ -58,7 +58,13 @@ public static class AccessSetup
             .AddPolicy(Roles.CanAdminister, p => p.RequireRole(Roles.Admin))
             .AddPolicy(ApiPolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Viewer, Roles.Approver, Roles.Admin))
             .AddPolicy(ApiVotePolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Approver, Roles.Admin))
-            .AddPolicy(ApiAdminPolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Admin));
+            .AddPolicy(ApiAdminPolicy, p => p.AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName).RequireRole(Roles.Admin))
+            // Metrics: the metrics port or token, else an administrator signed in or with an API token.
+            // (Challenged by the API scheme alone: a scraper gets 401, not a redirect to the sign-in page.)
+            .AddPolicy(Telemetry.TelemetrySetup.MetricsPolicy, p => p
+                .AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName)
+                .RequireAssertion(async c => c.User.IsInRole(Roles.Admin) || Telemetry.TelemetrySetup.OpenToAnyone(c.Resource as HttpContext)
+                    || (c.Resource is HttpContext http && (await http.AuthenticateAsync(IdentityConstants.ApplicationScheme)).Principal?.IsInRole(Roles.Admin) == true)));
         builder.Services.AddSingleton<AccountService>();
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<AccountChanged>());
         builder.Services.AddSingleton<UserCount>();

@@ -13,6 +13,12 @@ namespace KeelPortal.Telemetry;
 /// </summary>
 public static class TelemetrySetup
 {
+    private static readonly string[] OutboundTags =
+        [
+            "http.request.method", "http.response.status_code", "error.type", "network.protocol.name", "network.protocol.version",
+            "network.transport", "network.type", "url.scheme", "http.connection.state", "tls.protocol.version",
+        ];
+
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -24,6 +30,10 @@ public static class TelemetrySetup
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
+                // Outbound HTTP, name lookups and connections are counted without whom they went to or came through (servers, ports, hosts).
+                .AddView(instrument => instrument.Meter.Name is "System.Net.Http" or "System.Net.NameResolution" or "Microsoft.AspNetCore.Server.Kestrel"
+                    ? new MetricStreamConfiguration { TagKeys = OutboundTags }
+                    : null)
                 .AddPrometheusExporter())
             .WithTracing(tracing => tracing
                 .AddSource(PortalTelemetry.Name)
@@ -64,11 +74,31 @@ public static class TelemetrySetup
         {
             return app;
         }
-        var endpoint = app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous().DisableAntiforgery();
-        if (options.Port is { } port)
-        {
-            endpoint.RequireHost($"*:{port}");
-        }
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(MetricsPolicy).DisableAntiforgery();
         return app;
+    }
+
+    /// <summary>The authorization policy of <c>/metrics</c> (defined where accounts are): see <see cref="OpenToAnyone"/>.</summary>
+    public const string MetricsPolicy = "metrics";
+
+    /// <summary>
+    /// Whether this request may read the metrics without an account: it arrived on <see cref="TelemetryOptions.Port"/>
+    /// (the connection's own local port, not the Host header a client writes), or it carries the metrics bearer token.
+    /// </summary>
+    public static bool OpenToAnyone(HttpContext? context)
+    {
+        if (context is null)
+        {
+            return false;
+        }
+        var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value;
+        if (options.Port is { } port && context.Connection.LocalPort == port)
+        {
+            return true;
+        }
+        var header = context.Request.Headers.Authorization.FirstOrDefault();
+        return options.Token is { Length: > 0 } token && header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()), System.Text.Encoding.UTF8.GetBytes(token));
     }
 }
