@@ -136,7 +136,7 @@ public sealed class ChatApprovalsTests
     }
 
     [Fact]
-    public async Task A_Mattermost_action_with_its_message_secret_votes_as_the_linked_person_and_a_tampered_one_counts_nothing()
+    public async Task A_Mattermost_click_never_names_its_voter_it_answers_with_a_private_sign_in_link_and_the_signed_in_person_votes()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         var (pipeline, approval) = await StartAsync(receiver, ChannelType.Mattermost);
@@ -162,24 +162,33 @@ public sealed class ChatApprovalsTests
             Assert.Equal(HttpStatusCode.Unauthorized, (await ActAsync("U0ALICE", bad)).StatusCode);
         }
         Assert.Equal(HttpStatusCode.BadRequest, (await mattermost.PostAsync("v1/chat/mattermost/actions", new StringContent("{not json", Encoding.UTF8, "application/json"))).StatusCode);
+
+        // Whoever holds the Approve secret and names a linked user (alice) votes as nobody: the answer is a link that needs sign-in.
+        string link;
+        using (var claimed = await ActAsync("U0ALICE", approve))
+        {
+            Assert.Equal(HttpStatusCode.OK, claimed.StatusCode);
+            var text = (await claimed.Content.ReadFromJsonAsync<JsonObject>())!["ephemeral_text"]!.GetValue<string>();
+            Assert.Contains("sign in to KeelPortal", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("chat-link", text, StringComparison.Ordinal);
+            link = System.Text.RegularExpressions.Regex.Match(text, @"https?://\S+approvals/decide\?token=\S+").Value;
+            Assert.NotEmpty(link);
+        }
         using (var unlinked = await ActAsync("U0NOBODY", approve))
         {
-            Assert.Contains("not linked to a KeelPortal account", (await unlinked.Content.ReadFromJsonAsync<JsonObject>())!["ephemeral_text"]!.GetValue<string>(), StringComparison.Ordinal);
-        }
-        using (var viewer = await ActAsync("U0VICTOR", approve))
-        {
-            Assert.Contains("victor may not vote", (await viewer.Content.ReadFromJsonAsync<JsonObject>())!["ephemeral_text"]!.GetValue<string>(), StringComparison.Ordinal);
+            // No link token for an identity Mattermost did not prove: nobody can pre-claim a chat id.
+            Assert.DoesNotContain("chat-link", (await unlinked.Content.ReadFromJsonAsync<JsonObject>())!["ephemeral_text"]!.GetValue<string>(), StringComparison.Ordinal);
         }
         Assert.Equal(0, await VotesAsync(pipeline, approval.Id));
 
-        using var counted = await ActAsync("U0ALICE", approve);
-        Assert.Equal(HttpStatusCode.OK, counted.StatusCode);
-        var answer = (await counted.Content.ReadFromJsonAsync<JsonObject>())!;
-        Assert.Contains("alice: approved", answer["ephemeral_text"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Contains("1/2: alice", answer["update"]!["props"]!.ToJsonString(), StringComparison.Ordinal);
-        Assert.Equal(["alice"], (await pipeline.Approvals.GetAsync(approval.Id))!.Votes.Select(v => v.Voter));
-        var trail = await pipeline.Portal.Services.GetRequiredService<KeelPortal.Audit.AuditTrail>().QueryAsync(new KeelPortal.Audit.AuditQuery(PageSize: 500));
-        Assert.Contains(trail.Entries, e => e.Action == "approval.voted" && e.Actor == "alice" && (e.Details ?? "").EndsWith("via Mattermost", StringComparison.Ordinal));
+        // The person who opens the link and is signed in votes, as themselves.
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "bob", Roles.Approver);
+        console.Services.GetRequiredService<NavigationManager>().NavigateTo(link.Replace(NotificationHost.BaseUrl, "/", StringComparison.Ordinal));
+        var page = console.Render<DecidePage>();
+        page.WaitForAssertion(() => page.Find("[data-testid=decide-confirm]"), TimeSpan.FromSeconds(10));
+        page.Find("[data-testid=decide-confirm]").Click();
+        page.WaitForAssertion(() => Assert.Contains("Your vote was counted", page.Find("[data-testid=decide-message]").TextContent, StringComparison.Ordinal));
+        Assert.Equal(["bob"], (await pipeline.Approvals.GetAsync(approval.Id))!.Votes.Select(v => v.Voter));
     }
 
     [Fact]

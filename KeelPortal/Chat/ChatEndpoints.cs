@@ -15,8 +15,9 @@ namespace KeelPortal.Chat;
 public sealed record ChatLinkRequest(string? Platform, string? ChatUserId, string? User);
 
 /// <summary>
-/// Slack's interactivity endpoint and Mattermost's action callback (both anonymous: Slack's signature or the
-/// per-message secret is the proof), and the links between chat users and accounts (Admin).
+/// Slack's interactivity endpoint and Mattermost's action callback (both anonymous: Slack's signature proves the
+/// clicker; Mattermost's per-message secret only the message, so its click is answered with a sign-in link), and the
+/// links between chat users and accounts (Admin).
 /// </summary>
 public static partial class ChatEndpoints
 {
@@ -120,9 +121,18 @@ public static partial class ChatEndpoints
         }
     }
 
+    /// <summary>How long the private link a Mattermost click answers with may be used.</summary>
+    public static readonly TimeSpan ClickLinkLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// A Mattermost button click. Mattermost signs nothing, so the body's <c>user_id</c> proves no one: the click counts
+    /// no vote. The per-button secret shows the click came from the portal's message; it is answered, to the clicker only,
+    /// with a short-lived signed link that opens the decision in the console, where the person signs in and votes as
+    /// themselves (as Teams' links do). No chat link is ever offered from here.
+    /// </summary>
     private static async Task<IResult> MattermostAsync(
-        HttpRequest request, ChatVoting voting, ChatTokens tokens, IChatActions chat, IOptions<NotificationsOptions> notifications,
-        ILoggerFactory loggers, CancellationToken ct)
+        HttpRequest request, ChatTokens tokens, ChatActionsFactory chat, Approvals.ApprovalBook book, IOptions<NotificationsOptions> notifications,
+        TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
         var logger = loggers.CreateLogger("KeelPortal.Chat.Mattermost");
         var body = await ReadBodyAsync(request, ct);
@@ -136,23 +146,28 @@ public static partial class ChatEndpoints
                 detail: "expected {\"user_id\": \"…\", \"context\": {\"approval\": <id>, \"action\": \"approve|reject\", \"secret\": \"…\"}}");
         }
         var id = action.ApprovalId.ToString(CultureInfo.InvariantCulture);
-        if (tokens.Read(action.Secret, ChatTokens.Action, out var problem) is not { } signed || signed.Subject != id || signed.Detail != (action.Approve ? "approve" : "reject"))
+        var decision = action.Approve ? "approve" : "reject";
+        if (tokens.Read(action.Secret, ChatTokens.Action, out var problem) is not { } signed || signed.Subject != id || signed.Detail != decision)
         {
             var why = problem ?? "the secret belongs to another approval or decision";
             LogMattermostRefused(logger, action.UserId, why);
             return Results.Problem(statusCode: 401, title: "Not a portal action", detail: $"the action was refused: {why}");
         }
-        var vote = await voting.VoteAsync(ChatLinks.Mattermost, action.UserId, action.ApprovalId, action.Approve, ct);
-        if (vote is not { Counted: true, Approval: { } approval })
+        var approval = await book.GetAsync(action.ApprovalId, ct);
+        if (approval is not { State: Approvals.ApprovalState.Pending })
         {
-            return Results.Json(new JsonObject { ["ephemeral_text"] = vote.Text });
+            return Results.Json(new JsonObject { ["ephemeral_text"] = approval is null ? "This approval no longer exists." : $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}; votes are closed." });
         }
-        var message = await voting.MessageOfAsync(approval, ct);
-        var composed = MessageComposer.Compose(message, MattermostMessage, notifications.Value.PublicBaseUrl, chat.ActionsFor(message, MattermostMessage));
+        if (notifications.Value.PublicBaseUrl is not { } baseUrl)
+        {
+            return Results.Json(new JsonObject { ["ephemeral_text"] = $"Vote on {approval.Identifier} in the KeelPortal console." });
+        }
+        var link = chat.DecisionLink(baseUrl, id, decision, time.GetUtcNow().UtcDateTime + ClickLinkLifetime);
+        LogMattermostClick(logger, action.UserId, action.ApprovalId, decision);
         return Results.Json(new JsonObject
         {
-            ["update"] = new JsonObject { ["message"] = composed["text"]?.DeepClone(), ["props"] = new JsonObject { ["attachments"] = composed["attachments"]?.DeepClone() } },
-            ["ephemeral_text"] = vote.Text,
+            ["ephemeral_text"] = $"To {decision} {approval.Identifier}, open this link and sign in to KeelPortal; your vote counts as the person " +
+                $"who signs in (the link works for {ClickLinkLifetime.TotalMinutes:0} minutes): {link}",
         });
     }
 
@@ -178,6 +193,9 @@ public static partial class ChatEndpoints
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A Slack interaction was refused: {Why}")]
     private static partial void LogSlackRefused(ILogger logger, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A Mattermost click by user {ChatUser} to {Decision} approval {ApprovalId} was answered with a sign-in link")]
+    private static partial void LogMattermostClick(ILogger logger, string chatUser, long approvalId, string decision);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A Mattermost action from user {ChatUser} was refused: {Why}")]
     private static partial void LogMattermostRefused(ILogger logger, string chatUser, string why);

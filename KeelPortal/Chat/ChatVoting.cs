@@ -26,7 +26,8 @@ public sealed partial class ChatVoting(
         if (user is null)
         {
             LogRefused(via, chatUserId, approvalId, "not linked");
-            var link = notifications.Value.PublicBaseUrl is { } baseUrl
+            // A link token only for an identity the platform proved (Slack signs the request naming the clicker).
+            var link = notifications.Value.PublicBaseUrl is { } baseUrl && platform == ChatLinks.Slack
                 ? $" Link it here (sign in to KeelPortal; the link works for {LinkLifetime.TotalMinutes:0} minutes): " + new Uri(baseUrl,
                     $"account/chat-link?token={Uri.EscapeDataString(tokens.Create(ChatTokens.Link, platform, chatUserId, time.GetUtcNow().UtcDateTime + LinkLifetime))}").AbsoluteUri
                 : " Ask a KeelPortal administrator to link it.";
