@@ -59,6 +59,57 @@ public sealed class NotificationMessageTests
             (keel["type"]!.GetValue<string>(), keel["level"]!.GetValue<string>(), keel["identifier"]!.GetValue<string>()));
     }
 
+    /// <summary>Values from a workload, a registry and people that try to mention, link, format or track, in every format.</summary>
+    public static Notification Hostile() => new(
+        NotificationEvents.UpdateApplied, NotificationLevel.Success,
+        NotificationText.Applied("deployment", "shop", "web_*app*", "1.2.3", "<!channel> @channel [Approve here](https://evil.example)",
+            ["registry.example.com/team/app:![t](https://evil.example/p.png)"], "<https://evil.example|Approve here>"),
+        "deployment", "shop", "web_*app*", "1.2.3", "@here ~~1.2.4~~ `x` |a|b|", "alice\n# heading @all", null,
+        "javascript:alert(1)", "workloads/deployment/shop/web", new DateTime(2026, 11, 27, 10, 5, 0, DateTimeKind.Utc));
+
+    [Fact]
+    public async Task Hostile_values_are_text_in_every_chat_format_and_unsafe_release_notes_are_left_out()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var portal = NotificationHost.Portal();
+        foreach (var (path, type, channel, username, icon) in Receivers)
+        {
+            await portal.AddAsync(NotificationHost.Channel(path, type, receiver.Url(path), channel: channel, username: username, icon: icon));
+        }
+
+        Assert.Equal(5, await portal.RaiseAsync("test:hostile", Hostile()));
+        foreach (var (path, _, _, _, _) in Receivers)
+        {
+            NotificationHost.MatchesGolden($"{path}-hostile", (await receiver.WaitForAsync(path, 1))[0].Json);
+        }
+
+        var slack = receiver.At("slack")[0].Json.ToJsonString();
+        Assert.DoesNotContain("<!channel>", slack, StringComparison.Ordinal);
+        Assert.DoesNotContain("<https://evil.example|", slack, StringComparison.Ordinal);
+        var mattermost = receiver.At("mattermost")[0].Json;
+        Assert.DoesNotContain("@channel", mattermost.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotMatch(@"(?<!\\)\]\(https://evil", mattermost["text"]!.GetValue<string>());
+        Assert.Contains("\\[Approve here\\](https://evil.example)", mattermost["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Release notes", mattermost["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(receiver.At("discord")[0].Json["allowed_mentions"]!["parse"]!.AsArray());
+        Assert.DoesNotContain("javascript:", receiver.At("webhook")[0].Json.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://github.com/example/app/releases/tag/1.2.4", "https://github.com/example/app/releases/tag/1.2.4")]
+    [InlineData("https://example.com/notes_(v2)?a=1&b=[2]", "https://example.com/notes%5F%28v2%29?a=1&b=%5B2%5D")]
+    [InlineData("https://user:pass@example.com/notes", null)]
+    [InlineData("javascript:alert(1)", null)]
+    [InlineData("ftp://example.com/notes", null)]
+    [InlineData("<https://evil.example|Approve here>", null)]
+    [InlineData("notes.example.com", null)]
+    public void Release_notes_reach_a_message_only_as_a_safe_link(string notes, string? expected)
+    {
+        Assert.Equal(expected, KeelPortal.Registries.SafeLink.ForMessage(notes));
+        Assert.Equal(expected is null ? "Successfully updated deployment shop/web 1->2 (a:2)" : $"Successfully updated deployment shop/web 1->2 (a:2). Release notes: {expected}",
+            NotificationText.Applied("deployment", "shop", "web", "1", "2", ["a:2"], notes));
+    }
+
     [Fact]
     public async Task A_failed_update_uses_keels_sentence_and_the_error_colour()
     {
@@ -70,7 +121,8 @@ public sealed class NotificationMessageTests
         var message = (await receiver.WaitForAsync("slack"))[0].Json;
 
         NotificationHost.MatchesGolden("slack-update-failed", message);
-        Assert.Equal("Update failed: deployment shop/web update 1.2.3->1.2.4 failed, error: admission webhook denied the request", message["text"]!.GetValue<string>());
+        // Slack's text is mrkdwn: its control characters arrive as entities, which Slack shows as the characters.
+        Assert.Equal("Update failed: deployment shop/web update 1.2.3-&gt;1.2.4 failed, error: admission webhook denied the request", message["text"]!.GetValue<string>());
         Assert.Equal("#F44336", message["attachments"]![0]!["color"]!.GetValue<string>());
     }
 

@@ -11,7 +11,7 @@ public static partial class MessageComposer
         var body = new JsonArray
         {
             new JsonObject { ["type"] = "TextBlock", ["text"] = n.Title, ["weight"] = "Bolder", ["size"] = "Medium", ["color"] = TeamsColor(n.Level), ["wrap"] = true },
-            new JsonObject { ["type"] = "TextBlock", ["text"] = n.Message, ["wrap"] = true },
+            new JsonObject { ["type"] = "TextBlock", ["text"] = MarkdownText(n.Message), ["wrap"] = true },
         };
         var facts = n.Facts();
         if (facts.Count > 0)
@@ -19,7 +19,7 @@ public static partial class MessageComposer
             body.Add(new JsonObject
             {
                 ["type"] = "FactSet",
-                ["facts"] = new JsonArray(facts.Select(f => (JsonNode)new JsonObject { ["title"] = f.Name, ["value"] = f.Value }).ToArray()),
+                ["facts"] = new JsonArray(facts.Select(f => (JsonNode)new JsonObject { ["title"] = f.Name, ["value"] = MarkdownText(f.Value) }).ToArray()),
             });
         }
         var card = new JsonObject
@@ -46,7 +46,7 @@ public static partial class MessageComposer
         return new JsonObject
         {
             ["type"] = "message",
-            ["summary"] = $"{n.Title}: {n.Message}",
+            ["summary"] = $"{n.Title}: {PlainText(n.Message)}",
             ["attachments"] = new JsonArray(new JsonObject { ["contentType"] = "application/vnd.microsoft.card.adaptive", ["content"] = card }),
         };
     }
@@ -62,16 +62,19 @@ public static partial class MessageComposer
     /// <summary>A Discord embed: title (linked), the sentence, inline fields, Keel's colour.</summary>
     private static JsonObject Discord(Notification n, ChannelSettings channel, string? link, ChatActions? decide)
     {
-        var description = decide is { ApproveLink: { } approve, RejectLink: { } reject } ? $"{n.Message}\n\n[Approve]({approve}) · [Reject]({reject})" : n.Message;
+        var message = MarkdownText(n.Message);
+        var description = decide is { ApproveLink: { } approve, RejectLink: { } reject } ? $"{message}\n\n[Approve]({approve}) · [Reject]({reject})" : message;
         var embed = new JsonObject { ["title"] = n.Title, ["description"] = description };
         AddIfSet(embed, "url", link);
         embed["color"] = int.Parse(n.Level.Color().AsSpan(1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        embed["fields"] = new JsonArray(n.Facts().Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["value"] = f.Value, ["inline"] = true }).ToArray());
+        embed["fields"] = new JsonArray(n.Facts().Select(f => (JsonNode)new JsonObject { ["name"] = f.Name, ["value"] = MarkdownText(f.Value), ["inline"] = true }).ToArray());
         embed["timestamp"] = Timestamp(n.CreatedAtUtc);
         embed["footer"] = new JsonObject { ["text"] = "KeelPortal" };
         var body = new JsonObject { ["username"] = channel.Username ?? "KeelPortal" };
         AddIfSet(body, "avatar_url", channel.IconUrl);
         body["embeds"] = new JsonArray(embed);
+        // Whatever the text says, Discord pings no one (@everyone, @here, users, roles).
+        body["allowed_mentions"] = new JsonObject { ["parse"] = new JsonArray() };
         return body;
     }
 
@@ -85,7 +88,7 @@ public static partial class MessageComposer
         AddIfSet(metadata, "to", n.ToVersion);
         AddIfSet(metadata, "votes", n.Votes);
         AddIfSet(metadata, "deadline", n.DeadlineUtc is { } d ? Timestamp(d) : null);
-        AddIfSet(metadata, "releaseNotes", n.ReleaseNotes);
+        AddIfSet(metadata, "releaseNotes", Registries.SafeLink.ForMessage(n.ReleaseNotes));
         AddIfSet(metadata, "link", link);
         AddIfSet(metadata, "approveLink", decide?.ApproveLink);
         AddIfSet(metadata, "rejectLink", decide?.RejectLink);

@@ -43,7 +43,7 @@ public static partial class MessageComposer
         var blocks = new JsonArray
         {
             new JsonObject { ["type"] = "header", ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = n.Title, ["emoji"] = true } },
-            new JsonObject { ["type"] = "section", ["text"] = Mrkdwn(SlackEscape(n.Message)) },
+            new JsonObject { ["type"] = "section", ["text"] = Mrkdwn(SlackText(n.Message)) },
         };
         var facts = n.Facts();
         if (facts.Count > 0)
@@ -51,7 +51,7 @@ public static partial class MessageComposer
             blocks.Add(new JsonObject
             {
                 ["type"] = "section",
-                ["fields"] = new JsonArray(facts.Select(f => (JsonNode)Mrkdwn($"*{f.Name}*\n{SlackEscape(f.Value)}")).ToArray()),
+                ["fields"] = new JsonArray(facts.Select(f => (JsonNode)Mrkdwn($"*{f.Name}*\n{SlackText(f.Value)}")).ToArray()),
             });
         }
         if (link is not null)
@@ -76,11 +76,11 @@ public static partial class MessageComposer
             });
         }
         blocks.Add(new JsonObject { ["type"] = "context", ["elements"] = new JsonArray(Mrkdwn($"KeelPortal · {n.Level.KeelName()}")) });
-        var body = new JsonObject { ["text"] = $"{n.Title}: {n.Message}" };
+        var body = new JsonObject { ["text"] = $"{n.Title}: {SlackText(n.Message)}" };
         AddIfSet(body, "channel", channel.Channel);
         AddIfSet(body, "username", channel.Username);
         AddIfSet(body, "icon_url", channel.IconUrl);
-        body["attachments"] = new JsonArray(new JsonObject { ["color"] = n.Level.Color(), ["fallback"] = n.Message, ["blocks"] = blocks });
+        body["attachments"] = new JsonArray(new JsonObject { ["color"] = n.Level.Color(), ["fallback"] = SlackText(n.Message), ["blocks"] = blocks });
         return body;
     }
 
@@ -92,7 +92,7 @@ public static partial class MessageComposer
 
     private static JsonObject Mattermost(Notification n, ChannelSettings channel, string? link, ChatActions? decide)
     {
-        var text = $"#### {n.Title}\n{n.Message}";
+        var text = $"#### {n.Title}\n{MarkdownText(n.Message)}";
         if (link is not null)
         {
             text += $"\n[{OpenLabel}]({link})";
@@ -101,9 +101,9 @@ public static partial class MessageComposer
         AddIfSet(body, "icon_url", channel.IconUrl);
         AddIfSet(body, "channel", channel.Channel);
         body["text"] = text;
-        var attachment = new JsonObject { ["fallback"] = n.Message, ["color"] = n.Level.Color(), ["title"] = n.Title };
+        var attachment = new JsonObject { ["fallback"] = PlainText(n.Message), ["color"] = n.Level.Color(), ["title"] = n.Title };
         AddIfSet(attachment, "title_link", link);
-        attachment["fields"] = new JsonArray(n.Facts().Select(f => (JsonNode)new JsonObject { ["short"] = true, ["title"] = f.Name, ["value"] = f.Value }).ToArray());
+        attachment["fields"] = new JsonArray(n.Facts().Select(f => (JsonNode)new JsonObject { ["short"] = true, ["title"] = f.Name, ["value"] = MarkdownText(f.Value) }).ToArray());
         if (decide is { MattermostActionUrl: { } url, MattermostApproveSecret: { } approve, MattermostRejectSecret: { } reject })
         {
             attachment["actions"] = new JsonArray(
@@ -130,10 +130,6 @@ public static partial class MessageComposer
     };
 
     private static JsonObject Mrkdwn(string text) => new() { ["type"] = "mrkdwn", ["text"] = text };
-
-    /// <summary>Slack's three control characters in mrkdwn text.</summary>
-    private static string SlackEscape(string text) =>
-        text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
     private static void AddIfSet(JsonObject o, string key, string? value)
     {

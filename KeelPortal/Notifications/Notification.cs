@@ -64,7 +64,8 @@ public static class NotificationText
     public static string Applied(string kind, string ns, string name, string from, string to, IEnumerable<string> images, string? releaseNotes)
     {
         var text = $"Successfully updated {kind} {ns}/{name} {from}->{to} ({string.Join(", ", images)})";
-        return string.IsNullOrWhiteSpace(releaseNotes) ? text : $"{text}. Release notes: {releaseNotes}";
+        // Release notes come from the workload: only as a link that passes the safe-link rule, never as text.
+        return Registries.SafeLink.ForMessage(releaseNotes) is { } notes ? $"{text}. Release notes: {notes}" : text;
     }
 
     /// <summary>A rollback applied: from where to where, and why (who asked, or the failed rollout that started it).</summary>

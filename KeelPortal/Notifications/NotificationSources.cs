@@ -54,7 +54,7 @@ public sealed class NotificationSources(
         var pending = e == NotificationEvents.ApprovalRequired;
         var link = e is NotificationEvents.UpdateApplied or NotificationEvents.UpdateFailed ? WorkloadId.Page(approval.WorkloadId).TrimStart('/') : $"approvals#approval-{approval.Id}";
         return (new Notification(e, NotificationKinds.LevelOf(e), message, kind, ns, name, from, to, votes,
-            pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? releaseNotes : null, link, occurredAtUtc, approval.Id), notify);
+            pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? Registries.SafeLink.ForMessage(releaseNotes) : null, link, occurredAtUtc, approval.Id), notify);
     }
 
     [Queue(Queue)]

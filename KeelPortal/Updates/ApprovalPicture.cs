@@ -111,9 +111,7 @@ public sealed class ApprovalPicture(WorkloadStore workloads, IRegistryClient reg
     /// <summary>
     /// Links from image labels and annotations are untrusted: only absolute http(s) addresses are shown as links.
     /// </summary>
-    public static string? SafeLink(string? text) =>
-        Uri.TryCreate(text?.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
-            ? uri.ToString().TrimEnd('/') : null;
+    public static string? SafeLink(string? text) => Registries.SafeLink.Of(text);
 
     /// <summary>GitHub and GitLab compare pages between two revisions of the image's source repository.</summary>
     public static string? CompareLink(string? source, string? fromRevision, string? toRevision)
