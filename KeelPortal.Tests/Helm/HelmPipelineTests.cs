@@ -249,4 +249,34 @@ public sealed class HelmPipelineTests : IAsyncLifetime
         Assert.False(bait.Pending(), "helm was given the unlisted chart source and connected to it");
         Assert.Single(JsonNode.Parse(await HelmAsync(pipeline, "history", "fetch", "-n", "shop", "-o", "json"))!.AsArray());
     }
+
+    [Fact]
+    public async Task An_upgrade_after_which_no_new_revision_is_deployed_is_a_failed_update_and_is_not_proposed_again_at_the_next_poll()
+    {
+        // A helm that says it succeeded and does nothing (as "--help" once did): exit 0, no new revision.
+        var fake = Path.Combine(folder, "helm-that-does-nothing");
+        await File.WriteAllTextAsync(fake, "#!/bin/sh\necho 'Release \"app\" has been upgraded. Happy Helming!'\nexit 0\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.UserWrite);
+        }
+        await using var pipeline = await StartAsync(binary: fake);
+        var repository = pipeline.Repository("team/still");
+        await pipeline.Pusher.PushAsync("team/still", "1.0.0");
+        await HelmAsync(pipeline, "install", "still", HelmTool.Chart("app"), "-n", "shop", "--set-string", $"image.repository={repository}",
+            "--set-string", "image.tag=1.0.0", "--set", "keel.approvals=0");
+        await pipeline.TrackedAsync("shop/still");
+
+        await pipeline.Pusher.PushAsync("team/still", "1.1.0");
+        await pipeline.PollNowAsync(repository);
+        var failed = await pipeline.ApprovalAsync("shop/still:1.1.0", a => a.State == ApprovalState.Failed, TimeSpan.FromSeconds(60));
+        await pipeline.PollNowAsync(repository);
+        var checks = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<KeelPortal.Updates.WorkloadChecks>(pipeline.Portal.Services);
+        await Eventually.TrueAsync(async () => (await checks.ForWorkloadAsync("shop/still")).Any(c => c.Error?.Contains("waits for a retry", StringComparison.Ordinal) == true),
+            TimeSpan.FromSeconds(30), "the failure shown on the release after the next poll");
+
+        Assert.Contains("ended without deploying a new revision (still 1)", failed.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("apply.succeeded", await pipeline.AuditActionsAsync("shop/still"));
+        Assert.Single(await pipeline.Approvals.ForWorkloadAsync("shop/still"));
+    }
 }
