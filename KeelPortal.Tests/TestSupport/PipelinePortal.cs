@@ -108,9 +108,10 @@ public sealed class PipelinePortal : IAsyncDisposable
     }
 
     /// <summary>Another portal instance on the same database (and job storage) as this one.</summary>
-    public PortalFactory SecondInstance()
+    public PortalFactory SecondInstance(Action<PortalFactory>? configure = null)
     {
         var second = NewPortal(Cluster, DataDirectory, Portal.Database);
+        configure?.Invoke(second);
         _ = second.Services;
         return second;
     }

@@ -53,6 +53,13 @@ public sealed class Approval
     /// <summary>When an apply claimed it (state Applying); a claim older than the lease may be resumed.</summary>
     public DateTime? ClaimedAtUtc { get; set; }
 
+    /// <summary>
+    /// The fencing token of the current apply claim: a new one per claim. The claimer renews the claim and checks it right
+    /// before writing to the cluster, and ends the apply only while it still holds it, so a claimer frozen past its lease
+    /// (and taken over) can neither write nor finish.
+    /// </summary>
+    public string? ClaimToken { get; set; }
+
     public int ApplyAttempts { get; set; }
 
     /// <summary>The workload generation the apply produced, which the rollout tracker waits for.</summary>
@@ -110,6 +117,7 @@ internal sealed class ApprovalConfiguration : IEntityTypeConfiguration<Approval>
         builder.Property(a => a.ScheduleReason).HasMaxLength(2000);
         builder.Property(a => a.OverrideBy).HasMaxLength(256);
         builder.Property(a => a.OverrideReason).HasMaxLength(500);
+        builder.Property(a => a.ClaimToken).HasMaxLength(40);
         builder.Property(a => a.State).HasConversion<string>().HasMaxLength(20);
         builder.HasIndex(a => new { a.WorkloadId, a.State });
         // At most one pending approval per workload, even when a poll and a webhook propose at the same moment.

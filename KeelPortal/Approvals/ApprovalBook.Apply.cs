@@ -7,14 +7,16 @@ namespace KeelPortal.Approvals;
 public sealed partial class ApprovalBook
 {
     /// <summary>
-    /// Claims an approved approval for applying: Approved → Applying, or an Applying claim older than
-    /// <paramref name="lease"/> (its applier stopped mid-way; the idempotent patch makes resuming safe). Only one
-    /// caller gets it. The claim's <c>apply.started</c> audit entry commits with it.
+    /// Claims an approved approval for applying: Approved → Applying, or an Applying claim not renewed for
+    /// <paramref name="lease"/> (its applier stopped or froze mid-way). Only one caller gets it, with a new fencing token
+    /// (<see cref="Approval.ClaimToken"/>): the claim it replaces can no longer write or finish. The claim's
+    /// <c>apply.started</c> audit entry commits with it.
     /// </summary>
     public async Task<Approval?> TryClaimAsync(long approvalId, TimeSpan lease, CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var stale = now - lease;
+        var token = Guid.NewGuid().ToString("N");
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var claimed = await db.Set<Approval>()
@@ -22,6 +24,7 @@ public sealed partial class ApprovalBook
             .ExecuteUpdateAsync(s => s
                 .SetProperty(a => a.State, ApprovalState.Applying)
                 .SetProperty(a => a.ClaimedAtUtc, now)
+                .SetProperty(a => a.ClaimToken, token)
                 .SetProperty(a => a.ApplyAttempts, a => a.ApplyAttempts + 1)
                 .SetProperty(a => a.UpdatedAtUtc, now), ct);
         if (claimed == 0)
@@ -37,10 +40,25 @@ public sealed partial class ApprovalBook
     }
 
     /// <summary>
-    /// Ends an apply: Applying → Applied or Failed, with the reason and the generation to follow. <paramref name="fromVersion"/>,
-    /// when given, is the version the workload really ran when it was patched; it replaces the one the proposal saw.
+    /// Renews the apply claim <paramref name="claimToken"/> (its lease starts again now) and says whether it still holds:
+    /// the heartbeat while an apply runs, and the fence right before it writes to the cluster.
     /// </summary>
-    public async Task FinishAsync(long approvalId, bool succeeded, string reason, long? generation, string? fromVersion = null, CancellationToken ct = default)
+    public async Task<bool> RenewClaimAsync(long approvalId, string claimToken, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying && a.ClaimToken == claimToken)
+            .ExecuteUpdateAsync(s => s.SetProperty(a => a.ClaimedAtUtc, now), ct) == 1;
+    }
+
+    /// <summary>
+    /// Ends an apply: Applying → Applied or Failed, with the reason and the generation to follow, only while the claim
+    /// <paramref name="claimToken"/> holds (false: it ran out and another applier took over; nothing is written).
+    /// <paramref name="fromVersion"/>, when given, is the version the workload really ran when it was patched; it
+    /// replaces the one the proposal saw.
+    /// </summary>
+    public async Task<bool> FinishAsync(
+        long approvalId, string? claimToken, bool succeeded, string reason, long? generation, string? fromVersion = null, CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var to = succeeded ? ApprovalState.Applied : ApprovalState.Failed;
@@ -49,25 +67,26 @@ public sealed partial class ApprovalBook
         var row = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
         var from = fromVersion ?? row.CurrentVersion;
         var message = row.RollbackBy is null ? MessageOf(row.WorkloadId, from, row.NewVersion) : row.Message;
-        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
+        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying && (claimToken == null || a.ClaimToken == claimToken))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason)
                 .SetProperty(a => a.CurrentVersion, from).SetProperty(a => a.Message, message)
                 .SetProperty(a => a.Generation, generation).SetProperty(a => a.UpdatedAtUtc, now), ct);
         if (moved == 0)
         {
-            return; // Not applying any more (another applier finished it).
+            return false; // Not this claim's any more (another applier took it over or finished it).
         }
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, to));
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         LogChange(approvalId, ApprovalState.Applying, to, reason);
+        return true;
     }
 
     /// <summary>
     /// The approved tag was pushed again before it was applied: Applying → Pending, votes cleared, the new digest
     /// recorded, so the people who approved the old image decide on the new one.
     /// </summary>
-    public async Task<bool> ReturnForNewDigestAsync(long approvalId, string digest, CancellationToken ct = default)
+    public async Task<bool> ReturnForNewDigestAsync(long approvalId, string digest, string? claimToken = null, CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -78,10 +97,10 @@ public sealed partial class ApprovalBook
             // A newer version already waits for votes: this one steps aside rather than compete for the one pending slot.
             await transaction.RollbackAsync(ct);
             return await MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Superseded,
-                $"the tag was pushed again with digest {digest} before it was applied, and a newer version is pending", ct);
+                $"the tag was pushed again with digest {digest} before it was applied, and a newer version is pending", ct, claimToken: claimToken);
         }
         var reason = $"the tag was pushed again with digest {digest} before it was applied; votes reset";
-        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying)
+        var moved = await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying && (claimToken == null || a.ClaimToken == claimToken))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Pending).SetProperty(a => a.Digest, digest)
                 .SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
         if (moved == 0)
@@ -99,10 +118,10 @@ public sealed partial class ApprovalBook
 
     /// <summary>
     /// At the moment of the write the target was no longer an update of what the workload runs (a newer version got
-    /// there first): Applying → Superseded, with the reason.
+    /// there first): Applying → Superseded, with the reason; its <c>apply.superseded</c> audit entry commits with it.
     /// </summary>
-    public Task<bool> SupersedeAppliedAsync(long approvalId, string reason, CancellationToken ct = default) =>
-        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Superseded, reason, ct);
+    public Task<bool> SupersedeAppliedAsync(long approvalId, string? claimToken, string reason, CancellationToken ct = default) =>
+        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Superseded, reason, ct, auditAction: "apply.superseded", claimToken: claimToken);
 
     /// <summary>
     /// A person asks for a failed apply to be tried again: Failed → Approved, its attempts counted afresh, and applied at
@@ -140,8 +159,8 @@ public sealed partial class ApprovalBook
     }
 
     /// <summary>Gives an apply back after a failure worth retrying: Applying → Approved.</summary>
-    public Task<bool> ReleaseAsync(long approvalId, string reason, CancellationToken ct = default) =>
-        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Approved, reason, ct);
+    public Task<bool> ReleaseAsync(long approvalId, string reason, string? claimToken = null, CancellationToken ct = default) =>
+        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Approved, reason, ct, claimToken: claimToken);
 
     public static IReadOnlyList<ImageUpdate> ImagesOf(Approval approval) =>
         JsonSerializer.Deserialize<List<ImageUpdate>>(approval.ImagesJson, WorkloadStore.Json) ?? [];

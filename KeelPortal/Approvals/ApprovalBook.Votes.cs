@@ -186,12 +186,13 @@ public sealed partial class ApprovalBook
     /// (<see cref="ApprovalChanged"/>, and <see cref="ApprovalApproved"/> when voting completes) and, when
     /// <paramref name="auditAction"/> is given, its audit entry (by the system, the reason as details) commit with it.
     /// </summary>
-    internal async Task<bool> MoveAsync(long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct, string? auditAction = null)
+    internal async Task<bool> MoveAsync(
+        long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct, string? auditAction = null, string? claimToken = null)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        if (await SetStateAsync(db, approvalId, from, to, reason, now, ct) == 0)
+        if (await SetStateAsync(db, approvalId, from, to, reason, now, ct, claimToken) == 0)
         {
             return false;
         }
@@ -223,8 +224,10 @@ public sealed partial class ApprovalBook
     }
 
     /// <summary>The conditional state change itself: how many rows moved (0 when the approval is no longer in <paramref name="from"/>).</summary>
-    private static Task<int> SetStateAsync(DbContext db, long approvalId, ApprovalState from, ApprovalState to, string reason, DateTime now, CancellationToken ct) =>
-        db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from)
+    /// <summary>The conditional state move; with <paramref name="claimToken"/> only while that apply claim holds (the fence).</summary>
+    private static Task<int> SetStateAsync(
+        DbContext db, long approvalId, ApprovalState from, ApprovalState to, string reason, DateTime now, CancellationToken ct, string? claimToken = null) =>
+        db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from && (claimToken == null || a.ClaimToken == claimToken))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
 
     private PortalEvent? StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)

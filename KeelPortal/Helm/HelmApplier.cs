@@ -130,6 +130,10 @@ public sealed partial class HelmApplier(
                 args.Add($"--set-string={path}={Escape(value)}");
             }
             args.AddRange(["--", name, chart]);
+            if (await request.FencedOffAsync(ct) is { } lost)
+            {
+                return lost with { Follow = [] };
+            }
             var started = Stopwatch.GetTimestamp();
             var (exit, output) = await RunAsync(helm, args, driver, work.FullName, ct);
             var helmTime = Stopwatch.GetElapsedTime(started);

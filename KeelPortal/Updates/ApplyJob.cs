@@ -10,7 +10,7 @@ namespace KeelPortal.Updates;
 /// Applies one approved approval. Safe to run twice: only the caller that moves it to Applying patches, and the
 /// patch is idempotent, so a resume after a crash is harmless. Retries are ours (bounded), not Hangfire's.
 /// </summary>
-public sealed class ApplyJob(
+public sealed partial class ApplyJob(
     ApprovalBook approvals,
     IEnumerable<IWorkloadProvider> providers,
     RolloutTracker rollouts,
@@ -22,6 +22,7 @@ public sealed class ApplyJob(
     AuditTrail audit,
     IBackgroundJobClient jobs,
     IOptions<UpdatesOptions> options,
+    TimeProvider time,
     ILogger<ApplyJob> logger)
 {
     [AutomaticRetry(Attempts = 0)]
@@ -60,11 +61,35 @@ public sealed class ApplyJob(
         {
             return; // The tag was pushed again since the votes were cast: they were reset and it waits for new ones.
         }
+        var token = approval.ClaimToken!;
+        // The claim is renewed while the provider works (a slow apply is not a dead one) and checked right before each
+        // write: once another applier took it over, this one neither writes nor finishes.
         var request = new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval), approval.CurrentVersion, approval.NewVersion, digest,
-            OnlyForward: approval.RollbackBy is null);
-        var result = WorkloadId.TryParse(approval.WorkloadId, out var kind, out _, out _) && providers.FirstOrDefault(p => p.Owns(kind)) is { } provider
-            ? await provider.ApplyAsync(request, ct)
-            : new ApplyResult(ApplyOutcome.Invalid, $"'{approval.WorkloadId}' is not a workload identifier such as deployment/default/web");
+            OnlyForward: approval.RollbackBy is null)
+        {
+            Fence = fenceCt => approvals.RenewClaimAsync(approvalId, token, fenceCt),
+        };
+        ApplyResult result;
+        using (var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            var beating = HeartbeatAsync(approvalId, token, o.ApplyLease / 3, heartbeat.Token);
+            try
+            {
+                result = WorkloadId.TryParse(approval.WorkloadId, out var kind, out _, out _) && providers.FirstOrDefault(p => p.Owns(kind)) is { } provider
+                    ? await provider.ApplyAsync(request, ct)
+                    : new ApplyResult(ApplyOutcome.Invalid, $"'{approval.WorkloadId}' is not a workload identifier such as deployment/default/web");
+            }
+            finally
+            {
+                await heartbeat.CancelAsync();
+                await beating;
+            }
+        }
+        if (result.Outcome == ApplyOutcome.ClaimLost)
+        {
+            LogClaimLost(approval.Identifier);
+            return;
+        }
         Telemetry.PortalTelemetry.Applies.Add(1, new("provider", WorkloadId.Provider(approval.WorkloadId)), new("outcome", result.Outcome.ToString()));
         if (result.Outcome == ApplyOutcome.Applied)
         {
@@ -76,7 +101,11 @@ public sealed class ApplyJob(
         switch (result.Outcome)
         {
             case ApplyOutcome.Applied or ApplyOutcome.AlreadyAtTarget:
-                await approvals.FinishAsync(approvalId, succeeded: true, result.Reason, result.Generation, result.FromVersion, ct);
+                if (!await approvals.FinishAsync(approvalId, token, succeeded: true, result.Reason, result.Generation, result.FromVersion, ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                    return;
+                }
                 await audit.RecordAsync(ApprovalBook.System, "apply.succeeded", approval.Identifier, result.Reason, ct);
                 await checks.AppliedAsync(approval.WorkloadId, approval.Repository, approval.NewVersion, ct);
                 // Followed by the tracker from the watchers' events: no worker waits for it. A Helm release's apply names
@@ -93,20 +122,61 @@ public sealed class ApplyJob(
                 }
                 break;
             case ApplyOutcome.Superseded:
-                await approvals.SupersedeAppliedAsync(approvalId, result.Reason, ct);
-                await audit.RecordAsync(ApprovalBook.System, "apply.superseded", approval.Identifier, result.Reason, ct);
+                if (!await approvals.SupersedeAppliedAsync(approvalId, token, result.Reason, ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                }
                 break;
             case ApplyOutcome.ApiError or ApplyOutcome.NoCluster or ApplyOutcome.Busy when approval.ApplyAttempts < o.MaxApplyAttempts:
-                await approvals.ReleaseAsync(approvalId, $"attempt {approval.ApplyAttempts} failed, retrying: {result.Reason}", ct);
+                if (!await approvals.ReleaseAsync(approvalId, $"attempt {approval.ApplyAttempts} failed, retrying: {result.Reason}", token, ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                    return;
+                }
                 await audit.RecordAsync(ApprovalBook.System, "apply.retrying", approval.Identifier, result.Reason, ct);
                 jobs.Schedule<ApplyJob>(j => j.RunAsync(approvalId, CancellationToken.None), o.ApplyRetryDelay);
                 break;
             default:
-                await approvals.FinishAsync(approvalId, succeeded: false, result.Reason, null, ct: ct);
+                if (!await approvals.FinishAsync(approvalId, token, succeeded: false, result.Reason, null, ct: ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                    return;
+                }
                 await audit.RecordAsync(ApprovalBook.System, "apply.failed", approval.Identifier, result.Reason, ct);
                 break;
         }
     }
+
+    /// <summary>Renews the claim every <paramref name="period"/> until the apply ends or the claim is lost.</summary>
+    private async Task HeartbeatAsync(long approvalId, string token, TimeSpan period, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                if (!await approvals.RenewClaimAsync(approvalId, token, ct))
+                {
+                    return; // Taken over: the fence before the write and the conditional finish stop this apply.
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // A failed renewal is tried again at the next tick; the fence decides before any write.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogHeartbeatFailed(e, approvalId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Approval}: another applier took the claim over (this one ran past its lease); nothing more is written here")]
+    private partial void LogClaimLost(string approval);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the apply claim of approval {ApprovalId} failed")]
+    private partial void LogHeartbeatFailed(Exception exception, long approvalId);
 
     /// <summary>
     /// Outside its change window or during a freeze an approved update waits, "scheduled for" the time it may go (the

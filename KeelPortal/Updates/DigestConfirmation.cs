@@ -35,7 +35,7 @@ public sealed partial class DigestConfirmation(
         {
             return now.Value;
         }
-        await approvals.ReturnForNewDigestAsync(approval.Id, now.Value!, ct);
+        await approvals.ReturnForNewDigestAsync(approval.Id, now.Value!, approval.ClaimToken, ct);
         return null;
     }
 

@@ -8,8 +8,9 @@ namespace KeelPortal.Workloads;
 /// How an apply ended. <see cref="ApiError"/>, <see cref="NoCluster"/> and <see cref="Busy"/> (someone else is changing
 /// the workload right now, such as another Helm operation in progress) are tried again.
 /// <see cref="Superseded"/>: at the moment of the write the target was no longer an update of what the workload runs.
+/// <see cref="ClaimLost"/>: the apply's claim was taken over (it ran past its lease) before the write; nothing was written.
 /// </summary>
-public enum ApplyOutcome { Applied, AlreadyAtTarget, WorkloadGone, Forbidden, ConflictGaveUp, ApiError, Invalid, NoCluster, Busy, Superseded }
+public enum ApplyOutcome { Applied, AlreadyAtTarget, WorkloadGone, Forbidden, ConflictGaveUp, ApiError, Invalid, NoCluster, Busy, Superseded, ClaimLost }
 
 /// <summary>A new image for one container: <c>repo:tag</c>, or <c>repo:tag@sha256:…</c> to pin a mutable tag's digest.</summary>
 public sealed record ImageUpdate(string Container, string Image);
@@ -22,6 +23,16 @@ public sealed record ImageUpdate(string Container, string Image);
 public sealed record ApplyRequest(
     string WorkloadId, IReadOnlyList<ImageUpdate> Images, string FromVersion, string ToVersion, string? Digest = null, bool OnlyForward = false)
 {
+    /// <summary>
+    /// The fence: asked right before each write to the cluster (it renews the apply's claim); false means the claim was
+    /// taken over and the provider must not write. Null: no claim to check.
+    /// </summary>
+    public Func<CancellationToken, Task<bool>>? Fence { get; init; }
+
+    /// <summary>Null when the claim still holds (or there is none), else the ClaimLost result.</summary>
+    public async Task<ApplyResult?> FencedOffAsync(CancellationToken ct) =>
+        Fence is { } fence && !await fence(ct) ? new(ApplyOutcome.ClaimLost, $"the apply of {WorkloadId} was taken over by another applier before it wrote") : null;
+
     /// <summary>Null when the write may go ahead from <paramref name="running"/>, else the Superseded result.</summary>
     public ApplyResult? Backwards(Policies.UpdatePolicy policy, string running, long? generation = null) =>
         OnlyForward && Policies.TagChooser.WhyNotForward(policy, running, ToVersion) is { } why
@@ -86,6 +97,10 @@ public sealed partial class WorkloadApplier(
                 if (request.Backwards(KeelSettings.Read(current.Labels, current.Annotations).Policy, from, current.Generation) is { } superseded)
                 {
                     return superseded;
+                }
+                if (await request.FencedOffAsync(ct) is { } lost)
+                {
+                    return lost;
                 }
                 try
                 {

@@ -1,0 +1,88 @@
+using KeelPortal.Approvals;
+using KeelPortal.Tests.TestSupport;
+using KeelPortal.Workloads;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KeelPortal.Tests.Updates;
+
+/// <summary>
+/// The apply's claim is renewed while it works and fenced: an apply slower than the lease is not taken over, and an
+/// applier frozen past its lease, once another took over, neither writes to the cluster nor finishes the approval.
+/// </summary>
+[Collection(AppHosts.Name)]
+public sealed class ApplyClaimTests
+{
+    private static readonly Dictionary<string, string> Minor = new() { ["keel.sh/policy"] = "minor", ["keel.sh/trigger"] = "poll" };
+    private static readonly Dictionary<string, string> OneVote = new() { ["keel.sh/approvals"] = "1" };
+
+    private static async Task<(PipelinePortal Pipeline, Approval Pending)> PendingAsync(string name)
+    {
+        var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Updates:ApplyLease", "00:00:05"));
+        var repository = pipeline.Repository($"team/{name}");
+        await pipeline.Pusher.PushAsync($"team/{name}", "1.0.0");
+        await pipeline.Pusher.TagAsync($"team/{name}", "1.0.0", "1.1.0");
+        pipeline.Deploy(name, $"{repository}:1.0.0", Minor, OneVote);
+        await pipeline.TrackedAsync($"deployment/shop/{name}");
+        await pipeline.PollNowAsync(repository);
+        return (pipeline, await pipeline.ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending));
+    }
+
+    [Fact]
+    public async Task An_applier_frozen_past_its_lease_and_taken_over_neither_patches_nor_finishes()
+    {
+        var (pipeline, pending) = await PendingAsync("frozen");
+        await using var _ = pipeline;
+        var book = pipeline.Approvals;
+        // Replica A: the approval is approved (here written directly, so no apply of this portal starts first) and A
+        // claims the apply — then A freezes (a GC pause, SIGSTOP, a starved node) before it writes.
+        await using (var db = await pipeline.Portal.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<KeelPortal.Data.PortalDbContext>>().CreateDbContextAsync())
+        {
+            await db.Set<Approval>().Where(a => a.Id == pending.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved));
+        }
+        var claimedByA = await book.TryClaimAsync(pending.Id, TimeSpan.FromSeconds(5));
+        Assert.NotNull(claimedByA);
+
+        // Past the lease the portal's sweep (replica B) takes the apply over and writes it, once.
+        var applied = await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied, TimeSpan.FromSeconds(30));
+        Assert.NotEqual(claimedByA!.ClaimToken, (await book.GetAsync(pending.Id))!.ClaimToken);
+        var generation = pipeline.Cluster.Get("Deployment", "shop", "frozen")!["metadata"]!["generation"]!.GetValue<long>();
+
+        // A wakes up and carries on where it stopped, with a write that differs from B's (its digest pin): right before
+        // its PATCH, its fence says the claim is gone.
+        var applier = pipeline.Portal.Services.GetRequiredService<WorkloadApplier>();
+        var lateWrite = await applier.ApplyAsync(new ApplyRequest(pending.WorkloadId, ApprovalBook.ImagesOf(claimedByA), "1.0.0", "1.1.0",
+            Digest: "sha256:" + new string('a', 64), OnlyForward: true)
+        {
+            Fence = ct => book.RenewClaimAsync(pending.Id, claimedByA.ClaimToken!, ct),
+        });
+        var lateFinish = await book.FinishAsync(pending.Id, claimedByA.ClaimToken, succeeded: false, "A's late failure", null);
+
+        Assert.Equal(ApplyOutcome.ClaimLost, lateWrite.Outcome);
+        Assert.False(lateFinish);
+        Assert.Equal(1, pipeline.PatchesOf("frozen"));
+        Assert.Equal(generation, pipeline.Cluster.Get("Deployment", "shop", "frozen")!["metadata"]!["generation"]!.GetValue<long>());
+        var now = await book.GetAsync(pending.Id);
+        Assert.Equal((ApprovalState.Applied, applied.Reason), (now!.State, now.Reason));
+        Assert.Equal(2, now.ApplyAttempts);
+    }
+
+    [Fact]
+    public async Task An_apply_slower_than_its_lease_keeps_its_claim_and_another_replica_does_not_write_it_again()
+    {
+        var (pipeline, pending) = await PendingAsync("slow");
+        await using var _ = pipeline;
+        await using var second = pipeline.SecondInstance(p => p.With("Updates:ApplyLease", "00:00:05"));
+        // The API server holds the first PATCH for twice the lease: the applier is slow, not dead.
+        pipeline.Cluster.Slow("PATCH", "deployments", TimeSpan.FromSeconds(10));
+
+        (await pipeline.VoteAsync("alice", pending.Identifier)).EnsureSuccessStatusCode();
+        var applied = await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied, TimeSpan.FromSeconds(40));
+
+        Assert.Equal(1, pipeline.PatchesOf("slow"));
+        Assert.Equal(1, applied.ApplyAttempts);
+        Assert.Equal(["approval.created", "approval.voted", "approval.approved", "apply.started", "apply.succeeded"],
+            (await pipeline.AuditActionsAsync(pending.Identifier)).Where(a => !a.StartsWith("rollout.", StringComparison.Ordinal)));
+    }
+}
