@@ -7,8 +7,10 @@ using Microsoft.Extensions.Options;
 namespace KeelPortal.Updates;
 
 /// <summary>
-/// Applies one approved approval. Safe to run twice: only the caller that moves it to Applying patches, and the
-/// patch is idempotent, so a resume after a crash is harmless. Retries are ours (bounded), not Hangfire's.
+/// Applies one approved approval. Safe to run twice: only the caller that moves it to Applying writes, under a claim it
+/// renews while it works and whose token is checked right before the write and by every end of the apply, so a resume
+/// after a crash is harmless and a frozen applier that was taken over does nothing more. Retries are ours (bounded),
+/// not Hangfire's.
 /// </summary>
 public sealed partial class ApplyJob(
     ApprovalBook approvals,
