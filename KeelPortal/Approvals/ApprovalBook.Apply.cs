@@ -52,7 +52,8 @@ public sealed partial class ApprovalBook
     }
 
     /// <summary>
-    /// Ends an apply: Applying → Applied or Failed, with the reason and the generation to follow, only while the claim
+    /// Ends an apply: Applying → Applied or Failed (audited <c>apply.succeeded</c> or <c>apply.failed</c> in the same
+    /// transaction), with the reason and the generation to follow, only while the claim
     /// <paramref name="claimToken"/> holds (false: it ran out and another applier took over; nothing is written).
     /// <paramref name="fromVersion"/>, when given, is the version the workload really ran when it was patched; it
     /// replaces the one the proposal saw.
@@ -76,6 +77,8 @@ public sealed partial class ApprovalBook
             return false; // Not this claim's any more (another applier took it over or finished it).
         }
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, to));
+        // Its audit entry commits with it: whoever sees the approval ended sees why.
+        audit.Stage(db, System, succeeded ? "apply.succeeded" : "apply.failed", row.Identifier, reason);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         LogChange(approvalId, ApprovalState.Applying, to, reason);

@@ -71,7 +71,7 @@ public static class KeelApi
 
     private static async Task<IResult> SetVotesAsync(VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct)
     {
-        if (body?.VotesRequired is not { } votes || votes < 0 || !WorkloadId.TryParse(body.Identifier, out _, out _, out _))
+        if (body?.VotesRequired is not { } votes || votes < 0 || !WorkloadId.TryParse(body.Identifier?.Trim().ToLowerInvariant(), out _, out _, out _))
         {
             return Results.Problem(statusCode: 400, title: "Invalid change",
                 detail: "send {\"identifier\": \"deployment/<namespace>/<name>\", \"provider\": \"kubernetes\", \"votesRequired\": <n ≥ 0>}");

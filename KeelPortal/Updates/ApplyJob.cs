@@ -108,7 +108,6 @@ public sealed partial class ApplyJob(
                     LogClaimLost(approval.Identifier);
                     return;
                 }
-                await audit.RecordAsync(ApprovalBook.System, "apply.succeeded", approval.Identifier, result.Reason, ct);
                 await checks.AppliedAsync(approval.WorkloadId, approval.Repository, approval.NewVersion, ct);
                 // Followed by the tracker from the watchers' events: no worker waits for it. A Helm release's apply names
                 // the workloads the release owns, each with the generation its rollout must reach.
@@ -142,9 +141,7 @@ public sealed partial class ApplyJob(
                 if (!await approvals.FinishAsync(approvalId, token, succeeded: false, result.Reason, null, ct: ct))
                 {
                     LogClaimLost(approval.Identifier);
-                    return;
                 }
-                await audit.RecordAsync(ApprovalBook.System, "apply.failed", approval.Identifier, result.Reason, ct);
                 break;
         }
     }
