@@ -229,6 +229,10 @@ public sealed partial class KubeApiServer
 
     public int CountRequests(string method, string? pathContains = null) =>
         Requests.Count(r => r.Method == method && (pathContains is null || r.Path.Contains(pathContains, StringComparison.Ordinal)));
+
+    /// <summary>The answers to those requests in order (<c>200, 409</c>): a conflict retried is not a second write.</summary>
+    public IReadOnlyList<int> Answers(string method, string? pathContains = null) =>
+        Requests.Where(r => r.Method == method && (pathContains is null || r.Path.Contains(pathContains, StringComparison.Ordinal))).Select(r => r.Status).ToList();
 }
 
 internal static class Discovery

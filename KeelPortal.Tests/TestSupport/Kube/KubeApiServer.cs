@@ -11,7 +11,11 @@ using Microsoft.Extensions.Logging;
 namespace KeelPortal.Tests.TestSupport.Kube;
 
 /// <summary>A request as the server saw it, for counting what a client sent.</summary>
-public sealed record KubeRequest(string Method, string Path, string? ContentType, string Body);
+public sealed record KubeRequest(string Method, string Path, string? ContentType, string Body)
+{
+    /// <summary>The status it was answered with (0 while it is still being answered), so tests count requests by answer.</summary>
+    public int Status { get; set; }
+}
 
 /// <summary>
 /// An in-process Kubernetes API server on a loopback port speaking the real REST protocol: discovery, list with
@@ -128,7 +132,13 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             await StatusAsync(context, 400, "BadRequest", e.Message);
             return;
         }
-        requests.Enqueue(new KubeRequest(request.Method, request.Path + request.QueryString, request.ContentType, body));
+        var recorded = new KubeRequest(request.Method, request.Path + request.QueryString, request.ContentType, body);
+        requests.Enqueue(recorded);
+        context.Response.OnStarting(() =>
+        {
+            recorded.Status = context.Response.StatusCode;
+            return Task.CompletedTask;
+        });
         try
         {
             await RouteAsync(context, body);
