@@ -22,14 +22,14 @@ public sealed class ApprovalPictureTests
     [InlineData("https://github.com/acme/shop", "abc123", "x/../../evil", null)]
     [InlineData("https://github.com/acme/shop", null, "def456", null)]
     public void Compare_links_are_offered_for_github_and_gitlab_between_two_clean_revisions(string source, string? from, string? to, string? expected) =>
-        Assert.Equal(expected, ApprovalPicture.CompareLink(ApprovalPicture.SafeLink(source), from, to));
+        Assert.Equal(expected, ApprovalPicture.CompareLink(KeelPortal.Registries.SafeLink.Of(source), from, to));
 
     [Theory]
     [InlineData("javascript:alert(1)", null)]
     [InlineData("file:///etc/passwd", null)]
     [InlineData("not a url", null)]
     [InlineData("https://example.com/notes/", "https://example.com/notes")]
-    public void Only_http_links_from_untrusted_labels_become_links(string text, string? expected) => Assert.Equal(expected, ApprovalPicture.SafeLink(text));
+    public void Only_http_links_from_untrusted_labels_become_links(string text, string? expected) => Assert.Equal(expected, KeelPortal.Registries.SafeLink.Of(text));
 
     [Fact]
     public void A_force_update_names_the_digests() =>

@@ -69,17 +69,10 @@ public sealed partial class ApprovalBook(
             }
             return new(ProposalOutcome.Unchanged, same.Id, $"{same.Identifier} is already {same.State.ToString().ToLowerInvariant()}");
         }
-        // A rollback names a version that ran before; a version declined since does not stop a person from going back to it.
-        var declined = proposal.RollbackBy is not null ? null : await set.Where(a => a.WorkloadId == proposal.WorkloadId && a.NewVersion == proposal.NewVersion
-            && (a.State == ApprovalState.Rejected || a.State == ApprovalState.Expired)).Select(a => new { a.Id, a.State }).FirstOrDefaultAsync(ct);
-        if (declined is not null)
+        // A rollback names a version that ran before; a version declined or failed since does not stop a person from going back to it.
+        if (proposal.RollbackBy is null && await EndedBeforeAsync(db, proposal, ct) is { } ended)
         {
-            return new(ProposalOutcome.Declined, declined.Id,
-                $"{IdentifierOf(proposal.WorkloadId, proposal.NewVersion)} was {declined.State.ToString().ToLowerInvariant()} before; it is not proposed again");
-        }
-        if (proposal.RollbackBy is null && await FailedBeforeAsync(db, proposal, ct) is { } failed)
-        {
-            return failed;
+            return ended;
         }
         // An update approved or being applied that the policy prefers to this one stays; this one is not proposed beside it
         // (applied after it, it would move the workload back).
@@ -171,14 +164,21 @@ public sealed partial class ApprovalBook(
     }
 
     /// <summary>
-    /// A version whose apply failed is not proposed again at every poll (each would fail the same way): it waits for a
-    /// person's retry, a new digest of the tag, or a change to the workload (its settings or what it runs) since the failure.
+    /// How this version ended for the workload before, read in one query: rejected or expired, it is not proposed again;
+    /// failed, it is not proposed again at every poll (each would fail the same way) but waits for a person's retry, a new
+    /// digest of the tag, or a change to the workload (its settings or what it runs) since the failure. Null: neither.
     /// </summary>
-    private static async Task<ProposalResult?> FailedBeforeAsync(PortalDbContext db, Proposal proposal, CancellationToken ct)
+    private static async Task<ProposalResult?> EndedBeforeAsync(PortalDbContext db, Proposal proposal, CancellationToken ct)
     {
-        var failed = await db.Set<Approval>().Where(a => a.WorkloadId == proposal.WorkloadId && a.NewVersion == proposal.NewVersion && a.State == ApprovalState.Failed)
-            .OrderByDescending(a => a.Id).Select(a => new { a.Id, a.Identifier, a.Digest, a.Reason, a.UpdatedAtUtc }).FirstOrDefaultAsync(ct);
-        if (failed is null || (proposal.Digest is not null && failed.Digest is not null && proposal.Digest != failed.Digest)
+        var ended = await db.Set<Approval>().Where(a => a.WorkloadId == proposal.WorkloadId && a.NewVersion == proposal.NewVersion
+                && (a.State == ApprovalState.Rejected || a.State == ApprovalState.Expired || a.State == ApprovalState.Failed))
+            .OrderByDescending(a => a.Id).Select(a => new { a.Id, a.Identifier, a.State, a.Digest, a.Reason, a.UpdatedAtUtc }).ToListAsync(ct);
+        if (ended.FirstOrDefault(a => a.State != ApprovalState.Failed) is { } declined)
+        {
+            return new(ProposalOutcome.Declined, declined.Id,
+                $"{IdentifierOf(proposal.WorkloadId, proposal.NewVersion)} was {declined.State.ToString().ToLowerInvariant()} before; it is not proposed again");
+        }
+        if (ended.FirstOrDefault() is not { } failed || (proposal.Digest is not null && failed.Digest is not null && proposal.Digest != failed.Digest)
             || await db.Set<WorkloadRecord>().AnyAsync(w => w.Id == proposal.WorkloadId && w.UpdatedAtUtc > failed.UpdatedAtUtc, ct))
         {
             return null;

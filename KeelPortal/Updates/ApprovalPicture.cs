@@ -76,9 +76,9 @@ public sealed class ApprovalPicture(WorkloadStore workloads, IRegistryClient reg
                 current = await FactsAsync(repository.WithTag(tag, running.Digest), credential, ct);
             }
         }
-        var source = SafeLink(fresh?.Source);
+        var source = SafeLink.Of(fresh?.Source);
         return new ApprovalDetails(from, to, jump, changes, fresh, source, CompareLink(source, current?.Revision, fresh?.Revision),
-            SafeLink(workload?.ReleaseNotes), workload is null ? null : WorkloadId.Page(workload.Id));
+            SafeLink.Of(workload?.ReleaseNotes), workload is null ? null : WorkloadId.Page(workload.Id));
     }
 
     public static VersionJump JumpOf(string from, string to)
@@ -107,11 +107,6 @@ public sealed class ApprovalPicture(WorkloadStore workloads, IRegistryClient reg
 
     /// <summary><c>latest (sha256:ab12cd34…)</c>: a force update names the digests, or it would read "latest → latest".</summary>
     public static string WithDigest(string tag, string? digest) => digest is null ? tag : $"{tag} ({ImageReference.Abbreviated(digest)})";
-
-    /// <summary>
-    /// Links from image labels and annotations are untrusted: only absolute http(s) addresses are shown as links.
-    /// </summary>
-    public static string? SafeLink(string? text) => Registries.SafeLink.Of(text);
 
     /// <summary>GitHub and GitLab compare pages between two revisions of the image's source repository.</summary>
     public static string? CompareLink(string? source, string? fromRevision, string? toRevision)
