@@ -32,7 +32,7 @@ public sealed class ChatApprovalsTests
     {
         var pipeline = await PipelinePortal.StartAsync(configure: p => p
             .With("Notifications:PublicBaseUrl", NotificationHost.BaseUrl)
-            .With("Notifications:RetryDelay", "00:00:00.100")
+            .With("Work:FirstRetryDelay", "00:00:00.100")
             .With("Chat:SlackSigningSecret", SigningSecret)
             .With("Chat:ResponseUrlPrefixes:0", receiver.Url("respond/").AbsoluteUri));
         await pipeline.Portal.AddAsync(NotificationHost.Channel("team", type, receiver.Url("team")));

@@ -196,7 +196,7 @@ public sealed class ConsolePagesTests
     [Fact]
     public async Task An_admin_defines_a_window_and_a_freeze_an_update_waits_on_the_approvals_page_and_the_admin_lets_it_through()
     {
-        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Updates:ScheduleCheckInterval", "00:00:00.100"));
+        await using var pipeline = await PipelinePortal.StartAsync();
         var shop = pipeline.Repository("team/shop");
         await pipeline.Pusher.PushAsync("team/shop", "1.2.3");
         pipeline.Deploy("shop", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor"), ("keel.sh/windows", "night,nosuch")), labels: Keel(("keel.sh/approvals", "1")));

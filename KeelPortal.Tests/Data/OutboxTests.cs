@@ -73,70 +73,155 @@ public sealed class OutboxTests
         }
     }
 
-    /// <summary>A piece of work only this test's handler acts on.</summary>
-    public sealed record TestWork(string Name);
+    /// <summary>A piece of work only this test's handler acts on; <paramref name="Fail"/> makes it throw, <paramref name="WaitFor"/> makes it wait first.</summary>
+    public sealed record TestWork(string Name, bool Fail = false, TimeSpan? WaitFor = null);
 
-    private sealed class TestWorkLog : IEventWork
+    /// <summary>What the test handler saw: each attempt, by name.</summary>
+    public sealed class TestWorkLog
     {
-        public List<string> Done { get; } = [];
+        public List<(string Name, int Attempt)> Done { get; } = [];
 
-        public Task HandleAsync(object message, DateTime occurredAtUtc, CancellationToken ct)
+        public bool Saw(string name)
         {
-            if (message is TestWork work)
+            lock (Done)
             {
-                lock (Done)
-                {
-                    Done.Add(work.Name);
-                }
+                return Done.Any(d => d.Name == name);
             }
-            return Task.CompletedTask;
         }
     }
 
+    private sealed class TestWorkHandler(TestWorkLog log, TimeProvider time) : IMessageHandler<TestWork>
+    {
+        public Task<WorkResult> HandleAsync(TestWork message, WorkContext work, CancellationToken ct)
+        {
+            lock (log.Done)
+            {
+                log.Done.Add((message.Name, work.Attempt));
+            }
+            if (message.WaitFor is { } wait && work.Attempt == 1 && log.Done.Count(d => d.Name == message.Name) == 1)
+            {
+                return Task.FromResult(WorkResult.WaitUntil(time.GetUtcNow().UtcDateTime + wait, "not yet"));
+            }
+            return message.Fail ? throw new InvalidOperationException($"{message.Name} cannot be done") : Task.FromResult(WorkResult.Done);
+        }
+    }
+
+    private static PortalFactory WorkPortal(TestWorkLog log) => new PortalFactory()
+        .With("Data:EventPollInterval", "00:00:00.200").With("Work:Lease", "00:00:02")
+        .With("Work:FirstRetryDelay", "00:00:00.100").With("Work:MaxAttempts", "3")
+        .WithServices(s =>
+        {
+            s.AddSingleton(log);
+            s.AddHandler<TestWork, TestWorkHandler>();
+        });
+
     [Fact]
-    public async Task Work_written_already_claimed_starts_here_after_the_commit_and_if_this_replica_never_starts_it_a_relay_does()
+    public async Task Work_starts_here_after_the_commit_and_what_a_dead_replica_claimed_is_taken_over_once_its_lease_runs_out()
     {
         var log = new TestWorkLog();
-        await using var portal = new PortalFactory()
-            .With("Data:EventPollInterval", "00:00:00.200").With("Data:EventClaimLease", "00:00:02")
-            .WithServices(s =>
-            {
-                s.Configure<OutboxTypes>(t => t.Add<TestWork>(_ => true));
-                s.AddSingleton<IEventWork>(log);
-            });
-        var relay = portal.Services.GetRequiredService<EventRelay>();
+        await using var portal = WorkPortal(log);
+        var outbox = portal.Services.GetRequiredService<Outbox>();
         var contexts = portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
-        PortalEvent here, orphan;
         await using (var db = await contexts.CreateDbContextAsync())
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
-            here = relay.StageHere(db, new TestWork("here"));
-            // Committed by a replica that died before starting it.
-            orphan = relay.StageHere(db, new TestWork("orphan"));
+            outbox.Stage(db, new TestWork("here"));
+            outbox.Stage(db, new TestWork("orphan"));
             await db.SaveChangesAsync();
+            // Not started before the commit.
+            await Task.Yield();
+            Assert.False(log.Saw("here"), "work started before its transaction committed");
+            // The orphan: claimed by a replica that died right after its commit (its claim runs for the lease).
+            await db.Set<PortalEvent>().Where(e => e.Payload.Contains("orphan"))
+                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedBy, "replica-gone").SetProperty(e => e.ClaimToken, "gone"));
             await transaction.CommitAsync();
         }
         var committed = System.Diagnostics.Stopwatch.StartNew();
-        relay.RunHere(here);
 
-        await Eventually.TrueAsync(() => { lock (log.Done) { return log.Done.Contains("here"); } }, TimeSpan.FromSeconds(10), "the work started here");
-        await Eventually.TrueAsync(() => { lock (log.Done) { return log.Done.Contains("orphan"); } }, TimeSpan.FromSeconds(20), "a relay took the orphan over");
+        await Eventually.TrueAsync(() => Task.FromResult(log.Saw("here")), TimeSpan.FromSeconds(10), "the work started here");
+        await Eventually.TrueAsync(() => Task.FromResult(log.Saw("orphan")), TimeSpan.FromSeconds(20), "a relay took the orphan over");
         Assert.True(committed.Elapsed >= TimeSpan.FromSeconds(1.5), "the orphan waited for its claim to run out");
         await Eventually.TrueAsync(async () =>
         {
             await using var db = await contexts.CreateDbContextAsync();
-            return await db.Set<PortalEvent>().Where(e => e.Id == here.Id || e.Id == orphan.Id).AllAsync(e => e.HandledAtUtc != null);
+            return await db.Set<PortalEvent>().Where(e => e.Type == nameof(TestWork)).AllAsync(e => e.HandledAtUtc != null);
         }, TimeSpan.FromSeconds(10), "both are marked handled");
         // More relay rounds find nothing to do again: each ran once, the first on its first attempt.
-        await relay.RunOnceAsync(CancellationToken.None);
+        await portal.Services.GetRequiredService<EventRelay>().RunOnceAsync(CancellationToken.None);
         lock (log.Done)
         {
-            Assert.Equal(["here", "orphan"], log.Done);
+            Assert.Equal([("here", 1), ("orphan", 2)], log.Done);
         }
+    }
+
+    [Fact]
+    public async Task Work_that_throws_is_retried_by_the_one_policy_and_ends_a_dead_letter_with_its_reason_audited_and_revivable()
+    {
+        var log = new TestWorkLog();
+        await using var portal = WorkPortal(log);
+        var outbox = portal.Services.GetRequiredService<Outbox>();
+        var contexts = portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        var runner = portal.Services.GetRequiredService<WorkRunner>();
         await using (var db = await contexts.CreateDbContextAsync())
         {
-            Assert.Equal(1, (await db.Set<PortalEvent>().SingleAsync(e => e.Id == here.Id)).Attempts);
-            Assert.Equal(2, (await db.Set<PortalEvent>().SingleAsync(e => e.Id == orphan.Id)).Attempts);
+            outbox.Stage(db, new TestWork("broken", Fail: true));
+            outbox.Stage(db, new TestWork("later", WaitFor: TimeSpan.FromMilliseconds(300)));
+            await db.SaveChangesAsync();
+        }
+
+        var dead = (await Eventually.ValueAsync(async () => (await runner.DeadLettersAsync()).SingleOrDefault(), d => d is not null,
+            "the broken work given up", TimeSpan.FromSeconds(20)))!;
+        lock (log.Done)
+        {
+            Assert.Equal([1, 2, 3], log.Done.Where(d => d.Name == "broken").Select(d => d.Attempt));
+            // Waiting for its time is not an attempt: the waiting work ran twice, both times as its first attempt.
+            Assert.Equal([1, 1], log.Done.Where(d => d.Name == "later").Select(d => d.Attempt));
+        }
+        Assert.Equal(nameof(TestWork), dead.Type);
+        Assert.Contains("given up after 3 attempt(s)", dead.LastError, StringComparison.Ordinal);
+        Assert.Contains("broken cannot be done", dead.LastError, StringComparison.Ordinal);
+        var audit = await portal.Services.GetRequiredService<KeelPortal.Audit.AuditTrail>().QueryAsync(new KeelPortal.Audit.AuditQuery(Action: "work.dead-lettered"));
+        var entry = Assert.Single(audit.Entries);
+        Assert.Equal($"work/{dead.Id}", entry.Subject);
+        Assert.Contains("broken cannot be done", entry.Details, StringComparison.Ordinal);
+
+        // A person revives it: three more attempts, and it is a dead letter again (it still throws).
+        Assert.True(await runner.ReviveAsync(dead.Id));
+        await Eventually.TrueAsync(() => { lock (log.Done) { return Task.FromResult(log.Done.Count(d => d.Name == "broken") == 6); } },
+            TimeSpan.FromSeconds(20), "revived work tried again");
+        await Eventually.ValueAsync(async () => (await runner.DeadLettersAsync()).SingleOrDefault(), d => d is not null, "given up again", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task A_claim_taken_over_can_neither_act_nor_finish()
+    {
+        var log = new TestWorkLog();
+        await using var portal = WorkPortal(log);
+        var contexts = portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        var outbox = portal.Services.GetRequiredService<Outbox>();
+        long id;
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            outbox.Stage(db, new TestWork("held"));
+            // Written as another replica's (no commit start here): a claim this test plays the holder of.
+            await db.SaveChangesAsync();
+            id = (await db.Set<PortalEvent>().SingleAsync(e => e.Type == nameof(TestWork))).Id;
+        }
+        await Eventually.TrueAsync(() => Task.FromResult(log.Saw("held")), TimeSpan.FromSeconds(10), "the work ran");
+        // A work context of a frozen holder whose token was replaced by another replica's claim.
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            await db.Set<PortalEvent>().Where(e => e.Id == id).ExecuteUpdateAsync(s => s.SetProperty(e => e.HandledAtUtc, (DateTime?)null)
+                .SetProperty(e => e.ClaimToken, "the-new-holder").SetProperty(e => e.ClaimedUntilUtc, DateTime.UtcNow.AddHours(1)));
+            var frozen = new WorkContext(id, DateTime.UtcNow, 1, 3, "the-old-holder", async ct =>
+            {
+                await using var c = await contexts.CreateDbContextAsync(ct);
+                return await c.Set<PortalEvent>().AnyAsync(e => e.Id == id && e.ClaimToken == "the-old-holder", ct);
+            });
+            Assert.False(await frozen.HoldsAsync(CancellationToken.None));
+            Assert.False(await frozen.Held(db).AnyAsync());
+            var current = new WorkContext(id, DateTime.UtcNow, 2, 3, "the-new-holder", _ => Task.FromResult(true));
+            Assert.True(await current.Held(db).AnyAsync());
         }
     }
 
@@ -166,8 +251,9 @@ public sealed class OutboxTests
             // The second was claimed by a replica that died while raising it: its claim ran out.
             outbox.Stage(db, new ApprovalProposed(second));
             await db.SaveChangesAsync();
-            await db.Set<PortalEvent>().Where(e => e.Payload.Contains(second.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedBy, "replica-gone").SetProperty(e => e.ClaimedUntilUtc, now.AddSeconds(-1)).SetProperty(e => e.Attempts, 1));
+            // Both were committed by a process that died at once: its claims ran out.
+            await db.Set<PortalEvent>().Where(e => e.Type == nameof(ApprovalProposed))
+                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedBy, "replica-gone").SetProperty(e => e.ClaimedUntilUtc, now.AddSeconds(-1)));
         }
 
         var received = await receiver.WaitForAsync("ops", 2, TimeSpan.FromSeconds(20));
@@ -185,8 +271,8 @@ public sealed class OutboxTests
         Assert.Contains(received, m => m.Body.Contains("2.1.0", StringComparison.Ordinal));
         await using (var db = await contexts.CreateDbContextAsync())
         {
-            var taken = await db.Set<PortalEvent>().SingleAsync(e => e.Work && e.Attempts == 2);
-            Assert.NotEqual("replica-gone", taken.ClaimedBy);
+            var taken = await db.Set<PortalEvent>().Where(e => e.Type == nameof(ApprovalProposed)).ToListAsync();
+            Assert.All(taken, t => Assert.Equal((2, true), (t.Attempts, t.ClaimedBy != "replica-gone")));
         }
         Assert.DoesNotContain(portal.Logs.Lines, l => l.Level >= LogLevel.Error);
     }

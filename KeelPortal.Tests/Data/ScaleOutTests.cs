@@ -118,4 +118,39 @@ public sealed class ScaleOutTests
         Assert.Equal(1, await fleet.CountAsync("SELECT count(*) FROM \"NotificationDeliveries\" WHERE \"EventKey\" LIKE 'approval:%:ApprovalRequired' AND \"State\" = 'Delivered' AND \"NotificationJson\" LIKE '%1.2.0%'"));
         Assert.Equal(0, await fleet.CountAsync("SELECT count(*) FROM \"NotificationDeliveries\" WHERE \"State\" <> 'Delivered'"));
     }
+
+    [Fact]
+    public async Task A_replica_frozen_mid_apply_past_its_lease_and_thawed_neither_writes_again_nor_finishes_what_another_took_over()
+    {
+        await using var fleet = await PortalFleet.StartAsync();
+        await fleet.DeployAsync("frozen", approvals: 1);
+        await fleet.Pusher.PushAsync("team/frozen", "1.1.0");
+
+        // The API server holds the PATCH a moment; the replica that sent it is frozen (SIGSTOP) while it waits, for twice
+        // the lease (5 s here), so another replica takes the apply over; then it is thawed (SIGCONT).
+        fleet.Cluster.Slow("PATCH", "deployments", TimeSpan.FromSeconds(2));
+        await fleet.WebhookAsync(fleet.Replicas[0], "frozen", "1.1.0");
+        await fleet.ApprovalAsync("frozen", a => a.State == ApprovalState.Pending);
+        await fleet.VoteAsync(fleet.Replicas[1], "alice", "frozen");
+        await Eventually.TrueAsync(() => fleet.Cluster.CountRequests("PATCH", "/deployments/frozen") == 1, TimeSpan.FromSeconds(20), "the PATCH reaches the API server");
+        var applier = await fleet.ClaimerOfAsync(nameof(ApprovalApproved));
+        await applier.SignalAsync(stop: true);
+        var frozenToken = (await fleet.ApprovalAsync("frozen", a => a.ClaimToken is not null)).ClaimToken;
+        var takenOver = await fleet.ApprovalAsync("frozen", a => a.State == ApprovalState.Applied && a.ClaimToken != frozenToken, TimeSpan.FromSeconds(45));
+        await applier.SignalAsync(stop: false);
+        await Eventually.TrueAsync(() => applier.Output.Contains("another applier took the claim over", StringComparison.Ordinal), TimeSpan.FromSeconds(30),
+            "the thawed replica found its claim taken over");
+        await fleet.SettledAsync();
+
+        var answers = fleet.Cluster.Answers("PATCH", "/deployments/frozen");
+        Assert.True(answers.Count(a => a is >= 200 and < 300) == 1, $"PATCHes answered {string.Join(", ", answers)}");
+        Assert.Equal(2, fleet.Cluster.Get("Deployment", "shop", "frozen")!["metadata"]!["generation"]!.GetValue<long>());
+        Assert.Equal($"{fleet.Repository("frozen")}:1.1.0", fleet.ImageOf("frozen"));
+        var final = await fleet.ApprovalAsync("frozen", a => a.State == ApprovalState.Applied);
+        Assert.Equal((takenOver.ClaimToken, takenOver.Reason, 2), (final.ClaimToken, final.Reason, final.ApplyAttempts));
+        Assert.Equal(1, await fleet.CountAsync("SELECT count(*) FROM \"AuditEntries\" WHERE \"Action\" = 'apply.succeeded' AND \"Subject\" LIKE '%frozen%'"));
+        // One announcement of the update, not one per applier.
+        await fleet.Receiver.WaitForAsync("ops", 4, TimeSpan.FromSeconds(30));
+        Assert.Single(fleet.Messages(), m => m == "frozen UpdateApplied");
+    }
 }

@@ -24,7 +24,7 @@ public sealed class NotificationDeliveryTests
         var bodies = receiver.At("flaky").Select(m => m.Body).ToList();
         Assert.Equal(3, bodies.Count);
         Assert.Single(bodies.Distinct());
-        Assert.Contains(portal.Logs.Lines, l => l.Message.Contains("Notification UpdateApplied to channel flaky: attempt 1 failed (500 Internal Server Error: upstream broke); retrying", StringComparison.Ordinal));
+        Assert.Contains(portal.Logs.Lines, l => l.Message.Contains("Notification UpdateApplied to channel flaky: attempt 1 failed (500 Internal Server Error: upstream broke); it is tried again", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class NotificationDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Answer("down", (502, "bad gateway"), (502, "bad gateway"), (502, "bad gateway"), (502, "bad gateway"));
-        using var portal = NotificationHost.Portal().With("Notifications:MaxAttempts", "3");
+        using var portal = NotificationHost.Portal().With("Work:MaxAttempts", "3");
         await portal.AddAsync(NotificationHost.Channel("down", ChannelType.Webhook, receiver.Url("down")));
 
         await portal.RaiseAsync("test:applied", NotificationHost.UpdateApplied());
@@ -66,7 +66,7 @@ public sealed class NotificationDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.Hang("silent");
-        using var portal = NotificationHost.Portal().With("Notifications:AttemptTimeout", "00:00:01").With("Notifications:MaxAttempts", "2");
+        using var portal = NotificationHost.Portal().With("Notifications:AttemptTimeout", "00:00:01").With("Work:MaxAttempts", "2");
         await portal.AddAsync(NotificationHost.Channel("silent", ChannelType.Discord, receiver.Url("silent")));
 
         await portal.RaiseAsync("test:applied", NotificationHost.UpdateApplied());

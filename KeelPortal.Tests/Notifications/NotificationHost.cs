@@ -13,7 +13,7 @@ internal static class NotificationHost
 
     public static PortalFactory Portal() => new PortalFactory()
         .With("Notifications:PublicBaseUrl", BaseUrl)
-        .With("Notifications:RetryDelay", "00:00:00.100")
+        .With("Work:FirstRetryDelay", "00:00:00.100")
         .With("Notifications:AttemptTimeout", "00:00:03");
 
     public static ChannelInput Channel(string name, ChannelType type, Uri url, NotificationEvents events = NotificationEvents.All,

@@ -66,7 +66,7 @@ public sealed class NotificationRulesTests
     {
         for (var i = 0; i < 50; i++)
         {
-            var wait = DeliveryJob.Backoff(TimeSpan.FromSeconds(1), attempts, null);
+            var wait = new KeelPortal.Data.WorkOptions { FirstRetryDelay = TimeSpan.FromSeconds(1) }.Backoff(attempts);
             Assert.InRange(wait.TotalMilliseconds, minMs, maxMs);
         }
     }
@@ -74,8 +74,8 @@ public sealed class NotificationRulesTests
     [Fact]
     public void A_receivers_retry_after_wins_when_longer_and_waits_are_capped()
     {
-        Assert.Equal(TimeSpan.FromSeconds(30), DeliveryJob.Backoff(TimeSpan.FromSeconds(1), 1, TimeSpan.FromSeconds(30)));
-        Assert.True(DeliveryJob.Backoff(TimeSpan.FromMinutes(30), 9, null) <= TimeSpan.FromHours(1));
+        Assert.Equal(TimeSpan.FromSeconds(30), new KeelPortal.Data.WorkOptions { FirstRetryDelay = TimeSpan.FromSeconds(1) }.Backoff(1, TimeSpan.FromSeconds(30)));
+        Assert.True(new KeelPortal.Data.WorkOptions { FirstRetryDelay = TimeSpan.FromMinutes(30) }.Backoff(9) <= TimeSpan.FromHours(1));
     }
 
     [Fact]

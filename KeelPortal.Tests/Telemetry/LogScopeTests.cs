@@ -14,7 +14,7 @@ namespace KeelPortal.Tests.Telemetry;
 public sealed class LogScopeTests
 {
     [Fact]
-    public async Task An_applys_lines_carry_its_approval_a_webhooks_planning_its_event_and_a_jobs_lines_its_job_id()
+    public async Task An_applys_lines_carry_its_approval_a_webhooks_planning_its_event_and_a_deliverys_lines_its_work()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Notifications:PublicBaseUrl", NotificationHost.BaseUrl));
@@ -35,11 +35,12 @@ public sealed class LogScopeTests
         Assert.Equal(applied.Id, update.Scope["ApprovalId"]);
         var planned = pipeline.Portal.Logs.ScopedLines.First(l => l.Message.Contains("but no tracked workload uses", StringComparison.Ordinal));
         Assert.IsType<long>(planned.Scope["EventId"]);
-        Assert.Equal("native", planned.Scope["Webhook"]);
+        Assert.Equal(nameof(KeelPortal.Triggers.WebhookReceived), planned.Scope["Work"]);
         static bool Delivery(string message) => message.StartsWith("Notification", StringComparison.Ordinal) && message.Contains(" delivered to channel ops", StringComparison.Ordinal);
         await Eventually.TrueAsync(() => Task.FromResult(pipeline.Portal.Logs.ScopedLines.Any(l => Delivery(l.Message))), TimeSpan.FromSeconds(20), "a delivery logged");
         var delivered = pipeline.Portal.Logs.ScopedLines.First(l => Delivery(l.Message));
-        Assert.False(string.IsNullOrEmpty(delivered.Scope.GetValueOrDefault("HangfireJobId") as string), string.Join(", ", delivered.Scope.Keys));
-        Assert.Equal("DeliveryJob.RunAsync", delivered.Scope["Job"]);
+        Assert.IsType<long>(delivered.Scope["EventId"]);
+        Assert.Equal(nameof(DeliveryDue), delivered.Scope["Work"]);
+        Assert.Equal(1, delivered.Scope["Attempt"]);
     }
 }

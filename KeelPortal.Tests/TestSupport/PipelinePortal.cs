@@ -123,7 +123,7 @@ public sealed class PipelinePortal : IAsyncDisposable
             .With("Workloads:Token", ChartRbac.PortalToken)
             .With("Workloads:ReconnectDelay", "00:00:00.100")
             .With("Triggers:WebhookSecret", WebhookSecret)
-            .With("Updates:ApplyRetryDelay", "00:00:00.200")
+            .With("Work:FirstRetryDelay", "00:00:00.200")
             // Public registries (Docker Hub for sidecars) are unreachable here; fail fast instead of backing off.
             .With("Registries:RetryBaseDelay", "00:00:00.020");
         if (database is not null)

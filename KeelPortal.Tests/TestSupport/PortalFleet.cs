@@ -154,9 +154,9 @@ public sealed class PortalFleet : IAsyncDisposable
         ["Workloads:ReplicaName"] = name,
         ["Triggers:WebhookSecret"] = PipelinePortal.WebhookSecret,
         ["Registries:RetryBaseDelay"] = "00:00:00.020",
-        ["Updates:ApplyRetryDelay"] = "00:00:00.200", ["Updates:ApplyLease"] = "00:00:05",
+        ["Work:FirstRetryDelay"] = "00:00:00.100", ["Work:Lease"] = "00:00:05",
         ["Jobs:InvisibilityTimeout"] = "00:00:03",
-        ["Notifications:RetryDelay"] = "00:00:00.100", ["Notifications:AttemptTimeout"] = "00:05:00",
+        ["Notifications:AttemptTimeout"] = "00:05:00",
     };
 
     public string Repository(string name) => $"{Registry.Host}/team/{name}";
@@ -220,16 +220,15 @@ public sealed class PortalFleet : IAsyncDisposable
         return Replicas.Single(r => r.ClaimName == claimer);
     }
 
-    /// <summary>The replica whose job server is running a notification delivery now (from Hangfire's own tables).</summary>
+    /// <summary>The replica that holds the claim on a notification delivery now (from the outbox).</summary>
     public async Task<PortalProcess> DeliveringReplicaAsync()
     {
-        var server = await Eventually.ValueAsync(() => ScalarAsync<string?>(
+        var claimer = await Eventually.ValueAsync(() => ScalarAsync<string?>(
             """
-            SELECT s.data::json->>'ServerId' FROM hangfire.job j JOIN hangfire.state s ON s.id = j.stateid
-            WHERE j.statename = 'Processing' AND j.invocationdata::text LIKE '%DeliveryJob%' ORDER BY j.id DESC LIMIT 1
-            """), s => s is not null, "a delivery being processed");
-        var pid = int.Parse(server!.Split(':')[1], CultureInfo.InvariantCulture);
-        return Replicas.Single(r => r.Id == pid);
+            SELECT "ClaimedBy" FROM "PortalEvents"
+            WHERE "Type" = 'DeliveryDue' AND "HandledAtUtc" IS NULL AND "ClaimedUntilUtc" IS NOT NULL ORDER BY "Id" DESC LIMIT 1
+            """), s => s is not null, "a delivery being sent");
+        return Replicas.Single(r => r.ClaimName == claimer);
     }
 
     public async Task<long> CountAsync(string sql) => Convert.ToInt64(await ScalarAsync<object>(sql), CultureInfo.InvariantCulture);

@@ -89,6 +89,17 @@ public sealed partial class PortalProcess : IAsyncDisposable
         return portal;
     }
 
+    /// <summary>SIGSTOP (<paramref name="stop"/>) or SIGCONT: the process freezes where it is — as in a long GC pause or on a starved node — and later carries on.</summary>
+    public async Task SignalAsync(bool stop)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [stop ? "-STOP" : "-CONT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardError = true,
+        })!;
+        await kill.WaitForExitAsync();
+        Assert.True(kill.ExitCode == 0, $"kill {(stop ? "-STOP" : "-CONT")} {process.Id}: {await kill.StandardError.ReadToEndAsync()}");
+    }
+
     /// <summary>SIGKILL, and waits until the process is gone.</summary>
     public async Task KillAsync()
     {

@@ -1,4 +1,5 @@
 using KeelPortal.Approvals;
+using KeelPortal.Data;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Workloads;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +19,7 @@ public sealed class ApplyClaimTests
 
     private static async Task<(PipelinePortal Pipeline, Approval Pending)> PendingAsync(string name)
     {
-        var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Updates:ApplyLease", "00:00:05"));
+        var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Work:Lease", "00:00:03"));
         var repository = pipeline.Repository($"team/{name}");
         await pipeline.Pusher.PushAsync($"team/{name}", "1.0.0");
         await pipeline.Pusher.TagAsync($"team/{name}", "1.0.0", "1.1.0");
@@ -34,17 +35,24 @@ public sealed class ApplyClaimTests
         var (pipeline, pending) = await PendingAsync("frozen");
         await using var _ = pipeline;
         var book = pipeline.Approvals;
-        // Replica A: the approval is approved (here written directly, so no apply of this portal starts first) and A
-        // claims the apply — then A freezes (a GC pause, SIGSTOP, a starved node) before it writes.
-        await using (var db = await pipeline.Portal.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<KeelPortal.Data.PortalDbContext>>().CreateDbContextAsync())
+        // Replica A: the approval is approved with its apply work claimed by A (written directly, so no apply of this
+        // portal starts first), and A claims the approval — then A freezes (a GC pause, SIGSTOP, a starved node) before
+        // it writes.
+        const string tokenA = "replica-a-claim";
+        var contexts = pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        await using (var db = await contexts.CreateDbContextAsync())
         {
             await db.Set<Approval>().Where(a => a.Id == pending.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved));
+            pipeline.Portal.Services.GetRequiredService<Outbox>().Stage(db, new ApprovalApproved(pending.Id));
+            var row = db.ChangeTracker.Entries<PortalEvent>().Single().Entity;
+            (row.ClaimedBy, row.ClaimToken) = ("replica-a", tokenA);
+            await db.SaveChangesAsync();
         }
-        var claimedByA = await book.TryClaimAsync(pending.Id, TimeSpan.FromSeconds(5));
+        var claimedByA = await book.TryClaimAsync(pending.Id, tokenA);
         Assert.NotNull(claimedByA);
 
-        // Past the lease the portal's sweep (replica B) takes the apply over and writes it, once.
+        // Past the lease this portal's relay (replica B) takes the apply work over and writes it, once.
         var applied = await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied, TimeSpan.FromSeconds(30));
         Assert.NotEqual(claimedByA!.ClaimToken, (await book.GetAsync(pending.Id))!.ClaimToken);
         var generation = pipeline.Cluster.Get("Deployment", "shop", "frozen")!["metadata"]!["generation"]!.GetValue<long>();
@@ -55,9 +63,13 @@ public sealed class ApplyClaimTests
         var lateWrite = await applier.ApplyAsync(new ApplyRequest(pending.WorkloadId, ApprovalBook.ImagesOf(claimedByA), "1.0.0", "1.1.0",
             Digest: "sha256:" + new string('a', 64), OnlyForward: true)
         {
-            Fence = ct => book.RenewClaimAsync(pending.Id, claimedByA.ClaimToken!, ct),
+            Fence = async ct =>
+            {
+                await using var db = await contexts.CreateDbContextAsync(ct);
+                return await db.Set<PortalEvent>().AnyAsync(e => e.ClaimToken == tokenA, ct) && await book.HoldsClaimAsync(pending.Id, tokenA, ct);
+            },
         });
-        var lateFinish = await book.FinishAsync(pending.Id, claimedByA.ClaimToken, succeeded: false, "A's late failure", null);
+        var lateFinish = await book.FinishAsync(pending.Id, tokenA, succeeded: false, "A's late failure", null);
 
         Assert.Equal(ApplyOutcome.ClaimLost, lateWrite.Outcome);
         Assert.False(lateFinish);
@@ -73,7 +85,7 @@ public sealed class ApplyClaimTests
     {
         var (pipeline, pending) = await PendingAsync("slow");
         await using var _ = pipeline;
-        await using var second = pipeline.SecondInstance(p => p.With("Updates:ApplyLease", "00:00:05"));
+        await using var second = pipeline.SecondInstance(p => p.With("Work:Lease", "00:00:03"));
         // The API server holds the first PATCH for twice the lease: the applier is slow, not dead.
         pipeline.Cluster.Slow("PATCH", "deployments", TimeSpan.FromSeconds(10));
 

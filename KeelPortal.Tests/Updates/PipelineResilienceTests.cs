@@ -59,13 +59,24 @@ public sealed class PipelineResilienceTests
             var halfway = await PendingAsync(pipeline, "halfway", votes: 1);
             await pipeline.Portal.DisposeAsync();
 
-            // As a crash leaves them: one approved with nobody applying it, one claimed by an apply that died.
+            // As a crash leaves them: one approved whose apply never started, one claimed by an apply that died mid-way —
+            // each with its apply work committed and claimed by the process that died (its lease has run out since).
             await using (var db = new PortalDbContext(new DbContextOptionsBuilder<PortalDbContext>().UseSqlite($"Data Source={Path.Combine(data, "portal.db")}").Options))
             {
+                var now = DateTime.UtcNow;
                 await db.Set<Approval>().Where(a => a.Id == approved.Id)
                     .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved));
                 await db.Set<Approval>().Where(a => a.Id == halfway.Id).ExecuteUpdateAsync(s => s
-                    .SetProperty(a => a.State, ApprovalState.Applying).SetProperty(a => a.ClaimedAtUtc, DateTime.UtcNow.AddHours(-1)));
+                    .SetProperty(a => a.State, ApprovalState.Applying).SetProperty(a => a.ClaimToken, "died-halfway").SetProperty(a => a.ClaimedAtUtc, now.AddMinutes(-1)));
+                foreach (var (id, token) in new[] { (approved.Id, "died-before"), (halfway.Id, "died-halfway") })
+                {
+                    db.Add(new PortalEvent
+                    {
+                        Type = nameof(ApprovalApproved), Payload = $"{{\"approvalId\":{id}}}", OccurredAtUtc = now.AddMinutes(-1), Work = true,
+                        ClaimedBy = "replica-gone", ClaimToken = token, ClaimedUntilUtc = now.AddSeconds(-1), Attempts = 1,
+                    });
+                }
+                await db.SaveChangesAsync();
             }
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             await using var restarted = pipeline.SecondInstance();
@@ -202,14 +213,16 @@ public sealed class PipelineResilienceTests
     [Fact]
     public async Task A_webhook_whose_planning_never_happened_is_planned_by_the_relay_when_its_claim_runs_out()
     {
-        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Triggers:WebhookFallbackDelay", "00:00:01"));
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Work:Lease", "00:00:01"));
+        await using var other = pipeline.SecondInstance(p => p.With("Work:Lease", "00:00:01"));
         var repository = pipeline.Repository("team/fallback");
         await pipeline.Pusher.PushAsync("team/fallback", "1.0.0");
         pipeline.Deploy("fallback", $"{repository}:1.0.0", Keel(("keel.sh/policy", "all")), labels: Keel(("keel.sh/approvals", "1")));
         await pipeline.TrackedAsync("deployment/shop/fallback");
         await pipeline.Pusher.PushAsync("team/fallback", "1.0.1");
         // As when the process stops right after answering: the webhook is stored, but nothing here plans it.
-        await pipeline.Portal.Services.GetRequiredService<WebhookPlanning>().StopAsync(CancellationToken.None);
+        await pipeline.Portal.Services.GetRequiredService<WorkRunner>().StopAsync(CancellationToken.None);
+        _ = other.Services;
         using var client = pipeline.WebhookClient();
 
         (await client.PostAsJsonAsync("v1/webhooks/native", new { name = repository, tag = "1.0.1" })).EnsureSuccessStatusCode();
@@ -218,7 +231,7 @@ public sealed class PipelineResilienceTests
         Assert.Equal("1.0.0", pending.CurrentVersion);
         var row = await Eventually.ValueAsync(async () => (await WebhookRowsAsync(pipeline)).SingleOrDefault(), r => r?.HandledAtUtc is not null,
             "the webhook's outbox row handled", TimeSpan.FromSeconds(10));
-        Assert.Equal(2, row!.Attempts); // The answering replica's claim, then the relay's.
+        Assert.Equal(2, row!.Attempts); // The answering replica's claim, then the other replica's relay's.
     }
 
     private static async Task<List<PortalEvent>> WebhookRowsAsync(PipelinePortal pipeline)

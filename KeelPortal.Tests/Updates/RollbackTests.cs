@@ -85,7 +85,7 @@ public sealed class RollbackTests
     public async Task A_failed_rollout_with_automatic_rollback_goes_back_without_votes_declines_the_version_and_tells_the_team_in_order()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Notifications:RetryDelay", "00:00:00.100"));
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Work:FirstRetryDelay", "00:00:00.100"));
         await pipeline.Portal.AddAsync(NotificationHost.Channel("ops", ChannelType.Webhook, receiver.Url("ops")));
         var repository = pipeline.Repository("team/shop");
         var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();

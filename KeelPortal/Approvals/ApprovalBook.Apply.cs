@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KeelPortal.Data;
 using KeelPortal.Workloads;
 using Microsoft.EntityFrameworkCore;
 
@@ -7,24 +8,24 @@ namespace KeelPortal.Approvals;
 public sealed partial class ApprovalBook
 {
     /// <summary>
-    /// Claims an approved approval for applying: Approved → Applying, or an Applying claim not renewed for
-    /// <paramref name="lease"/> (its applier stopped or froze mid-way). Only one caller gets it, with a new fencing token
-    /// (<see cref="Approval.ClaimToken"/>): the claim it replaces can no longer write or finish. The claim's
-    /// <c>apply.started</c> audit entry commits with it.
+    /// Claims an approved approval for applying under the apply work's claim <paramref name="claimToken"/>
+    /// (<see cref="Data.WorkContext.Token"/>): Approved → Applying, or an Applying one whose claim no live work holds any
+    /// more (its applier stopped or froze past its lease). Only one caller gets it; the claim it replaces can no longer
+    /// write or finish. The claim's <c>apply.started</c> audit entry commits with it.
     /// </summary>
-    public async Task<Approval?> TryClaimAsync(long approvalId, TimeSpan lease, CancellationToken ct = default)
+    public async Task<Approval?> TryClaimAsync(long approvalId, string claimToken, CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        var stale = now - lease;
-        var token = Guid.NewGuid().ToString("N");
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var live = db.Set<PortalEvent>().Where(e => e.HandledAtUtc == null && e.DeadAtUtc == null && e.ClaimedUntilUtc >= now);
         var claimed = await db.Set<Approval>()
-            .Where(a => a.Id == approvalId && (a.State == ApprovalState.Approved || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale)))
+            .Where(a => a.Id == approvalId && (a.State == ApprovalState.Approved
+                || (a.State == ApprovalState.Applying && a.ClaimToken != claimToken && !live.Any(e => e.ClaimToken == a.ClaimToken))))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(a => a.State, ApprovalState.Applying)
                 .SetProperty(a => a.ClaimedAtUtc, now)
-                .SetProperty(a => a.ClaimToken, token)
+                .SetProperty(a => a.ClaimToken, claimToken)
                 .SetProperty(a => a.ApplyAttempts, a => a.ApplyAttempts + 1)
                 .SetProperty(a => a.UpdatedAtUtc, now), ct);
         if (claimed == 0)
@@ -39,16 +40,11 @@ public sealed partial class ApprovalBook
         return approval;
     }
 
-    /// <summary>
-    /// Renews the apply claim <paramref name="claimToken"/> (its lease starts again now) and says whether it still holds:
-    /// the heartbeat while an apply runs, and the fence right before it writes to the cluster.
-    /// </summary>
-    public async Task<bool> RenewClaimAsync(long approvalId, string claimToken, CancellationToken ct = default)
+    /// <summary>Whether the apply claim <paramref name="claimToken"/> still holds the approval (part of the fence before a write).</summary>
+    public async Task<bool> HoldsClaimAsync(long approvalId, string claimToken, CancellationToken ct = default)
     {
-        var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Set<Approval>().Where(a => a.Id == approvalId && a.State == ApprovalState.Applying && a.ClaimToken == claimToken)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.ClaimedAtUtc, now), ct) == 1;
+        return await db.Set<Approval>().AnyAsync(a => a.Id == approvalId && a.State == ApprovalState.Applying && a.ClaimToken == claimToken, ct);
     }
 
     /// <summary>
@@ -146,11 +142,10 @@ public sealed partial class ApprovalBook
         var row = await db.Set<Approval>().AsNoTracking().Where(a => a.Id == approvalId).Select(a => new { a.WorkloadId, a.Identifier }).SingleAsync(ct);
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, ApprovalState.Approved));
         audit.Stage(db, actor, "apply.retried", row.Identifier, reason);
-        var apply = StageApply(db, approvalId);
+        StageApply(db, approvalId);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         LogChange(approvalId, ApprovalState.Failed, ApprovalState.Approved, reason);
-        RunHere(apply);
         return true;
     }
 
@@ -160,6 +155,10 @@ public sealed partial class ApprovalBook
         await using var db = await contexts.CreateDbContextAsync(ct);
         return await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => a.WorkloadId).FirstOrDefaultAsync(ct);
     }
+
+    /// <summary>Its apply work was given up before it could claim it: Approved → Failed, with the reason (audited <c>apply.failed</c>).</summary>
+    public Task<bool> FailApprovedAsync(long approvalId, string reason, CancellationToken ct = default) =>
+        MoveAsync(approvalId, ApprovalState.Approved, ApprovalState.Failed, reason, ct, auditAction: "apply.failed");
 
     /// <summary>Gives an apply back after a failure worth retrying: Applying → Approved.</summary>
     public Task<bool> ReleaseAsync(long approvalId, string reason, string? claimToken = null, CancellationToken ct = default) =>
@@ -212,18 +211,5 @@ public sealed partial class ApprovalBook
         return await db.Set<Approval>()
             .Where(a => a.WorkloadId == workloadId && (a.State == ApprovalState.Pending || a.State == ApprovalState.Approved || a.State == ApprovalState.Applying))
             .Select(a => a.NewVersion).FirstOrDefaultAsync(ct);
-    }
-
-    /// <summary>Approved (or stale Applying) approvals nobody is applying: after a restart they are picked up again.</summary>
-    public async Task<IReadOnlyList<long>> StrandedAsync(TimeSpan lease, TimeSpan approvedFor = default, CancellationToken ct = default)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        var stale = now - lease;
-        var settled = now - approvedFor;
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Set<Approval>()
-            .Where(a => (a.State == ApprovalState.Approved && a.UpdatedAtUtc <= settled && (a.ScheduledForUtc == null || a.ScheduledForUtc <= now))
-                || (a.State == ApprovalState.Applying && a.ClaimedAtUtc < stale))
-            .Select(a => a.Id).ToListAsync(ct);
     }
 }

@@ -28,22 +28,24 @@ public sealed partial class ApprovalBook
         return true;
     }
 
-    /// <summary>Approved approvals whose scheduled time has come.</summary>
-    public async Task<IReadOnlyList<long>> DueAsync(CancellationToken ct = default)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Set<Approval>().Where(a => a.State == ApprovalState.Approved && a.ScheduledForUtc != null && a.ScheduledForUtc <= now)
-            .Select(a => a.Id).ToListAsync(ct);
-    }
-
-    /// <summary>Every scheduled approval is due now, to be looked at again (a window or freeze changed).</summary>
+    /// <summary>
+    /// A window or freeze changed: every approved approval waiting for its time is looked at again now (its apply work
+    /// staged anew; the one that was waiting finds it applied, or waiting again, when its own time comes).
+    /// </summary>
     public async Task<int> RescheduleAsync(CancellationToken ct = default)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Set<Approval>().Where(a => a.State == ApprovalState.Approved && a.ScheduledForUtc > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(a => a.ScheduledForUtc, now), ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var waiting = await db.Set<Approval>().Where(a => a.State == ApprovalState.Approved && a.ScheduledForUtc > now).Select(a => a.Id).ToListAsync(ct);
+        await db.Set<Approval>().Where(a => waiting.Contains(a.Id)).ExecuteUpdateAsync(s => s.SetProperty(a => a.ScheduledForUtc, now), ct);
+        foreach (var id in waiting)
+        {
+            StageApply(db, id);
+        }
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return waiting.Count;
     }
 
     /// <summary>
@@ -78,10 +80,12 @@ public sealed partial class ApprovalBook
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, row.State, StateMoved: false));
         audit.Stage(db, actor, "apply.override", row.Identifier,
             $"{text}{(row.ScheduleReason is { } why && row.State == ApprovalState.Approved ? $" (it was waiting: {why})" : "")}");
-        var apply = row.State == ApprovalState.Approved ? StageApply(db, approvalId) : null;
+        if (row.State == ApprovalState.Approved)
+        {
+            StageApply(db, approvalId);
+        }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        RunHere(apply);
         return new(VoteOutcome.Counted, $"{row.Identifier} may be applied outside its windows and freezes", row);
     }
 }

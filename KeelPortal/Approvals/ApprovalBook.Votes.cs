@@ -41,7 +41,6 @@ public sealed partial class ApprovalBook
         var channel = via is null ? "" : $" via {via}";
         VoteResult result;
         (ApprovalState To, string Reason)? moved = null;
-        PortalEvent? apply = null;
         if (!approve)
         {
             var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
@@ -57,7 +56,7 @@ public sealed partial class ApprovalBook
             if (approvals >= approval.VotesRequired)
             {
                 var reason = $"approved by {approvals} vote(s)";
-                apply = StageMove(db, approval, ApprovalState.Approved, reason, now);
+                StageMove(db, approval, ApprovalState.Approved, reason, now);
                 audit.Stage(db, System, "approval.approved", approval.Identifier, reason);
                 (moved, result) = ((ApprovalState.Approved, reason), new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval));
             }
@@ -77,7 +76,6 @@ public sealed partial class ApprovalBook
             LogLostRace(approval.Identifier, "a vote by the same person");
             return new(VoteOutcome.AlreadyVoted, $"{voter} has already voted on {approval.Identifier}", approval);
         }
-        RunHere(apply);
         Telemetry.PortalTelemetry.Votes.Add(1, new KeyValuePair<string, object?>("kind", approve ? "approve" : "reject"));
         if (moved is { } m)
         {
@@ -197,30 +195,29 @@ public sealed partial class ApprovalBook
             return false;
         }
         var moved = await db.Set<Approval>().Where(a => a.Id == approvalId).Select(a => new { a.WorkloadId, a.Identifier }).SingleAsync(ct);
-        var apply = StageMoved(db, approvalId, moved.WorkloadId, from, to);
+        StageMoved(db, approvalId, moved.WorkloadId, from, to);
         if (auditAction is not null)
         {
             audit.Stage(db, System, auditAction, moved.Identifier, reason);
         }
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        RunHere(apply);
         LogChange(approvalId, from, to, reason);
         return true;
     }
 
     /// <summary>
     /// Moves a pending approval whose row the caller's transaction already holds (so it is still pending), with its
-    /// events: the change is saved with the caller's other rows, in one round trip. Returns the apply to start here once
-    /// the transaction has committed (see <see cref="RunHere"/>), if it approved.
+    /// events: the change is saved with the caller's other rows, in one round trip; an approval's apply starts here once
+    /// the transaction has committed.
     /// </summary>
-    private PortalEvent? StageMove(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now)
+    private void StageMove(DbContext db, Approval approval, ApprovalState to, string reason, DateTime now)
     {
         db.Attach(approval);
         approval.State = to;
         approval.Reason = reason;
         approval.UpdatedAtUtc = now;
-        return StageMoved(db, approval.Id, approval.WorkloadId, ApprovalState.Pending, to);
+        StageMoved(db, approval.Id, approval.WorkloadId, ApprovalState.Pending, to);
     }
 
     /// <summary>The conditional state change itself: how many rows moved (0 when the approval is no longer in <paramref name="from"/>).</summary>
@@ -230,24 +227,18 @@ public sealed partial class ApprovalBook
         db.Set<Approval>().Where(a => a.Id == approvalId && a.State == from && (claimToken == null || a.ClaimToken == claimToken))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, to).SetProperty(a => a.Reason, reason).SetProperty(a => a.UpdatedAtUtc, now), ct);
 
-    private PortalEvent? StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)
+    private void StageMoved(DbContext db, long approvalId, string workloadId, ApprovalState from, ApprovalState to)
     {
         outbox.Stage(db, new ApprovalChanged(approvalId, workloadId, to));
-        return from == ApprovalState.Pending && to == ApprovalState.Approved ? StageApply(db, approvalId) : null;
-    }
-
-    /// <summary>The approved approval's apply, written already claimed by this replica (see <see cref="RunHere"/>).</summary>
-    private PortalEvent StageApply(DbContext db, long approvalId) => relay.StageHere(db, new ApprovalApproved(approvalId));
-
-    /// <summary>
-    /// The approved update goes to the cluster from here, right after the commit, instead of after a relay round: the
-    /// row was written already claimed by this replica, and if this replica stops first a relay applies it.
-    /// </summary>
-    private void RunHere(PortalEvent? apply)
-    {
-        if (apply is not null)
+        if (from == ApprovalState.Pending && to == ApprovalState.Approved)
         {
-            relay.RunHere(apply);
+            StageApply(db, approvalId);
         }
     }
+
+    /// <summary>
+    /// The approved approval's apply: work committed with the approval, started on this replica right after the commit
+    /// (and by any replica's relay if this one stops first).
+    /// </summary>
+    private void StageApply(DbContext db, long approvalId) => outbox.Stage(db, new ApprovalApproved(approvalId));
 }

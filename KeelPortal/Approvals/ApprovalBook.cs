@@ -37,9 +37,9 @@ public sealed record ApprovalApproved(long ApprovalId);
 /// instances, a double click, a retried job) move an approval once.
 /// </summary>
 public sealed partial class ApprovalBook(
-    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, EventRelay relay, TimeProvider time, ILogger<ApprovalBook> logger)
+    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, TimeProvider time, ILogger<ApprovalBook> logger)
 {
-    public const string System = "system";
+    public const string System = Audit.AuditTrail.System;
 
     public static string IdentifierOf(string workloadId, string version) => $"{workloadId}:{version}";
 
@@ -139,14 +139,16 @@ public sealed partial class ApprovalBook(
             }
             audit.Stage(db, System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
                 $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}");
-            var apply = approval.State == ApprovalState.Approved ? StageApply(db, approval.Id) : null;
-            if (apply is null)
+            if (approval.State == ApprovalState.Approved)
+            {
+                StageApply(db, approval.Id);
+            }
+            else
             {
                 outbox.Stage(db, new ApprovalProposed(approval.Id));
             }
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
-            RunHere(apply);
         }
         catch (DbUpdateException e) when (e.IsUniqueViolation())
         {

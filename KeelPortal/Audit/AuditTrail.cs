@@ -19,6 +19,9 @@ public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, Time
     /// <summary>The columns' lengths: longer subjects and details (a webhook naming hundreds of tags) are cut, ending in "…".</summary>
     public const int MaxSubject = 500, MaxDetails = 4000;
 
+    /// <summary>The actor of what the portal does on its own (automatic updates, given-up work).</summary>
+    public const string System = "system";
+
     private static string Cut(string text, int max) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max - 1), "…");
 
     public async Task<AuditEntry> RecordAsync(

@@ -43,10 +43,6 @@ public sealed class DataOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "Data:EventPollInterval must be between 10 ms and 10 minutes.")]
     public TimeSpan EventPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a replica's claim on an event's work lasts; a replica that stops mid-way gives it up after this.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Data:EventClaimLease must be between 1 second and 1 hour.")]
-    public TimeSpan EventClaimLease { get; set; } = TimeSpan.FromSeconds(30);
-
     /// <summary>How long handled events stay in the outbox (for replicas that were briefly away).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00", ErrorMessage = "Data:EventRetention must be between 1 minute and 30 days.")]
     public TimeSpan EventRetention { get; set; } = TimeSpan.FromHours(1);

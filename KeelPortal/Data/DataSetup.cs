@@ -59,6 +59,13 @@ public static class DataSetup
         builder.Services.AddSingleton<Outbox>();
         builder.Services.AddSingleton<EventRelay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
+        // Work that must happen once: one lease, one retry policy, for every handler the slices register.
+        builder.Services.AddOptions<WorkOptions>().BindConfiguration(WorkOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.MaxRetryDelay >= o.FirstRetryDelay, "Work:MaxRetryDelay must not be shorter than Work:FirstRetryDelay.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<WorkStarts>();
+        builder.Services.AddSingleton<WorkRunner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkRunner>());
 
         // Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade; on
         // PostgreSQL they live in it, so every replica reads and writes the same key ring.

@@ -6,17 +6,17 @@ namespace KeelPortal.Data;
 
 /// <summary>
 /// Each replica's reader of the outbox. It hands every new <see cref="PortalEvent"/> to this replica's
-/// <see cref="EventHub"/> (its open pages refresh, whoever made the change), and claims the rows that carry work so
-/// that exactly one replica starts it. It wakes when this process commits an event, on PostgreSQL when any replica
-/// does (<c>LISTEN keelportal_events</c>, raised by a trigger at commit), and otherwise every
-/// <see cref="DataOptions.EventPollInterval"/>.
+/// <see cref="EventHub"/> (its open pages refresh, whoever made the change), and has the <see cref="WorkRunner"/> claim
+/// work that is due and held by nobody. It wakes when this process commits an event, on PostgreSQL when any replica
+/// does (<c>LISTEN keelportal_events</c>, raised by a trigger at commit), when waiting work falls due, and otherwise
+/// every <see cref="DataOptions.EventPollInterval"/>.
 /// </summary>
 public sealed partial class EventRelay(
     IDbContextFactory<PortalDbContext> contexts,
     Outbox outbox,
     EventHub hub,
     EventSignal signal,
-    IServiceScopeFactory scopes,
+    WorkRunner work,
     IOptions<DataOptions> options,
     TimeProvider time,
     ILogger<EventRelay> logger) : BackgroundService
@@ -25,7 +25,6 @@ public sealed partial class EventRelay(
     public const string Channel = "keelportal_events";
 
     private const int Batch = 500;
-    private const int MaxAttempts = 5;
     private static readonly TimeSpan GapWait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan CleanupEvery = TimeSpan.FromMinutes(5);
 
@@ -35,55 +34,13 @@ public sealed partial class EventRelay(
     private readonly SemaphoreSlim round = new(1, 1);
     private long cursor = -1;
     private DateTime nextCleanup;
-    private CancellationToken stopping = new(canceled: true);
+    private DateTime? nextDue;
 
     /// <summary>The id of the last event handed to this replica's pages.</summary>
     public long Cursor => Interlocked.Read(ref cursor);
 
-    /// <summary>
-    /// Adds a work-carrying event to the caller's transaction already claimed by this replica; once that transaction has
-    /// committed, <see cref="RunHere"/> starts its work at once, without waiting for a relay round.
-    /// </summary>
-    public PortalEvent StageHere(DbContext db, object message) => outbox.StageClaimed(db, message, options.Value.EventClaimLease);
-
-    /// <summary>
-    /// Does the work of a committed row staged with <see cref="StageHere"/>, in the background, exactly as a relay round
-    /// would, and marks it handled. If it fails, or this replica stops first, the claim runs out and a relay (of any
-    /// replica) tries again.
-    /// </summary>
-    public void RunHere(PortalEvent row)
-    {
-        ArgumentNullException.ThrowIfNull(row);
-        var ct = stopping;
-        if (ct.IsCancellationRequested)
-        {
-            return; // Not running (stopping, or not started): the claim runs out and a relay takes it.
-        }
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                if (ReadOrNote(row) is { } message)
-                {
-                    await using var scope = scopes.CreateAsyncScope();
-                    await DoWorkAsync([.. scope.ServiceProvider.GetServices<IEventWork>()], row, message, row.Attempts, ct);
-                }
-            }
-#pragma warning disable CA1031 // Marking it handled failed: the claim runs out and a relay does the (repeatable) work again.
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-#pragma warning restore CA1031
-            {
-                LogRunHereFailed(e, row.Id, row.Type);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }, CancellationToken.None);
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        stopping = stoppingToken;
         var data = options.Value;
         var listening = data.IsPostgres ? ListenAsync(data.ConnectionString, stoppingToken) : Task.CompletedTask;
         while (!stoppingToken.IsCancellationRequested)
@@ -104,7 +61,12 @@ public sealed partial class EventRelay(
             }
             try
             {
-                await signal.WaitAsync(data.EventPollInterval, stoppingToken);
+                var wait = data.EventPollInterval;
+                if (nextDue is { } due && due - time.GetUtcNow().UtcDateTime is var until && until < wait)
+                {
+                    wait = until > TimeSpan.Zero ? until : TimeSpan.Zero;
+                }
+                await signal.WaitAsync(wait, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -144,13 +106,16 @@ public sealed partial class EventRelay(
             cursor = await set.MaxAsync(e => (long?)e.Id, ct) ?? 0;
         }
         await RelayAsync(set, ct);
-        await WorkAsync(set, ct);
+        nextDue = await work.ClaimDueAsync(ct);
         var now = time.GetUtcNow().UtcDateTime;
         if (now >= nextCleanup)
         {
             nextCleanup = now + CleanupEvery;
             var before = now - options.Value.EventRetention;
-            await set.Where(e => e.OccurredAtUtc < before && (!e.Work || e.HandledAtUtc != null)).ExecuteDeleteAsync(ct);
+            // Dead letters stay until a person revives them (or they are older than the retention ten times over).
+            var deadBefore = now - (options.Value.EventRetention * 10);
+            await set.Where(e => e.OccurredAtUtc < before && (!e.Work || e.HandledAtUtc != null || (e.DeadAtUtc != null && e.OccurredAtUtc < deadBefore)))
+                .ExecuteDeleteAsync(ct);
         }
     }
 
@@ -192,60 +157,6 @@ public sealed partial class EventRelay(
             }
         }
         while (rows.Count == Batch);
-    }
-
-    private async Task WorkAsync(DbSet<PortalEvent> set, CancellationToken ct)
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        var due = await set.AsNoTracking()
-            .Where(e => e.Work && e.HandledAtUtc == null && (e.ClaimedUntilUtc == null || e.ClaimedUntilUtc < now))
-            .OrderBy(e => e.Id).Take(Batch).ToListAsync(ct);
-        if (due.Count == 0)
-        {
-            return;
-        }
-        await using var scope = scopes.CreateAsyncScope();
-        var handlers = scope.ServiceProvider.GetServices<IEventWork>().ToList();
-        foreach (var row in due)
-        {
-            now = time.GetUtcNow().UtcDateTime;
-            var until = now + options.Value.EventClaimLease;
-            var claimed = await set.Where(e => e.Id == row.Id && e.HandledAtUtc == null && (e.ClaimedUntilUtc == null || e.ClaimedUntilUtc < now))
-                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedBy, Outbox.Replica).SetProperty(e => e.ClaimedUntilUtc, until)
-                    .SetProperty(e => e.Attempts, e => e.Attempts + 1), ct);
-            if (claimed == 0)
-            {
-                continue; // Another replica has it.
-            }
-            if (ReadOrNote(row) is not { } message)
-            {
-                continue; // A newer replica's message: left for a replica that knows it.
-            }
-            // row.Attempts was read before this claim, which counted one more.
-            await DoWorkAsync(handlers, row, message, row.Attempts + 1, ct);
-        }
-    }
-
-    /// <summary>Every handler's work on one claimed row (its <paramref name="attempt"/>th), then the row marked handled.</summary>
-    private async Task DoWorkAsync(List<IEventWork> handlers, PortalEvent row, object message, int attempt, CancellationToken ct)
-    {
-        try
-        {
-            foreach (var handler in handlers)
-            {
-                await handler.HandleAsync(message, row.OccurredAtUtc, ct);
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            if (attempt < MaxAttempts)
-            {
-                LogWorkFailed(e, row.Id, row.Type, attempt);
-                return; // Tried again when the claim runs out.
-            }
-            LogWorkAbandoned(e, row.Id, row.Type, attempt);
-        }
-        await outbox.HandledAsync(row.Id, ct);
     }
 
     private object? ReadOrNote(PortalEvent row)
@@ -310,17 +221,8 @@ public sealed partial class EventRelay(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId} ({Type}): finishing its work here failed; a relay takes it when the claim runs out")]
-    private partial void LogRunHereFailed(Exception exception, long eventId, string type);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the outbox failed; trying again")]
     private partial void LogRoundFailed(Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId} ({Type}): its work failed (attempt {Attempt}); it is tried again when the claim runs out")]
-    private partial void LogWorkFailed(Exception exception, long eventId, string type, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Event {EventId} ({Type}): its work failed {Attempts} times; given up")]
-    private partial void LogWorkAbandoned(Exception exception, long eventId, string type, int attempts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Event {EventId} ({Type}) cannot be read; skipped")]
     private partial void LogUnreadable(Exception exception, long eventId, string type);

@@ -9,19 +9,9 @@ using Microsoft.Extensions.Options;
 namespace KeelPortal.Data;
 
 /// <summary>
-/// Work that must start once per event, on whichever replica claims it (raise a notification, apply an approval).
-/// A handler that throws leaves the event unhandled: its claim runs out and it is tried again, so handlers must be
-/// safe to run twice.
-/// </summary>
-public interface IEventWork
-{
-    /// <summary>Acts on the message if it is one this handler cares for; otherwise does nothing.</summary>
-    Task HandleAsync(object message, DateTime occurredAtUtc, CancellationToken ct);
-}
-
-/// <summary>
-/// The messages the outbox may carry, by name, and which of them carry work (<see cref="IEventWork"/>): configured by
-/// each slice's setup (<c>services.Configure&lt;OutboxTypes&gt;(t =&gt; t.Add&lt;T&gt;(…))</c>).
+/// The messages the outbox may carry, by name, and which of them carry work: configured by each slice's setup
+/// (<c>services.Configure&lt;OutboxTypes&gt;(t =&gt; t.Add&lt;T&gt;())</c> for messages only pages hear of,
+/// <see cref="WorkSetup.AddHandler{TMessage, THandler}"/> for those a handler acts on).
 /// </summary>
 public sealed class OutboxTypes
 {
@@ -54,12 +44,13 @@ public sealed class OutboxTypes
 }
 
 /// <summary>
-/// Writes "something changed" messages as <see cref="PortalEvent"/> rows. <see cref="Stage"/> adds the row to the
-/// caller's context so it commits (or not) with the change itself; <see cref="PublishAsync"/> writes it on its own for
-/// changes that only pages care about. The <see cref="EventRelay"/> of every replica hands the rows to its
-/// <see cref="EventHub"/>. Only registered types are written and read back.
+/// Writes messages as <see cref="PortalEvent"/> rows. <see cref="Stage"/> adds the row to the caller's context so it
+/// commits (or not) with the change itself; <see cref="PublishAsync"/> writes it on its own for changes that only pages
+/// care about. The <see cref="EventRelay"/> of every replica hands the rows to its <see cref="EventHub"/>; a row that
+/// carries work is written claimed by this replica and started here once it has committed (<see cref="WorkRunner"/>).
+/// Only registered types are written and read back.
 /// </summary>
-public sealed class Outbox(IOptions<OutboxTypes> registered, IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
+public sealed class Outbox(IOptions<OutboxTypes> registered, IOptions<WorkOptions> work, IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
 {
     /// <summary>This process's name on the claims it takes.</summary>
     public static readonly string Replica = $"{Environment.MachineName}:{Environment.ProcessId}";
@@ -67,47 +58,23 @@ public sealed class Outbox(IOptions<OutboxTypes> registered, IDbContextFactory<P
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly OutboxTypes types = registered.Value;
 
-    /// <summary>Adds the event row to <paramref name="db"/>: it is written by the caller's next SaveChanges, in its transaction.</summary>
+    /// <summary>
+    /// Adds the message's row to <paramref name="db"/>: it is written by the caller's next SaveChanges, in its
+    /// transaction. Work it carries is claimed by this replica and starts here right after the commit; if this replica
+    /// stops first, the claim runs out and any replica's relay does it.
+    /// </summary>
     public void Stage(DbContext db, object message)
     {
         ArgumentNullException.ThrowIfNull(db);
-        db.Add(RowOf(message));
-    }
-
-    /// <summary>
-    /// Adds a work-carrying event row already claimed by this replica for <paramref name="claim"/>: the caller starts its
-    /// work right after the commit and then calls <see cref="HandledAsync"/> (or <see cref="ReleaseAsync"/> when it
-    /// failed). If neither happens — the process died — the claim runs out and any replica's relay does the work.
-    /// </summary>
-    public PortalEvent StageClaimed(DbContext db, object message, TimeSpan claim)
-    {
-        ArgumentNullException.ThrowIfNull(db);
         var row = RowOf(message);
-        if (!row.Work)
+        if (row.Work)
         {
-            throw new InvalidOperationException($"{row.Type} carries no work; there is nothing to claim.");
+            row.ClaimedBy = Replica;
+            row.ClaimToken = WorkRunner.NewToken();
+            row.ClaimedUntilUtc = row.OccurredAtUtc + work.Value.Lease;
+            row.Attempts = 1;
         }
-        row.ClaimedBy = Replica;
-        row.ClaimedUntilUtc = row.OccurredAtUtc + claim;
-        row.Attempts = 1;
         db.Add(row);
-        return row;
-    }
-
-    /// <summary>Marks a claimed event's work done.</summary>
-    public async Task HandledAsync(long eventId, CancellationToken ct = default)
-    {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var now = time.GetUtcNow().UtcDateTime;
-        await db.Set<PortalEvent>().Where(e => e.Id == eventId).ExecuteUpdateAsync(s => s.SetProperty(e => e.HandledAtUtc, now), ct);
-    }
-
-    /// <summary>Gives up this replica's claim on an unhandled event, so the next relay round (of any replica) takes it.</summary>
-    public async Task ReleaseAsync(long eventId, CancellationToken ct = default)
-    {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        await db.Set<PortalEvent>().Where(e => e.Id == eventId && e.HandledAtUtc == null && e.ClaimedBy == Replica)
-            .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null), ct);
     }
 
     /// <summary>Writes the event on its own (for changes that pages show and nothing acts on).</summary>
@@ -170,13 +137,14 @@ public sealed class EventSignal
 }
 
 /// <summary>
-/// Wakes the relay the moment event rows are committed: after a SaveChanges outside a transaction, or when the
-/// transaction around it commits (a rollback wakes nobody). Other replicas hear of it from the database. Rows written
-/// already claimed (<see cref="Outbox.StageClaimed"/>) wake nobody, here or on PostgreSQL: their work starts here.
+/// After a commit (a SaveChanges outside a transaction, or the commit of the transaction around it; a rollback does
+/// nothing): rows that carry work, written claimed by this replica (<see cref="Outbox.Stage"/>), start here at once
+/// (<see cref="WorkStarts"/>), and for the others this replica's relay wakes. Other replicas hear of them from the
+/// database (on PostgreSQL a commit notifies them; claimed rows notify nobody: their work starts here).
 /// </summary>
-internal sealed class OutboxCommitWake(EventSignal signal) : IDbTransactionInterceptor, ISaveChangesInterceptor
+internal sealed class OutboxCommitWake(EventSignal signal, WorkStarts starts) : IDbTransactionInterceptor, ISaveChangesInterceptor
 {
-    private static readonly ConditionalWeakTable<DbContext, object> Pending = [];
+    private static readonly ConditionalWeakTable<DbContext, Staged> Pending = [];
 
     public InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
     {
@@ -202,6 +170,24 @@ internal sealed class OutboxCommitWake(EventSignal signal) : IDbTransactionInter
         return ValueTask.FromResult(result);
     }
 
+    public void SaveChangesFailed(DbContextErrorEventData eventData)
+    {
+        if (eventData.Context is { } context && Pending.TryGetValue(context, out var staged))
+        {
+            staged.Saving = false;
+            if (context.Database.CurrentTransaction is null)
+            {
+                Pending.Remove(context);
+            }
+        }
+    }
+
+    public Task SaveChangesFailedAsync(DbContextErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        SaveChangesFailed(eventData);
+        return Task.CompletedTask;
+    }
+
     public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => Committed(eventData.Context);
 
     public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
@@ -220,16 +206,29 @@ internal sealed class OutboxCommitWake(EventSignal signal) : IDbTransactionInter
 
     private static void Note(DbContext? context)
     {
-        // A row written already claimed is this replica's own work, started right after the commit: nobody to wake.
-        if (context is not null && context.ChangeTracker.Entries<PortalEvent>().Any(e => e.State == EntityState.Added && e.Entity.ClaimedUntilUtc is null))
+        if (context is null)
         {
-            Pending.AddOrUpdate(context, true);
+            return;
+        }
+        var added = context.ChangeTracker.Entries<PortalEvent>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
+        if (added.Count > 0)
+        {
+            var staged = Pending.GetOrCreateValue(context);
+            staged.Rows.AddRange(added);
+            staged.Saving = true;
         }
     }
 
     private void Saved(DbContext? context)
     {
-        if (context?.Database.CurrentTransaction is null)
+        if (context is null || !Pending.TryGetValue(context, out var staged))
+        {
+            return;
+        }
+        staged.Saving = false;
+        // Outside a transaction of the caller's, SaveChanges committed on its own (the rows' ids are set only now, after
+        // its own transaction's commit).
+        if (context.Database.CurrentTransaction is null)
         {
             Committed(context);
         }
@@ -237,7 +236,24 @@ internal sealed class OutboxCommitWake(EventSignal signal) : IDbTransactionInter
 
     private void Committed(DbContext? context)
     {
-        if (context is not null && Pending.Remove(context))
+        if (context is null || !Pending.TryGetValue(context, out var staged) || staged.Saving)
+        {
+            return; // SaveChanges's own transaction: the rows get their ids after it, and SavedChanges starts them.
+        }
+        Pending.Remove(context);
+        var wake = false;
+        foreach (var row in staged.Rows)
+        {
+            if (row.Work && row.ClaimToken is not null && row.ClaimedBy == Outbox.Replica)
+            {
+                starts.Add(row);
+            }
+            else
+            {
+                wake = true;
+            }
+        }
+        if (wake)
         {
             signal.Wake();
         }
@@ -249,5 +265,13 @@ internal sealed class OutboxCommitWake(EventSignal signal) : IDbTransactionInter
         {
             Pending.Remove(context);
         }
+    }
+
+    /// <summary>The rows a context wrote and has not yet seen committed.</summary>
+    private sealed class Staged
+    {
+        public List<PortalEvent> Rows { get; } = [];
+
+        public bool Saving { get; set; }
     }
 }

@@ -48,8 +48,6 @@ public static class JobsSetup
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
         });
         builder.Services.AddHostedService<RecurringJobs>();
-        builder.Services.AddSingleton<PromptRunner>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<PromptRunner>());
         return builder;
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Hangfire;
 using KeelPortal.Audit;
 using KeelPortal.Data;
 using Microsoft.EntityFrameworkCore;
@@ -8,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace KeelPortal.Notifications;
 
 /// <summary>
-/// Routes a notification to its channels and hands each message to its own delivery job: a workload's
+/// Routes a notification to its channels and records one delivery per channel, each sent as its own work: a workload's
 /// <c>keel.sh/notify</c> names pick the channels (of any type), otherwise the default channels get it; each channel's
 /// event filter and minimum level apply either way. Each channel gets its messages one at a time, in the order the
 /// events happened; channels do not wait for each other.
@@ -16,7 +15,6 @@ namespace KeelPortal.Notifications;
 public sealed partial class NotificationCenter(
     ChannelDirectory directory,
     IDbContextFactory<PortalDbContext> contexts,
-    IBackgroundJobClient jobs,
     INotifier notifier,
     AuditTrail audit,
     Outbox outbox,
@@ -37,7 +35,7 @@ public sealed partial class NotificationCenter(
     }
 
     /// <summary>
-    /// Records one delivery per routed channel and enqueues its job. <paramref name="eventKey"/> names what happened,
+    /// Records one delivery per routed channel (each channel sends it in its turn). <paramref name="eventKey"/> names what happened,
     /// so raising the same event twice sends it once. Returns the number of deliveries created.
     /// </summary>
     public async Task<int> RaiseAsync(string eventKey, Notification notification, IReadOnlyList<string> notify, CancellationToken ct = default)
@@ -52,7 +50,6 @@ public sealed partial class NotificationCenter(
         {
             if (await RecordAsync(channel.Name, eventKey, notification, queued: false, ct) is not null)
             {
-                await KickAsync(channel.Name, ct);
                 created++;
             }
         }
@@ -105,8 +102,9 @@ public sealed partial class NotificationCenter(
     }
 
     /// <summary>
-    /// Enqueues the channel's next delivery when nothing of that channel is on its way: the oldest event still waiting.
-    /// Two callers racing enqueue it once (the queued mark is set conditionally).
+    /// Gives the channel's next delivery its turn when nothing of that channel is on its way: the oldest event still
+    /// waiting, marked queued and its <see cref="DeliveryDue"/> work committed together. Two callers racing queue it once
+    /// (the queued mark is set conditionally).
     /// </summary>
     public async Task KickAsync(string channelName, CancellationToken ct = default)
     {
@@ -118,25 +116,13 @@ public sealed partial class NotificationCenter(
             return;
         }
         var now = time.GetUtcNow().UtcDateTime;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         if (await set.Where(d => d.Id == next.Id && d.QueuedAtUtc == null).ExecuteUpdateAsync(s => s.SetProperty(d => d.QueuedAtUtc, now), ct) == 1)
         {
-            jobs.Enqueue<DeliveryJob>(j => j.RunAsync(next.Id, CancellationToken.None));
+            outbox.Stage(db, new DeliveryDue(next.Id));
+            await db.SaveChangesAsync(ct);
         }
-    }
-
-    /// <summary>At start-up: every channel's oldest waiting delivery is enqueued again, in case its job was lost with a stopped instance.</summary>
-    public async Task ResumeAsync(CancellationToken ct = default)
-    {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var set = db.Set<NotificationDelivery>();
-        var waiting = await set.Where(d => d.State == DeliveryState.Pending || d.State == DeliveryState.Retrying)
-            .Select(d => d.ChannelName).Distinct().ToListAsync(ct);
-        foreach (var channel in waiting)
-        {
-            var oldest = await Waiting(set, channel).Select(d => d.Id).FirstAsync(ct);
-            await set.Where(d => d.Id == oldest).ExecuteUpdateAsync(s => s.SetProperty(d => d.QueuedAtUtc, time.GetUtcNow().UtcDateTime), ct);
-            jobs.Enqueue<DeliveryJob>(j => j.RunAsync(oldest, CancellationToken.None));
-        }
+        await transaction.CommitAsync(ct);
     }
 
     /// <summary>A channel's deliveries still to send, in the order their events happened.</summary>
@@ -159,6 +145,8 @@ public sealed partial class NotificationCenter(
         };
         set.Add(delivery);
         outbox.Stage(db, new NotificationChannelsChanged(channelName));
+        // Committed with the delivery: the channel's queue moves on even if this replica stops right after.
+        outbox.Stage(db, new ChannelWaiting(channelName));
         try
         {
             await db.SaveChangesAsync(ct);

@@ -1,4 +1,3 @@
-using Hangfire;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
 using KeelPortal.Workloads;
@@ -13,11 +12,6 @@ namespace KeelPortal.Notifications;
 public sealed class NotificationSources(
     ApprovalBook approvals, WorkloadStore workloads, IDbContextFactory<PortalDbContext> contexts, NotificationCenter center)
 {
-    /// <summary>A queue with a single worker: events become deliveries in the order they were published.</summary>
-    public const string Queue = "notification-events";
-
-    [Queue(Queue)]
-    [AutomaticRetry(Attempts = 3)]
     public async Task ApprovalAsync(long approvalId, NotificationEvents e, DateTime occurredAtUtc, CancellationToken ct)
     {
         var approval = await approvals.GetAsync(approvalId, ct);
@@ -57,8 +51,6 @@ public sealed class NotificationSources(
             pending ? approval.DeadlineUtc : null, e == NotificationEvents.UpdateApplied ? Registries.SafeLink.ForMessage(releaseNotes) : null, link, occurredAtUtc, approval.Id), notify);
     }
 
-    [Queue(Queue)]
-    [AutomaticRetry(Attempts = 3)]
     public async Task RolloutAsync(long rolloutId, DateTime occurredAtUtc, CancellationToken ct)
     {
         RolloutRecord? rollout;

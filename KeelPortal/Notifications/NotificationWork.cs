@@ -5,27 +5,51 @@ using KeelPortal.Workloads;
 namespace KeelPortal.Notifications;
 
 /// <summary>
-/// Turns the outbox's approval and rollout events into deliveries, on the one replica that claimed each event. Raising
-/// the same event twice (a claim that ran out mid-way) records each delivery once, by its event key.
+/// Turns the outbox's approval and rollout events into deliveries, as their work (one replica, once). Raising the same
+/// event twice (an attempt tried again) records each delivery once, by its event key.
 /// </summary>
-public sealed class NotificationWork(NotificationSources sources) : IEventWork
+public sealed class NotificationWork(NotificationSources sources)
+    : IMessageHandler<ApprovalProposed>, IMessageHandler<ApprovalChanged>, IMessageHandler<RolloutFinished>
 {
-    /// <summary>The events that carry notification work.</summary>
-    public static void Register(OutboxTypes types)
+    /// <summary>One at a time per replica, in the order they happened: a channel hears of them in that order.</summary>
+    public const string Lane = "notifications";
+
+    /// <summary>Registers the events that carry notification work, and the deliveries' own work.</summary>
+    public static void Register(IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(types);
-        types.Add<ApprovalProposed>(_ => true)
-            .Add<ApprovalChanged>(c => c.StateMoved && EventOf(c.State) is not null)
-            .Add<RolloutFinished>(_ => true);
+        services.AddHandler<ApprovalProposed, NotificationWork>(lane: Lane);
+        services.AddHandler<ApprovalChanged, NotificationWork>(c => c.StateMoved && EventOf(c.State) is not null, Lane);
+        services.AddHandler<RolloutFinished, NotificationWork>(lane: Lane);
+        services.AddHandler<ChannelWaiting, ChannelTurns>();
+        services.AddHandler<DeliveryDue, DeliveryHandler>();
     }
 
-    public Task HandleAsync(object message, DateTime occurredAtUtc, CancellationToken ct) => message switch
+    public async Task<WorkResult> HandleAsync(ApprovalProposed message, WorkContext work, CancellationToken ct)
     {
-        ApprovalProposed p => sources.ApprovalAsync(p.ApprovalId, NotificationEvents.ApprovalRequired, occurredAtUtc, ct),
-        ApprovalChanged { StateMoved: true } c when EventOf(c.State) is { } e => sources.ApprovalAsync(c.ApprovalId, e, occurredAtUtc, ct),
-        RolloutFinished r => sources.RolloutAsync(r.RolloutId, occurredAtUtc, ct),
-        _ => Task.CompletedTask,
-    };
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(work);
+        await sources.ApprovalAsync(message.ApprovalId, NotificationEvents.ApprovalRequired, work.OccurredAtUtc, ct);
+        return WorkResult.Done;
+    }
+
+    public async Task<WorkResult> HandleAsync(ApprovalChanged message, WorkContext work, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(work);
+        if (message.StateMoved && EventOf(message.State) is { } e)
+        {
+            await sources.ApprovalAsync(message.ApprovalId, e, work.OccurredAtUtc, ct);
+        }
+        return WorkResult.Done;
+    }
+
+    public async Task<WorkResult> HandleAsync(RolloutFinished message, WorkContext work, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(work);
+        await sources.RolloutAsync(message.RolloutId, work.OccurredAtUtc, ct);
+        return WorkResult.Done;
+    }
 
     /// <summary>The event an approval's new state is, if any (pending is <see cref="ApprovalProposed"/>; applying is not news).</summary>
     public static NotificationEvents? EventOf(ApprovalState state) => state switch
@@ -38,16 +62,4 @@ public sealed class NotificationWork(NotificationSources sources) : IEventWork
         ApprovalState.Failed => NotificationEvents.UpdateFailed,
         _ => null,
     };
-}
-
-/// <summary>At start-up: deliveries a stopped instance left waiting get their turn again (a job run twice sends once).</summary>
-public sealed class DeliveryResume(IServiceScopeFactory scopes) : IHostedService
-{
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<NotificationCenter>().ResumeAsync(cancellationToken);
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

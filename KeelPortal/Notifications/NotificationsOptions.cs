@@ -16,13 +16,6 @@ public sealed class NotificationsOptions
     [Required(ErrorMessage = "Notifications:SlackApiUrl is required.")]
     public Uri SlackApiUrl { get; set; } = new("https://slack.com/api/chat.postMessage");
 
-    [Range(1, 20, ErrorMessage = "Notifications:MaxAttempts must be between 1 and 20.")]
-    public int MaxAttempts { get; set; } = 5;
-
-    /// <summary>The wait before the first retry; each further retry waits twice as long as the one before.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Notifications:RetryDelay must be between 00:00:00 and 01:00:00.")]
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(15);
-
     /// <summary>How long one attempt may take before it is abandoned and retried.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Notifications:AttemptTimeout must be between 00:00:01 and 00:05:00.")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -30,10 +23,6 @@ public sealed class NotificationsOptions
     /// <summary>Deliveries kept per channel for its log.</summary>
     [Range(5, 1000, ErrorMessage = "Notifications:DeliveryLogSize must be between 5 and 1000.")]
     public int DeliveryLogSize { get; set; } = 50;
-
-    /// <summary>Workers of the notification queue, apart from polling and applying so a dead endpoint never holds them up.</summary>
-    [Range(1, 20, ErrorMessage = "Notifications:WorkerCount must be between 1 and 20.")]
-    public int WorkerCount { get; set; } = 2;
 }
 
 /// <summary>A channel declared in configuration: <c>Notifications:Channels:0:Name</c> and so on.</summary>

@@ -1,4 +1,3 @@
-using Hangfire;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Notifications;
@@ -16,29 +15,12 @@ public static class NotificationsSetup
         builder.Services.AddSingleton<ChannelDirectory>();
         builder.Services.AddTransient<NotificationCenter>();
         builder.Services.AddTransient<NotificationSources>();
-        builder.Services.AddTransient<DeliveryJob>();
         // No logging handlers: the request line would carry the webhook URL, which is a secret.
         builder.Services.AddHttpClient<INotifier, HttpNotifier>(http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .RemoveAllLoggers();
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<NotificationChannelsChanged>());
-        builder.Services.Configure<Data.OutboxTypes>(NotificationWork.Register);
-        builder.Services.AddTransient<Data.IEventWork, NotificationWork>();
-        builder.Services.AddHostedService<DeliveryResume>();
-        // Servers of their own: deliveries never take the workers polls and applies need. The single worker of the
-        // events queue runs event jobs that earlier versions enqueued (events now reach NotificationWork by the outbox).
-        AddServer(builder, DeliveryJob.Queue, sp => sp.GetRequiredService<IOptions<NotificationsOptions>>().Value.WorkerCount);
-        AddServer(builder, NotificationSources.Queue, _ => 1);
+        NotificationWork.Register(builder.Services);
         return builder;
     }
-
-    private static void AddServer(WebApplicationBuilder builder, string queue, Func<IServiceProvider, int> workers) =>
-        builder.Services.AddHangfireServer((sp, server) =>
-        {
-            server.Queues = [queue];
-            server.WorkerCount = workers(sp);
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{queue}";
-            // Workers only: the main server already moves delayed and recurring jobs (of every queue) and expires old ones.
-            server.IsLightweightServer = true;
-        });
 }

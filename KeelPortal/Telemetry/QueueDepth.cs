@@ -22,6 +22,10 @@ public sealed class QueueDepth
         meter.CreateObservableGauge("keelportal.registry.ratelimit_remaining", () => PortalTelemetry.RateLimitRemaining
             .Select(r => new Measurement<long>(r.Value, new KeyValuePair<string, object?>("registry", r.Key))), "{request}", "The pull limit each registry last reported left");
         meter.CreateObservableGauge("keelportal.approvals.pending", () => Pending(contexts), "{approval}", "Approvals waiting for votes");
+        meter.CreateObservableGauge("keelportal.work.dead_letters", () => Work(contexts, dead: true), "{message}",
+            "Work given up after every attempt (dead letters), by message type");
+        meter.CreateObservableGauge("keelportal.work.waiting", () => Work(contexts, dead: false), "{message}",
+            "Work not yet done (running, due or waiting for a retry), by message type");
         meter.CreateObservableGauge("pending_approvals", () => Pending(contexts), "{approval}", "Keel's pending_approvals");
         meter.CreateObservableGauge("poll_trigger_tracked_images", () =>
         {
@@ -29,6 +33,14 @@ public sealed class QueueDepth
             var images = db.Set<WorkloadRecord>().Where(w => w.IsTracked && w.Trigger == "poll").Select(w => w.Images).ToList();
             return (long)images.Sum(i => i.Split(", ", StringSplitOptions.RemoveEmptyEntries).Length);
         }, "{image}", "Keel's poll_trigger_tracked_images: images of workloads polled");
+    }
+
+    private static List<Measurement<long>> Work(IDbContextFactory<PortalDbContext> contexts, bool dead)
+    {
+        using var db = contexts.CreateDbContext();
+        return db.Set<PortalEvent>().Where(e => e.Work && e.HandledAtUtc == null && (dead ? e.DeadAtUtc != null : e.DeadAtUtc == null))
+            .GroupBy(e => e.Type).Select(g => new { g.Key, Count = g.LongCount() }).ToList()
+            .Select(g => new Measurement<long>(g.Count, new KeyValuePair<string, object?>("type", g.Key))).ToList();
     }
 
     private static long Pending(IDbContextFactory<PortalDbContext> contexts)

@@ -17,13 +17,6 @@ public sealed class TriggersOptions
     [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan WebhookRepeatWindow { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>
-    /// A webhook's events are planned at once by the replica that answered it, which holds the claim on it for this
-    /// long; if it has not planned them by then (it stopped, the run failed, a burst queued them) any replica does.
-    /// </summary>
-    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan WebhookFallbackDelay { get; set; } = TimeSpan.FromMinutes(1);
-
     /// <summary>How many received webhooks each replica plans at the same time (the rest wait in arrival order).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 64)]
     public int WebhookPlanners { get; set; } = Math.Max(2, Environment.ProcessorCount);

@@ -1,3 +1,5 @@
+using KeelPortal.Data;
+
 namespace KeelPortal.Triggers;
 
 public static class TriggersSetup
@@ -10,11 +12,9 @@ public static class TriggersSetup
         builder.Services.AddSingleton<WebhookBursts>();
         builder.Services.AddSingleton<WebhookTraffic>();
         builder.Services.AddTransient<PollRepositoryJob>();
+        builder.Services.AddSingleton<WebhookPlanners>();
         builder.Services.AddTransient<WebhookWork>();
-        builder.Services.AddTransient<Data.IEventWork, WebhookWork>();
-        builder.Services.Configure<Data.OutboxTypes>(t => t.Add<WebhookReceived>(_ => true));
-        builder.Services.AddSingleton<WebhookPlanning>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookPlanning>());
+        builder.Services.AddHandler<WebhookReceived, WebhookWork>();
         builder.Services.AddSingleton<WebhookInbox>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookInbox>());
         builder.Services.AddSingleton<PollScheduler>();

@@ -9,7 +9,7 @@ namespace KeelPortal.Triggers;
 /// Keel's webhook endpoints at Keel's paths. Each checks the webhook secret, parses the body (400 with a reason and
 /// nothing queued when it cannot), and before answering has what arrived committed — its audit entry and the outbox row
 /// that carries the planning, in one transaction (<see cref="WebhookInbox"/>); the events are planned right after
-/// (<see cref="WebhookPlanning"/>). It never waits for a registry.
+/// (<see cref="WebhookWork"/>). It never waits for a registry.
 /// </summary>
 public static partial class WebhookEndpoints
 {

@@ -3,24 +3,23 @@ using KeelPortal.Approvals;
 using KeelPortal.Audit;
 using KeelPortal.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Triggers;
 
 /// <summary>
-/// Writes what webhooks bring — each one's audit entry and, when it brought anything new, its claimed outbox row —
+/// Writes what webhooks bring — each one's audit entry and, when it brought anything new, its planning work —
 /// through one writer that commits whatever has arrived meanwhile in a single transaction (a group commit). Each
 /// webhook is answered only once its own rows are committed, so nothing answered is lost; in a burst, many webhooks
 /// share one commit instead of queueing for the database's write lock one by one.
 /// </summary>
 public sealed partial class WebhookInbox(
-    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, WebhookPlanning planning, WebhookBursts bursts,
-    IOptions<TriggersOptions> options, ILogger<WebhookInbox> logger) : BackgroundService
+    IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, WebhookBursts bursts,
+    ILogger<WebhookInbox> logger) : BackgroundService
 {
     private const int MaxBatch = 256;
     private readonly Channel<Arrival> arrivals = Channel.CreateUnbounded<Arrival>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>Commits the webhook's audit entry and its work (when <paramref name="webhook"/> is not null), then queues its planning here.</summary>
+    /// <summary>Commits the webhook's audit entry and its work (when <paramref name="webhook"/> is not null), which starts here after the commit.</summary>
     public async Task WriteAsync(string subject, string details, WebhookReceived? webhook, CancellationToken ct)
     {
         var arrival = new Arrival(subject, details, webhook, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -60,7 +59,6 @@ public sealed partial class WebhookInbox(
 
     private async Task CommitAsync(List<Arrival> batch, CancellationToken ct)
     {
-        var rows = new PortalEvent?[batch.Count];
         try
         {
             await using var db = await contexts.CreateDbContextAsync(ct);
@@ -68,7 +66,10 @@ public sealed partial class WebhookInbox(
             {
                 var arrival = batch[i];
                 audit.Stage(db, ApprovalBook.System, "webhook.received", arrival.Subject, arrival.Details);
-                rows[i] = arrival.Webhook is { } webhook ? outbox.StageClaimed(db, webhook, options.Value.WebhookFallbackDelay) : null;
+                if (arrival.Webhook is { } webhook)
+                {
+                    outbox.Stage(db, webhook);
+                }
             }
             await db.SaveChangesAsync(ct);
         }
@@ -90,13 +91,9 @@ public sealed partial class WebhookInbox(
             batch[0].Committed.TrySetException(e);
             return;
         }
-        for (var i = 0; i < batch.Count; i++)
+        foreach (var arrival in batch)
         {
-            if (rows[i] is { } row)
-            {
-                planning.TryPlan(row, batch[i].Webhook!);
-            }
-            batch[i].Committed.TrySetResult();
+            arrival.Committed.TrySetResult();
         }
     }
 

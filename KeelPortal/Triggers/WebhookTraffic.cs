@@ -4,7 +4,7 @@ namespace KeelPortal.Triggers;
 
 /// <summary>
 /// How fast webhooks are arriving here. While they arrive faster than <see cref="TriggersOptions.WebhookBurstRate"/>
-/// per second, planning waits (<see cref="WebhookPlanning"/>): answering a burst — each webhook already committed before
+/// per second, planning waits (<see cref="WebhookWork"/>): answering a burst — each webhook already committed before
 /// its answer — comes first, and its registry look-ups, approvals and notifications follow once it has passed, or
 /// once a webhook has waited <see cref="TriggersOptions.WebhookBurstDelay"/>, whichever comes first.
 /// </summary>
@@ -40,16 +40,15 @@ public sealed class WebhookTraffic(IOptions<TriggersOptions> options, TimeProvid
     }
 
     /// <summary>
-    /// Returns once no burst is on, or once the webhook that arrived at <paramref name="arrivedAt"/> (a
-    /// <see cref="TimeProvider.GetTimestamp"/>) has waited <see cref="TriggersOptions.WebhookBurstDelay"/> or
-    /// <paramref name="longest"/>, whichever is shorter.
+    /// Returns once no burst is on, or once the webhook committed at <paramref name="arrivedAtUtc"/> has waited
+    /// <see cref="TriggersOptions.WebhookBurstDelay"/>.
     /// </summary>
     /// <returns>True when it waited (a burst was on).</returns>
-    public async Task<bool> WaitForLullAsync(long arrivedAt, TimeSpan longest, CancellationToken ct)
+    public async Task<bool> WaitForLullAsync(DateTime arrivedAtUtc, CancellationToken ct)
     {
-        var limit = longest < options.Value.WebhookBurstDelay ? longest : options.Value.WebhookBurstDelay;
+        var limit = options.Value.WebhookBurstDelay;
         var waited = false;
-        while (InBurst && time.GetElapsedTime(arrivedAt) < limit)
+        while (InBurst && time.GetUtcNow().UtcDateTime - arrivedAtUtc < limit)
         {
             waited = true;
             await Task.Delay(Pause, time, ct);

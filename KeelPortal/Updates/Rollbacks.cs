@@ -16,21 +16,16 @@ public sealed record RollbackTarget(string Version, string? Digest, IReadOnlyLis
 /// at once, without votes, on the replica that claims its <see cref="RolloutFinished"/> event.
 /// </summary>
 public sealed partial class Rollbacks(
-    WorkloadStore workloads, ApprovalBook approvals, RolloutTracker rollouts, Holds holds, AuditTrail audit, ILogger<Rollbacks> logger) : IEventWork
+    WorkloadStore workloads, ApprovalBook approvals, RolloutTracker rollouts, Holds holds, AuditTrail audit, ILogger<Rollbacks> logger) : IMessageHandler<RolloutFinished>
 {
-    /// <summary>The events that carry automatic-rollback work: failed rollouts.</summary>
-    public static void Register(OutboxTypes types)
+    /// <summary>The work of a failed rollout's <see cref="RolloutFinished"/> (registered for failed and timed-out ones only).</summary>
+    public async Task<WorkResult> HandleAsync(RolloutFinished message, WorkContext work, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(types);
-        types.Add<RolloutFinished>(r => r.State is RolloutState.Failed or RolloutState.TimedOut);
-    }
-
-    public async Task HandleAsync(object message, DateTime occurredAtUtc, CancellationToken ct)
-    {
-        if (message is RolloutFinished { State: RolloutState.Failed or RolloutState.TimedOut } failed)
+        if (message is { State: RolloutState.Failed or RolloutState.TimedOut } failed)
         {
             await AutomaticAsync(failed, ct);
         }
+        return WorkResult.Done;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using KeelPortal.Approvals;
 using KeelPortal.Data;
+using KeelPortal.Workloads;
 
 namespace KeelPortal.Updates;
 
@@ -7,10 +8,6 @@ public static class UpdatesSetup
 {
     public static WebApplicationBuilder AddUpdates(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<UpdatesOptions>()
-            .BindConfiguration(UpdatesOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         builder.Services.AddSingleton<CredentialResolver>();
         builder.Services.AddSingleton<TagFacts>();
         builder.Services.AddSingleton<WorkloadChecks>();
@@ -20,17 +17,11 @@ public static class UpdatesSetup
         builder.Services.AddSingleton<Holds>();
         builder.Services.AddSingleton<WorkloadLocks>();
         builder.Services.AddSingleton<Rollbacks>();
-        builder.Services.AddSingleton<IEventWork>(sp => sp.GetRequiredService<Rollbacks>());
-        builder.Services.Configure<OutboxTypes>(Rollbacks.Register);
+        builder.Services.AddHandler<RolloutFinished, Rollbacks>(r => r.State is RolloutState.Failed or RolloutState.TimedOut);
         builder.Services.AddSingleton<UpdatePlanner>();
         builder.Services.AddSingleton<CandidateReport>();
-        builder.Services.AddTransient<ApplyJob>();
-        builder.Services.AddTransient<RolloutJob>();
         builder.Services.AddTransient<MaintenanceJob>();
-        builder.Services.AddSingleton<ApplyDispatcher>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ApplyDispatcher>());
-        builder.Services.AddSingleton<IEventWork>(sp => sp.GetRequiredService<ApplyDispatcher>());
-        builder.Services.Configure<OutboxTypes>(t => t.Add<ApprovalApproved>(_ => true));
+        builder.Services.AddHandler<ApprovalApproved, ApplyHandler>();
         return builder;
     }
 
