@@ -19,11 +19,11 @@ public sealed class AuditTrailTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         portal = new PortalFactory().WithServices(s => s.AddSingleton<TimeProvider>(clock));
-        await Trail.RecordAsync("alice", "approval.voted", "deployment/shop/web:1.2.0", "1/2");
+        await Trail.RecordAsync("alice", AuditActions.ApprovalVoted, "deployment/shop/web:1.2.0", "1/2");
         clock.Advance(TimeSpan.FromDays(1));
-        await Trail.RecordAsync("bob", "approval.rejected", "deployment/shop/api:2.0.0", "=HYPERLINK(\"http://evil\"), \"quoted\"");
+        await Trail.RecordAsync("bob", AuditActions.ApprovalRejected, "deployment/shop/api:2.0.0", "=HYPERLINK(\"http://evil\"), \"quoted\"");
         clock.Advance(TimeSpan.FromDays(1));
-        await Trail.RecordAsync("system", "decision", "deployment/shop/web", "1.1.0 -> 1.2.0: eligible");
+        await Trail.RecordAsync("system", AuditActions.Decision, "deployment/shop/web", "1.1.0 -> 1.2.0: eligible");
     }
 
     public async Task DisposeAsync() => await portal.DisposeAsync();
@@ -67,9 +67,9 @@ public sealed class AuditTrailTests : IAsyncLifetime
     [Fact]
     public async Task A_decision_is_recorded_when_it_changes_not_each_time_it_is_recomputed()
     {
-        var first = await Trail.RecordChangeAsync("system", "decision", "deployment/shop/web", "1.1.0 -> 1.2.0: eligible; deployment/shop/web:1.2.0 is already pending");
-        var again = await Trail.RecordChangeAsync("system", "decision", "deployment/shop/web", "1.1.0 -> 1.2.0: eligible; deployment/shop/web:1.2.0 is already pending");
-        var other = await Trail.RecordChangeAsync("system", "decision", "deployment/shop/api", "1.1.0 -> 1.2.0: eligible; deployment/shop/web:1.2.0 is already pending");
+        var first = await Trail.RecordChangeAsync("system", AuditActions.Decision, "deployment/shop/web", "1.1.0 -> 1.2.0: eligible; deployment/shop/web:1.2.0 is already pending");
+        var again = await Trail.RecordChangeAsync("system", AuditActions.Decision, "deployment/shop/web", "1.1.0 -> 1.2.0: eligible; deployment/shop/web:1.2.0 is already pending");
+        var other = await Trail.RecordChangeAsync("system", AuditActions.Decision, "deployment/shop/api", "1.1.0 -> 1.2.0: eligible; deployment/shop/web:1.2.0 is already pending");
 
         Assert.Equal((true, false, true), (first, again, other));
     }

@@ -1,5 +1,5 @@
 using KeelPortal.Audit;
-using KeelPortal.Data;
+using KeelPortal.Jobs;
 using KeelPortal.Tests.TestSupport;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
@@ -15,14 +15,14 @@ public sealed class DataBackupTests
     {
         await using var portal = new PortalFactory();
         var audit = portal.Services.GetRequiredService<AuditTrail>();
-        await audit.RecordAsync("root", "test.before", "backup", "written before the backup");
+        await audit.RecordAsync("root", AuditActions.TokenCreated, "backup-before", "written before the backup");
         using var writing = new CancellationTokenSource();
         var writes = 0;
         var writer = Task.Run(async () =>
         {
             while (!writing.IsCancellationRequested)
             {
-                await audit.RecordAsync("root", "test.during", "backup", $"write {++writes}");
+                await audit.RecordAsync("root", AuditActions.TokenRevoked, "backup-during", $"write {++writes}");
             }
         });
         await Eventually.TrueAsync(() => writes > 20, TimeSpan.FromSeconds(10), "the portal writing");
@@ -39,7 +39,7 @@ public sealed class DataBackupTests
         using var copy = new SqliteConnection($"Data Source={Path.Combine(target, "keelportal.db")};Mode=ReadOnly;Pooling=False");
         copy.Open();
         using var count = copy.CreateCommand();
-        count.CommandText = "SELECT count(*) FROM AuditEntries WHERE Action = 'test.before'";
+        count.CommandText = "SELECT count(*) FROM AuditEntries WHERE Subject = 'backup-before'";
         Assert.Equal(1L, (long)count.ExecuteScalar()!);
         Assert.True(File.Exists(Path.Combine(target, "hangfire.db")));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(target, "keys")));

@@ -66,6 +66,7 @@ public static class AccessSetup
                 .RequireAssertion(async c => c.User.IsInRole(Roles.Admin) || Telemetry.TelemetrySetup.OpenToAnyone(c.Resource as HttpContext)
                     || (c.Resource is HttpContext http && (await http.AuthenticateAsync(IdentityConstants.ApplicationScheme)).Principal?.IsInRole(Roles.Admin) == true)));
         builder.Services.AddSingleton<AccountService>();
+        builder.Services.AddSingleton<Hangfire.Dashboard.IDashboardAuthorizationFilter, AdminsOnlyFilter>();
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<AccountChanged>());
         builder.Services.AddSingleton<UserCount>();
         builder.Services.AddSingleton<AdminCheck>();

@@ -40,10 +40,10 @@ public static class AccountEndpoints
         var subject = $"user/{LogText.Clean(userName)}";
         if (!result.Succeeded)
         {
-            await audit.RecordAsync(LogText.Clean(userName), "signin.failed", subject, result.IsLockedOut ? "locked out" : "wrong user name or password");
+            await audit.RecordAsync(LogText.Clean(userName), AuditActions.SigninFailed, subject, result.IsLockedOut ? "locked out" : "wrong user name or password");
             return Results.Redirect($"/signin?error={(result.IsLockedOut ? "locked" : "wrong")}&returnUrl={Uri.EscapeDataString(target)}");
         }
-        await audit.RecordAsync(userName, "signin", subject, null);
+        await audit.RecordAsync(userName, AuditActions.Signin, subject, null);
         return Results.Redirect(target);
     }
 

@@ -1,3 +1,4 @@
+using KeelPortal.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -81,14 +82,14 @@ public sealed partial class AccountService
         await users.SetLockoutEnabledAsync(user, true);
         await users.SetLockoutEndDateAsync(user, DateTimeOffset.MaxValue);
         await users.UpdateSecurityStampAsync(user);
-        return "user.locked";
+        return AuditActions.UserLocked;
     });
 
     public Task<AccountResult> UnlockAsync(string userName, string actor) => ChangeAsync(userName, actor, null, async (users, user) =>
     {
         await users.SetLockoutEndDateAsync(user, null);
         await users.ResetAccessFailedCountAsync(user);
-        return "user.unlocked";
+        return AuditActions.UserUnlocked;
     });
 
     /// <summary>Removes an account and its API tokens; its open sessions end. Its votes and audit entries stay.</summary>
@@ -97,7 +98,7 @@ public sealed partial class AccountService
         await using var db = await contexts.CreateDbContextAsync();
         await db.Set<ApiToken>().Where(t => t.UserId == user.Id).ExecuteDeleteAsync();
         var deleted = await users.DeleteAsync(user);
-        return deleted.Succeeded ? "user.removed" : throw new InvalidOperationException(string.Join(" ", deleted.Errors.Select(e => e.Description)));
+        return deleted.Succeeded ? AuditActions.UserRemoved : throw new InvalidOperationException(string.Join(" ", deleted.Errors.Select(e => e.Description)));
     });
 
     /// <summary>
@@ -121,7 +122,7 @@ public sealed partial class AccountService
             throw new PasswordRefusedException(string.Join(" ", added.Errors.Select(e => e.Description)));
         }
         await users.UpdateSecurityStampAsync(user);
-        return "user.password";
+        return AuditActions.UserPassword;
     });
 
     /// <summary>Ends every session of the account (sign-out): a copy of an old session cookie no longer works.</summary>
@@ -139,7 +140,7 @@ public sealed partial class AccountService
     }
 
     private async Task<AccountResult> ChangeAsync(
-        string userName, string actor, string? guardedVerb, Func<UserManager<IdentityUser>, IdentityUser, Task<string>> change)
+        string userName, string actor, string? guardedVerb, Func<UserManager<IdentityUser>, IdentityUser, Task<AuditAction>> change)
     {
         using var scope = scopes.CreateScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
@@ -159,7 +160,7 @@ public sealed partial class AccountService
                 return new(false, $"{userName} is the last administrator; make someone else an administrator first");
             }
         }
-        string action;
+        AuditAction action;
         try
         {
             action = await change(users, user);

@@ -41,7 +41,7 @@ public sealed partial class AccountService(
             return new(false, string.Join(" ", created.Errors.Select(e => e.Description)));
         }
         await users.AddToRoleAsync(user, role);
-        await audit.RecordAsync(actor, "user.created", $"user/{user.UserName}", $"role {role}");
+        await audit.RecordAsync(actor, AuditActions.UserCreated, $"user/{user.UserName}", $"role {role}");
         return new(true, null);
     }
 
@@ -67,7 +67,7 @@ public sealed partial class AccountService(
         await users.AddToRoleAsync(user, role);
         // Sessions keep the account: every request re-reads the role (AccessSetup), and open consoles hear of it now.
         await outbox.PublishAsync(new AccountChanged(user.Id));
-        await audit.RecordAsync(actor, "user.role", $"user/{userName}", $"{before} -> {role}");
+        await audit.RecordAsync(actor, AuditActions.UserRole, $"user/{userName}", $"{before} -> {role}");
         return new(true, null);
     }
 
@@ -109,7 +109,7 @@ public sealed partial class AccountService(
         await using var db = await contexts.CreateDbContextAsync();
         db.Add(new ApiToken { UserId = user.Id, Name = name.Trim(), Hash = Hash(token), Prefix = token[..8], CreatedAtUtc = time.GetUtcNow().UtcDateTime, ExpiresAtUtc = expiresAtUtc });
         await db.SaveChangesAsync();
-        await audit.RecordAsync(actor, "token.created", $"user/{userName}", expiresAtUtc is { } until ? $"{name.Trim()}, expires {until:u}" : name.Trim());
+        await audit.RecordAsync(actor, AuditActions.TokenCreated, $"user/{userName}", expiresAtUtc is { } until ? $"{name.Trim()}, expires {until:u}" : name.Trim());
         return new(true, null, token);
     }
 
@@ -121,7 +121,7 @@ public sealed partial class AccountService(
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAtUtc, now));
         if (revoked > 0)
         {
-            await audit.RecordAsync(actor, "token.revoked", $"token/{tokenId}", null);
+            await audit.RecordAsync(actor, AuditActions.TokenRevoked, $"token/{tokenId}", null);
         }
         return revoked > 0;
     }

@@ -57,7 +57,7 @@ public sealed class ApiAuthenticationHandler(
             return Success(user);
         }
         var counted = limiter.RecordFailure(address);
-        await audit.RecordAsync(LogText.Clean(name, 200), "api.signin.failed", $"user/{LogText.Clean(name, 200)}",
+        await audit.RecordAsync(LogText.Clean(name, 200), AuditActions.ApiSigninFailed, $"user/{LogText.Clean(name, 200)}",
             $"HTTP Basic from {address}: unknown user or wrong password{(counted ? "" : $"; further attempts from this address are refused for up to {limiter.Window}")}");
         return AuthenticateResult.Fail("unknown user or wrong password");
     }

@@ -73,7 +73,7 @@ public static class OidcSignIn
         var audit = services.GetRequiredService<AuditTrail>();
         if (name is null || role is null)
         {
-            await audit.RecordAsync(name ?? "unknown", "signin.failed", $"user/{name}", $"single sign-on: no role for this account (claim {oidc.RoleClaim})");
+            await audit.RecordAsync(name ?? "unknown", AuditActions.SigninFailed, $"user/{name}", $"single sign-on: no role for this account (claim {oidc.RoleClaim})");
             context.Fail("no portal role for this account");
             return;
         }
@@ -98,7 +98,7 @@ public static class OidcSignIn
             await services.GetRequiredService<Data.Outbox>().PublishAsync(new AccountChanged(user.Id));
         }
         context.Principal = await services.GetRequiredService<SignInManager<IdentityUser>>().CreateUserPrincipalAsync(user);
-        await audit.RecordAsync(name, "signin", $"user/{name}", $"single sign-on as {role}");
+        await audit.RecordAsync(name, Audit.AuditActions.Signin, $"user/{name}", $"single sign-on as {role}");
     }
 
     internal static string? RoleOf(ClaimsPrincipal principal, OidcOptions oidc)

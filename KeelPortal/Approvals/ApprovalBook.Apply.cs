@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KeelPortal.Audit;
 using KeelPortal.Data;
 using KeelPortal.Workloads;
 using Microsoft.EntityFrameworkCore;
@@ -34,7 +35,7 @@ public sealed partial class ApprovalBook
         }
         var approval = await db.Set<Approval>().AsNoTracking().SingleAsync(a => a.Id == approvalId, ct);
         outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Applying));
-        audit.Stage(db, System, "apply.started", approval.Identifier, $"{approval.CurrentVersion} -> {approval.NewVersion} (attempt {approval.ApplyAttempts})");
+        audit.Stage(db, System, AuditActions.ApplyStarted, approval.Identifier, $"{approval.CurrentVersion} -> {approval.NewVersion} (attempt {approval.ApplyAttempts})");
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return approval;
@@ -74,7 +75,7 @@ public sealed partial class ApprovalBook
         }
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, to));
         // Its audit entry commits with it: whoever sees the approval ended sees why.
-        audit.Stage(db, System, succeeded ? "apply.succeeded" : "apply.failed", row.Identifier, reason);
+        audit.Stage(db, System, succeeded ? AuditActions.ApplySucceeded : AuditActions.ApplyFailed, row.Identifier, reason);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         LogChange(approvalId, ApprovalState.Applying, to, reason);
@@ -111,7 +112,7 @@ public sealed partial class ApprovalBook
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         LogChange(approvalId, ApprovalState.Applying, ApprovalState.Pending, reason);
-        await audit.RecordAsync(System, "approval.votes-reset", previous.Identifier, $"digest {previous.Digest} -> {digest} at apply; {cleared} vote(s) cleared", ct);
+        await audit.RecordAsync(System, AuditActions.ApprovalVotesReset, previous.Identifier, $"digest {previous.Digest} -> {digest} at apply; {cleared} vote(s) cleared", ct);
         return true;
     }
 
@@ -120,7 +121,7 @@ public sealed partial class ApprovalBook
     /// there first): Applying → Superseded, with the reason; its <c>apply.superseded</c> audit entry commits with it.
     /// </summary>
     public Task<bool> SupersedeAppliedAsync(long approvalId, string? claimToken, string reason, CancellationToken ct = default) =>
-        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Superseded, reason, ct, auditAction: "apply.superseded", claimToken: claimToken);
+        MoveAsync(approvalId, ApprovalState.Applying, ApprovalState.Superseded, reason, ct, auditAction: AuditActions.ApplySuperseded, claimToken: claimToken);
 
     /// <summary>
     /// A person asks for a failed apply to be tried again: Failed → Approved, its attempts counted afresh, and applied at
@@ -141,7 +142,7 @@ public sealed partial class ApprovalBook
         }
         var row = await db.Set<Approval>().AsNoTracking().Where(a => a.Id == approvalId).Select(a => new { a.WorkloadId, a.Identifier }).SingleAsync(ct);
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, ApprovalState.Approved));
-        audit.Stage(db, actor, "apply.retried", row.Identifier, reason);
+        audit.Stage(db, actor, AuditActions.ApplyRetried, row.Identifier, reason);
         StageApply(db, approvalId);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
@@ -158,7 +159,7 @@ public sealed partial class ApprovalBook
 
     /// <summary>Its apply work was given up before it could claim it: Approved → Failed, with the reason (audited <c>apply.failed</c>).</summary>
     public Task<bool> FailApprovedAsync(long approvalId, string reason, CancellationToken ct = default) =>
-        MoveAsync(approvalId, ApprovalState.Approved, ApprovalState.Failed, reason, ct, auditAction: "apply.failed");
+        MoveAsync(approvalId, ApprovalState.Approved, ApprovalState.Failed, reason, ct, auditAction: AuditActions.ApplyFailed);
 
     /// <summary>Gives an apply back after a failure worth retrying: Applying → Approved.</summary>
     public Task<bool> ReleaseAsync(long approvalId, string reason, string? claimToken = null, CancellationToken ct = default) =>

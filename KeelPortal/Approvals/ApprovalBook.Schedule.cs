@@ -1,3 +1,4 @@
+using KeelPortal.Audit;
 using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Approvals;
@@ -78,7 +79,7 @@ public sealed partial class ApprovalBook
                 : $"{row.Identifier} is {row.State.ToString().ToLowerInvariant()}; only a pending or approved update can be let past its windows");
         }
         outbox.Stage(db, new ApprovalChanged(approvalId, row.WorkloadId, row.State, StateMoved: false));
-        audit.Stage(db, actor, "apply.override", row.Identifier,
+        audit.Stage(db, actor, AuditActions.ApplyOverride, row.Identifier,
             $"{text}{(row.ScheduleReason is { } why && row.State == ApprovalState.Approved ? $" (it was waiting: {why})" : "")}");
         if (row.State == ApprovalState.Approved)
         {

@@ -1,3 +1,4 @@
+using KeelPortal.Audit;
 using KeelPortal.Data;
 using Microsoft.EntityFrameworkCore;
 
@@ -45,19 +46,19 @@ public sealed partial class ApprovalBook
         {
             var reason = $"rejected by {voter}{(details is null ? "" : ": " + details)}";
             StageMove(db, approval, ApprovalState.Rejected, reason, now);
-            audit.Stage(db, voter, "approval.rejected", approval.Identifier, via is null ? details : $"{details ?? "rejected"}{channel}");
+            audit.Stage(db, voter, AuditActions.ApprovalRejected, approval.Identifier, via is null ? details : $"{details ?? "rejected"}{channel}");
             (moved, result) = ((ApprovalState.Rejected, reason), new(VoteOutcome.Rejected, reason, approval));
         }
         else
         {
             var approvals = approval.Votes.Count(v => v.Approve) + 1;
-            audit.Stage(db, voter, "approval.voted", approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}{channel}");
+            audit.Stage(db, voter, AuditActions.ApprovalVoted, approval.Identifier, $"{approvals}/{approval.VotesRequired}{(details is null ? "" : "; " + details)}{channel}");
             result = new(VoteOutcome.Counted, $"{approvals}/{approval.VotesRequired} votes", approval);
             if (approvals >= approval.VotesRequired)
             {
                 var reason = $"approved by {approvals} vote(s)";
                 StageMove(db, approval, ApprovalState.Approved, reason, now);
-                audit.Stage(db, System, "approval.approved", approval.Identifier, reason);
+                audit.Stage(db, System, AuditActions.ApprovalApproved, approval.Identifier, reason);
                 (moved, result) = ((ApprovalState.Approved, reason), new(VoteOutcome.Approved, $"{approval.Identifier} approved", approval));
             }
         }
@@ -97,7 +98,7 @@ public sealed partial class ApprovalBook
             if (await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Expired, $"deadline {approval.DeadlineUtc:u} passed", ct))
             {
                 expired++;
-                await audit.RecordAsync(System, "approval.expired", approval.Identifier, $"deadline {approval.DeadlineUtc:u} passed", ct);
+                await audit.RecordAsync(System, AuditActions.ApprovalExpired, approval.Identifier, $"deadline {approval.DeadlineUtc:u} passed", ct);
             }
         }
         return expired;
@@ -120,7 +121,7 @@ public sealed partial class ApprovalBook
             approval.UpdatedAtUtc = now;
             outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, ApprovalState.Pending, StateMoved: false));
             await db.SaveChangesAsync(ct);
-            await audit.RecordAsync(actor, "approval.votes-required", approval.Identifier, $"{before} -> {votesRequired}", ct);
+            await audit.RecordAsync(actor, AuditActions.ApprovalVotesRequired, approval.Identifier, $"{before} -> {votesRequired}", ct);
             var approvals = approval.Votes.Count(v => v.Approve);
             if (approvals >= votesRequired)
             {
@@ -148,7 +149,7 @@ public sealed partial class ApprovalBook
             if (await MoveAsync(id, ApprovalState.Pending, ApprovalState.Superseded, reason, ct))
             {
                 closed++;
-                await audit.RecordAsync(System, "approval.superseded", identifier, reason, ct);
+                await audit.RecordAsync(System, AuditActions.ApprovalSuperseded, identifier, reason, ct);
             }
         }
         return closed;
@@ -166,7 +167,7 @@ public sealed partial class ApprovalBook
         var moved = approval.State == ApprovalState.Pending
             && await MoveAsync(approvalId, ApprovalState.Pending, ApprovalState.Rejected, $"{(delete ? "deleted" : "archived")} by {actor}", ct);
         await db.Set<Approval>().Where(a => a.Id == approvalId).ExecuteUpdateAsync(s => s.SetProperty(a => a.Archived, true), ct);
-        await audit.RecordAsync(actor, delete ? "approval.deleted" : "approval.archived", approval.Identifier, null, ct);
+        await audit.RecordAsync(actor, delete ? AuditActions.ApprovalDeleted : AuditActions.ApprovalArchived, approval.Identifier, null, ct);
         if (!moved)
         {
             await outbox.PublishAsync(new ApprovalChanged(approvalId, approval.WorkloadId, approval.State, StateMoved: false), ct);
@@ -176,7 +177,7 @@ public sealed partial class ApprovalBook
 
     private async Task<bool> CompleteVotingAsync(Approval approval, string reason, CancellationToken ct)
     {
-        return await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Approved, reason, ct, auditAction: "approval.approved");
+        return await MoveAsync(approval.Id, ApprovalState.Pending, ApprovalState.Approved, reason, ct, auditAction: AuditActions.ApprovalApproved);
     }
 
     /// <summary>
@@ -185,7 +186,7 @@ public sealed partial class ApprovalBook
     /// <paramref name="auditAction"/> is given, its audit entry (by the system, the reason as details) commit with it.
     /// </summary>
     internal async Task<bool> MoveAsync(
-        long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct, string? auditAction = null, string? claimToken = null)
+        long approvalId, ApprovalState from, ApprovalState to, string reason, CancellationToken ct, AuditAction? auditAction = null, string? claimToken = null)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);

@@ -135,9 +135,9 @@ public sealed partial class ApprovalBook(
             // Its audit entries commit with it, so they precede whatever the apply (started at once) records.
             foreach (var older in pending is null ? passed : passed.Prepend(pending))
             {
-                audit.Stage(db, System, "approval.superseded", older.Identifier, $"superseded by {proposal.NewVersion}");
+                audit.Stage(db, System, AuditActions.ApprovalSuperseded, older.Identifier, $"superseded by {proposal.NewVersion}");
             }
-            audit.Stage(db, System, approval.State == ApprovalState.Approved ? "update.approved" : "approval.created", approval.Identifier,
+            audit.Stage(db, System, approval.State == ApprovalState.Approved ? AuditActions.UpdateApproved : AuditActions.ApprovalCreated, approval.Identifier,
                 $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approval.VotesRequired > 0 ? $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}" : "no approval required")}; {proposal.Reason}");
             if (approval.State == ApprovalState.Approved)
             {
@@ -225,7 +225,7 @@ public sealed partial class ApprovalBook(
         same.Reason = $"the tag was pushed again with digest {digest}; votes reset";
         outbox.Stage(db, new ApprovalChanged(same.Id, same.WorkloadId, same.State, StateMoved: false));
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(System, "approval.votes-reset", same.Identifier, $"digest {previous} -> {digest}; {had} vote(s) cleared", ct);
+        await audit.RecordAsync(System, AuditActions.ApprovalVotesReset, same.Identifier, $"digest {previous} -> {digest}; {had} vote(s) cleared", ct);
         return new(ProposalOutcome.VotesReset, same.Id, same.Reason);
     }
 

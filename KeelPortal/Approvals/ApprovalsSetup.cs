@@ -6,6 +6,7 @@ public static class ApprovalsSetup
     {
         builder.Services.AddSingleton<ApprovalBook>();
         builder.Services.AddSingleton<ApprovalGate>();
+        builder.Services.AddSingleton<Telemetry.IPortalGauges, ApprovalGauges>();
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<ApprovalChanged>().Add<ApprovalProposed>().Add<ApprovalApproved>());
         return builder;
     }

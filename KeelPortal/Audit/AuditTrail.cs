@@ -25,7 +25,7 @@ public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, Time
     private static string Cut(string text, int max) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max - 1), "…");
 
     public async Task<AuditEntry> RecordAsync(
-        string actor, string action, string subject, string? details = null, CancellationToken ct = default)
+        string actor, AuditAction action, string subject, string? details = null, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var entry = Stage(db, actor, action, subject, details);
@@ -34,14 +34,15 @@ public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, Time
     }
 
     /// <summary>Adds the entry to <paramref name="db"/>: it is written by the caller's next SaveChanges, with the change it records.</summary>
-    public AuditEntry Stage(DbContext db, string actor, string action, string subject, string? details = null)
+    public AuditEntry Stage(DbContext db, string actor, AuditAction action, string subject, string? details = null)
     {
         ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(action);
         var entry = new AuditEntry
         {
             OccurredAtUtc = time.GetUtcNow().UtcDateTime,
             Actor = actor,
-            Action = action,
+            Action = action.Name,
             Subject = Cut(subject, MaxSubject),
             Details = details is null ? null : Cut(details, MaxDetails),
         };
@@ -83,11 +84,13 @@ public sealed class AuditTrail(IDbContextFactory<PortalDbContext> contexts, Time
     /// Records a decision only when it differs from the last one recorded for the same subject: a poll that reaches the
     /// same conclusion every minute does not fill the trail.
     /// </summary>
-    public async Task<bool> RecordChangeAsync(string actor, string action, string subject, string details, CancellationToken ct = default)
+    public async Task<bool> RecordChangeAsync(string actor, AuditAction action, string subject, string details, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(action);
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
-            var last = await db.Set<AuditEntry>().AsNoTracking().Where(e => e.Subject == subject && e.Action == action)
+            var name = action.Name;
+            var last = await db.Set<AuditEntry>().AsNoTracking().Where(e => e.Subject == subject && e.Action == name)
                 .OrderByDescending(e => e.Id).Select(e => e.Details).FirstOrDefaultAsync(ct);
             if (last == details)
             {

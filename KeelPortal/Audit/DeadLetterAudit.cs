@@ -9,6 +9,6 @@ public sealed class DeadLetterAudit(AuditTrail audit) : IDeadLetterWitness
     public void Staging(DbContext db, PortalEvent row, string reason)
     {
         ArgumentNullException.ThrowIfNull(row);
-        audit.Stage(db, AuditTrail.System, "work.dead-lettered", $"work/{row.Id}", $"{row.Type}: {reason}");
+        audit.Stage(db, AuditTrail.System, AuditActions.WorkDeadLettered, $"work/{row.Id}", $"{row.Type}: {reason}");
     }
 }

@@ -98,7 +98,7 @@ public sealed partial class ChatLinks(IDbContextFactory<PortalDbContext> context
                 return new(false, $"{Display(platform)} user {chatUserId} was linked by someone else at the same moment");
             }
         }
-        await audit.RecordAsync(actor, "chat.linked", $"{platform}/{chatUserId}", $"votes as {user}", ct);
+        await audit.RecordAsync(actor, AuditActions.ChatLinked, $"{platform}/{chatUserId}", $"votes as {user}", ct);
         return new(true, $"{Display(platform)} user {chatUserId} now votes as {user}");
     }
 
@@ -112,7 +112,7 @@ public sealed partial class ChatLinks(IDbContextFactory<PortalDbContext> context
         }
         db.Remove(row);
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(actor, "chat.unlinked", $"{platform}/{chatUserId}", $"voted as {row.UserName}", ct);
+        await audit.RecordAsync(actor, AuditActions.ChatUnlinked, $"{platform}/{chatUserId}", $"voted as {row.UserName}", ct);
         return new(true, $"{Display(platform)} user {chatUserId} no longer votes as {row.UserName}");
     }
 

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using KeelPortal.Workloads;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -118,10 +117,7 @@ public sealed partial record DeliveryScope(DeliveryScopeKind Kind, string? Value
     };
 
     /// <summary>A DNS label (RFC 1123): what Kubernetes namespaces, and window names, are.</summary>
-    public static bool IsLabel(string? text) => text is not null && Label().IsMatch(text);
-
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-    private static partial Regex Label();
+    public static bool IsLabel(string? text) => WorkloadId.IsDnsLabel(text);
 }
 
 public enum DeliveryScopeKind { Global, Namespace, Workload, Named }

@@ -173,7 +173,7 @@ public sealed partial class DeliverySchedule(
                 return new(DeliveryOutcome.Unchanged, $"the window {name} was saved by someone else at the same moment");
             }
         }
-        await audit.RecordAsync(actor, "window.saved", $"window/{name}", $"{rule} ({scope})", ct);
+        await audit.RecordAsync(actor, AuditActions.WindowSaved, $"window/{name}", $"{rule} ({scope})", ct);
         await RescheduleAsync(ct);
         return new(DeliveryOutcome.Done, $"the window {name} is {rule} ({scope})");
     }
@@ -194,7 +194,7 @@ public sealed partial class DeliverySchedule(
             db.Remove(row);
             outbox.Stage(db, new DeliveryChanged());
             await db.SaveChangesAsync(ct);
-            await audit.RecordAsync(actor, "window.deleted", $"window/{name}", $"{row.Days} {row.Hours} {row.TimeZone} ({row.Scope})", ct);
+            await audit.RecordAsync(actor, AuditActions.WindowDeleted, $"window/{name}", $"{row.Days} {row.Hours} {row.TimeZone} ({row.Scope})", ct);
         }
         await RescheduleAsync(ct);
         return new(DeliveryOutcome.Done, $"the window {name} is deleted");
@@ -224,7 +224,7 @@ public sealed partial class DeliverySchedule(
             await db.SaveChangesAsync(ct);
         }
         var what = $"{freeze.StartsAtUtc:yyyy-MM-dd HH:mm}Z to {freeze.EndsAtUtc:yyyy-MM-dd HH:mm}Z ({scope}): {freeze.Reason}";
-        await audit.RecordAsync(actor, "freeze.added", $"freeze/{freeze.Id}", what, ct);
+        await audit.RecordAsync(actor, AuditActions.FreezeAdded, $"freeze/{freeze.Id}", what, ct);
         await RescheduleAsync(ct);
         return new(DeliveryOutcome.Done, $"frozen {what}");
     }
@@ -241,7 +241,7 @@ public sealed partial class DeliverySchedule(
             db.Remove(row);
             outbox.Stage(db, new DeliveryChanged());
             await db.SaveChangesAsync(ct);
-            await audit.RecordAsync(actor, "freeze.removed", $"freeze/{id}", $"{row.StartsAtUtc:yyyy-MM-dd HH:mm}Z to {row.EndsAtUtc:yyyy-MM-dd HH:mm}Z ({row.Scope}): {row.Reason}", ct);
+            await audit.RecordAsync(actor, AuditActions.FreezeRemoved, $"freeze/{id}", $"{row.StartsAtUtc:yyyy-MM-dd HH:mm}Z to {row.EndsAtUtc:yyyy-MM-dd HH:mm}Z ({row.Scope}): {row.Reason}", ct);
         }
         await RescheduleAsync(ct);
         return new(DeliveryOutcome.Done, $"freeze {id} is removed");

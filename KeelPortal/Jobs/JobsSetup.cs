@@ -47,7 +47,6 @@ public static class JobsSetup
             server.SchedulePollingInterval = options.SchedulePollingInterval;
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
         });
-        builder.Services.AddHostedService<RecurringJobs>();
         return builder;
     }
 
@@ -55,7 +54,8 @@ public static class JobsSetup
     {
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
-            Authorization = [new AdminsOnlyFilter()],
+            // Who may open it is the access slice's to say (it registers the filter).
+            Authorization = app.Services.GetServices<Hangfire.Dashboard.IDashboardAuthorizationFilter>().ToArray(),
             DashboardTitle = "KeelPortal jobs",
             AppPath = "/",
         });

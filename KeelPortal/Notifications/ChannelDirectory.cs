@@ -98,7 +98,7 @@ public sealed partial class ChannelDirectory(
             return new(null, targetProblem);
         }
         var previousName = row?.Name;
-        var action = row is null ? "notification.channel.add" : "notification.channel.change";
+        var action = row is null ? Audit.AuditActions.NotificationChannelAdd : Audit.AuditActions.NotificationChannelChange;
         if (row is null)
         {
             row = new NotificationChannel { Name = name, ProtectedTarget = "", MaskedTarget = "", UpdatedBy = actor };
@@ -146,7 +146,7 @@ public sealed partial class ChannelDirectory(
         row.UpdatedBy = actor;
         outbox.Stage(db, new NotificationChannelsChanged(row.Name));
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(actor, enabled ? "notification.channel.enable" : "notification.channel.disable", $"channel/{row.Name}", null, ct);
+        await audit.RecordAsync(actor, enabled ? AuditActions.NotificationChannelEnable : AuditActions.NotificationChannelDisable, $"channel/{row.Name}", null, ct);
         return true;
     }
 
@@ -162,7 +162,7 @@ public sealed partial class ChannelDirectory(
         outbox.Stage(db, new NotificationChannelsChanged(row.Name));
         await db.SaveChangesAsync(ct);
         await db.Set<NotificationDelivery>().Where(d => d.ChannelName == row.Name).ExecuteDeleteAsync(ct);
-        await audit.RecordAsync(actor, "notification.channel.remove", $"channel/{row.Name}", ChannelTargets.Describe(row.Type), ct);
+        await audit.RecordAsync(actor, AuditActions.NotificationChannelRemove, $"channel/{row.Name}", ChannelTargets.Describe(row.Type), ct);
         return true;
     }
 

@@ -78,7 +78,7 @@ public sealed partial class NotificationCenter(
                 .SetProperty(d => d.Answer, Shorten(attempt.Answer)).SetProperty(d => d.UpdatedAtUtc, time.GetUtcNow().UtcDateTime), ct);
         }
         await KickAsync(channel.Name, ct);
-        await audit.RecordAsync(actor, "notification.test", $"channel/{channel.Name}", attempt.Answer, ct);
+        await audit.RecordAsync(actor, AuditActions.NotificationTest, $"channel/{channel.Name}", attempt.Answer, ct);
         await outbox.PublishAsync(new NotificationChannelsChanged(channel.Name), ct);
         return attempt;
     }

@@ -40,7 +40,7 @@ public sealed partial class CredentialStore(
         var key = RegistryCredential.NormaliseHost(host);
         await using var db = await contexts.CreateDbContextAsync(ct);
         var row = await db.Set<StoredCredential>().SingleOrDefaultAsync(c => c.Host == key, ct);
-        var action = row is null ? "registry.credential.add" : "registry.credential.change";
+        var action = row is null ? Audit.AuditActions.RegistryCredentialAdd : Audit.AuditActions.RegistryCredentialChange;
         if (row is null)
         {
             row = new StoredCredential { Host = key, Username = "", ProtectedPassword = "", UpdatedBy = actor };
@@ -62,7 +62,7 @@ public sealed partial class CredentialStore(
         var removed = await db.Set<StoredCredential>().Where(c => c.Host == key).ExecuteDeleteAsync(ct);
         if (removed > 0)
         {
-            await audit.RecordAsync(actor, "registry.credential.remove", $"registry/{key}", null, ct);
+            await audit.RecordAsync(actor, AuditActions.RegistryCredentialRemove, $"registry/{key}", null, ct);
         }
         return removed > 0;
     }

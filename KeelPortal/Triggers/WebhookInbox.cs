@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using KeelPortal.Approvals;
 using KeelPortal.Audit;
 using KeelPortal.Data;
 using Microsoft.EntityFrameworkCore;
@@ -65,7 +64,7 @@ public sealed partial class WebhookInbox(
             for (var i = 0; i < batch.Count; i++)
             {
                 var arrival = batch[i];
-                audit.Stage(db, ApprovalBook.System, "webhook.received", arrival.Subject, arrival.Details);
+                audit.Stage(db, AuditTrail.System, AuditActions.WebhookReceived, arrival.Subject, arrival.Details);
                 if (arrival.Webhook is { } webhook)
                 {
                     outbox.Stage(db, webhook);

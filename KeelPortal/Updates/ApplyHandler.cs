@@ -135,7 +135,7 @@ public sealed partial class ApplyHandler(
                     LogClaimLost(approval.Identifier);
                     return WorkResult.Done;
                 }
-                await audit.RecordAsync(ApprovalBook.System, "apply.retrying", approval.Identifier, result.Reason, ct);
+                await audit.RecordAsync(ApprovalBook.System, AuditActions.ApplyRetrying, approval.Identifier, result.Reason, ct);
                 return WorkResult.Retry(result.Reason);
             default:
                 var reason = work.Attempt > 1 ? $"{result.Reason} (attempt {work.Attempt} of {work.MaxAttempts})" : result.Reason;
@@ -192,7 +192,7 @@ public sealed partial class ApplyHandler(
         // scheduled anew without another audit entry.
         if (await approvals.ScheduleAsync(approvalId, verdict.AtUtc, verdict.Reason!, ct) && approval.ScheduleReason != verdict.Reason)
         {
-            await audit.RecordAsync(ApprovalBook.System, "apply.scheduled", approval.Identifier, $"scheduled for {verdict.AtUtc:yyyy-MM-dd HH:mm}Z: {verdict.Reason}", ct);
+            await audit.RecordAsync(ApprovalBook.System, AuditActions.ApplyScheduled, approval.Identifier, $"scheduled for {verdict.AtUtc:yyyy-MM-dd HH:mm}Z: {verdict.Reason}", ct);
         }
         return WorkResult.WaitUntil(verdict.AtUtc, verdict.Reason!);
     }

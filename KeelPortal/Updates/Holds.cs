@@ -112,7 +112,7 @@ public sealed class Holds(
         }
         var superseded = await approvals.SupersedePendingAsync(workloadId, null, $"the workload was held by {actor}: {text}", ct);
         var lasting = untilUtc is { } u ? $"until {u:u}" : "until released";
-        await audit.RecordAsync(actor, "workload.hold", workloadId, $"{lasting}: {text}{(superseded > 0 ? "; the pending approval was superseded" : "")}", ct);
+        await audit.RecordAsync(actor, AuditActions.WorkloadHold, workloadId, $"{lasting}: {text}{(superseded > 0 ? "; the pending approval was superseded" : "")}", ct);
         return new(HoldOutcome.Done, $"{workloadId} is held {lasting}");
     }
 
@@ -127,7 +127,7 @@ public sealed class Holds(
         db.Remove(hold);
         outbox.Stage(db, new WorkloadsChanged([workloadId]));
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(actor, "workload.release", workloadId, $"held by {hold.HeldBy} since {hold.HeldAtUtc:u}: {hold.Reason}", ct);
+        await audit.RecordAsync(actor, AuditActions.WorkloadRelease, workloadId, $"held by {hold.HeldBy} since {hold.HeldAtUtc:u}: {hold.Reason}", ct);
         return new(HoldOutcome.Done, $"{workloadId} is released");
     }
 
@@ -178,7 +178,7 @@ public sealed class Holds(
             }
         }
         var superseded = await approvals.SupersedePendingAsync(workloadId, tag, $"{tag} was skipped by {actor}: {text}", ct);
-        await audit.RecordAsync(actor, "version.skip", $"{workloadId}:{tag}", $"{text}{(superseded > 0 ? "; its pending approval was superseded" : "")}", ct);
+        await audit.RecordAsync(actor, AuditActions.VersionSkip, $"{workloadId}:{tag}", $"{text}{(superseded > 0 ? "; its pending approval was superseded" : "")}", ct);
         return new(HoldOutcome.Done, $"{tag} is skipped for {workloadId}");
     }
 
@@ -193,7 +193,7 @@ public sealed class Holds(
         db.Remove(skip);
         outbox.Stage(db, new WorkloadsChanged([workloadId]));
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(actor, "version.unskip", $"{workloadId}:{version}", $"skipped by {skip.SkippedBy}: {skip.Reason}", ct);
+        await audit.RecordAsync(actor, AuditActions.VersionUnskip, $"{workloadId}:{version}", $"skipped by {skip.SkippedBy}: {skip.Reason}", ct);
         return new(HoldOutcome.Done, $"{version} may be proposed for {workloadId} again");
     }
 

@@ -12,3 +12,15 @@ public sealed class MaintenanceJob(ApprovalBook approvals)
     [DisableConcurrentExecution(timeoutInSeconds: 60)]
     public Task RunAsync(CancellationToken ct) => approvals.ExpireAsync(ct);
 }
+
+/// <summary>Registers the <see cref="MaintenanceJob"/> with the job server at start (the poll jobs are the poll scheduler's).</summary>
+public sealed class MaintenanceSchedule(IRecurringJobManager recurring) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        recurring.AddOrUpdate<MaintenanceJob>(MaintenanceJob.Id, j => j.RunAsync(CancellationToken.None), Cron.Minutely());
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -59,7 +59,7 @@ public sealed partial class Rollbacks(
         var proposal = new Proposal(workload.Id, current.Repository!, failed.ToVersion, target.Version, target.Digest, target.Images,
             0, TimeSpan.FromHours(workload.ApprovalDeadlineHours), $"automatic rollback to {target.Version}: {why}", RollbackBy: ApprovalBook.System);
         var result = await approvals.ProposeAsync(proposal, _ => true, ct);
-        await audit.RecordAsync(ApprovalBook.System, "rollback.automatic", $"{workload.Id}:{target.Version}", $"{failed.ToVersion} -> {target.Version}; {why}; {result.Reason}", ct);
+        await audit.RecordAsync(ApprovalBook.System, AuditActions.RollbackAutomatic, $"{workload.Id}:{target.Version}", $"{failed.ToVersion} -> {target.Version}; {why}; {result.Reason}", ct);
     }
 
     /// <summary>The versions the workload ran before its current one, newest first: every applied version and the one each replaced.</summary>
@@ -118,7 +118,7 @@ public sealed partial class Rollbacks(
         var proposal = new Proposal(workloadId, current.Repository!, current.Tag!, target.Version, target.Digest, target.Images,
             workload.ApprovalsRequired, TimeSpan.FromHours(workload.ApprovalDeadlineHours), text, RollbackBy: actor);
         var result = await approvals.ProposeAsync(proposal, _ => true, ct);
-        await audit.RecordAsync(actor, "rollback.requested", $"{workloadId}:{target.Version}", $"{current.Tag} -> {target.Version}{(target.Digest is { } d ? $" ({d})" : "")}; {reason!.Trim()}; {result.Reason}", ct);
+        await audit.RecordAsync(actor, AuditActions.RollbackRequested, $"{workloadId}:{target.Version}", $"{current.Tag} -> {target.Version}{(target.Digest is { } d ? $" ({d})" : "")}; {reason!.Trim()}; {result.Reason}", ct);
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved
             ? new(HoldOutcome.Done, result.Outcome == ProposalOutcome.Created ? $"rollback to {target.Version} proposed: {result.Reason}" : $"rollback to {target.Version} approved: {result.Reason}")
             : new(HoldOutcome.Unchanged, result.Reason);

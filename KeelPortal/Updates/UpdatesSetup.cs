@@ -21,6 +21,7 @@ public static class UpdatesSetup
         builder.Services.AddSingleton<UpdatePlanner>();
         builder.Services.AddSingleton<CandidateReport>();
         builder.Services.AddTransient<MaintenanceJob>();
+        builder.Services.AddHostedService<MaintenanceSchedule>();
         builder.Services.AddHandler<ApprovalApproved, ApplyHandler>();
         return builder;
     }

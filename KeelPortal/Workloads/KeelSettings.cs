@@ -115,7 +115,7 @@ public sealed record KeelSettings(
         var names = new List<string>();
         foreach (var name in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!Delivery.DeliverySchedule.IsWindowName(name))
+            if (!WorkloadId.IsDnsLabel(name))
             {
                 warnings.Add($"keel.sh/windows: '{Shown(name)}' is not a window name (lower-case letters, digits and dashes, up to 63)");
             }

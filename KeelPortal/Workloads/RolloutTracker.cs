@@ -249,7 +249,7 @@ public sealed partial class RolloutTracker(
             }
         }
         LogFinished(record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason);
-        await audit.RecordAsync("system", progress.State == RolloutState.Succeeded ? "rollout.succeeded" : "rollout.failed",
+        await audit.RecordAsync("system", progress.State == RolloutState.Succeeded ? AuditActions.RolloutSucceeded : AuditActions.RolloutFailed,
             $"{record.WorkloadId}:{record.ToVersion}", $"{progress.State}: {progress.Reason}", ct);
         Telemetry.PortalTelemetry.Rollouts.Add(1, new KeyValuePair<string, object?>("outcome", progress.State.ToString()));
         Telemetry.PortalTelemetry.Finished("keelportal.rollout", record.TraceParent, new DateTimeOffset(record.StartedAtUtc, TimeSpan.Zero), time.GetUtcNow(),

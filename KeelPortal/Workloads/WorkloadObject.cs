@@ -71,8 +71,14 @@ public sealed record WorkloadObject(
         map is null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(map, StringComparer.Ordinal);
 }
 
-public static class WorkloadId
+public static partial class WorkloadId
 {
+    /// <summary>A DNS label (RFC 1123): what Kubernetes namespaces are, and change window names too.</summary>
+    public static bool IsDnsLabel(string? text) => text is not null && DnsLabel().IsMatch(text);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    private static partial System.Text.RegularExpressions.Regex DnsLabel();
+
     /// <summary>The four kinds whose objects the cluster serves directly (not Helm releases).</summary>
     public static readonly IReadOnlyList<WorkloadKind> ClusterKinds = [WorkloadKind.Deployment, WorkloadKind.StatefulSet, WorkloadKind.DaemonSet, WorkloadKind.CronJob];
 

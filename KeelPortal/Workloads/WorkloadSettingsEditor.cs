@@ -48,7 +48,7 @@ public sealed class WorkloadSettingsEditor(ClusterConnection cluster, WorkloadCa
                 e.Status == 409 ? $"{workloadId} changed meanwhile; reload and try again" : e.Message);
         }
         var summary = string.Join(", ", keys.Select(k => $"{k.Key}={k.Value ?? "(removed)"}"));
-        await audit.RecordAsync(actor, "workload.settings", workloadId, summary, ct);
+        await audit.RecordAsync(actor, AuditActions.WorkloadSettings, workloadId, summary, ct);
         return new(ApplyOutcome.Applied, $"{workloadId}: {summary}");
     }
 }

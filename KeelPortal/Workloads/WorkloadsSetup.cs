@@ -11,6 +11,7 @@ public static class WorkloadsSetup
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<WorkloadsChanged>().Add<RolloutFinished>());
         builder.Services.AddSingleton<ClusterConnection>();
         builder.Services.AddSingleton<WorkloadStore>();
+        builder.Services.AddSingleton<Telemetry.IPortalGauges, WorkloadGauges>();
         builder.Services.AddSingleton<WorkloadGrid>();
         builder.Services.AddSingleton<WorkloadCatalog>();
         builder.Services.AddSingleton<WorkloadApplier>();

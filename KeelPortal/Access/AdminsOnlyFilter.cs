@@ -1,10 +1,9 @@
 using Hangfire.Dashboard;
-using KeelPortal.Access;
 
-namespace KeelPortal.Jobs;
+namespace KeelPortal.Access;
 
-/// <summary>The Hangfire dashboard is for signed-in administrators only.</summary>
-internal sealed class AdminsOnlyFilter : IDashboardAuthorizationFilter
+/// <summary>The job dashboard (<c>/hangfire</c>) is for signed-in administrators only.</summary>
+public sealed class AdminsOnlyFilter : IDashboardAuthorizationFilter
 {
     public bool Authorize(DashboardContext context)
     {

@@ -8,7 +8,7 @@ namespace KeelPortal.Audit;
 /// The audit trail as CSV (<c>GET /audit/export.csv</c>, the page's filters as query parameters), for everyone who may
 /// read it. Cells that a spreadsheet would run as a formula are prefixed with an apostrophe.
 /// </summary>
-public static class AuditExport
+public static class AuditExportEndpoints
 {
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
     {

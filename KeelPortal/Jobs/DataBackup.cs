@@ -1,11 +1,13 @@
+using KeelPortal.Data;
 using Microsoft.Data.Sqlite;
 
-namespace KeelPortal.Data;
+namespace KeelPortal.Jobs;
 
 /// <summary>
 /// <c>dotnet KeelPortal.dll backup &lt;folder&gt;</c>: a consistent copy of the portal's data while it runs — the database
 /// and Hangfire's storage through SQLite's online backup (pages copied under SQLite's own locking, so writers carry on),
 /// each copy checked with <c>PRAGMA integrity_check</c>, and the key ring without which stored secrets cannot be read.
+/// It copies the job storage too, so it lives here, above the data slice.
 /// </summary>
 public static class DataBackup
 {
@@ -18,7 +20,7 @@ public static class DataBackup
         }
         Directory.CreateDirectory(target);
         var data = configuration.GetSection(DataOptions.Section).Get<DataOptions>() ?? new DataOptions();
-        var jobs = configuration.GetSection(Jobs.JobsOptions.Section).Get<Jobs.JobsOptions>() ?? new Jobs.JobsOptions();
+        var jobs = configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
         var copies = new List<(string Source, string Copy)>();
         if (DataSetup.DatabasePath(data.ConnectionString, contentRoot) is { } database)
         {
