@@ -171,6 +171,8 @@ public sealed class OutboxTests
 
         var dead = (await Eventually.ValueAsync(async () => (await runner.DeadLettersAsync()).SingleOrDefault(), d => d is not null,
             "the broken work given up", TimeSpan.FromSeconds(20)))!;
+        await Eventually.TrueAsync(() => { lock (log.Done) { return Task.FromResult(log.Done.Count(d => d.Name == "later") == 2); } },
+            TimeSpan.FromSeconds(10), "the waiting work ran again when its time came");
         lock (log.Done)
         {
             Assert.Equal([1, 2, 3], log.Done.Where(d => d.Name == "broken").Select(d => d.Attempt));

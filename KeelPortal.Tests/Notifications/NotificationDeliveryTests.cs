@@ -1,6 +1,7 @@
 using System.Text;
 using KeelPortal.Notifications;
 using KeelPortal.Tests.TestSupport;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KeelPortal.Tests.Notifications;
@@ -221,4 +222,45 @@ public sealed class NotificationDeliveryTests
         var listed = Assert.Single(await portal.Services.GetRequiredService<ChannelDirectory>().ListAsync());
         Assert.Equal((ConfiguredChannels.FromSettings, NotificationEvents.UpdateFailed, (long?)null), (listed.Source, listed.Events, listed.Id));
     }
+
+    [Fact]
+    public async Task A_delivery_whose_claim_was_taken_over_neither_posts_nor_records_and_the_holder_posts_it_once()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var portal = NotificationHost.Portal();
+        await portal.AddAsync(NotificationHost.Channel("ops", ChannelType.Webhook, receiver.Url("ops")));
+        var contexts = portal.Services.GetRequiredService<IDbContextFactory<KeelPortal.Data.PortalDbContext>>();
+        var now = DateTime.UtcNow;
+        var delivery = new NotificationDelivery
+        {
+            ChannelName = "ops", EventKey = "test:fenced", Event = NotificationEvents.UpdateApplied, Level = NotificationLevel.Success,
+            NotificationJson = System.Text.Json.JsonSerializer.Serialize(NotificationHost.UpdateApplied(), NotificationCenter.Json),
+            State = DeliveryState.Pending, OccurredAtUtc = now, QueuedAtUtc = now, CreatedAtUtc = now, UpdatedAtUtc = now,
+        };
+        // Its work, now held by another replica (written as no work of this portal's, so only this test acts on it).
+        var work = new KeelPortal.Data.PortalEvent { Type = nameof(DeliveryDue), Payload = "{}", OccurredAtUtc = now, ClaimToken = "the-new-holder", ClaimedUntilUtc = now.AddHours(1) };
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            db.AddRange(delivery, work);
+            await db.SaveChangesAsync();
+        }
+        KeelPortal.Data.WorkContext Claim(string token) => new(work.Id, now, 1, 5, token, async ct =>
+        {
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            return await db.Set<KeelPortal.Data.PortalEvent>().AnyAsync(e => e.Id == work.Id && e.ClaimToken == token, ct);
+        });
+        var handler = ActivatorUtilities.CreateInstance<DeliveryHandler>(portal.Services);
+
+        // The replica frozen past its lease wakes up: its fence says the claim is gone before anything is posted.
+        await handler.HandleAsync(new DeliveryDue(delivery.Id), Claim("the-old-holder"), CancellationToken.None);
+        Assert.Empty(receiver.At("ops"));
+        var untouched = (await portal.Services.GetRequiredService<NotificationCenter>().LogAsync("ops")).Single(d => d.Id == delivery.Id);
+        Assert.Equal((DeliveryState.Pending, 0), (untouched.State, untouched.Attempts));
+
+        await handler.HandleAsync(new DeliveryDue(delivery.Id), Claim("the-new-holder"), CancellationToken.None);
+        Assert.Single(receiver.At("ops"));
+        var delivered = (await portal.Services.GetRequiredService<NotificationCenter>().LogAsync("ops")).Single(d => d.Id == delivery.Id);
+        Assert.Equal((DeliveryState.Delivered, 1), (delivered.State, delivered.Attempts));
+    }
 }
+
