@@ -1,3 +1,5 @@
+using Bunit;
+using KeelPortal.Access;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
 using KeelPortal.Notifications;
@@ -192,6 +194,48 @@ public sealed class OutboxTests
         await Eventually.TrueAsync(() => { lock (log.Done) { return Task.FromResult(log.Done.Count(d => d.Name == "broken") == 6); } },
             TimeSpan.FromSeconds(20), "revived work tried again");
         await Eventually.ValueAsync(async () => (await runner.DeadLettersAsync()).SingleOrDefault(), d => d is not null, "given up again", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Administrators_see_work_given_up_with_its_reason_and_try_it_again_and_a_demoted_one_is_refused()
+    {
+        var log = new TestWorkLog();
+        await using var portal = WorkPortal(log);
+        await portal.EnsureUserAsync("root", Roles.Admin);
+        await portal.EnsureUserAsync("eve", Roles.Viewer);
+        var outbox = portal.Services.GetRequiredService<Outbox>();
+        var runner = portal.Services.GetRequiredService<WorkRunner>();
+        await using (var db = await portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            outbox.Stage(db, new TestWork("broken", Fail: true));
+            await db.SaveChangesAsync();
+        }
+        var dead = (await Eventually.ValueAsync(async () => (await runner.DeadLettersAsync()).SingleOrDefault(), d => d is not null,
+            "the broken work given up", TimeSpan.FromSeconds(20)))!;
+
+        // Eve's open page still shows her as an administrator; she was demoted since: the click is refused.
+        await using (var stale = ConsoleContext.Create(portal.Services, "eve", Roles.Admin))
+        {
+            var panel = stale.Render<KeelPortal.Overview.DeadLettersPanel>();
+            panel.WaitForAssertion(() => Assert.Contains("broken cannot be done", panel.Find("[data-testid=dead-letters]").TextContent, StringComparison.Ordinal));
+            await panel.Find("[data-testid=dead-letters] button").ClickAsync(new());
+            Assert.Equal(dead.Id, Assert.Single(await runner.DeadLettersAsync()).Id);
+        }
+        // A viewer is not shown the panel.
+        await using (var viewer = ConsoleContext.Create(portal.Services, "eve", Roles.Viewer))
+        {
+            Assert.Empty(viewer.Render<KeelPortal.Overview.DeadLettersPanel>().FindAll("[data-testid=dead-letters]"));
+        }
+        await using var console = ConsoleContext.Create(portal.Services, "root", Roles.Admin);
+        var page = console.Render<KeelPortal.Overview.DeadLettersPanel>();
+        page.WaitForAssertion(() => Assert.Contains($"TestWork #{dead.Id}", page.Find("[data-testid=dead-letters]").TextContent, StringComparison.Ordinal));
+
+        await page.Find("[data-testid=dead-letters] button").ClickAsync(new());
+
+        await Eventually.TrueAsync(() => { lock (log.Done) { return Task.FromResult(log.Done.Count(d => d.Name == "broken") > 3); } },
+            TimeSpan.FromSeconds(20), "the revived work tried again");
+        var audit = await portal.Services.GetRequiredService<KeelPortal.Audit.AuditTrail>().QueryAsync(new KeelPortal.Audit.AuditQuery(Action: "work.revived"));
+        Assert.Equal(("root", $"work/{dead.Id}"), (Assert.Single(audit.Entries).Actor, audit.Entries[0].Subject));
     }
 
     [Fact]

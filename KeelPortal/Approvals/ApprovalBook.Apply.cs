@@ -19,7 +19,7 @@ public sealed partial class ApprovalBook
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var live = db.Set<PortalEvent>().Where(e => e.HandledAtUtc == null && e.DeadAtUtc == null && e.ClaimedUntilUtc >= now);
+        var live = Claims.Live(db, now);
         var claimed = await db.Set<Approval>()
             .Where(a => a.Id == approvalId && (a.State == ApprovalState.Approved
                 || (a.State == ApprovalState.Applying && a.ClaimToken != claimToken && !live.Any(e => e.ClaimToken == a.ClaimToken))))

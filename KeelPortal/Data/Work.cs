@@ -66,11 +66,24 @@ public sealed class WorkContext(long eventId, DateTime occurredAtUtc, int attemp
     /// The claim's row while it is still this attempt's, to make a write conditional on it in the same statement:
     /// <c>var held = work.Held(db); set.Where(d =&gt; d.Id == id &amp;&amp; held.Any()).ExecuteUpdateAsync(…)</c>.
     /// </summary>
-    public IQueryable<PortalEvent> Held(DbContext db)
+    public IQueryable<PortalEvent> Held(DbContext db) => Claims.Held(db, EventId, Token);
+}
+
+/// <summary>What "holding a claim" means, in one place: the runner, the handlers' conditional writes and the apply's take-over ask here.</summary>
+public static class Claims
+{
+    /// <summary>The work row while <paramref name="token"/> still holds it (not done, not given up).</summary>
+    public static IQueryable<PortalEvent> Held(DbContext db, long eventId, string token)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var (id, claim) = (EventId, Token);
-        return db.Set<PortalEvent>().Where(e => e.Id == id && e.ClaimToken == claim && e.HandledAtUtc == null);
+        return db.Set<PortalEvent>().Where(e => e.Id == eventId && e.ClaimToken == token && e.HandledAtUtc == null && e.DeadAtUtc == null);
+    }
+
+    /// <summary>Work whose claim is live at <paramref name="nowUtc"/>: its holder may still be acting on it.</summary>
+    public static IQueryable<PortalEvent> Live(DbContext db, DateTime nowUtc)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        return db.Set<PortalEvent>().Where(e => e.HandledAtUtc == null && e.DeadAtUtc == null && e.ClaimedUntilUtc >= nowUtc);
     }
 }
 

@@ -196,7 +196,7 @@ public sealed partial class WorkRunner(
             }
             running[token] = row.Id;
             WorkResult result;
-            var work = new WorkContext(row.Id, row.OccurredAtUtc, attempt, options.Value.MaxAttempts, token, c => HoldsAsync(row.Id, token, c));
+            var work = Context(row, attempt, token);
             try
             {
                 result = await HandleAsync(mine, message!, work, ct);
@@ -252,7 +252,7 @@ public sealed partial class WorkRunner(
         var o = options.Value;
         var now = time.GetUtcNow().UtcDateTime;
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-        var held = db.Set<PortalEvent>().Where(e => e.Id == row.Id && e.ClaimToken == token && e.HandledAtUtc == null);
+        var held = Claims.Held(db, row.Id, token);
         var reason = Shorten(result.Reason);
         switch (result.End)
         {
@@ -283,7 +283,7 @@ public sealed partial class WorkRunner(
         if (message is not null && mine.Count > 0 && await HoldsAsync(row.Id, token, ct))
         {
             await using var scope = scopes.CreateAsyncScope();
-            var work = new WorkContext(row.Id, row.OccurredAtUtc, attempt, o.MaxAttempts, token, c => HoldsAsync(row.Id, token, c));
+            var work = Context(row, attempt, token);
             foreach (var handler in mine)
             {
                 await handler.GaveUpAsync(scope.ServiceProvider, message, work, why, ct);
@@ -304,13 +304,16 @@ public sealed partial class WorkRunner(
         LogDead(row.Id, row.Type, why);
     }
 
+    /// <summary>What a handler's attempt may ask of its claim.</summary>
+    private WorkContext Context(PortalEvent row, int attempt, string token) =>
+        new(row.Id, row.OccurredAtUtc, attempt, options.Value.MaxAttempts, token, c => HoldsAsync(row.Id, token, c));
+
     /// <summary>Renews the claim if it is still <paramref name="token"/>'s: the fence, and the heartbeat of one piece of work.</summary>
     private async Task<bool> HoldsAsync(long eventId, string token, CancellationToken ct)
     {
         var until = time.GetUtcNow().UtcDateTime + options.Value.Lease;
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Set<PortalEvent>().Where(e => e.Id == eventId && e.ClaimToken == token && e.HandledAtUtc == null && e.DeadAtUtc == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, until), ct) == 1;
+        return await Claims.Held(db, eventId, token).ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, until), ct) == 1;
     }
 
     /// <summary>Every third of the lease, one statement renews the claims of all the work running here.</summary>
@@ -353,8 +356,7 @@ public sealed partial class WorkRunner(
         try
         {
             await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-            await db.Set<PortalEvent>().Where(e => e.Id == eventId && e.ClaimToken == token && e.HandledAtUtc == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null).SetProperty(e => e.Attempts, e => e.Attempts - 1));
+            await Claims.Held(db, eventId, token).ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null).SetProperty(e => e.Attempts, e => e.Attempts - 1));
         }
 #pragma warning disable CA1031 // The claim then runs out on its own.
         catch (Exception e)

@@ -29,11 +29,7 @@ public sealed partial class DeliveryHandler(
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(work);
-        NotificationDelivery? delivery;
-        await using (var db = await contexts.CreateDbContextAsync(ct))
-        {
-            delivery = await db.Set<NotificationDelivery>().AsNoTracking().SingleOrDefaultAsync(d => d.Id == message.DeliveryId, ct);
-        }
+        var delivery = await FindAsync(message.DeliveryId, ct);
         if (delivery is null || delivery.State is DeliveryState.Delivered or DeliveryState.Failed)
         {
             return WorkResult.Done;
@@ -78,15 +74,16 @@ public sealed partial class DeliveryHandler(
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(work);
-        NotificationDelivery? delivery;
-        await using (var db = await contexts.CreateDbContextAsync(ct))
-        {
-            delivery = await db.Set<NotificationDelivery>().AsNoTracking().SingleOrDefaultAsync(d => d.Id == message.DeliveryId, ct);
-        }
-        if (delivery is { State: DeliveryState.Pending or DeliveryState.Retrying })
+        if (await FindAsync(message.DeliveryId, ct) is { State: DeliveryState.Pending or DeliveryState.Retrying } delivery)
         {
             await RecordAsync(delivery, work, DeliveryState.Failed, null, reason);
         }
+    }
+
+    private async Task<NotificationDelivery?> FindAsync(long deliveryId, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<NotificationDelivery>().AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, ct);
     }
 
     /// <summary>The attempt is on its way (the channel's log shows it), counted only while the claim holds.</summary>

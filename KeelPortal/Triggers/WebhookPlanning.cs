@@ -60,9 +60,8 @@ public sealed partial class WebhookWork(
         return WorkResult.Done;
     }
 
-    public async Task PlanAsync(WebhookReceived webhook, CancellationToken ct)
+    private async Task PlanAsync(WebhookReceived webhook, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(webhook);
         foreach (var e in webhook.Events)
         {
             await planner.PlanEventAsync(e.Repository, e.Tag, e.Digest, $"{webhook.Provider} webhook", webhook.TraceParent, ct);
