@@ -47,5 +47,12 @@ if (args is ["scale-out", ..])
         args.Length > 3 ? args[3] : "both",
         args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 0);
 }
+if (args is ["chaos", ..])
+{
+    return await ChaosBenchmark.RunAsync(
+        args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1,
+        args.Length > 3 ? args[3] : "both");
+}
 BenchmarkSwitcher.FromAssembly(typeof(TagChoiceBenchmarks).Assembly).Run(args);
 return 0;

@@ -44,7 +44,7 @@ public sealed class HelmPipelineTests : IAsyncLifetime
         var release = await pipeline.TrackedAsync("shop/app");
         Assert.Equal(WorkloadKind.HelmRelease, release.Kind);
         Assert.True(release.IsTracked, string.Join("; ", release.Errors));
-        Assert.Equal(("app", "0.1.0", 1, "secret"), (release.Release!.Chart, release.Release.ChartVersion, release.Release.Revision, release.Release.Driver));
+        Assert.Equal(("app", "0.1.0", 1, "secret"), (release.Release!.Chart, release.Release.ChartVersion, release.Release.Revision, KeelPortal.Data.Modes.Name(release.Release.Driver)));
         Assert.Equal(2, release.ApprovalsRequired);
         Assert.Equal($"{repository}:1.2.0", Assert.Single(release.Containers).Image);
 
@@ -104,7 +104,7 @@ public sealed class HelmPipelineTests : IAsyncLifetime
         Assert.True(installed.ExitCode == 0, installed.Error);
 
         var release = await pipeline.TrackedAsync("shop/api");
-        Assert.Equal("configmap", release.Release!.Driver);
+        Assert.Equal(KeelPortal.Workloads.HelmDriver.ConfigMap, release.Release!.Driver);
         Assert.True(release.IsTracked, string.Join("; ", release.Errors));
         var digest = await pipeline.Pusher.PushAsync("team/api", "1.1.0");
         await pipeline.PollNowAsync(repository);

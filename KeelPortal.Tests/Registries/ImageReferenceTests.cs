@@ -63,7 +63,7 @@ public sealed class RegistryEndpointTests
     public void Requests_go_to_the_host_that_serves_the_registrys_api(string registry, string? mirror, string expected)
     {
         using var endpoint = new KeelPortal.Registries.RegistryEndpoint(registry, new KeelPortal.Registries.RegistrySettings { Mirror = mirror },
-            new KeelPortal.Registries.RegistriesOptions(), TimeProvider.System);
+            new KeelPortal.Registries.RegistriesOptions(), TimeProvider.System, TestSupport.TestMetrics.Create());
 
         Assert.Equal(expected, endpoint.BaseUri.ToString());
     }

@@ -30,7 +30,7 @@ public abstract class RegistryFixture(RegistryAuth auth) : IAsyncLifetime
     {
         var options = new RegistriesOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(10) };
         configure?.Invoke(options);
-        return new RegistryClient(Options.Create(options), TimeProvider.System, NullLogger<RegistryClient>.Instance);
+        return new RegistryClient(Options.Create(options), TimeProvider.System, TestSupport.TestMetrics.Create(), NullLogger<RegistryClient>.Instance);
     }
 }
 

@@ -153,6 +153,24 @@ public sealed class StartupTests
         Assert.Contains("Delivery:Freezes:0 cannot be read: give Starts and Ends, Ends after Starts", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Unknown_modes_are_reported_with_every_other_problem_and_modes_read_in_any_case()
+    {
+        await using var portal = new PortalFactory()
+            .With("Data:Provider", "mysql")
+            .With("Workloads:LeaderElection", "2")
+            .With("Jobs:WorkerCount", "0");
+
+        var report = portal.RefusedSettingsReport();
+        Assert.Contains("the configuration has 3 problem(s)", report, StringComparison.Ordinal);
+        Assert.Contains("Data:Provider must be sqlite or postgres.", report, StringComparison.Ordinal);
+        Assert.Contains("Workloads:LeaderElection must be auto, on or off.", report, StringComparison.Ordinal);
+
+        await using var upper = new PortalFactory().With("Data:Provider", "SQLite").With("Workloads:LeaderElection", "OFF");
+        var options = ((Microsoft.Extensions.Options.IOptions<KeelPortal.Workloads.WorkloadsOptions>)upper.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<KeelPortal.Workloads.WorkloadsOptions>))!).Value;
+        Assert.Equal(KeelPortal.Workloads.LeaderElectionMode.Off, options.LeaderElection);
+    }
+
     [Theory]
     [InlineData("mysql", "Server=db", "Data:Provider must be sqlite or postgres.")]
     [InlineData("postgres", "Data Source=data/keelportal.db", "Data:ConnectionString is not a valid PostgreSQL connection string")]

@@ -99,8 +99,25 @@ public sealed class PortalFleet : IAsyncDisposable
     /// <summary>API tokens of alice and bob (votes without a password hash per request).</summary>
     public Dictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
 
+    private IReadOnlyDictionary<string, string> extraSettings = new Dictionary<string, string>();
+
+    /// <summary>Starts a replica again after it was killed: a new process with the same name and settings, in its place.</summary>
+    public async Task<PortalProcess> RestartAsync(PortalProcess replica)
+    {
+        await replica.DisposeAsync();
+        var settings = Settings(replica.Name);
+        foreach (var (key, value) in extraSettings)
+        {
+            settings[key] = value;
+        }
+        var fresh = await PortalProcess.StartAsync(replica.Name, settings);
+        Replicas[Replicas.IndexOf(replica)] = fresh;
+        return fresh;
+    }
+
     private async Task StartReplicasAsync(int count, IReadOnlyDictionary<string, string> extra)
     {
+        extraSettings = extra;
         // Accounts and the channel, written once to the shared database (and its key ring).
         await using (var seed = Seed())
         {

@@ -11,6 +11,9 @@ namespace KeelPortal.Tests.TestSupport;
 public sealed record ReceivedMessage(string Path, string Body, string? Authorization, string? ContentType, long At = 0)
 {
     public JsonNode Json => JsonNode.Parse(Body)!;
+
+    /// <summary>The status it was answered with; 0 while it is held or was never answered (the sender gave up).</summary>
+    public int Status { get; set; }
 }
 
 /// <summary>
@@ -72,8 +75,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var path = context.Request.Path.Value ?? "/";
-        received.Enqueue(new ReceivedMessage(path, body, context.Request.Headers.Authorization.FirstOrDefault(), context.Request.ContentType,
-            System.Diagnostics.Stopwatch.GetTimestamp()));
+        var message = new ReceivedMessage(path, body, context.Request.Headers.Authorization.FirstOrDefault(), context.Request.ContentType,
+            System.Diagnostics.Stopwatch.GetTimestamp());
+        received.Enqueue(message);
         if (hanging.ContainsKey(path))
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping.Token);
@@ -87,6 +91,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             context.Response.Headers.RetryAfter = "1";
         }
         await context.Response.WriteAsync(text);
+        message.Status = status;
     }
 
     public async ValueTask DisposeAsync()

@@ -52,7 +52,20 @@ public static class AccessSetup
             .AddEntityFrameworkStores<PortalDbContext>()
             .AddSignInManager()
             .AddDefaultTokenProviders();
-        builder.Services.AddAuthorizationBuilder()
+        AddPolicies(builder.Services);
+        builder.Services.AddSingleton<AccountService>();
+        builder.Services.AddSingleton<Hangfire.Dashboard.IDashboardAuthorizationFilter, AdminsOnlyFilter>();
+        builder.Services.Configure<Data.OutboxTypes>(t => t.Add<AccountChanged>());
+        builder.Services.AddSingleton<UserCount>();
+        builder.Services.AddSingleton<AdminCheck>();
+        builder.Services.AddHostedService<AccessSeeder>();
+        builder.Services.AddApiDocument();
+        return builder;
+    }
+
+    /// <summary>The console's roles and the API's: each API policy authenticates by the API scheme (token or Basic) alone.</summary>
+    private static void AddPolicies(IServiceCollection services) =>
+        services.AddAuthorizationBuilder()
             .AddPolicy(Roles.CanView, p => p.RequireRole(Roles.Viewer, Roles.Approver, Roles.Admin))
             .AddPolicy(Roles.CanVote, p => p.RequireRole(Roles.Approver, Roles.Admin))
             .AddPolicy(Roles.CanAdminister, p => p.RequireRole(Roles.Admin))
@@ -65,14 +78,6 @@ public static class AccessSetup
                 .AddAuthenticationSchemes(ApiAuthenticationHandler.SchemeName)
                 .RequireAssertion(async c => c.User.IsInRole(Roles.Admin) || Telemetry.TelemetrySetup.OpenToAnyone(c.Resource as HttpContext)
                     || (c.Resource is HttpContext http && (await http.AuthenticateAsync(IdentityConstants.ApplicationScheme)).Principal?.IsInRole(Roles.Admin) == true)));
-        builder.Services.AddSingleton<AccountService>();
-        builder.Services.AddSingleton<Hangfire.Dashboard.IDashboardAuthorizationFilter, AdminsOnlyFilter>();
-        builder.Services.Configure<Data.OutboxTypes>(t => t.Add<AccountChanged>());
-        builder.Services.AddSingleton<UserCount>();
-        builder.Services.AddSingleton<AdminCheck>();
-        builder.Services.AddHostedService<AccessSeeder>();
-        return builder;
-    }
 
     public static WebApplication UseAccess(this WebApplication app)
     {
@@ -86,6 +91,7 @@ public static class AccessSetup
     {
         OidcSignIn.Activate(app);
         app.MapAccountEndpoints();
+        app.MapApiDocument();
         return app;
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using KeelPortal.Access;
 using KeelPortal.Audit;
 using KeelPortal.Workloads;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace KeelPortal.Approvals;
 
@@ -11,6 +12,27 @@ public sealed record ApprovalAction(string? Identifier, string? Id, string? Acti
 /// <summary>Keel's <c>PUT /v1/approvals</c> body.</summary>
 public sealed record VotesRequiredChange(string? Identifier, string? Provider, int? VotesRequired);
 
+/// <summary>An approval as Keel's <c>types.Approval</c> serialises it, plus KeelPortal's state, reason and the change of its votes.</summary>
+public sealed record ApprovalView(
+    string Id, string Provider, string Identifier, string Message, string CurrentVersion, string NewVersion, string Digest,
+    int VotesRequired, VotesRequiredChangeView? VotesRequiredChange, int VotesReceived, IReadOnlyList<string> Voters, bool Rejected,
+    string? RejectedBy, bool Archived, DateTime Deadline, DateTime CreatedAt, DateTime UpdatedAt, string State, string? Reason);
+
+/// <summary>Who changed the votes an approval needs, from how many, and when.</summary>
+public sealed record VotesRequiredChangeView(int? From, string By, DateTime At);
+
+/// <summary>The answer to <c>PUT /v1/approvals</c>: how many pending approvals of the workload took the new count.</summary>
+public sealed record VotesRequiredUpdated(string Identifier, int VotesRequired, int Updated);
+
+/// <summary>A workload in Keel's <c>/v1/resources</c> list.</summary>
+public sealed record ResourceView(
+    string Provider, string Identifier, string Name, string Namespace, string Kind, string Policy, IReadOnlyList<string> Images, ResourceStatus Status);
+
+public sealed record ResourceStatus(bool Tracked, IReadOnlyList<string> Errors);
+
+/// <summary>A tracked image in Keel's <c>/v1/tracked</c> list.</summary>
+public sealed record TrackedImageView(string Image, string Trigger, string PollSchedule, string Provider, string Namespace, string Policy);
+
 /// <summary>
 /// Keel's HTTP API, in Keel's JSON shapes, for the tools that already speak it. Every call is authenticated and the
 /// voter is the authenticated caller, never a name in the body.
@@ -19,27 +41,27 @@ public static class KeelApi
 {
     public static IEndpointRouteBuilder MapKeelApi(this IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1").RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery();
-        v1.MapGet("/approvals", async (ApprovalBook book, CancellationToken ct) => Results.Ok((await book.ListAsync(ct: ct)).Select(Shape)));
+        var v1 = app.MapGroup("/v1").RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery().WithTags("Keel");
+        v1.MapGet("/approvals", async (ApprovalBook book, CancellationToken ct) => TypedResults.Ok((await book.ListAsync(ct: ct)).Select(Shape).ToList()));
         v1.MapPost("/approvals", ActAsync).RequireAuthorization(AccessSetup.ApiVotePolicy);
         v1.MapPut("/approvals", SetVotesAsync).RequireAuthorization(AccessSetup.ApiAdminPolicy);
-        v1.MapGet("/resources", async (WorkloadStore store, CancellationToken ct) => Results.Ok((await store.AllAsync(ct)).Select(Resource)));
+        v1.MapGet("/resources", async (WorkloadStore store, CancellationToken ct) => TypedResults.Ok((await store.AllAsync(ct)).Select(Resource).ToList()));
         v1.MapGet("/tracked", async (WorkloadStore store, CancellationToken ct) =>
-            Results.Ok((await store.AllAsync(ct)).Where(w => w.IsTracked).SelectMany(Tracked)));
+            TypedResults.Ok((await store.AllAsync(ct)).Where(w => w.IsTracked).SelectMany(Tracked).ToList()));
         return app;
     }
 
-    private static async Task<IResult> ActAsync(ApprovalAction? body, ClaimsPrincipal user, ApprovalBook book, ApprovalGate gate, CancellationToken ct)
+    private static async Task<Results<Ok<ApprovalView>, ProblemHttpResult>> ActAsync(ApprovalAction? body, ClaimsPrincipal user, ApprovalBook book, ApprovalGate gate, CancellationToken ct)
     {
         var voter = user.Identity?.Name ?? "";
         if (body is null || (string.IsNullOrWhiteSpace(body.Identifier) && string.IsNullOrWhiteSpace(body.Id)))
         {
-            return Results.Problem(statusCode: 400, title: "Missing identifier", detail: "send {\"identifier\": \"deployment/<namespace>/<name>:<tag>\", \"action\": \"approve\"}");
+            return TypedResults.Problem(statusCode: 400, title: "Missing identifier", detail: "send {\"identifier\": \"deployment/<namespace>/<name>:<tag>\", \"action\": \"approve\"}");
         }
         var approval = long.TryParse(body.Id, out var id) ? await book.GetAsync(id, ct) : await book.FindAsync(body.Identifier!.Trim(), ct);
         if (approval is null)
         {
-            return Results.Problem(statusCode: 404, title: "No such approval", detail: $"no approval has the identifier '{body.Identifier ?? body.Id}'");
+            return TypedResults.Problem(statusCode: 404, title: "No such approval", detail: $"no approval has the identifier '{body.Identifier ?? body.Id}'");
         }
         var action = (body.Action ?? "approve").Trim().ToLowerInvariant();
         switch (action)
@@ -48,88 +70,55 @@ public static class KeelApi
                 var vote = await gate.VoteAsync(user, approval.Id, action == "approve", ct);
                 return vote.Outcome switch
                 {
-                    VoteOutcome.NotAllowed => Results.Problem(statusCode: 403, title: "Not allowed", detail: vote.Reason),
-                    VoteOutcome.NotFound => Results.Problem(statusCode: 404, title: "No such approval", detail: vote.Reason),
-                    VoteOutcome.NotPending or VoteOutcome.AlreadyVoted => Results.Problem(statusCode: 409, title: "Vote not counted", detail: vote.Reason),
-                    _ => Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!)),
+                    VoteOutcome.NotAllowed => TypedResults.Problem(statusCode: 403, title: "Not allowed", detail: vote.Reason),
+                    VoteOutcome.NotFound => TypedResults.Problem(statusCode: 404, title: "No such approval", detail: vote.Reason),
+                    VoteOutcome.NotPending or VoteOutcome.AlreadyVoted => TypedResults.Problem(statusCode: 409, title: "Vote not counted", detail: vote.Reason),
+                    _ => TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!)),
                 };
             case "delete" or "archive":
                 var archived = await gate.ArchiveAsync(voter, approval.Id, delete: action == "delete", ct);
                 return archived.Allowed
-                    ? Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
-                    : Results.Problem(statusCode: 403, title: "Not allowed", detail: archived.Reason);
+                    ? TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
+                    : TypedResults.Problem(statusCode: 403, title: "Not allowed", detail: archived.Reason);
             case "retry":
                 // KeelPortal's own action: a failed apply is tried again only when a person asks (an approver or an administrator).
                 return await book.RetryAsync(approval.Id, voter, ct)
-                    ? Results.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
-                    : Results.Problem(statusCode: 409, title: "Not retried", detail: $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}, not failed");
+                    ? TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
+                    : TypedResults.Problem(statusCode: 409, title: "Not retried", detail: $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}, not failed");
             default:
-                return Results.Problem(statusCode: 400, title: "Unknown action",
+                return TypedResults.Problem(statusCode: 400, title: "Unknown action",
                     detail: $"action '{LogText.Clean(body.Action ?? "", 40)}' is not approve, reject, delete, archive or retry");
         }
     }
 
-    private static async Task<IResult> SetVotesAsync(VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct)
+    private static async Task<Results<Ok<VotesRequiredUpdated>, ProblemHttpResult>> SetVotesAsync(VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct)
     {
         if (body?.VotesRequired is not { } votes || votes < 0 || !WorkloadId.TryParse(body.Identifier?.Trim().ToLowerInvariant(), out _, out _, out _))
         {
-            return Results.Problem(statusCode: 400, title: "Invalid change",
+            return TypedResults.Problem(statusCode: 400, title: "Invalid change",
                 detail: "send {\"identifier\": \"deployment/<namespace>/<name>\", \"provider\": \"kubernetes\", \"votesRequired\": <n ≥ 0>}");
         }
         var result = await gate.SetVotesRequiredAsync(user.Identity?.Name ?? "", body.Identifier!.Trim().ToLowerInvariant(), votes, ct);
         return result.Allowed
-            ? Results.Ok(new { identifier = body.Identifier, votesRequired = votes, updated = result.Changed })
-            : Results.Problem(statusCode: 403, title: "Not allowed", detail: result.Reason);
+            ? TypedResults.Ok(new VotesRequiredUpdated(body.Identifier, votes, result.Changed))
+            : TypedResults.Problem(statusCode: 403, title: "Not allowed", detail: result.Reason);
     }
 
-    /// <summary>An approval as Keel's <c>types.Approval</c> serialises it, plus KeelPortal's state and voters' choices.</summary>
-    public static object Shape(Approval a) => new
-    {
-        id = a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        provider = WorkloadId.Provider(a.WorkloadId),
-        identifier = a.Identifier,
-        message = a.Message,
-        currentVersion = a.CurrentVersion,
-        newVersion = a.NewVersion,
-        digest = a.Digest ?? "",
-        votesRequired = a.VotesRequired,
-        votesRequiredChange = a.VotesRequiredChangedBy is null ? null : new
-        {
-            from = a.VotesRequiredBefore,
-            by = a.VotesRequiredChangedBy,
-            at = DateTime.SpecifyKind(a.VotesRequiredChangedAtUtc!.Value, DateTimeKind.Utc),
-        },
-        votesReceived = a.Votes.Count(v => v.Approve),
-        voters = a.Votes.Where(v => v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).ToList(),
-        rejected = a.State == ApprovalState.Rejected,
-        rejectedBy = a.Votes.Where(v => !v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).FirstOrDefault(),
-        archived = a.Archived,
-        deadline = DateTime.SpecifyKind(a.DeadlineUtc, DateTimeKind.Utc),
-        createdAt = DateTime.SpecifyKind(a.CreatedAtUtc, DateTimeKind.Utc),
-        updatedAt = DateTime.SpecifyKind(a.UpdatedAtUtc, DateTimeKind.Utc),
-        state = a.State.ToString(),
-        reason = a.Reason,
-    };
+    public static ApprovalView Shape(Approval a) => new(
+        a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), WorkloadId.Provider(a.WorkloadId), a.Identifier, a.Message,
+        a.CurrentVersion, a.NewVersion, a.Digest ?? "", a.VotesRequired,
+        a.VotesRequiredChangedBy is null ? null
+            : new(a.VotesRequiredBefore, a.VotesRequiredChangedBy, DateTime.SpecifyKind(a.VotesRequiredChangedAtUtc!.Value, DateTimeKind.Utc)),
+        a.Votes.Count(v => v.Approve), [.. a.Votes.Where(v => v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter)],
+        a.State == ApprovalState.Rejected, a.Votes.Where(v => !v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).FirstOrDefault(),
+        a.Archived, DateTime.SpecifyKind(a.DeadlineUtc, DateTimeKind.Utc), DateTime.SpecifyKind(a.CreatedAtUtc, DateTimeKind.Utc),
+        DateTime.SpecifyKind(a.UpdatedAtUtc, DateTimeKind.Utc), a.State.ToString(), a.Reason);
 
-    private static object Resource(WorkloadSnapshot w) => new
-    {
-        provider = WorkloadId.Provider(w.Id),
-        identifier = w.Id,
-        name = w.Name,
-        @namespace = w.Namespace,
-        kind = w.Kind.ToString().ToLowerInvariant(),
-        policy = w.Policy,
-        images = w.Containers.Select(c => c.Image).ToList(),
-        status = new { tracked = w.IsTracked, errors = w.Errors },
-    };
+    private static ResourceView Resource(WorkloadSnapshot w) => new(
+        WorkloadId.Provider(w.Id), w.Id, w.Name, w.Namespace, w.Kind.ToString().ToLowerInvariant(), w.Policy,
+        [.. w.Containers.Select(c => c.Image)], new(w.IsTracked, w.Errors));
 
-    private static IEnumerable<object> Tracked(WorkloadSnapshot w) => w.Containers.Select(c => (object)new
-    {
-        image = c.Image,
-        trigger = w.Trigger == TriggerKind.Poll ? "poll" : "default",
-        pollSchedule = w.Trigger == TriggerKind.Poll ? w.PollSchedule ?? "" : "",
-        provider = WorkloadId.Provider(w.Id),
-        @namespace = w.Namespace,
-        policy = w.Policy,
-    });
+    private static IEnumerable<TrackedImageView> Tracked(WorkloadSnapshot w) => w.Containers.Select(c => new TrackedImageView(
+        c.Image, w.Trigger == TriggerKind.Poll ? "poll" : "default", w.Trigger == TriggerKind.Poll ? w.PollSchedule ?? "" : "",
+        WorkloadId.Provider(w.Id), w.Namespace, w.Policy));
 }

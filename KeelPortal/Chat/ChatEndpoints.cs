@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using KeelPortal.Access;
 using KeelPortal.Notifications;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +14,12 @@ namespace KeelPortal.Chat;
 
 /// <summary><c>POST /v1/chat-links</c> body: the platform (<c>slack</c> or <c>mattermost</c>), the chat user id and the portal account.</summary>
 public sealed record ChatLinkRequest(string? Platform, string? ChatUserId, string? User);
+
+/// <summary>A chat user linked to a portal account, as <c>GET /v1/chat-links</c> lists it.</summary>
+public sealed record ChatLinkView(string Platform, string ChatUserId, string User, string LinkedBy, DateTime LinkedAt);
+
+/// <summary>Mattermost's answer to an action: a message only the person who clicked sees.</summary>
+public sealed record MattermostAnswer([property: System.Text.Json.Serialization.JsonPropertyName("ephemeral_text")] string EphemeralText);
 
 /// <summary>
 /// Slack's interactivity endpoint and Mattermost's action callback (both anonymous: Slack's signature proves the
@@ -28,24 +35,26 @@ public static partial class ChatEndpoints
 
     public static WebApplication MapChat(this WebApplication app)
     {
-        app.MapPost("/v1/chat/slack/interactions", SlackAsync).AllowAnonymous().DisableAntiforgery();
-        app.MapPost("/v1/chat/mattermost/actions", MattermostAsync).AllowAnonymous().DisableAntiforgery();
-        var v1 = app.MapGroup("/v1/chat-links").RequireAuthorization(AccessSetup.ApiAdminPolicy).DisableAntiforgery();
+        // Signed by the chat platform (Slack) or by the portal's own action token (Mattermost), not by a sign-in.
+        var platforms = app.MapGroup("/v1/chat").AllowAnonymous().DisableAntiforgery().WithTags("Chat");
+        platforms.MapPost("/slack/interactions", SlackAsync);
+        platforms.MapPost("/mattermost/actions", MattermostAsync);
+        var v1 = app.MapGroup("/v1/chat-links").RequireAuthorization(AccessSetup.ApiAdminPolicy).DisableAntiforgery().WithTags("Chat");
         v1.MapGet("", async (ChatLinks links, CancellationToken ct) =>
-            Results.Ok((await links.AllAsync(ct)).Select(l => new { l.Platform, chatUserId = l.ChatUserId, user = l.UserName, linkedBy = l.LinkedBy, linkedAt = l.LinkedAtUtc })));
+            TypedResults.Ok((await links.AllAsync(ct)).Select(l => new ChatLinkView(l.Platform, l.ChatUserId, l.UserName, l.LinkedBy, l.LinkedAtUtc)).ToList()));
         v1.MapPost("", async (ChatLinkRequest? body, ClaimsPrincipal user, ChatLinks links, CancellationToken ct) =>
             Linked(await links.LinkAsync(body?.Platform?.Trim().ToLowerInvariant(), body?.ChatUserId?.Trim(), body?.User, user.Identity!.Name!, ct)));
-        v1.MapDelete("/{platform}/{chatUserId}", async (string platform, string chatUserId, ClaimsPrincipal user, ChatLinks links, CancellationToken ct) =>
+        v1.MapDelete("/{platform}/{chatUserId}", async Task<Results<Ok<ApiMessage>, ProblemHttpResult>> (string platform, string chatUserId, ClaimsPrincipal user, ChatLinks links, CancellationToken ct) =>
             await links.UnlinkAsync(platform.ToLowerInvariant(), chatUserId, user.Identity!.Name!, ct) is { Done: true } done
-                ? Results.Ok(new { message = done.Message })
-                : Results.Problem(statusCode: 404, title: "Not linked", detail: $"{platform} user {chatUserId} is not linked"));
+                ? ApiAnswers.Done(done.Message)
+                : TypedResults.Problem(statusCode: 404, title: "Not linked", detail: $"{platform} user {chatUserId} is not linked"));
         return app;
     }
 
-    private static IResult Linked(ChatLinkResult result) =>
-        result.Done ? Results.Ok(new { message = result.Message }) : Results.Problem(statusCode: 422, title: "Not accepted", detail: result.Message);
+    private static Results<Ok<ApiMessage>, ProblemHttpResult> Linked(ChatLinkResult result) =>
+        result.Done ? ApiAnswers.Done(result.Message) : TypedResults.Problem(statusCode: 422, title: "Not accepted", detail: result.Message);
 
-    private static async Task<IResult> SlackAsync(
+    private static async Task<Results<Ok, ProblemHttpResult>> SlackAsync(
         HttpRequest request, ChatVoting voting, IOptions<ChatOptions> options, IOptions<NotificationsOptions> notifications,
         IHttpClientFactory clients, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
@@ -53,12 +62,12 @@ public static partial class ChatEndpoints
         var o = options.Value;
         if (string.IsNullOrEmpty(o.SlackSigningSecret))
         {
-            return Results.Problem(statusCode: 404, title: "Slack interactivity is not set up", detail: "set Chat:SlackSigningSecret to the Slack app's signing secret");
+            return TypedResults.Problem(statusCode: 404, title: "Slack interactivity is not set up", detail: "set Chat:SlackSigningSecret to the Slack app's signing secret");
         }
         var body = await ReadBodyAsync(request, ct);
         if (body is null)
         {
-            return Results.Problem(statusCode: 413, title: "Too large", detail: $"an interaction is at most {MaxBody} bytes");
+            return TypedResults.Problem(statusCode: 413, title: "Too large", detail: $"an interaction is at most {MaxBody} bytes");
         }
         var verdict = SlackSignature.Check(o.SlackSigningSecret, request.Headers["X-Slack-Request-Timestamp"], request.Headers["X-Slack-Signature"], body,
             time.GetUtcNow(), o.SlackMaxAge);
@@ -71,11 +80,11 @@ public static partial class ChatEndpoints
                 _ => "its signature does not match the signing secret",
             };
             LogSlackRefused(logger, why);
-            return Results.Problem(statusCode: 401, title: "Not signed by Slack", detail: $"the request was refused: {why}");
+            return TypedResults.Problem(statusCode: 401, title: "Not signed by Slack", detail: $"the request was refused: {why}");
         }
         if (SlackAction.Parse(Encoding.UTF8.GetString(body)) is not { } action)
         {
-            return Results.Problem(statusCode: 400, title: "Not an approval action",
+            return TypedResults.Problem(statusCode: 400, title: "Not an approval action",
                 detail: "expected a block_actions payload with a user id, a keelportal.approve or keelportal.reject action whose value is an approval id, and a response_url");
         }
         var vote = await voting.VoteAsync(ChatLinks.Slack, action.UserId, action.ApprovalId, action.Approve, ct);
@@ -92,7 +101,7 @@ public static partial class ChatEndpoints
             answer = new JsonObject { ["response_type"] = "ephemeral", ["replace_original"] = false, ["text"] = vote.Text };
         }
         await RespondAsync(action.ResponseUrl, answer, o, clients, logger, ct);
-        return Results.Ok();
+        return TypedResults.Ok();
     }
 
     /// <summary>Posts to Slack's <c>response_url</c>, only where <see cref="ChatOptions.ResponseUrlPrefixes"/> allows.</summary>
@@ -130,7 +139,7 @@ public static partial class ChatEndpoints
     /// with a short-lived signed link that opens the decision in the console, where the person signs in and votes as
     /// themselves (as Teams' links do). No chat link is ever offered from here.
     /// </summary>
-    private static async Task<IResult> MattermostAsync(
+    private static async Task<Results<Ok<MattermostAnswer>, ProblemHttpResult>> MattermostAsync(
         HttpRequest request, ChatTokens tokens, ChatActionsFactory chat, Approvals.ApprovalBook book, IOptions<NotificationsOptions> notifications,
         TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
@@ -138,11 +147,11 @@ public static partial class ChatEndpoints
         var body = await ReadBodyAsync(request, ct);
         if (body is null)
         {
-            return Results.Problem(statusCode: 413, title: "Too large", detail: $"an action is at most {MaxBody} bytes");
+            return TypedResults.Problem(statusCode: 413, title: "Too large", detail: $"an action is at most {MaxBody} bytes");
         }
         if (MattermostAction.Parse(body) is not { } action)
         {
-            return Results.Problem(statusCode: 400, title: "Not an approval action",
+            return TypedResults.Problem(statusCode: 400, title: "Not an approval action",
                 detail: "expected {\"user_id\": \"…\", \"context\": {\"approval\": <id>, \"action\": \"approve|reject\", \"secret\": \"…\"}}");
         }
         var id = action.ApprovalId.ToString(CultureInfo.InvariantCulture);
@@ -151,24 +160,21 @@ public static partial class ChatEndpoints
         {
             var why = problem ?? "the secret belongs to another approval or decision";
             LogMattermostRefused(logger, action.UserId, why);
-            return Results.Problem(statusCode: 401, title: "Not a portal action", detail: $"the action was refused: {why}");
+            return TypedResults.Problem(statusCode: 401, title: "Not a portal action", detail: $"the action was refused: {why}");
         }
         var approval = await book.GetAsync(action.ApprovalId, ct);
         if (approval is not { State: Approvals.ApprovalState.Pending })
         {
-            return Results.Json(new JsonObject { ["ephemeral_text"] = approval is null ? "This approval no longer exists." : $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}; votes are closed." });
+            return TypedResults.Ok(new MattermostAnswer(approval is null ? "This approval no longer exists." : $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}; votes are closed."));
         }
         if (notifications.Value.PublicBaseUrl is not { } baseUrl)
         {
-            return Results.Json(new JsonObject { ["ephemeral_text"] = $"Vote on {approval.Identifier} in the KeelPortal console." });
+            return TypedResults.Ok(new MattermostAnswer($"Vote on {approval.Identifier} in the KeelPortal console."));
         }
         var link = chat.DecisionLink(baseUrl, id, decision, time.GetUtcNow().UtcDateTime + ClickLinkLifetime);
         LogMattermostClick(logger, action.UserId, action.ApprovalId, decision);
-        return Results.Json(new JsonObject
-        {
-            ["ephemeral_text"] = $"To {decision} {approval.Identifier}, open this link and sign in to KeelPortal; your vote counts as the person " +
-                $"who signs in (the link works for {ClickLinkLifetime.TotalMinutes:0} minutes): {link}",
-        });
+        return TypedResults.Ok(new MattermostAnswer($"To {decision} {approval.Identifier}, open this link and sign in to KeelPortal; your vote counts as the person " +
+            $"who signs in (the link works for {ClickLinkLifetime.TotalMinutes:0} minutes): {link}"));
     }
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)

@@ -2,15 +2,18 @@ using System.ComponentModel.DataAnnotations;
 
 namespace KeelPortal.Data;
 
+/// <summary>Where the portal keeps its state.</summary>
+[System.ComponentModel.TypeConverter(typeof(ModeConverter<DataProvider>))]
+public enum DataProvider { Sqlite, Postgres }
+
 public sealed class DataOptions
 {
     public const string Section = "Data";
 
     /// <summary><c>sqlite</c> (one instance, nothing to set up) or <c>postgres</c> (several replicas on one database).</summary>
-    [RegularExpression("^(sqlite|postgres)$", ErrorMessage = "Data:Provider must be sqlite or postgres.")]
-    public string Provider { get; set; } = "sqlite";
+    public DataProvider Provider { get; set; } = DataProvider.Sqlite;
 
-    public bool IsPostgres => Provider == "postgres";
+    public bool IsPostgres => Provider == DataProvider.Postgres;
 
     /// <summary>
     /// SQLite connection string (a relative <c>Data Source</c> is resolved against the content root), or with

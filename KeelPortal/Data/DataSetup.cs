@@ -23,6 +23,7 @@ public static class DataSetup
                 "Data:ConnectionString is not a valid PostgreSQL connection string (Host=…;Database=…;Username=…).")
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<DataOptions>, KeyRingCertificateValidation>();
+        builder.Services.AddModes<DataOptions>(DataOptions.Section);
 
         var contentRoot = builder.Environment.ContentRootPath;
         // Pooled: a new context otherwise sets up its own services and looks for a compiled model (reflection under a
@@ -52,25 +53,39 @@ public static class DataSetup
         builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PostgresDbContext>>().CreateDbContext());
         // First of all hosted services: the key ring (in the database on PostgreSQL) and every job read migrated tables.
         builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, DatabaseMigrator>());
-        builder.Services.AddSingleton<EventHub>();
+        AddOutboxAndWork(builder.Services);
+        AddKeyRing(builder.Services, contentRoot);
+        return builder;
+    }
+
+    /// <summary>Changes others must hear of, and work that must happen once: rows written with the change, one runner per replica.</summary>
+    private static void AddOutboxAndWork(IServiceCollection services)
+    {
+        services.AddSingleton<EventHub>();
         // Changes others must hear of are rows written with the change; each replica's relay reads them.
-        builder.Services.AddSingleton<EventSignal>();
-        builder.Services.AddSingleton<OutboxCommitWake>();
-        builder.Services.AddSingleton<Outbox>();
-        builder.Services.AddSingleton<EventRelay>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
+        services.AddSingleton<EventSignal>();
+        services.AddSingleton<OutboxCommitWake>();
+        services.AddSingleton<Outbox>();
+        services.AddSingleton<EventRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventRelay>());
         // Work that must happen once: one lease, one retry policy, for every handler the slices register.
-        builder.Services.AddOptions<WorkOptions>().BindConfiguration(WorkOptions.Section).ValidateDataAnnotations()
+        services.AddOptions<WorkOptions>().BindConfiguration(WorkOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.MaxRetryDelay >= o.FirstRetryDelay, "Work:MaxRetryDelay must not be shorter than Work:FirstRetryDelay.")
             .ValidateOnStart();
-        builder.Services.AddSingleton<WorkStarts>();
-        builder.Services.AddSingleton<WorkRunner>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkRunner>());
+        services.AddSingleton<WorkStarts>();
+        services.AddSingleton<WorkRunner>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkRunner>());
 
-        // Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade; on
-        // PostgreSQL they live in it, so every replica reads and writes the same key ring.
-        builder.Services.AddDataProtection().SetApplicationName("KeelPortal");
-        builder.Services.AddOptions<KeyManagementOptions>()
+    }
+
+    /// <summary>
+    /// Keys live next to the database so secrets encrypted today can be read after a restart or an upgrade; on
+    /// PostgreSQL they live in it, so every replica reads and writes the same key ring.
+    /// </summary>
+    private static void AddKeyRing(IServiceCollection services, string contentRoot)
+    {
+        services.AddDataProtection().SetApplicationName("KeelPortal");
+        services.AddOptions<KeyManagementOptions>()
             .Configure<IOptions<DataOptions>, ILoggerFactory, IServiceProvider>((keys, data, logs, services) =>
             {
                 keys.XmlRepository = data.Value.IsPostgres
@@ -81,7 +96,6 @@ public static class DataSetup
                     keys.XmlEncryptor = new CertificateKeyEncryptor(certificate);
                 }
             });
-        return builder;
     }
 
     /// <summary>

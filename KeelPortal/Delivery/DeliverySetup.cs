@@ -2,11 +2,22 @@ using System.Security.Claims;
 using KeelPortal.Access;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace KeelPortal.Delivery;
 
 /// <summary><c>POST /v1/approvals/{id}/override</c> body: why this one update may go outside its windows and freezes.</summary>
 public sealed record OverrideRequest(string? Reason);
+
+/// <summary>A change window, as <c>GET /v1/windows</c> lists it (days, hours and zone null when it cannot be read; then the problem says why).</summary>
+public sealed record WindowView(
+    string Name, string? Days, string? Hours, string? TimeZone, string Scope, string Source, string? CreatedBy, bool Open, string? Problem);
+
+/// <summary>A freeze, as <c>GET /v1/freezes</c> lists it.</summary>
+public sealed record FreezeView(long? Id, string Reason, DateTime Starts, DateTime Ends, string Scope, string Source, string? CreatedBy);
+
+/// <summary>When a workload's update may be applied (<c>GET /v1/schedule</c>): now, or at <c>at</c> and why not sooner.</summary>
+public sealed record ScheduleView(bool Now, DateTime At, string? Reason, IReadOnlyList<string> Windows);
 
 public static class DeliverySetup
 {
@@ -26,62 +37,58 @@ public static class DeliverySetup
     /// </summary>
     public static WebApplication MapDelivery(this WebApplication app)
     {
-        var v1 = app.MapGroup("/v1").RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery();
+        var v1 = app.MapGroup("/v1").RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery().WithTags("Windows and freezes");
         v1.MapGet("/windows", async (DeliverySchedule schedule, TimeProvider time, CancellationToken ct) =>
-            Results.Ok((await schedule.AllAsync(ct)).Windows.Select(w => new
-            {
-                w.Name, days = w.Problem is null ? w.Rule.DaysText : null, hours = w.Problem is null ? w.Rule.HoursText : null,
-                timeZone = w.Problem is null ? w.Rule.Zone.Id : null, scope = w.Scope.ToString(),
-                source = w.Source, createdBy = w.CreatedBy, open = w.Problem is null && w.Rule.IsOpen(time.GetUtcNow().UtcDateTime), problem = w.Problem,
-            })));
-        v1.MapPost("/windows", async (WindowInput? body, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
+            TypedResults.Ok((await schedule.AllAsync(ct)).Windows.Select(w => new WindowView(
+                w.Name, w.Problem is null ? w.Rule.DaysText : null, w.Problem is null ? w.Rule.HoursText : null,
+                w.Problem is null ? w.Rule.Zone.Id : null, w.Scope.ToString(), w.Source, w.CreatedBy,
+                w.Problem is null && w.Rule.IsOpen(time.GetUtcNow().UtcDateTime), w.Problem)).ToList()));
+        v1.MapPost("/windows", async Task<Results<Ok<ApiMessage>, ProblemHttpResult>> (WindowInput? body, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
             body is null
-                ? Updates.HoldsApi.Missing("window", "send {\"name\": \"office-hours\", \"days\": \"Mon-Thu\", \"hours\": \"09:00-16:00\", \"timeZone\": \"Europe/Berlin\", \"scope\": \"global\"}")
+                ? ApiAnswers.Missing("window", "send {\"name\": \"office-hours\", \"days\": \"Mon-Thu\", \"hours\": \"09:00-16:00\", \"timeZone\": \"Europe/Berlin\", \"scope\": \"global\"}")
                 : Answer(await schedule.SaveWindowAsync(body, user.Identity!.Name!, ct)))
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
-        v1.MapDelete("/windows/{name}", async (string name, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
+        v1.MapDelete("/windows/{name}", async Task<Results<Ok<ApiMessage>, ProblemHttpResult>> (string name, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
             Answer(await schedule.DeleteWindowAsync(name, user.Identity!.Name!, ct)))
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
         v1.MapGet("/freezes", async (DeliverySchedule schedule, CancellationToken ct) =>
-            Results.Ok((await schedule.AllAsync(ct)).Freezes.Select(f => new
-            {
-                f.Id, f.Reason, starts = f.StartsAtUtc, ends = f.EndsAtUtc, scope = f.Scope.ToString(), source = f.Source, createdBy = f.CreatedBy,
-            })));
-        v1.MapPost("/freezes", async (FreezeInput? body, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
+            TypedResults.Ok((await schedule.AllAsync(ct)).Freezes.Select(f => new FreezeView(
+                f.Id, f.Reason, f.StartsAtUtc, f.EndsAtUtc, f.Scope.ToString(), f.Source, f.CreatedBy)).ToList()));
+        v1.MapPost("/freezes", async Task<Results<Ok<ApiMessage>, ProblemHttpResult>> (FreezeInput? body, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
             body is null
-                ? Updates.HoldsApi.Missing("freeze", "send {\"reason\": \"year-end\", \"starts\": \"2026-12-20T00:00:00+01:00\", \"ends\": \"2027-01-04T00:00:00+01:00\", \"scope\": \"global\"}")
+                ? ApiAnswers.Missing("freeze", "send {\"reason\": \"year-end\", \"starts\": \"2026-12-20T00:00:00+01:00\", \"ends\": \"2027-01-04T00:00:00+01:00\", \"scope\": \"global\"}")
                 : Answer(await schedule.AddFreezeAsync(body, user.Identity!.Name!, ct)))
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
-        v1.MapDelete("/freezes/{id:long}", async (long id, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
+        v1.MapDelete("/freezes/{id:long}", async Task<Results<Ok<ApiMessage>, ProblemHttpResult>> (long id, ClaimsPrincipal user, DeliverySchedule schedule, CancellationToken ct) =>
             Answer(await schedule.RemoveFreezeAsync(id, user.Identity!.Name!, ct)))
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
-        v1.MapGet("/schedule", async (string? workload, DeliverySchedule schedule, CancellationToken ct) =>
+        v1.MapGet("/schedule", async Task<Results<Ok<ScheduleView>, ProblemHttpResult>> (string? workload, DeliverySchedule schedule, CancellationToken ct) =>
             string.IsNullOrWhiteSpace(workload)
-                ? Updates.HoldsApi.Missing("workload", "GET /v1/schedule?workload=deployment/<namespace>/<name>")
-                : Results.Ok(Shape(await schedule.WhenAsync(workload.Trim(), ct))));
-        v1.MapPost("/approvals/{id:long}/override", async (long id, OverrideRequest? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct) =>
+                ? ApiAnswers.Missing("workload", "GET /v1/schedule?workload=deployment/<namespace>/<name>")
+                : TypedResults.Ok(Shape(await schedule.WhenAsync(workload.Trim(), ct))));
+        v1.MapPost("/approvals/{id:long}/override", async Task<Results<Ok<ApiMessage>, ProblemHttpResult>> (long id, OverrideRequest? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct) =>
                 Overridden(await gate.OverrideScheduleAsync(user.Identity!.Name!, id, body?.Reason, ct)))
             .RequireAuthorization(AccessSetup.ApiAdminPolicy);
         return app;
     }
 
-    private static object Shape(DeliveryVerdict verdict) => new { now = verdict.Now, at = verdict.AtUtc, reason = verdict.Reason, windows = verdict.Windows };
+    private static ScheduleView Shape(DeliveryVerdict verdict) => new(verdict.Now, verdict.AtUtc, verdict.Reason, verdict.Windows);
 
-    private static IResult Overridden(VoteResult result) => result.Outcome switch
+    private static Results<Ok<ApiMessage>, ProblemHttpResult> Overridden(VoteResult result) => result.Outcome switch
     {
-        VoteOutcome.Counted => Results.Ok(new { message = result.Reason }),
-        VoteOutcome.NotFound => Results.Problem(statusCode: 404, title: "No such approval", detail: result.Reason),
-        VoteOutcome.NotPending => Results.Problem(statusCode: 409, title: "Nothing changed", detail: result.Reason),
-        VoteOutcome.NotAllowed => Results.Problem(statusCode: 403, title: "Not allowed", detail: result.Reason),
-        _ => Results.Problem(statusCode: 422, title: "Not accepted", detail: result.Reason),
+        VoteOutcome.Counted => ApiAnswers.Done(result.Reason),
+        VoteOutcome.NotFound => TypedResults.Problem(statusCode: 404, title: "No such approval", detail: result.Reason),
+        VoteOutcome.NotPending => TypedResults.Problem(statusCode: 409, title: "Nothing changed", detail: result.Reason),
+        VoteOutcome.NotAllowed => TypedResults.Problem(statusCode: 403, title: "Not allowed", detail: result.Reason),
+        _ => TypedResults.Problem(statusCode: 422, title: "Not accepted", detail: result.Reason),
     };
 
-    private static IResult Answer(DeliveryResult result) => result.Outcome switch
+    private static Results<Ok<ApiMessage>, ProblemHttpResult> Answer(DeliveryResult result) => result.Outcome switch
     {
-        DeliveryOutcome.Done => Results.Ok(new { message = result.Message }),
-        DeliveryOutcome.Invalid => Results.Problem(statusCode: 422, title: "Not accepted", detail: result.Message),
-        DeliveryOutcome.NotFound => Results.Problem(statusCode: 404, title: "Not found", detail: result.Message),
-        _ => Results.Problem(statusCode: 409, title: "Nothing changed", detail: result.Message),
+        DeliveryOutcome.Done => ApiAnswers.Done(result.Message),
+        DeliveryOutcome.Invalid => TypedResults.Problem(statusCode: 422, title: "Not accepted", detail: result.Message),
+        DeliveryOutcome.NotFound => TypedResults.Problem(statusCode: 404, title: "Not found", detail: result.Message),
+        _ => TypedResults.Problem(statusCode: 409, title: "Nothing changed", detail: result.Message),
     };
 }
 

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using KeelPortal.Audit;
 using KeelPortal.Registries;
 using KeelPortal.Workloads;
+using k8s;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Helm;
@@ -17,34 +18,22 @@ namespace KeelPortal.Helm;
 public sealed partial class HelmApplier(
     ClusterConnection connection, WorkloadCatalog catalog, IOptions<HelmOptions> options, ILogger<HelmApplier> logger)
 {
+    /// <summary>What one upgrade works on, once the request has passed its checks.</summary>
+    private sealed record Target(
+        string Helm, IWorkloadClient Client, KubernetesClientConfiguration Config, string Namespace, string Name,
+        WorkloadSnapshot Snapshot, ReleaseDetails Details, HelmDriver Driver);
+
     public async Task<ApplyResult> ApplyAsync(ApplyRequest request, CancellationToken ct)
     {
-        if (!WorkloadId.TryParse(request.WorkloadId, out var kind, out var ns, out var name) || kind != WorkloadKind.HelmRelease)
+        if (Check(request) is not { } target)
         {
-            return new(ApplyOutcome.Invalid, $"'{request.WorkloadId}' is not a Helm release such as default/web");
+            return Refusal(request);
         }
-        if (Binary() is not { } helm)
-        {
-            return new(ApplyOutcome.Invalid, $"helm is not installed: set Helm:BinaryPath (now '{options.Value.BinaryPath}')");
-        }
-        if (connection.Client is not { } client || connection.Configuration is not { } config)
-        {
-            return new(ApplyOutcome.NoCluster, connection.Status.Message);
-        }
-        if (catalog.Snapshot(request.WorkloadId) is not { Release: { } details } snapshot)
-        {
-            return new(ApplyOutcome.WorkloadGone, $"the Helm release {request.WorkloadId} no longer exists or is no longer tracked");
-        }
-        if (details.History is [var newest, ..] && HelmReleases.IsPending(newest.Status))
-        {
-            return new(ApplyOutcome.Busy, $"another Helm operation on {request.WorkloadId} is in progress (revision {newest.Revision} is {newest.Status})");
-        }
-        var driver = details.Driver == "configmap" ? HelmDriver.ConfigMap : HelmDriver.Secret;
         JsonObject stored;
         int revision;
         try
         {
-            (stored, revision) = await DeployedAsync(client, driver, ns, name, ct);
+            (stored, revision) = await DeployedAsync(target.Client, target.Driver, target.Namespace, target.Name, ct);
         }
         catch (KubernetesApiException e)
         {
@@ -55,6 +44,62 @@ public sealed partial class HelmApplier(
             return new(ApplyOutcome.Invalid, $"the release {request.WorkloadId} cannot be read: {e.Message}");
         }
         var release = StoredRevision.Compact(stored);
+        var planned = Sets(request, target.Details, release);
+        if (planned.Missing is { } missing)
+        {
+            return new(ApplyOutcome.Invalid, $"{request.WorkloadId} has no image at the values path {missing}");
+        }
+        var from = planned.From ?? request.FromVersion;
+        // Read from the release's deployed revision just now: an update that would move it back is not upgraded.
+        if (request.Backwards(target.Snapshot.UpdatePolicy(), from) is { } superseded)
+        {
+            return superseded with { Follow = [] };
+        }
+        if (!planned.Sets.Any(set => HelmValues.Get(release.Values, set.Path) != set.Value))
+        {
+            return new(ApplyOutcome.AlreadyAtTarget, $"{request.WorkloadId} already runs {string.Join(", ", request.Images.Select(u => u.Image))}") { Follow = [] };
+        }
+        if (ChartProblem(request.WorkloadId, target.Details, release) is { } problem)
+        {
+            return new(ApplyOutcome.Invalid, problem);
+        }
+        return await UpgradeAsync(request, target, stored, revision, planned.Sets, from, ct);
+    }
+
+    /// <summary>The release, helm and the cluster connection the request needs; null when one is missing (<see cref="Refusal"/> says which).</summary>
+    private Target? Check(ApplyRequest request) =>
+        WorkloadId.TryParse(request.WorkloadId, out var kind, out var ns, out var name) && kind == WorkloadKind.HelmRelease
+        && Binary() is { } helm && connection.Client is { } client && connection.Configuration is { } config
+        && catalog.Snapshot(request.WorkloadId) is { Release: { } details } snapshot
+        && !(details.History is [var newest, ..] && HelmReleases.IsPending(newest.Status))
+            ? new(helm, client, config, ns, name, snapshot, details, details.Driver)
+            : null;
+
+    private ApplyResult Refusal(ApplyRequest request)
+    {
+        if (!WorkloadId.TryParse(request.WorkloadId, out var kind, out _, out _) || kind != WorkloadKind.HelmRelease)
+        {
+            return new(ApplyOutcome.Invalid, $"'{request.WorkloadId}' is not a Helm release such as default/web");
+        }
+        if (Binary() is null)
+        {
+            return new(ApplyOutcome.Invalid, $"helm is not installed: set Helm:BinaryPath (now '{options.Value.BinaryPath}')");
+        }
+        if (connection.Client is null || connection.Configuration is null)
+        {
+            return new(ApplyOutcome.NoCluster, connection.Status.Message);
+        }
+        return catalog.Snapshot(request.WorkloadId) is { Release.History: [var newest, ..] } && HelmReleases.IsPending(newest.Status)
+            ? new(ApplyOutcome.Busy, $"another Helm operation on {request.WorkloadId} is in progress (revision {newest.Revision} is {newest.Status})")
+            : new(ApplyOutcome.WorkloadGone, $"the Helm release {request.WorkloadId} no longer exists or is no longer tracked");
+    }
+
+    /// <summary>
+    /// The values to set for each image (tag, or repository:tag, and the digest path), and the version it runs now; or the
+    /// values path of an image the release does not have.
+    /// </summary>
+    private static (List<(string Path, string Value)> Sets, string? From, string? Missing) Sets(ApplyRequest request, ReleaseDetails details, DecodedRelease release)
+    {
         var sets = new List<(string Path, string Value)>();
         string? from = null;
         foreach (var update in request.Images)
@@ -62,80 +107,49 @@ public sealed partial class HelmApplier(
             var paths = details.Images.FirstOrDefault(p => p.Repository == update.Container);
             if (paths is null || !ImageReference.TryParse(update.Image, out var image, out _))
             {
-                return new(ApplyOutcome.Invalid, $"{request.WorkloadId} has no image at the values path {update.Container}");
+                return ([], null, update.Container);
             }
-            var currentTag = paths.Tag is { } tagPath ? HelmValues.Get(release.Values, tagPath)
+            from ??= paths.Tag is { } tagPath ? HelmValues.Get(release.Values, tagPath)
                 : ImageReference.TryParse(HelmValues.Get(release.Values, paths.Repository), out var running, out _) ? running.TagOrLatest : null;
-            from ??= currentTag;
-            if (paths.Tag is { } tag)
-            {
-                sets.Add((tag, image.TagOrLatest));
-            }
-            else
-            {
-                sets.Add((paths.Repository, $"{image.Name}:{image.TagOrLatest}"));
-            }
+            sets.Add(paths.Tag is { } tag ? (tag, image.TagOrLatest) : (paths.Repository, $"{image.Name}:{image.TagOrLatest}"));
             if (paths.Digest is { } digestPath && request.Digest is { } digest)
             {
                 sets.Add((digestPath, digest));
             }
         }
-        from ??= request.FromVersion;
-        // Read from the release's deployed revision just now: an update that would move it back is not upgraded.
-        if (request.Backwards(snapshot.UpdatePolicy(), from) is { } superseded)
-        {
-            return superseded with { Follow = [] };
-        }
-        var changes = sets.Where(s => HelmValues.Get(release.Values, s.Path) != s.Value).ToList();
-        if (changes.Count == 0)
-        {
-            return new(ApplyOutcome.AlreadyAtTarget, $"{request.WorkloadId} already runs {string.Join(", ", request.Images.Select(u => u.Image))}") { Follow = [] };
-        }
+        return (sets, from, null);
+    }
+
+    /// <summary>Why the release's chart may not be upgraded: a named chart source not allowed, or subcharts Helm did not store.</summary>
+    private string? ChartProblem(string workloadId, ReleaseDetails details, DecodedRelease release)
+    {
         if (details.ChartReference is { } named && ChartSources.Refusal(named, options.Value) is { } refusal)
         {
-            return new(ApplyOutcome.Invalid, $"{request.WorkloadId} was not upgraded: {refusal}");
+            return $"{workloadId} was not upgraded: {refusal}";
         }
         if (release.Dependencies.Count > 0 && details.ChartReference is null)
         {
-            return new(ApplyOutcome.Invalid,
-                $"the chart {release.Chart}-{release.ChartVersion} of {request.WorkloadId} has subcharts ({string.Join(", ", release.Dependencies)}), which Helm does not store " +
+            return $"the chart {release.Chart}-{release.ChartVersion} of {workloadId} has subcharts ({string.Join(", ", release.Dependencies)}), which Helm does not store " +
                 "with a release: upgrading with the stored chart would remove them. Name the chart to upgrade with in the release's values: " +
-                "keel.chart (oci://…, a repository chart name or a path) with keel.chartVersion and, for a chart repository, keel.chartRepository");
+                "keel.chart (oci://…, a repository chart name or a path) with keel.chartVersion and, for a chart repository, keel.chartRepository";
         }
+        return null;
+    }
 
+    /// <summary>Runs <c>helm upgrade</c> (fenced right before) and checks that it deployed a new revision.</summary>
+    private async Task<ApplyResult> UpgradeAsync(
+        ApplyRequest request, Target target, JsonObject stored, int revision, List<(string Path, string Value)> sets, string? from, CancellationToken ct)
+    {
         var work = Directory.CreateTempSubdirectory("keelportal-helm-");
         try
         {
-            // Flags first, each value joined to its flag; the release and the chart only after "--", so neither is ever read as a flag.
-            var args = new List<string> { "upgrade", $"--namespace={ns}", "--reuse-values", $"--kubeconfig={await HelmKubeconfig.WriteAsync(config, work.FullName, ct)}" };
-            string chart;
-            if (details.ChartReference is { } reference)
-            {
-                chart = reference.Chart;
-                if (reference.Version is { } version)
-                {
-                    args.Add($"--version={version}");
-                }
-                if (reference.Repository is { } repository)
-                {
-                    args.Add($"--repo={repository}");
-                }
-            }
-            else
-            {
-                chart = WriteChart(stored, Path.Combine(work.FullName, "chart"));
-            }
-            foreach (var (path, value) in sets)
-            {
-                args.Add($"--set-string={path}={Escape(value)}");
-            }
-            args.AddRange(["--", name, chart]);
+            var args = await ArgumentsAsync(target, stored, sets, work.FullName, ct);
             if (await request.FencedOffAsync(ct) is { } lost)
             {
                 return lost with { Follow = [] };
             }
             var started = Stopwatch.GetTimestamp();
-            var (exit, output) = await RunAsync(helm, args, driver, work.FullName, ct);
+            var (exit, output) = await RunAsync(target.Helm, args, target.Driver, work.FullName, ct);
             var helmTime = Stopwatch.GetElapsedTime(started);
             if (exit != 0)
             {
@@ -145,7 +159,7 @@ public sealed partial class HelmApplier(
                 return new(reason.Contains("another operation (install/upgrade/rollback) is in progress", StringComparison.Ordinal) ? ApplyOutcome.Busy : ApplyOutcome.Invalid,
                     $"helm upgrade of {request.WorkloadId} failed: {reason}");
             }
-            var (_, upgraded) = await DeployedAsync(client, driver, ns, name, ct);
+            var (_, upgraded) = await DeployedAsync(target.Client, target.Driver, target.Namespace, target.Name, ct);
             if (upgraded <= revision)
             {
                 // helm said it succeeded, yet no new revision was deployed: nothing changed, and saying "applied" would be false.
@@ -156,7 +170,7 @@ public sealed partial class HelmApplier(
             LogUpgraded(request.WorkloadId, from, request.ToVersion, upgraded, (long)helmTime.TotalMilliseconds);
             return new(ApplyOutcome.Applied, $"{request.WorkloadId} upgraded {from} -> {request.ToVersion} (revision {revision} -> {upgraded})", upgraded, from)
             {
-                Follow = await OwnedAsync(client, ns, name, ct),
+                Follow = await OwnedAsync(target.Client, target.Namespace, target.Name, ct),
             };
         }
         catch (KubernetesApiException e)
@@ -167,6 +181,27 @@ public sealed partial class HelmApplier(
         {
             work.Delete(recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Flags first, each value joined to its flag; the release and the chart only after "--", so neither is ever read as
+    /// a flag. The chart is the one the release's <c>keel:</c> block names, else the stored chart written out.
+    /// </summary>
+    private static async Task<List<string>> ArgumentsAsync(Target target, JsonObject stored, List<(string Path, string Value)> sets, string work, CancellationToken ct)
+    {
+        var args = new List<string> { "upgrade", $"--namespace={target.Namespace}", "--reuse-values", $"--kubeconfig={await HelmKubeconfig.WriteAsync(target.Config, work, ct)}" };
+        var chart = target.Details.ChartReference is { } reference ? reference.Chart : WriteChart(stored, Path.Combine(work, "chart"));
+        if (target.Details.ChartReference is { Version: { } version })
+        {
+            args.Add($"--version={version}");
+        }
+        if (target.Details.ChartReference is { Repository: { } repository })
+        {
+            args.Add($"--repo={repository}");
+        }
+        args.AddRange(sets.Select(set => $"--set-string={set.Path}={Escape(set.Value)}"));
+        args.AddRange(["--", target.Name, chart]);
+        return args;
     }
 
     /// <summary>The deployed revision's full release (chart included) and its number, read now from Helm's storage.</summary>
@@ -233,7 +268,7 @@ public sealed partial class HelmApplier(
         {
             start.ArgumentList.Add(arg);
         }
-        start.Environment["HELM_DRIVER"] = driver == HelmDriver.ConfigMap ? "configmap" : "secret";
+        start.Environment["HELM_DRIVER"] = Data.Modes.Name(driver);
         start.Environment["HOME"] = home;
         start.Environment["HELM_CACHE_HOME"] = Path.Combine(home, "cache");
         start.Environment["HELM_CONFIG_HOME"] = Path.Combine(home, "config");

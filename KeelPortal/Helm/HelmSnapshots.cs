@@ -24,6 +24,24 @@ public static class HelmSnapshots
             return null;
         }
         var errors = new List<string>();
+        var keys = Keys(block, errors);
+        var (paths, containers) = Images(release.Values, block, keys, errors);
+        var settings = KeelSettings.Read(new Dictionary<string, string>(), keys);
+        errors.InsertRange(0, settings.Errors.Select(Renamed));
+        var reference = ChartReferenceOf(block, errors);
+        var details = new ReleaseDetails(release.Chart, release.ChartVersion, release.AppVersion, deployed.Revision, deployed.Status,
+            deployed.Driver, release.Dependencies, reference, paths, history);
+        return new WorkloadSnapshot(
+            id, WorkloadKind.HelmRelease, deployed.Namespace, deployed.Release, deployed.Revision.ToString(CultureInfo.InvariantCulture), deployed.Revision,
+            settings.Policy.Name, settings.Policy.MatchTag, settings.Policy.MatchPreRelease, settings.Trigger, settings.PollSchedule,
+            settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
+            settings.ImagePullSecret is { Length: > 0 } secret ? [secret] : [], containers, [], errors,
+            [.. settings.Warnings.Select(Renamed)], details, settings.PolicyWritten, settings.ApprovalsWritten);
+    }
+
+    /// <summary>The <c>keel:</c> block's settings as the <c>keel.sh/*</c> keys they stand for.</summary>
+    private static Dictionary<string, string> Keys(JsonObject block, List<string> errors)
+    {
         var keys = new Dictionary<string, string>(StringComparer.Ordinal);
         Copy(block, "policy", "keel.sh/policy", keys, errors);
         Copy(block, "matchTag", "keel.sh/matchTag", keys, errors);
@@ -47,6 +65,13 @@ public static class HelmSnapshots
                 keys["keel.sh/notify"] = single.ToString();
                 break;
         }
+        return keys;
+    }
+
+    /// <summary>Each <c>keel.images</c> entry: its value paths and the container it reads as.</summary>
+    private static (List<ReleaseImagePaths> Paths, List<TrackedContainer> Containers) Images(
+        JsonObject values, JsonObject block, Dictionary<string, string> keys, List<string> errors)
+    {
         var paths = new List<ReleaseImagePaths>();
         var containers = new List<TrackedContainer>();
         if (block["images"] is not JsonArray images || images.Count == 0)
@@ -57,31 +82,21 @@ public static class HelmSnapshots
         {
             for (var i = 0; i < images.Count; i++)
             {
-                if (Image(release.Values, images[i] as JsonObject, i, errors, keys) is { } found)
+                if (Image(values, images[i] as JsonObject, i, errors, keys) is { } found)
                 {
                     paths.Add(found.Paths);
                     containers.Add(found.Container);
                 }
             }
         }
-        var settings = KeelSettings.Read(new Dictionary<string, string>(), keys);
-        errors.InsertRange(0, settings.Errors.Select(Renamed));
-        var reference = ChartReferenceOf(block, errors);
-        var details = new ReleaseDetails(release.Chart, release.ChartVersion, release.AppVersion, deployed.Revision, deployed.Status,
-            deployed.Driver.ToString().ToLowerInvariant(), release.Dependencies, reference, paths, history);
-        return new WorkloadSnapshot(
-            id, WorkloadKind.HelmRelease, deployed.Namespace, deployed.Release, deployed.Revision.ToString(CultureInfo.InvariantCulture), deployed.Revision,
-            settings.Policy.Name, settings.Policy.MatchTag, settings.Policy.MatchPreRelease, settings.Trigger, settings.PollSchedule,
-            settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
-            settings.ImagePullSecret is { Length: > 0 } secret ? [secret] : [], containers, [], errors,
-            [.. settings.Warnings.Select(Renamed)], details, settings.PolicyWritten, settings.ApprovalsWritten);
+        return (paths, containers);
     }
 
     private static WorkloadSnapshot Unusable(StoredRevision revision, IReadOnlyList<ReleaseRevision> history, string reason) => new(
         revision.ReleaseId, WorkloadKind.HelmRelease, revision.Namespace, revision.Release, revision.Revision.ToString(CultureInfo.InvariantCulture),
         revision.Revision, Policies.UpdatePolicy.Never.Name, false, false, TriggerKind.Webhook, null, 0, (int)KeelSettings.DefaultDeadline.TotalHours,
         [], null, [], [], [], [reason], [],
-        new ReleaseDetails("", "", null, revision.Revision, revision.Status, revision.Driver.ToString().ToLowerInvariant(), [], null, [], history));
+        new ReleaseDetails("", "", null, revision.Revision, revision.Status, revision.Driver, [], null, [], history));
 
     /// <summary>Errors speak of the block's own keys (<c>keel.approvals</c>), not of the annotations they share rules with.</summary>
     private static string Renamed(string message) => message.Replace("keel.sh/notify", "keel.notificationChannels", StringComparison.Ordinal)

@@ -104,6 +104,23 @@ public sealed partial class ChannelDirectory(
             row = new NotificationChannel { Name = name, ProtectedTarget = "", MaskedTarget = "", UpdatedBy = actor };
             set.Add(row);
         }
+        Fill(row, name, input, target, actor);
+        outbox.Stage(db, new NotificationChannelsChanged(name));
+        await db.SaveChangesAsync(ct);
+        if (previousName is not null && previousName != name)
+        {
+            await db.Set<NotificationDelivery>().Where(d => d.ChannelName == previousName)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.ChannelName, name), ct);
+        }
+        await audit.RecordAsync(actor, action, $"channel/{name}",
+            $"{ChannelTargets.Describe(row.Type)}; events {row.Events}; minimum level {row.MinimumLevel.KeelName()}; "
+            + $"{(row.IsDefault ? "default" : "named only")}; {(row.Enabled ? "enabled" : "disabled")}{(target is null ? "" : "; target replaced")}", ct);
+        return new(Summary(row, true), null);
+    }
+
+    /// <summary>Copies the form onto the row; a new target is stored encrypted (and masked for display), none keeps the stored one.</summary>
+    private void Fill(NotificationChannel row, string name, ChannelInput input, string? target, string actor)
+    {
         row.Name = name;
         row.Type = input.Type;
         if (target is not null)
@@ -120,17 +137,6 @@ public sealed partial class ChannelDirectory(
         row.Enabled = input.Enabled;
         row.UpdatedAtUtc = time.GetUtcNow().UtcDateTime;
         row.UpdatedBy = actor;
-        outbox.Stage(db, new NotificationChannelsChanged(name));
-        await db.SaveChangesAsync(ct);
-        if (previousName is not null && previousName != name)
-        {
-            await db.Set<NotificationDelivery>().Where(d => d.ChannelName == previousName)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.ChannelName, name), ct);
-        }
-        await audit.RecordAsync(actor, action, $"channel/{name}",
-            $"{ChannelTargets.Describe(row.Type)}; events {row.Events}; minimum level {row.MinimumLevel.KeelName()}; "
-            + $"{(row.IsDefault ? "default" : "named only")}; {(row.Enabled ? "enabled" : "disabled")}{(target is null ? "" : "; target replaced")}", ct);
-        return new(Summary(row, true), null);
     }
 
     public async Task<bool> SetEnabledAsync(long id, bool enabled, string actor, CancellationToken ct = default)

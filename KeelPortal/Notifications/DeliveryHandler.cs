@@ -23,6 +23,7 @@ public sealed partial class DeliveryHandler(
     INotifier notifier,
     Outbox outbox,
     TimeProvider time,
+    Telemetry.PortalMetrics metrics,
     ILogger<DeliveryHandler> logger) : IMessageHandler<DeliveryDue>
 {
     public async Task<WorkResult> HandleAsync(DeliveryDue message, WorkContext work, CancellationToken ct)
@@ -46,7 +47,7 @@ public sealed partial class DeliveryHandler(
             { Enabled: false } => new DeliveryAttempt(false, false, null, "the channel was disabled"),
             _ => await notifier.SendAsync(channel, notification, ct),
         };
-        Telemetry.PortalTelemetry.Deliveries.Add(1, new("kind", channel?.Type.ToString() ?? "removed"), new("outcome", attempt.Delivered ? "delivered" : "failed"));
+        metrics.Deliveries.Add(1, new("kind", channel?.Type.ToString() ?? "removed"), new("outcome", attempt.Delivered ? "delivered" : "failed"));
         var retry = !attempt.Delivered && attempt.Retryable && !work.IsLastAttempt;
         var state = attempt.Delivered ? DeliveryState.Delivered : retry ? DeliveryState.Retrying : DeliveryState.Failed;
         if (!await RecordAsync(delivery, work, state, attempt.StatusCode, attempt.Answer))

@@ -34,6 +34,26 @@ public sealed record ImageReference(string Registry, string Repository, string? 
     public static ImageReference Parse(string text) =>
         TryParse(text, out var reference, out var error) ? reference : throw new FormatException(error);
 
+    /// <summary>Why the name (registry and repository path) is refused; null when fine. Docker Hub's short names gain <c>library/</c>.</summary>
+    private static string? NameProblem(string name, string registry, ref string path)
+    {
+        if (!IsHost(registry))
+        {
+            return $"'{registry}' is not a registry host (host name or IP address, optionally with :port)";
+        }
+        if (name.Length > MaxNameLength)
+        {
+            return $"the name is {name.Length} characters long; the limit is {MaxNameLength}";
+        }
+        if (registry == DockerHub && !path.Contains('/', StringComparison.Ordinal))
+        {
+            path = "library/" + path;
+        }
+        return path.Any(char.IsAsciiLetterUpper) ? $"repository '{path}' has upper-case letters; repository names must be lower case"
+            : !IsRepositoryPath(path) ? $"'{path}' is not a valid repository name"
+            : null;
+    }
+
     public static bool TryParse(string? text, [NotNullWhen(true)] out ImageReference? reference, [NotNullWhen(false)] out string? error)
     {
         reference = null;
@@ -69,28 +89,9 @@ public sealed record ImageReference(string Registry, string Repository, string? 
             }
         }
         var (registry, path) = SplitRegistry(input);
-        if (!IsHost(registry))
+        error = NameProblem(input, registry, ref path);
+        if (error is not null)
         {
-            error = $"'{registry}' is not a registry host (host name or IP address, optionally with :port)";
-            return false;
-        }
-        if (input.Length > MaxNameLength)
-        {
-            error = $"the name is {input.Length} characters long; the limit is {MaxNameLength}";
-            return false;
-        }
-        if (registry == DockerHub && !path.Contains('/', StringComparison.Ordinal))
-        {
-            path = "library/" + path;
-        }
-        if (path.Any(char.IsAsciiLetterUpper))
-        {
-            error = $"repository '{path}' has upper-case letters; repository names must be lower case";
-            return false;
-        }
-        if (!IsRepositoryPath(path))
-        {
-            error = $"'{path}' is not a valid repository name";
             return false;
         }
         reference = new ImageReference(registry, path, tag, digest);

@@ -13,7 +13,7 @@ namespace KeelPortal.Registries;
 /// The OCI Distribution client: per-registry pipelines (limits, retries, TLS), the Bearer and Basic flows with
 /// cached tokens, and typed failures. Nothing here throws into a caller except cancellation.
 /// </summary>
-public sealed partial class RegistryClient(IOptions<RegistriesOptions> options, TimeProvider time, ILogger<RegistryClient> logger)
+public sealed partial class RegistryClient(IOptions<RegistriesOptions> options, TimeProvider time, Telemetry.PortalMetrics metrics, ILogger<RegistryClient> logger)
     : IRegistryClient, IDisposable
 {
     private readonly ConcurrentDictionary<string, RegistryEndpoint> endpoints = new(StringComparer.OrdinalIgnoreCase);
@@ -34,7 +34,7 @@ public sealed partial class RegistryClient(IOptions<RegistriesOptions> options, 
     }
 
     private RegistryEndpoint Endpoint(string host) =>
-        endpoints.GetOrAdd(host, h => new RegistryEndpoint(h, options.Value.For(h), options.Value, time));
+        endpoints.GetOrAdd(host, h => new RegistryEndpoint(h, options.Value.For(h), options.Value, time, metrics));
 
     /// <summary>
     /// Sends one API request, answering the registry's challenge once: a cached or new Bearer token for the

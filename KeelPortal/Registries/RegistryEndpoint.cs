@@ -10,7 +10,7 @@ namespace KeelPortal.Registries;
 /// <summary>One registry host's HTTP pipeline: retries with backoff outside, its own limits inside, its own TLS rules.</summary>
 internal sealed class RegistryEndpoint : IDisposable
 {
-    public RegistryEndpoint(string host, RegistrySettings settings, RegistriesOptions options, TimeProvider time)
+    public RegistryEndpoint(string host, RegistrySettings settings, RegistriesOptions options, TimeProvider time, Telemetry.PortalMetrics metrics)
     {
         Host = host;
         Status = new RegistryStatus(host);
@@ -25,7 +25,7 @@ internal sealed class RegistryEndpoint : IDisposable
             AllowAutoRedirect = true,
             SslOptions = TlsOptions(settings),
         };
-        var limits = new RegistryLimitHandler(settings, Status, time) { InnerHandler = sockets };
+        var limits = new RegistryLimitHandler(settings, Status, time, metrics) { InnerHandler = sockets };
         var resilience = new ResilienceHandler(Pipeline(settings, options, time)) { InnerHandler = limits };
         Http = new HttpClient(resilience) { Timeout = Timeout.InfiniteTimeSpan };
         Http.DefaultRequestHeaders.UserAgent.ParseAdd("KeelPortal/1.0");

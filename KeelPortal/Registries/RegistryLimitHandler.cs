@@ -7,7 +7,7 @@ namespace KeelPortal.Registries;
 /// only for this registry, so one slow or rate-limited registry never holds up another. Every attempt is counted
 /// and the registry's rate-limit headers are kept.
 /// </summary>
-internal sealed class RegistryLimitHandler(RegistrySettings settings, RegistryStatus status, TimeProvider time) : DelegatingHandler
+internal sealed class RegistryLimitHandler(RegistrySettings settings, RegistryStatus status, TimeProvider time, Telemetry.PortalMetrics metrics) : DelegatingHandler
 {
     private readonly SemaphoreSlim concurrency = new(settings.MaxConcurrency);
     private readonly TokenBucketRateLimiter budget = Budget(settings.RequestsPerMinute);
@@ -45,12 +45,12 @@ internal sealed class RegistryLimitHandler(RegistrySettings settings, RegistrySt
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                Telemetry.PortalTelemetry.RegistryRequests.Add(1, new("registry", registry), new("status", "error"));
+                metrics.RegistryRequests.Add(1, new("registry", registry), new("status", "error"));
                 throw;
             }
             status.Observe(response, time.GetUtcNow());
-            Telemetry.PortalTelemetry.RegistryRequests.Add(1, new("registry", registry), new("status", (int)response.StatusCode));
-            Telemetry.PortalTelemetry.ObserveRateLimit(registry, response);
+            metrics.RegistryRequests.Add(1, new("registry", registry), new("status", (int)response.StatusCode));
+            metrics.ObserveRateLimit(registry, response);
             return response;
         }
         finally

@@ -12,13 +12,13 @@ namespace KeelPortal.Telemetry;
 /// </summary>
 public sealed class QueueDepth
 {
-    public QueueDepth(IMeterFactory meters, IServiceProvider services, IDbContextFactory<PortalDbContext> contexts)
+    public QueueDepth(PortalMetrics metrics, IServiceProvider services, IDbContextFactory<PortalDbContext> contexts)
     {
-        var meter = meters.Create(PortalTelemetry.Name);
+        var meter = metrics.Meter;
         // The job storage is read when scraped, never while the host is being built (Hangfire wires its logging at start).
         meter.CreateObservableGauge("keelportal.jobs.queue_depth", () => services.GetRequiredService<JobStorage>().GetMonitoringApi().Queues()
             .Select(q => new Measurement<long>(q.Length, new KeyValuePair<string, object?>("queue", q.Name))), "{job}", "Jobs waiting in each queue");
-        meter.CreateObservableGauge("keelportal.registry.ratelimit_remaining", () => PortalTelemetry.RateLimitRemaining
+        meter.CreateObservableGauge("keelportal.registry.ratelimit_remaining", () => metrics.RateLimitRemaining
             .Select(r => new Measurement<long>(r.Value, new KeyValuePair<string, object?>("registry", r.Key))), "{request}", "The pull limit each registry last reported left");
         meter.CreateObservableGauge("keelportal.work.dead_letters", () => Work(contexts, dead: true), "{message}",
             "Work given up after every attempt (dead letters), by message type");

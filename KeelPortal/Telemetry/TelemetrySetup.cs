@@ -22,6 +22,7 @@ public static class TelemetrySetup
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<PortalMetrics>();
         builder.Services.AddSingleton<QueueDepth>();
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("keelportal"))

@@ -9,7 +9,7 @@ namespace KeelPortal.Triggers;
 /// The recurring poll of one repository, shared by every workload tracking it. For <c>@every</c> schedules the cron
 /// ticks at a divisor of the interval and a tick polls only in a slot of the interval that has not been polled yet.
 /// </summary>
-public sealed class PollRepositoryJob(UpdatePlanner planner, IDbContextFactory<PortalDbContext> contexts, TimeProvider time)
+public sealed class PollRepositoryJob(UpdatePlanner planner, IDbContextFactory<PortalDbContext> contexts, TimeProvider time, Telemetry.PortalMetrics metrics)
 {
     [AutomaticRetry(Attempts = 0)]
     [DisableConcurrentExecution(timeoutInSeconds: 300)]
@@ -42,10 +42,10 @@ public sealed class PollRepositoryJob(UpdatePlanner planner, IDbContextFactory<P
         }
         finally
         {
-            Telemetry.PortalTelemetry.PollCycles.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
-            Telemetry.PortalTelemetry.PollDuration.Record(time.GetElapsedTime(started).TotalSeconds);
+            metrics.PollCycles.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+            metrics.PollDuration.Record(time.GetElapsedTime(started).TotalSeconds);
             var at = repository.IndexOf('/', StringComparison.Ordinal);
-            Telemetry.PortalTelemetry.RegistriesScanned.Add(1, new("registry", at < 0 ? "" : repository[..at]), new("image", repository));
+            metrics.RegistriesScanned.Add(1, new("registry", at < 0 ? "" : repository[..at]), new("image", repository));
         }
     }
 

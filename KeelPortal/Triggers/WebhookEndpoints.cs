@@ -1,9 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
 using KeelPortal.Audit;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Triggers;
+
+/// <summary>The answer to a webhook: the image events it carried, how many were queued (not repeats), and a note when it carried none.</summary>
+public sealed record WebhookAccepted(int Accepted, int Queued, string? Note);
 
 /// <summary>
 /// Keel's webhook endpoints at Keel's paths. Each checks the webhook secret, parses the body (400 with a reason and
@@ -17,16 +21,18 @@ public static partial class WebhookEndpoints
 
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/webhooks/{provider}", ReceiveAsync).DisableAntiforgery().AllowAnonymous();
+        // Authenticated by the webhook secret (or open, as configured), not by a sign-in.
+        app.MapGroup("/v1/webhooks").AllowAnonymous().DisableAntiforgery().WithTags("Keel").MapPost("/{provider}", ReceiveAsync);
         return app;
     }
 
-    private static async Task<IResult> ReceiveAsync(
-        string provider, HttpContext context, IOptions<TriggersOptions> options, WebhookBursts bursts, WebhookTraffic traffic, WebhookInbox inbox, ILoggerFactory logs)
+    private static async Task<Results<Ok<WebhookAccepted>, ProblemHttpResult>> ReceiveAsync(
+        string provider, HttpContext context, IOptions<TriggersOptions> options, WebhookBursts bursts, WebhookTraffic traffic, WebhookInbox inbox,
+        Telemetry.PortalMetrics metrics, ILoggerFactory logs)
     {
         if (!WebhookPayloads.Providers.Contains(provider))
         {
-            return Results.Problem(statusCode: 404, title: "Unknown webhook",
+            return TypedResults.Problem(statusCode: 404, title: "Unknown webhook",
                 detail: $"there is no /v1/webhooks/{LogText.Clean(provider, 40)}; use one of {string.Join(", ", WebhookPayloads.Providers)}");
         }
         if (Authenticate(context, options.Value) is { } denied)
@@ -38,18 +44,18 @@ public static partial class WebhookEndpoints
         if (body is null)
         {
             LogRejected(logger, provider, context.Connection.RemoteIpAddress, $"the body is larger than {MaxBody} bytes");
-            return Results.Problem(statusCode: 413, title: "Webhook body too large", detail: $"bodies are limited to {MaxBody} bytes");
+            return TypedResults.Problem(statusCode: 413, title: "Webhook body too large", detail: $"bodies are limited to {MaxBody} bytes");
         }
         var parsed = WebhookPayloads.Parse(provider, body.Value, context.Request.Headers["X-GitHub-Event"].FirstOrDefault());
         if (parsed.Error is { } error)
         {
-            Telemetry.PortalTelemetry.Webhooks.Add(1, new("provider", provider), new("outcome", "refused"));
+            metrics.Webhooks.Add(1, new("provider", provider), new("outcome", "refused"));
             // Refused input is logged (cleaned and cut), never recorded as a detection or queued.
             LogRejected(logger, provider, context.Connection.RemoteIpAddress, LogText.Clean(error, 300));
-            return Results.Problem(statusCode: 400, title: "Webhook body not usable", detail: error);
+            return TypedResults.Problem(statusCode: 400, title: "Webhook body not usable", detail: error);
         }
-        Telemetry.PortalTelemetry.Webhooks.Add(1, new("provider", provider), new("outcome", "accepted"));
-        Telemetry.PortalTelemetry.KeelWebhook(provider);
+        metrics.Webhooks.Add(1, new("provider", provider), new("outcome", "accepted"));
+        metrics.KeelWebhook(provider);
         traffic.Arrived();
         var fresh = bursts.TakeNew(provider, parsed.Events);
         var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";
@@ -64,9 +70,9 @@ public static partial class WebhookEndpoints
         }
         catch (Exception e) when (e is InvalidOperationException or OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
         {
-            return Results.Problem(statusCode: 503, title: "The portal is stopping", detail: "the webhook was not taken; send it again (another replica may take it)");
+            return TypedResults.Problem(statusCode: 503, title: "The portal is stopping", detail: "the webhook was not taken; send it again (another replica may take it)");
         }
-        return Results.Ok(new { accepted = parsed.Events.Count, queued = fresh.Count, note = parsed.Note });
+        return TypedResults.Ok(new WebhookAccepted(parsed.Events.Count, fresh.Count, parsed.Note));
     }
 
     /// <summary>
@@ -93,7 +99,7 @@ public static partial class WebhookEndpoints
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
-    private static IResult? Authenticate(HttpContext context, TriggersOptions options)
+    private static ProblemHttpResult? Authenticate(HttpContext context, TriggersOptions options)
     {
         if (!options.RequireWebhookSecret)
         {
@@ -101,7 +107,7 @@ public static partial class WebhookEndpoints
         }
         if (string.IsNullOrEmpty(options.WebhookSecret))
         {
-            return Results.Problem(statusCode: 401, title: "Webhooks are not set up",
+            return TypedResults.Problem(statusCode: 401, title: "Webhooks are not set up",
                 detail: "no webhook secret is configured: set Triggers:WebhookSecret (for example through the Triggers__WebhookSecret environment variable), " +
                     "or set Triggers:RequireWebhookSecret to false to accept unauthenticated webhooks as Keel does");
         }
@@ -111,7 +117,7 @@ public static partial class WebhookEndpoints
             : context.Request.Query["token"].FirstOrDefault();
         if (presented is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(options.WebhookSecret)))
         {
-            return Results.Problem(statusCode: 401, title: "Webhook secret missing or wrong",
+            return TypedResults.Problem(statusCode: 401, title: "Webhook secret missing or wrong",
                 detail: "send the webhook secret as 'Authorization: Bearer <secret>' or as '?token=<secret>'");
         }
         return null;

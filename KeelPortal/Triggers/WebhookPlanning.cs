@@ -35,7 +35,8 @@ public sealed class WebhookPlanners(IOptions<TriggersOptions> options, TimeProvi
 /// <see cref="TriggersOptions.WebhookBurstDelay"/>), its claim renewed meanwhile. A second planning is harmless.
 /// </summary>
 public sealed partial class WebhookWork(
-    UpdatePlanner planner, WebhookTraffic traffic, WebhookPlanners planners, IOptions<TriggersOptions> options, TimeProvider time, ILogger<WebhookWork> logger)
+    UpdatePlanner planner, WebhookTraffic traffic, WebhookPlanners planners, IOptions<TriggersOptions> options, TimeProvider time,
+    Telemetry.PortalMetrics metrics, ILogger<WebhookWork> logger)
     : IMessageHandler<WebhookReceived>
 {
     public async Task<WorkResult> HandleAsync(WebhookReceived message, WorkContext work, CancellationToken ct)
@@ -55,7 +56,7 @@ public sealed partial class WebhookWork(
         {
             planners.Slots.Release();
         }
-        Telemetry.PortalTelemetry.WebhookToApproval.Record((time.GetUtcNow().UtcDateTime - work.OccurredAtUtc).TotalSeconds,
+        metrics.WebhookToApproval.Record((time.GetUtcNow().UtcDateTime - work.OccurredAtUtc).TotalSeconds,
             new KeyValuePair<string, object?>("provider", message.Provider));
         return WorkResult.Done;
     }

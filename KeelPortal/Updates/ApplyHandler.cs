@@ -24,6 +24,7 @@ public sealed partial class ApplyHandler(
     Delivery.DeliverySchedule schedule,
     AuditTrail audit,
     TimeProvider time,
+    Telemetry.PortalMetrics metrics,
     ILogger<ApplyHandler> logger) : IMessageHandler<ApprovalApproved>
 {
     public async Task<WorkResult> HandleAsync(ApprovalApproved message, WorkContext work, CancellationToken ct)
@@ -95,18 +96,18 @@ public sealed partial class ApplyHandler(
 
     private void Count(Approval approval, ApplyRequest request, ApplyResult result, WorkContext work)
     {
-        Telemetry.PortalTelemetry.Applies.Add(1, new("provider", WorkloadId.Provider(approval.WorkloadId)), new("outcome", result.Outcome.ToString()));
+        metrics.Applies.Add(1, new("provider", WorkloadId.Provider(approval.WorkloadId)), new("outcome", result.Outcome.ToString()));
         if (result.Outcome != ApplyOutcome.Applied)
         {
             return;
         }
         foreach (var image in request.Images)
         {
-            Telemetry.PortalTelemetry.KeelVersionedUpdates.Add(1, new KeyValuePair<string, object?>("image", image.Image));
+            metrics.KeelVersionedUpdates.Add(1, new KeyValuePair<string, object?>("image", image.Image));
         }
         if (work.Attempt == 1)
         {
-            Telemetry.PortalTelemetry.VoteToPatch.Record((time.GetUtcNow().UtcDateTime - work.OccurredAtUtc).TotalSeconds);
+            metrics.VoteToPatch.Record((time.GetUtcNow().UtcDateTime - work.OccurredAtUtc).TotalSeconds);
         }
     }
 

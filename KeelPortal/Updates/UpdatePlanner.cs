@@ -196,7 +196,14 @@ public sealed partial class UpdatePlanner(
             }
             return false;
         }
-        var chosen = choice.Chosen!;
+        return await ProposeChosenAsync(workload, image, containers, current, choice.Chosen!, choice.Summary, policy, known, credential, ct);
+    }
+
+    /// <summary>Proposes the chosen version for the containers that run <paramref name="current"/>, with its digest.</summary>
+    private async Task<bool> ProposeChosenAsync(
+        WorkloadSnapshot workload, ImageReference image, List<TrackedContainer> containers, string current, string chosen, string summary,
+        UpdatePolicy policy, (string Tag, string? Digest)? known, RegistryCredential? credential, CancellationToken ct)
+    {
         // A version already in flight for this workload needs no registry request on every poll: a re-push under a
         // pending approval is caught by the apply, which confirms the digest once, and by a webhook carrying it.
         var inFlight = known is null && await approvals.OpenVersionAsync(workload.Id, ct) == chosen;
@@ -204,7 +211,7 @@ public sealed partial class UpdatePlanner(
             : inFlight ? null
             : (await registry.GetDigestAsync(image.WithTag(chosen), credential, ct)).Value;
         var images = containers.Select(c => new ImageUpdate(c.Name, ImageText.WithTag(c.Image, chosen))).ToList();
-        return await ProposeAsync(workload, image, current, chosen, digest, images, choice.Summary,
+        return await ProposeAsync(workload, image, current, chosen, digest, images, summary,
             pending => TagChooser.Choose(policy, current, [pending, chosen]).Chosen == chosen, ct);
     }
 

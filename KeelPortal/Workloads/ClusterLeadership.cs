@@ -31,8 +31,8 @@ public sealed partial class ClusterLeadership(
 
     public bool Enabled => options.Value.LeaderElection switch
     {
-        "on" => true,
-        "off" => false,
+        LeaderElectionMode.On => true,
+        LeaderElectionMode.Off => false,
         _ => data.Value.IsPostgres,
     };
 

@@ -25,6 +25,7 @@ public sealed partial class RolloutTracker(
     AuditTrail audit,
     IOptions<WorkloadsOptions> options,
     TimeProvider time,
+    Telemetry.PortalMetrics metrics,
     ILogger<RolloutTracker> logger) : BackgroundService
 {
     private static readonly TimeSpan DeadlineCheck = TimeSpan.FromSeconds(1);
@@ -251,7 +252,7 @@ public sealed partial class RolloutTracker(
         LogFinished(record.WorkloadId, record.FromVersion, record.ToVersion, progress.State, progress.Reason);
         await audit.RecordAsync("system", progress.State == RolloutState.Succeeded ? AuditActions.RolloutSucceeded : AuditActions.RolloutFailed,
             $"{record.WorkloadId}:{record.ToVersion}", $"{progress.State}: {progress.Reason}", ct);
-        Telemetry.PortalTelemetry.Rollouts.Add(1, new KeyValuePair<string, object?>("outcome", progress.State.ToString()));
+        metrics.Rollouts.Add(1, new KeyValuePair<string, object?>("outcome", progress.State.ToString()));
         Telemetry.PortalTelemetry.Finished("keelportal.rollout", record.TraceParent, new DateTimeOffset(record.StartedAtUtc, TimeSpan.Zero), time.GetUtcNow(),
             ("keelportal.approval.id", record.ApprovalId), ("keelportal.workload", record.WorkloadId), ("keelportal.rollout.outcome", progress.State.ToString()));
     }

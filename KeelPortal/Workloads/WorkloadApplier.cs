@@ -119,15 +119,17 @@ public sealed partial class WorkloadApplier(
         }
         catch (KubernetesApiException e)
         {
-            return e.Status switch
-            {
-                404 => new(ApplyOutcome.WorkloadGone, $"{request.WorkloadId} no longer exists"),
-                403 => new(ApplyOutcome.Forbidden, $"KeelPortal may not update {request.WorkloadId}: {e.Message}"),
-                0 => new(ApplyOutcome.ApiError, $"the cluster could not be reached: {e.Message}"),
-                _ => new(ApplyOutcome.ApiError, $"the API server refused the update of {request.WorkloadId} ({e.Status}): {e.Message}"),
-            };
+            return Refused(request.WorkloadId, e);
         }
     }
+
+    private static ApplyResult Refused(string workloadId, KubernetesApiException e) => e.Status switch
+    {
+        404 => new(ApplyOutcome.WorkloadGone, $"{workloadId} no longer exists"),
+        403 => new(ApplyOutcome.Forbidden, $"KeelPortal may not update {workloadId}: {e.Message}"),
+        0 => new(ApplyOutcome.ApiError, $"the cluster could not be reached: {e.Message}"),
+        _ => new(ApplyOutcome.ApiError, $"the API server refused the update of {workloadId} ({e.Status}): {e.Message}"),
+    };
 
     /// <summary>Invalid when a container does not exist; already at target when every image (and digest) matches.</summary>
     private static ApplyResult? Check(WorkloadObject current, ApplyRequest request)

@@ -34,7 +34,7 @@ public sealed record ReleaseDetails(
     string? AppVersion,
     int Revision,
     string Status,
-    string Driver,
+    HelmDriver Driver,
     IReadOnlyList<string> Dependencies,
     ChartReference? ChartReference,
     IReadOnlyList<ReleaseImagePaths> Images,

@@ -2,6 +2,10 @@ using System.ComponentModel.DataAnnotations;
 
 namespace KeelPortal.Workloads;
 
+/// <summary>Whether replicas elect one cluster watcher: with the PostgreSQL provider (auto), always (on) or never (off).</summary>
+[System.ComponentModel.TypeConverter(typeof(Data.ModeConverter<LeaderElectionMode>))]
+public enum LeaderElectionMode { Auto, On, Off }
+
 public sealed class WorkloadsOptions
 {
     public const string Section = "Workloads";
@@ -49,8 +53,7 @@ public sealed class WorkloadsOptions
     /// Whether replicas elect one cluster watcher with a Kubernetes Lease: <c>auto</c> (on with the PostgreSQL
     /// provider, the one that runs several replicas), <c>on</c> or <c>off</c> (this instance always watches).
     /// </summary>
-    [RegularExpression("^(auto|on|off)$", ErrorMessage = "Workloads:LeaderElection must be auto, on or off.")]
-    public string LeaderElection { get; set; } = "auto";
+    public LeaderElectionMode LeaderElection { get; set; } = LeaderElectionMode.Auto;
 
     /// <summary>The Lease the replicas hold, in <see cref="LeaseNamespace"/>.</summary>
     [Required(AllowEmptyStrings = false)]

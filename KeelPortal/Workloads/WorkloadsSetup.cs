@@ -8,6 +8,7 @@ public static class WorkloadsSetup
             .BindConfiguration(WorkloadsOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        Data.Modes.AddModes<WorkloadsOptions>(builder.Services, WorkloadsOptions.Section);
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<WorkloadsChanged>().Add<RolloutFinished>());
         builder.Services.AddSingleton<ClusterConnection>();
         builder.Services.AddSingleton<WorkloadStore>();
