@@ -238,6 +238,60 @@ public sealed class OutboxTests
         Assert.Equal(("root", $"work/{dead.Id}"), (Assert.Single(audit.Entries).Actor, audit.Entries[0].Subject));
     }
 
+    /// <summary>Work of one lane; <paramref name="Block"/> makes its handler run until the host stops.</summary>
+    public sealed record LaneWork(string Name, bool Block = false);
+
+    private sealed class LaneWorkHandler(TestWorkLog log) : IMessageHandler<LaneWork>
+    {
+        public async Task<WorkResult> HandleAsync(LaneWork message, WorkContext work, CancellationToken ct)
+        {
+            lock (log.Done)
+            {
+                log.Done.Add((message.Name, work.Attempt));
+            }
+            if (message.Block)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            return WorkResult.Done;
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_gives_back_the_work_it_runs_and_the_work_queued_behind_it_without_counting_an_attempt()
+    {
+        var log = new TestWorkLog();
+        await using var portal = new PortalFactory().With("Work:Lease", "00:05:00")
+            .WithServices(s =>
+            {
+                s.AddSingleton(log);
+                s.AddHandler<LaneWork, LaneWorkHandler>(lane: "test-lane");
+            });
+        var contexts = portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        var outbox = portal.Services.GetRequiredService<Outbox>();
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            outbox.Stage(db, new LaneWork("running", Block: true));
+            outbox.Stage(db, new LaneWork("queued"));
+            await db.SaveChangesAsync();
+            await transaction.CommitAsync();
+        }
+        await Eventually.TrueAsync(() => Task.FromResult(log.Saw("running")), TimeSpan.FromSeconds(10), "the first work of the lane runs");
+
+        await portal.Services.GetRequiredService<WorkRunner>().StopAsync(CancellationToken.None);
+
+        // Both claims are free at once (not after the 5-minute lease), and neither counts as an attempt.
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            var rows = await db.Set<PortalEvent>().Where(e => e.Type == nameof(LaneWork)).OrderBy(e => e.Id).ToListAsync();
+            Assert.All(rows, r => Assert.Null(r.ClaimedUntilUtc));
+            Assert.All(rows, r => Assert.Equal(0, r.Attempts));
+            Assert.All(rows, r => Assert.Null(r.HandledAtUtc));
+        }
+        Assert.False(log.Saw("queued"), "the queued work did not start here");
+    }
+
     [Fact]
     public async Task A_claim_taken_over_can_neither_act_nor_finish()
     {

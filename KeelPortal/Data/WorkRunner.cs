@@ -41,6 +41,9 @@ public sealed partial class WorkRunner(
 
     private readonly ILookup<string, IWorkHandler> handlers = registered.ToLookup(h => h.MessageType, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> running = new(StringComparer.Ordinal);
+
+    /// <summary>The claims of work this runner was given and has not finished (queued, or running), by token.</summary>
+    private readonly ConcurrentDictionary<string, long> claimedHere = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, bool> tasks = new();
     private readonly ConcurrentDictionary<string, Channel<(PortalEvent Row, int Attempt, string Token)>> lanes = new(StringComparer.Ordinal);
     private CancellationToken stopping = new(canceled: true);
@@ -70,6 +73,42 @@ public sealed partial class WorkRunner(
         await base.StopAsync(cancellationToken);
         // Running work was cancelled with the host: each gave its claim back, so another replica takes it at once.
         await Task.WhenAll(tasks.Keys).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await GiveBackUnstartedAsync();
+    }
+
+    /// <summary>
+    /// Stopping: work claimed here that never started (queued in a lane behind other work, or on its way from a commit)
+    /// goes back as well, so another replica starts it at once instead of after the lease. Work still running (the host
+    /// stopped waiting for it) keeps its claim.
+    /// </summary>
+    private async Task GiveBackUnstartedAsync()
+    {
+        try
+        {
+            while (starts.Reader.TryRead(out var row))
+            {
+                claimedHere[row.ClaimToken!] = row.Id;
+            }
+            var unstarted = claimedHere.Keys.Except(running.Keys).ToList();
+            if (unstarted.Count == 0)
+            {
+                return;
+            }
+            await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
+            var given = await db.Set<PortalEvent>()
+                .Where(e => e.Work && unstarted.Contains(e.ClaimToken!) && e.ClaimedUntilUtc != null && e.HandledAtUtc == null && e.DeadAtUtc == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null).SetProperty(e => e.Attempts, e => e.Attempts - 1));
+            if (given > 0)
+            {
+                LogGivenBack(given);
+            }
+        }
+#pragma warning disable CA1031 // The claims then run out on their own.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogEndFailed(e, 0, "give back on stop");
+        }
     }
 
     /// <summary>
@@ -134,10 +173,11 @@ public sealed partial class WorkRunner(
 
     private void Start(PortalEvent row, int attempt, string token)
     {
+        claimedHere[token] = row.Id;
         var ct = stopping;
         if (ct.IsCancellationRequested)
         {
-            return; // Stopping: the claim runs out and another replica takes it.
+            return; // Stopping: the claim is given back when the runner stops.
         }
         if (handlers[row.Type].Select(h => h.Lane).FirstOrDefault(l => l is not null) is { } lane)
         {
@@ -174,6 +214,18 @@ public sealed partial class WorkRunner(
     }
 
     private async Task RunAsync(PortalEvent row, int attempt, string token, CancellationToken ct)
+    {
+        try
+        {
+            await RunClaimedAsync(row, attempt, token, ct);
+        }
+        finally
+        {
+            claimedHere.TryRemove(token, out _);
+        }
+    }
+
+    private async Task RunClaimedAsync(PortalEvent row, int attempt, string token, CancellationToken ct)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object?> { ["EventId"] = row.Id, ["Work"] = row.Type, ["Attempt"] = attempt });
         try
@@ -367,6 +419,9 @@ public sealed partial class WorkRunner(
     }
 
     private static string? Shorten(string? reason) => reason is { Length: > 1000 } ? reason[..999] + "…" : reason;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: gave back {Count} piece(s) of work claimed here and not started, for another replica to start at once")]
+    private partial void LogGivenBack(int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Work {EventId} ({Type}) was claimed by {Replica}, whose claim ran out; taking it over")]
     private partial void LogTakenOver(long eventId, string type, string replica);
