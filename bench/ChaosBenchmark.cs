@@ -67,6 +67,12 @@ internal sealed class ChaosRun(PortalFleet fleet, RegistryFaults registry, IRead
     private readonly ConcurrentDictionary<string, byte> down = new(StringComparer.Ordinal);
     private readonly DateTime origin = DateTime.UtcNow;
 
+    /// <summary>The run's start as a Stopwatch timestamp (the receiver's clock), for placing its records among the faults.</summary>
+    public long Origin { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>When each fault was injected, seconds into the run.</summary>
+    public ConcurrentQueue<(double At, string Line)> Faults { get; } = new();
+
     public PortalFleet Fleet => fleet;
 
     public RegistryFaults Registry => registry;
@@ -395,6 +401,7 @@ internal sealed class ChaosRun(PortalFleet fleet, RegistryFaults registry, IRead
     {
         var line = $"t+{(DateTime.UtcNow - origin).TotalSeconds,5:0}s {kind,-15} {what}";
         FaultLog.Enqueue((kind, line));
+        Faults.Enqueue(((DateTime.UtcNow - origin).TotalSeconds, line));
         Console.WriteLine(line);
     }
 
@@ -477,8 +484,17 @@ internal sealed partial class ChaosReport(ChaosRun run)
         }
         Console.WriteLine($"PATCH answers: {string.Join(", ", fleet.Cluster.Requests.Where(r => r.Method == "PATCH").GroupBy(r => r.Status).OrderBy(g => g.Key).Select(g => $"{g.Key} ×{g.Count()}"))}");
 
-        // Deliveries: each message (event, channel) answered exactly once by the receiver.
-        var messages = fleet.Receiver.At("ops").GroupBy(m => m.Body).Select(g => (Answered: g.Count(m => m.Status is >= 200 and < 300), Sent: g.Count())).ToList();
+        // Deliveries: each message (event, channel — one delivery, one Idempotency-Key) answered exactly once by the receiver.
+        var received = fleet.Receiver.At("ops").GroupBy(m => m.IdempotencyKey ?? m.Body).ToList();
+        var messages = received.Select(g => (Answered: g.Count(m => m.Status is >= 200 and < 300), Sent: g.Count())).ToList();
+        foreach (var copies in received.Where(g => g.Count(m => m.Status is >= 200 and < 300) > 1))
+        {
+            // Where a second copy came from: the faults in the lease and attempt timeout before it.
+            var times = copies.Where(m => m.Status is >= 200 and < 300)
+                .Select(m => System.Diagnostics.Stopwatch.GetElapsedTime(run.Origin, m.At).TotalSeconds).ToList();
+            Console.WriteLine($"    {copies.Key} answered at t+{string.Join(", t+", times.Select(t => t.ToString("0.0", CultureInfo.InvariantCulture)))} s; faults shortly before: "
+                + string.Join(" | ", run.Faults.Where(f => f.At >= times[0] - 20 && f.At <= times[^1]).Select(f => f.Line.Trim())));
+        }
         var duplicates = messages.Count(m => m.Answered > 1);
         var unanswered = messages.Count(m => m.Answered == 0);
         Console.WriteLine($"messages: {messages.Count} distinct, answered exactly once {messages.Count(m => m.Answered == 1)}, answered twice or more {duplicates}, " +

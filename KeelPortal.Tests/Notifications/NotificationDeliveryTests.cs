@@ -25,6 +25,9 @@ public sealed class NotificationDeliveryTests
         var bodies = receiver.At("flaky").Select(m => m.Body).ToList();
         Assert.Equal(3, bodies.Count);
         Assert.Single(bodies.Distinct());
+        // Every attempt names the delivery the same way, so a receiver that keeps keys can drop a copy.
+        var key = Assert.Single(receiver.At("flaky").Select(m => m.IdempotencyKey).Distinct());
+        Assert.Equal($"keelportal-delivery-{delivery.Id}", key);
         Assert.Contains(portal.Logs.Lines, l => l.Message.Contains("Notification UpdateApplied to channel flaky: attempt 1 failed (500 Internal Server Error: upstream broke); it is tried again", StringComparison.Ordinal));
     }
 

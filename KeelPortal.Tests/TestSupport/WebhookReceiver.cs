@@ -14,6 +14,9 @@ public sealed record ReceivedMessage(string Path, string Body, string? Authoriza
 
     /// <summary>The status it was answered with; 0 while it is held or was never answered (the sender gave up).</summary>
     public int Status { get; set; }
+
+    /// <summary>The <c>Idempotency-Key</c> header it carried, if any.</summary>
+    public string? IdempotencyKey { get; init; }
 }
 
 /// <summary>
@@ -76,7 +79,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var path = context.Request.Path.Value ?? "/";
         var message = new ReceivedMessage(path, body, context.Request.Headers.Authorization.FirstOrDefault(), context.Request.ContentType,
-            System.Diagnostics.Stopwatch.GetTimestamp());
+            System.Diagnostics.Stopwatch.GetTimestamp()) { IdempotencyKey = context.Request.Headers["Idempotency-Key"].FirstOrDefault() };
         received.Enqueue(message);
         if (hanging.ContainsKey(path))
         {

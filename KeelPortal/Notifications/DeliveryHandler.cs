@@ -45,7 +45,7 @@ public sealed partial class DeliveryHandler(
         {
             null => new DeliveryAttempt(false, false, null, "the channel was removed, or its target can no longer be decrypted"),
             { Enabled: false } => new DeliveryAttempt(false, false, null, "the channel was disabled"),
-            _ => await notifier.SendAsync(channel, notification, ct),
+            _ => await notifier.SendAsync(channel, notification, ct, $"keelportal-delivery-{delivery.Id}"),
         };
         metrics.Deliveries.Add(1, new("kind", channel?.Type.ToString() ?? "removed"), new("outcome", attempt.Delivered ? "delivered" : "failed"));
         var retry = !attempt.Delivered && attempt.Retryable && !work.IsLastAttempt;

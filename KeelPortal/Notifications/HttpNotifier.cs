@@ -14,7 +14,12 @@ public sealed record DeliveryAttempt(bool Delivered, bool Retryable, int? Status
 /// <summary>The outside world of this slice: posting one message to one channel.</summary>
 public interface INotifier
 {
-    Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct);
+    /// <summary>
+    /// One attempt. <paramref name="idempotencyKey"/> names the delivery, the same on every attempt of it (sent as
+    /// <c>Idempotency-Key</c>): a receiver that keeps them can drop a second copy — what an at-least-once sender cannot
+    /// rule out when it stops between the receiver's answer and recording it.
+    /// </summary>
+    Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct, string? idempotencyKey = null);
 }
 
 /// <summary>
@@ -25,7 +30,7 @@ public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions>
 {
     public const int AnswerLength = 300;
 
-    public async Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct)
+    public async Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct, string? idempotencyKey = null)
     {
         var o = options.Value;
         var body = MessageComposer.Compose(notification, channel, o.PublicBaseUrl, chat.ActionsFor(notification, channel));
@@ -33,6 +38,10 @@ public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions>
         {
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, MediaTypeNames.Application.Json),
         };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        }
         if (channel.IsSlackToken)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", channel.Target.Trim());
