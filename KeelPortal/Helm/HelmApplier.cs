@@ -25,10 +25,11 @@ public sealed partial class HelmApplier(
 
     public async Task<ApplyResult> ApplyAsync(ApplyRequest request, CancellationToken ct)
     {
-        if (Check(request) is not { } target)
+        if (Check(request, out var checkedTarget) is { } refused)
         {
-            return Refusal(request);
+            return refused;
         }
+        var target = checkedTarget!;
         JsonObject stored;
         int revision;
         try
@@ -66,32 +67,32 @@ public sealed partial class HelmApplier(
         return await UpgradeAsync(request, target, stored, revision, planned.Sets, from, ct);
     }
 
-    /// <summary>The release, helm and the cluster connection the request needs; null when one is missing (<see cref="Refusal"/> says which).</summary>
-    private Target? Check(ApplyRequest request) =>
-        WorkloadId.TryParse(request.WorkloadId, out var kind, out var ns, out var name) && kind == WorkloadKind.HelmRelease
-        && Binary() is { } helm && connection.Client is { } client && connection.Configuration is { } config
-        && catalog.Snapshot(request.WorkloadId) is { Release: { } details } snapshot
-        && !(details.History is [var newest, ..] && HelmReleases.IsPending(newest.Status))
-            ? new(helm, client, config, ns, name, snapshot, details, details.Driver)
-            : null;
-
-    private ApplyResult Refusal(ApplyRequest request)
+    /// <summary>The release, helm and the cluster connection the request needs, or why the upgrade cannot start (in the order checked).</summary>
+    private ApplyResult? Check(ApplyRequest request, out Target? target)
     {
-        if (!WorkloadId.TryParse(request.WorkloadId, out var kind, out _, out _) || kind != WorkloadKind.HelmRelease)
+        target = null;
+        if (!WorkloadId.TryParse(request.WorkloadId, out var kind, out var ns, out var name) || kind != WorkloadKind.HelmRelease)
         {
             return new(ApplyOutcome.Invalid, $"'{request.WorkloadId}' is not a Helm release such as default/web");
         }
-        if (Binary() is null)
+        if (Binary() is not { } helm)
         {
             return new(ApplyOutcome.Invalid, $"helm is not installed: set Helm:BinaryPath (now '{options.Value.BinaryPath}')");
         }
-        if (connection.Client is null || connection.Configuration is null)
+        if (connection.Client is not { } client || connection.Configuration is not { } config)
         {
             return new(ApplyOutcome.NoCluster, connection.Status.Message);
         }
-        return catalog.Snapshot(request.WorkloadId) is { Release.History: [var newest, ..] } && HelmReleases.IsPending(newest.Status)
-            ? new(ApplyOutcome.Busy, $"another Helm operation on {request.WorkloadId} is in progress (revision {newest.Revision} is {newest.Status})")
-            : new(ApplyOutcome.WorkloadGone, $"the Helm release {request.WorkloadId} no longer exists or is no longer tracked");
+        if (catalog.Snapshot(request.WorkloadId) is not { Release: { } details } snapshot)
+        {
+            return new(ApplyOutcome.WorkloadGone, $"the Helm release {request.WorkloadId} no longer exists or is no longer tracked");
+        }
+        if (details.History is [var newest, ..] && HelmReleases.IsPending(newest.Status))
+        {
+            return new(ApplyOutcome.Busy, $"another Helm operation on {request.WorkloadId} is in progress (revision {newest.Revision} is {newest.Status})");
+        }
+        target = new(helm, client, config, ns, name, snapshot, details, details.Driver);
+        return null;
     }
 
     /// <summary>
