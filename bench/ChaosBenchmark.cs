@@ -416,26 +416,8 @@ internal sealed class ChaosRun(PortalFleet fleet, RegistryFaults registry, IRead
         }
     }
 
-    private static async Task<bool> WhenAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (await condition())
-                {
-                    return true;
-                }
-            }
-            catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
-            {
-                // The database is busy with the run; look again.
-            }
-            await Task.Delay(50);
-        }
-        return false;
-    }
+    private static Task<bool> WhenAsync(Func<Task<bool>> condition, TimeSpan timeout) =>
+        Eventually.WithinAsync(condition, timeout, e => e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException);
 }
 
 /// <summary>What the API server and the receiver recorded, against what the portal says it did.</summary>

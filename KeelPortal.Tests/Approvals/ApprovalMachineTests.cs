@@ -106,7 +106,7 @@ public sealed class ApprovalMachineTests
             e => Assert.Equal(new VoteCast("bob", true, "  looks good "), e),
             e => Assert.Equal(new Audited("bob", AuditActions.ApprovalVoted, "2/2; looks good via Slack"), e),
             e => Assert.Equal(new Moved(ApprovalState.Pending, ApprovalState.Approved, "approved by 2 vote(s)"), e),
-            e => Assert.Equal(new Audited(ApprovalMachine.System, AuditActions.ApprovalApproved, "approved by 2 vote(s)"), e),
+            e => Assert.Equal(new Audited(AuditTrail.System, AuditActions.ApprovalApproved, "approved by 2 vote(s)"), e),
             e => Assert.IsType<ApplyRequested>(e));
     }
 
@@ -143,7 +143,7 @@ public sealed class ApprovalMachineTests
         var takeover = ApprovalMachine.Decide(frozen, new Claim("t2"));
         Assert.Equal(ApprovalState.Applying, takeover.MovesTo);
         Assert.Contains(new Claimed("t2"), takeover.Events);
-        Assert.Contains(new Audited(ApprovalMachine.System, AuditActions.ApplyStarted, "1.2.3 -> 1.2.4 (attempt 2)"), takeover.Events);
+        Assert.Contains(new Audited(AuditTrail.System, AuditActions.ApplyStarted, "1.2.3 -> 1.2.4 (attempt 2)"), takeover.Events);
         Assert.Equal(Refusal.ClaimLost, ApprovalMachine.Decide(In(ApprovalState.Applying) with { ClaimLive = false }, new Claim("t1")).Refused);
 
         var taken = In(ApprovalState.Applying) with { ClaimToken = "t2" };
@@ -159,7 +159,7 @@ public sealed class ApprovalMachineTests
         var back = ApprovalMachine.Decide(In(ApprovalState.Applying), new NewDigestAtApply("t1", "sha256:bbb"));
         Assert.Equal(ApprovalState.Pending, back.MovesTo);
         Assert.Contains(new VotesCleared("sha256:bbb"), back.Events);
-        Assert.Contains(new Audited(ApprovalMachine.System, AuditActions.ApprovalVotesReset, "digest sha256:aaa -> sha256:bbb at apply; 1 vote(s) cleared"), back.Events);
+        Assert.Contains(new Audited(AuditTrail.System, AuditActions.ApprovalVotesReset, "digest sha256:aaa -> sha256:bbb at apply; 1 vote(s) cleared"), back.Events);
 
         var aside = ApprovalMachine.Decide(In(ApprovalState.Applying) with { OtherPending = true }, new NewDigestAtApply("t1", "sha256:bbb"));
         Assert.Equal(ApprovalState.Superseded, aside.MovesTo);

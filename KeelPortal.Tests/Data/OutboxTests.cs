@@ -9,6 +9,7 @@ using KeelPortal.Workloads;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Tests.Data;
 
@@ -108,6 +109,18 @@ public sealed class OutboxTests
         }
     }
 
+    /// <summary>Work committed, claimed, by a replica that died right after (its claim runs for the lease, from now).</summary>
+    private static async Task OrphanAsync(PortalDbContext db, TestWork message, TimeSpan lease)
+    {
+        var now = DateTime.UtcNow;
+        db.Add(new PortalEvent
+        {
+            Type = nameof(TestWork), Payload = System.Text.Json.JsonSerializer.Serialize(message, System.Text.Json.JsonSerializerOptions.Web),
+            OccurredAtUtc = now, Work = true, ClaimedBy = "replica-gone", ClaimToken = "gone", ClaimedUntilUtc = now + lease, Attempts = 1,
+        });
+        await db.SaveChangesAsync();
+    }
+
     private static PortalFactory WorkPortal(TestWorkLog log) => new PortalFactory()
         .With("Data:EventPollInterval", "00:00:00.200").With("Work:Lease", "00:00:02")
         .With("Work:FirstRetryDelay", "00:00:00.100").With("Work:MaxAttempts", "3")
@@ -128,14 +141,12 @@ public sealed class OutboxTests
         {
             await using var transaction = await db.Database.BeginTransactionAsync();
             outbox.Stage(db, new TestWork("here"));
-            outbox.Stage(db, new TestWork("orphan"));
             await db.SaveChangesAsync();
+            // The orphan: committed, claimed, by a replica that died right after its commit (its claim runs for the lease).
+            await OrphanAsync(db, new TestWork("orphan"), portal.Services.GetRequiredService<IOptions<WorkOptions>>().Value.Lease);
             // Not started before the commit.
             await Task.Yield();
             Assert.False(log.Saw("here"), "work started before its transaction committed");
-            // The orphan: claimed by a replica that died right after its commit (its claim runs for the lease).
-            await db.Set<PortalEvent>().Where(e => e.Payload.Contains("orphan"))
-                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedBy, "replica-gone").SetProperty(e => e.ClaimToken, "gone"));
             await transaction.CommitAsync();
         }
         var committed = System.Diagnostics.Stopwatch.StartNew();
@@ -317,10 +328,10 @@ public sealed class OutboxTests
             {
                 await using var c = await contexts.CreateDbContextAsync(ct);
                 return await c.Set<PortalEvent>().AnyAsync(e => e.Id == id && e.ClaimToken == "the-old-holder", ct);
-            });
+            }, TimeProvider.System, TimeSpan.FromSeconds(30));
             Assert.False(await frozen.HoldsAsync(CancellationToken.None));
             Assert.False(await frozen.Held(db).AnyAsync());
-            var current = new WorkContext(id, DateTime.UtcNow, 2, 3, "the-new-holder", _ => Task.FromResult(true));
+            var current = new WorkContext(id, DateTime.UtcNow, 2, 3, "the-new-holder", _ => Task.FromResult(true), TimeProvider.System, TimeSpan.FromSeconds(30));
             Assert.True(await current.Held(db).AnyAsync());
         }
     }

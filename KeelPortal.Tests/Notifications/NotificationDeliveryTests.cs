@@ -233,25 +233,14 @@ public sealed class NotificationDeliveryTests
         using var portal = NotificationHost.Portal();
         await portal.AddAsync(NotificationHost.Channel("ops", ChannelType.Webhook, receiver.Url("ops")));
         var contexts = portal.Services.GetRequiredService<IDbContextFactory<KeelPortal.Data.PortalDbContext>>();
+        // Its work, now held by another replica.
+        var (delivery, work) = await HeldDeliveryAsync(contexts, "the-new-holder");
         var now = DateTime.UtcNow;
-        var delivery = new NotificationDelivery
-        {
-            ChannelName = "ops", EventKey = "test:fenced", Event = NotificationEvents.UpdateApplied, Level = NotificationLevel.Success,
-            NotificationJson = System.Text.Json.JsonSerializer.Serialize(NotificationHost.UpdateApplied(), NotificationCenter.Json),
-            State = DeliveryState.Pending, OccurredAtUtc = now, QueuedAtUtc = now, CreatedAtUtc = now, UpdatedAtUtc = now,
-        };
-        // Its work, now held by another replica (written as no work of this portal's, so only this test acts on it).
-        var work = new KeelPortal.Data.PortalEvent { Type = nameof(DeliveryDue), Payload = "{}", OccurredAtUtc = now, ClaimToken = "the-new-holder", ClaimedUntilUtc = now.AddHours(1) };
-        await using (var db = await contexts.CreateDbContextAsync())
-        {
-            db.AddRange(delivery, work);
-            await db.SaveChangesAsync();
-        }
         KeelPortal.Data.WorkContext Claim(string token) => new(work.Id, now, 1, 5, token, async ct =>
         {
             await using var db = await contexts.CreateDbContextAsync(ct);
             return await db.Set<KeelPortal.Data.PortalEvent>().AnyAsync(e => e.Id == work.Id && e.ClaimToken == token, ct);
-        });
+        }, TimeProvider.System, TimeSpan.FromSeconds(30));
         var handler = ActivatorUtilities.CreateInstance<DeliveryHandler>(portal.Services);
 
         // The replica frozen past its lease wakes up: its fence says the claim is gone before anything is posted.
@@ -265,5 +254,89 @@ public sealed class NotificationDeliveryTests
         var delivered = (await portal.Services.GetRequiredService<NotificationCenter>().LogAsync("ops")).Single(d => d.Id == delivery.Id);
         Assert.Equal((DeliveryState.Delivered, 1), (delivered.State, delivered.Attempts));
     }
-}
 
+    [Fact]
+    public async Task A_sender_that_stands_still_between_its_fence_and_its_post_sends_nothing_when_it_wakes_and_the_next_attempt_sends_it_once()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using var portal = NotificationHost.Portal();
+        await portal.AddAsync(NotificationHost.Channel("ops", ChannelType.Webhook, receiver.Url("ops")));
+        var contexts = portal.Services.GetRequiredService<IDbContextFactory<KeelPortal.Data.PortalDbContext>>();
+        var (delivery, work) = await HeldDeliveryAsync(contexts, "the-holder");
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var claim = new KeelPortal.Data.WorkContext(work.Id, DateTime.UtcNow, 1, 5, "the-holder", _ => Task.FromResult(true), clock, TimeSpan.FromSeconds(4));
+        // The process stands still for 10 s after the fence renewed the claim (4 s safe) and before the body leaves:
+        // the connection is made while it stands still, as a SIGSTOP there would leave it.
+        using var standsStill = new StandsStill(clock, TimeSpan.FromSeconds(10)) { InnerHandler = new SocketsHttpHandler() };
+        using var http = new HttpClient(standsStill);
+        var handler = ActivatorUtilities.CreateInstance<DeliveryHandler>(portal.Services, ActivatorUtilities.CreateInstance<HttpNotifier>(portal.Services, http));
+
+        var woke = await handler.HandleAsync(new DeliveryDue(delivery.Id), claim, CancellationToken.None);
+        Assert.Equal(KeelPortal.Data.WorkEnd.Lost, woke.End);
+        Assert.Empty(receiver.At("ops")); // Had it left, its answer would have come back before HandleAsync returned.
+        var center = portal.Services.GetRequiredService<NotificationCenter>();
+        Assert.Equal(DeliveryState.Pending, (await center.LogAsync("ops")).Single(d => d.Id == delivery.Id).State);
+        Assert.Contains(portal.Logs.Lines, l => l.Message.Contains("not sent, its claim ran out before the message left", StringComparison.Ordinal));
+
+        // The next attempt (this claim renewed, or another replica's) stands still no more: the message goes, once.
+        var next = await handler.HandleAsync(new DeliveryDue(delivery.Id), claim, CancellationToken.None);
+        Assert.Equal(KeelPortal.Data.WorkEnd.Done, next.End);
+        Assert.Single(receiver.At("ops"));
+        Assert.Equal(DeliveryState.Delivered, (await center.LogAsync("ops")).Single(d => d.Id == delivery.Id).State);
+    }
+
+    [Fact]
+    public async Task A_post_refused_by_its_fence_puts_not_one_byte_on_the_wire()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/hook";
+        using var portal = NotificationHost.Portal();
+        var notifier = portal.Services.GetRequiredService<INotifier>();
+        var channel = new ChannelSettings("wire", ChannelType.Webhook, url, null, null, null, NotificationEvents.All, NotificationLevel.Info, true, true, "test");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var sending = notifier.SendAsync(channel, NotificationHost.UpdateApplied(), timeout.Token, new DeliveryFence("keelportal-delivery-1", () => false));
+        using var connection = await listener.AcceptTcpClientAsync(timeout.Token);
+        var received = new MemoryStream();
+        await connection.GetStream().CopyToAsync(received, timeout.Token); // Until the sender drops the connection.
+        var attempt = await sending;
+
+        Assert.True(attempt.FencedOff, attempt.Answer);
+        Assert.False(attempt.Delivered);
+        Assert.Equal(0, received.Length);
+    }
+
+    private static async Task<(NotificationDelivery Delivery, KeelPortal.Data.PortalEvent Work)> HeldDeliveryAsync(
+        IDbContextFactory<KeelPortal.Data.PortalDbContext> contexts, string holder)
+    {
+        var now = DateTime.UtcNow;
+        var delivery = new NotificationDelivery
+        {
+            ChannelName = "ops", EventKey = "test:fenced", Event = NotificationEvents.UpdateApplied, Level = NotificationLevel.Success,
+            NotificationJson = System.Text.Json.JsonSerializer.Serialize(NotificationHost.UpdateApplied(), NotificationCenter.Json),
+            State = DeliveryState.Pending, OccurredAtUtc = now, QueuedAtUtc = now, CreatedAtUtc = now, UpdatedAtUtc = now,
+        };
+        // Its work, held by the test (written as no work of this portal's, so only the test acts on it).
+        var work = new KeelPortal.Data.PortalEvent { Type = nameof(DeliveryDue), Payload = "{}", OccurredAtUtc = now, ClaimToken = holder, ClaimedUntilUtc = now.AddHours(1) };
+        await using var db = await contexts.CreateDbContextAsync();
+        db.AddRange(delivery, work);
+        await db.SaveChangesAsync();
+        return (delivery, work);
+    }
+
+    /// <summary>The first request finds the process standing still for <paramref name="still"/> before it goes on.</summary>
+    private sealed class StandsStill(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, TimeSpan still) : DelegatingHandler
+    {
+        private int requests;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref requests) == 1)
+            {
+                clock.Advance(still);
+            }
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}

@@ -10,12 +10,35 @@ public static class Eventually
 
     public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string? because = null)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
+        if (!await WithinAsync(condition, timeout))
         {
+            throw new TimeoutException($"condition not met within {timeout.TotalSeconds:0.#} s{(because is null ? "" : ": " + because)}");
+        }
+    }
+
+    /// <summary>
+    /// Whether the condition came true within <paramref name="timeout"/> (a benchmark reports a miss rather than
+    /// failing). An exception <paramref name="transient"/> accepts counts as "not yet" (a database busy with a run).
+    /// </summary>
+    public static async Task<bool> WithinAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<Exception, bool>? transient = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (transient?.Invoke(e) == true)
+            {
+            }
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"condition not met within {timeout.TotalSeconds:0.#} s{(because is null ? "" : ": " + because)}");
+                return false;
             }
             await Task.Delay(20);
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using KeelPortal.Approvals;
+using KeelPortal.Audit;
 using KeelPortal.Notifications;
 using KeelPortal.Tests.Notifications;
 using KeelPortal.Tests.TestSupport;
@@ -108,9 +109,9 @@ public sealed class RollbackTests
 
         Assert.Equal(2, pipeline.PatchesOf("shop"));
         var rollback = (await pipeline.Approvals.ForWorkloadAsync(Workload)).Single(a => a.RollbackBy is not null);
-        Assert.Equal((ApprovalBook.System, "1.1.0", "1.0.0", 0, ApprovalState.Applied), (rollback.RollbackBy, rollback.CurrentVersion, rollback.NewVersion, rollback.VotesRequired, rollback.State));
+        Assert.Equal((AuditTrail.System, "1.1.0", "1.0.0", 0, ApprovalState.Applied), (rollback.RollbackBy, rollback.CurrentVersion, rollback.NewVersion, rollback.VotesRequired, rollback.State));
         var skip = (await pipeline.Portal.Services.GetRequiredService<Holds>().SkipsAsync(Workload)).Single();
-        Assert.Equal(("1.1.0", ApprovalBook.System), (skip.Version, skip.SkippedBy));
+        Assert.Equal(("1.1.0", AuditTrail.System), (skip.Version, skip.SkippedBy));
         Assert.StartsWith("the rollout of 1.1.0 failed: progress deadline exceeded", skip.Reason, StringComparison.Ordinal);
         // The team hears what happened, in order, and why the portal went back.
         Assert.Equal(["UpdateApplied", "RolloutFailed", "UpdateApplied", "RolloutSucceeded"], messages.Select(m => m.Json["metadata"]!["event"]!.GetValue<string>()));
@@ -150,7 +151,7 @@ public sealed class RollbackTests
 
         await Eventually.TrueAsync(() => pipeline.ImageOf("shop") == $"{repository}:1.0.0", TimeSpan.FromSeconds(20), "the image is back at 1.0.0");
         var rollback = (await pipeline.Approvals.ForWorkloadAsync(Workload)).First(a => a.RollbackBy is not null);
-        Assert.Equal((ApprovalBook.System, "1.1.0", "1.0.0"), (rollback.RollbackBy, rollback.CurrentVersion, rollback.NewVersion));
+        Assert.Equal((AuditTrail.System, "1.1.0", "1.0.0"), (rollback.RollbackBy, rollback.CurrentVersion, rollback.NewVersion));
         Assert.DoesNotContain(pipeline.Portal.Logs.Lines, l => l.Message.Contains("cannot be named again", StringComparison.Ordinal));
     }
 }

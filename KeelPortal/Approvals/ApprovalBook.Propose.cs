@@ -65,7 +65,7 @@ public sealed partial class ApprovalBook
             // commit with it, so they precede whatever the apply (started at once) records.
             outbox.Stage(db, new ApprovalChanged(approval.Id, approval.WorkloadId, approval.State));
             var approved = approval.State == ApprovalState.Approved;
-            audit.Stage(db, System, approved ? AuditActions.UpdateApproved : AuditActions.ApprovalCreated, approval.Identifier,
+            audit.Stage(db, AuditTrail.System, approved ? AuditActions.UpdateApproved : AuditActions.ApprovalCreated, approval.Identifier,
                 $"{approval.CurrentVersion} -> {approval.NewVersion}; {(approved ? "no approval required" : $"0/{approval.VotesRequired} votes, deadline {approval.DeadlineUtc:u}")}; {proposal.Reason}");
             outbox.Stage(db, approved ? new ApprovalApproved(approval.Id) : new ApprovalProposed(approval.Id));
             await db.SaveChangesAsync(ct);

@@ -26,8 +26,6 @@ public sealed record ApprovalApproved(long ApprovalId);
 public sealed partial class ApprovalBook(
     IDbContextFactory<PortalDbContext> contexts, AuditTrail audit, Outbox outbox, TimeProvider time, Telemetry.PortalMetrics metrics, ILogger<ApprovalBook> logger)
 {
-    public const string System = AuditTrail.System;
-
     public static string IdentifierOf(string workloadId, string version) => $"{workloadId}:{version}";
 
     public static string MessageOf(string workloadId, string from, string to)

@@ -12,8 +12,6 @@ namespace KeelPortal.Approvals;
 /// </summary>
 public static class ApprovalMachine
 {
-    public const string System = AuditTrail.System;
-
     public static ApprovalDecision Decide(ApprovalFacts facts, ApprovalCommand command) => command switch
     {
         Vote vote => DecideVote(facts, vote),
@@ -28,7 +26,7 @@ public static class ApprovalMachine
             : facts.Digest == digest.Digest ? Refuse(Refusal.NothingToDo, $"{facts.Identifier} already has digest {digest.Digest}")
             : Accept($"the tag was pushed again with digest {digest.Digest}; votes reset",
                 new VotesCleared(digest.Digest), new Noted($"the tag was pushed again with digest {digest.Digest}; votes reset"),
-                new Audited(System, AuditActions.ApprovalVotesReset, $"digest {facts.Digest} -> {digest.Digest}; {facts.Votes.Count} vote(s) cleared")),
+                new Audited(AuditTrail.System, AuditActions.ApprovalVotesReset, $"digest {facts.Digest} -> {digest.Digest}; {facts.Votes.Count} vote(s) cleared")),
         Archive archive => Accept(archive.Delete ? "deleted" : "archived",
             new Archived(),
             facts.State == ApprovalState.Pending
@@ -47,7 +45,7 @@ public static class ApprovalMachine
         Finish finish => Fenced(facts, finish.Token, "finished") ?? Accept(finish.Reason,
             new Moved(ApprovalState.Applying, finish.Succeeded ? ApprovalState.Applied : ApprovalState.Failed, finish.Reason),
             new Finished(finish.Generation, finish.FromVersion),
-            new Audited(System, finish.Succeeded ? AuditActions.ApplySucceeded : AuditActions.ApplyFailed, finish.Reason)),
+            new Audited(AuditTrail.System, finish.Succeeded ? AuditActions.ApplySucceeded : AuditActions.ApplyFailed, finish.Reason)),
         NewDigestAtApply digest => Fenced(facts, digest.Token, "returned for a new digest") ?? DecideNewDigestAtApply(facts, digest),
         SupersedeAtApply stale => Fenced(facts, stale.Token, "superseded") ?? MoveAudited(facts, ApprovalState.Superseded, stale.Reason, AuditActions.ApplySuperseded),
         Release release => Fenced(facts, release.Token, "given back") ?? Accept(release.Reason, new Moved(ApprovalState.Applying, ApprovalState.Approved, release.Reason)),
@@ -149,7 +147,7 @@ public static class ApprovalMachine
         }
         return Accept($"attempt {facts.ApplyAttempts + 1}", new Claimed(claim.Token),
             new Moved(facts.State, ApprovalState.Applying, null),
-            new Audited(System, AuditActions.ApplyStarted, $"{facts.CurrentVersion} -> {facts.NewVersion} (attempt {facts.ApplyAttempts + 1})"));
+            new Audited(AuditTrail.System, AuditActions.ApplyStarted, $"{facts.CurrentVersion} -> {facts.NewVersion} (attempt {facts.ApplyAttempts + 1})"));
     }
 
     private static ApprovalDecision DecideNewDigestAtApply(ApprovalFacts facts, NewDigestAtApply digest)
@@ -162,12 +160,12 @@ public static class ApprovalMachine
         }
         var reason = $"the tag was pushed again with digest {digest.Digest} before it was applied; votes reset";
         return Accept(reason, new Moved(ApprovalState.Applying, ApprovalState.Pending, reason), new VotesCleared(digest.Digest),
-            new Audited(System, AuditActions.ApprovalVotesReset, $"digest {facts.Digest} -> {digest.Digest} at apply; {facts.Votes.Count} vote(s) cleared"));
+            new Audited(AuditTrail.System, AuditActions.ApprovalVotesReset, $"digest {facts.Digest} -> {digest.Digest} at apply; {facts.Votes.Count} vote(s) cleared"));
     }
 
     /// <summary>Voting completes: approved, audited by the system, and its apply committed with it.</summary>
     private static ApprovalEvent[] Approve(ApprovalFacts facts, string reason) =>
-        [new Moved(facts.State, ApprovalState.Approved, reason), new Audited(System, AuditActions.ApprovalApproved, reason), new ApplyRequested()];
+        [new Moved(facts.State, ApprovalState.Approved, reason), new Audited(AuditTrail.System, AuditActions.ApprovalApproved, reason), new ApplyRequested()];
 
     /// <summary>The fence: an applying approval's end is written only by the claim that holds it (a null token: any).</summary>
     private static ApprovalDecision? Fenced(ApprovalFacts facts, string? token, string what) =>
@@ -176,7 +174,7 @@ public static class ApprovalMachine
         : null;
 
     private static ApprovalDecision MoveAudited(ApprovalFacts facts, ApprovalState to, string reason, AuditAction action, string? details = null) =>
-        Accept(reason, new Moved(facts.State, to, reason), new Audited(System, action, details ?? reason));
+        Accept(reason, new Moved(facts.State, to, reason), new Audited(AuditTrail.System, action, details ?? reason));
 
     private static ApprovalDecision NotIn(ApprovalFacts facts, string what) =>
         Refuse(Refusal.NotInState, $"{facts.Identifier} is {Name(facts.State)}; it cannot be {what}");

@@ -107,6 +107,7 @@ public sealed class Outbox(IOptions<OutboxTypes> registered, IOptions<WorkOption
         {
             Type = type.Name,
             Payload = JsonSerializer.Serialize(message, type, Json),
+            ClaimedAtTimestamp = time.GetTimestamp(),
             OccurredAtUtc = time.GetUtcNow().UtcDateTime,
             Work = work(message),
         };

@@ -47,6 +47,12 @@ public sealed class PortalEvent
 
     /// <summary>Given up after <see cref="WorkOptions.MaxAttempts"/>: a dead letter, shown in the console, audited and counted.</summary>
     public DateTime? DeadAtUtc { get; set; }
+
+    /// <summary>
+    /// Not stored: this process's monotonic timestamp, taken before the wall-clock time its claim's lease counts from
+    /// (see <see cref="WorkContext.StillHolds"/>); 0 when this process did not claim it.
+    /// </summary>
+    internal long ClaimedAtTimestamp { get; set; }
 }
 
 internal sealed class PortalEventConfiguration : IEntityTypeConfiguration<PortalEvent>
@@ -54,6 +60,7 @@ internal sealed class PortalEventConfiguration : IEntityTypeConfiguration<Portal
     public void Configure(EntityTypeBuilder<PortalEvent> builder)
     {
         builder.ToTable("PortalEvents");
+        builder.Ignore(e => e.ClaimedAtTimestamp);
         builder.Property(e => e.Type).HasMaxLength(100);
         builder.Property(e => e.ClaimedBy).HasMaxLength(200);
         builder.Property(e => e.ClaimToken).HasMaxLength(32);

@@ -28,6 +28,12 @@ public enum WorkEnd
 
     /// <summary>Not yet: tried again at a given time, without counting an attempt (a change window, say).</summary>
     Wait,
+
+    /// <summary>
+    /// The claim was lost (another replica took it over, or this process stood still past it): the attempt writes
+    /// nothing more. The work is its holder's, or, once the claim runs out, the next claim's.
+    /// </summary>
+    Lost,
 }
 
 /// <summary>How an attempt ended; <see cref="At"/> is the earliest next attempt (a receiver's <c>Retry-After</c>, a window's opening).</summary>
@@ -38,11 +44,22 @@ public readonly record struct WorkResult(WorkEnd End, string? Reason = null, Dat
     public static WorkResult Retry(string reason, DateTime? notBeforeUtc = null) => new(WorkEnd.Retry, reason, notBeforeUtc);
 
     public static WorkResult WaitUntil(DateTime atUtc, string reason) => new(WorkEnd.Wait, reason, atUtc);
+
+    public static WorkResult Lost { get; } = new(WorkEnd.Lost);
 }
 
-/// <summary>The claim an attempt runs under, and what it may ask of it.</summary>
-public sealed class WorkContext(long eventId, DateTime occurredAtUtc, int attempt, int maxAttempts, string token, Func<CancellationToken, Task<bool>> holds)
+/// <summary>
+/// The claim an attempt runs under, and what it may ask of it. <paramref name="time"/>'s monotonic clock and
+/// <paramref name="safeFor"/> (<see cref="WorkOptions.SafeWindow"/>) make the last-moment fence <see cref="StillHolds"/>,
+/// counted from <paramref name="claimedAt"/> (the claim's own timestamp) until the first renewal.
+/// </summary>
+public sealed class WorkContext(
+    long eventId, DateTime occurredAtUtc, int attempt, int maxAttempts, string token, Func<CancellationToken, Task<bool>> holds,
+    TimeProvider time, TimeSpan safeFor, long claimedAt = 0)
 {
+    /// <summary>The monotonic timestamp at which the claim, or its last renewal that held, was sent (0: none yet).</summary>
+    private long heldSince = claimedAt;
+
     public long EventId { get; } = eventId;
 
     /// <summary>When the change that caused the work was committed.</summary>
@@ -59,8 +76,28 @@ public sealed class WorkContext(long eventId, DateTime occurredAtUtc, int attemp
     /// <summary>After this attempt the retry policy gives up: a handler may end the work its own way instead.</summary>
     public bool IsLastAttempt => Attempt >= MaxAttempts;
 
-    /// <summary>The fence: renews the claim and says whether it is still this attempt's (false: another replica took it over).</summary>
-    public Task<bool> HoldsAsync(CancellationToken ct) => holds(ct);
+    /// <summary>
+    /// The fence: renews the claim and says whether it is still this attempt's (false: another replica took it over, or
+    /// this process stood still so long during the renewal that the renewal cannot be counted on).
+    /// </summary>
+    public async Task<bool> HoldsAsync(CancellationToken ct)
+    {
+        var sent = time.GetTimestamp();
+        if (!await holds(ct))
+        {
+            return false;
+        }
+        Interlocked.Exchange(ref heldSince, sent);
+        return StillHolds();
+    }
+
+    /// <summary>
+    /// The last-moment fence, for the instant before a side effect leaves the process (the first byte of an HTTP body):
+    /// whether the lease renewed by the last <see cref="HoldsAsync"/> is certainly still running, by this process's
+    /// monotonic clock, with no round trip. A process frozen (SIGSTOP, a long GC pause, a suspended VM) after the
+    /// renewal finds it false on waking, before it sends, and the replica that took the work over is the only one that acts.
+    /// </summary>
+    public bool StillHolds() => Interlocked.Read(ref heldSince) is var since and not 0 && time.GetElapsedTime(since) < safeFor;
 
     /// <summary>
     /// The claim's row while it is still this attempt's, to make a write conditional on it in the same statement:
@@ -104,6 +141,12 @@ public sealed class WorkOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Work:Lease must be between 1 second and 1 hour.")]
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long after sending a renewal a handler counts on its claim without asking again (see
+    /// <see cref="WorkContext.StillHolds"/>): four fifths of the lease, leaving a fifth for the replicas' clocks to differ.
+    /// </summary>
+    public TimeSpan SafeWindow => Lease * 0.8;
 
     /// <summary>The wait before the second attempt; each further one doubles it (±20 % jitter), up to <see cref="MaxRetryDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "Work:FirstRetryDelay must be between 0 and 1 hour.")]

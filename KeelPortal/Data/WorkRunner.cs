@@ -95,9 +95,8 @@ public sealed partial class WorkRunner(
                 return;
             }
             await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-            var given = await db.Set<PortalEvent>()
-                .Where(e => e.Work && unstarted.Contains(e.ClaimToken!) && e.ClaimedUntilUtc != null && e.HandledAtUtc == null && e.DeadAtUtc == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null).SetProperty(e => e.Attempts, e => e.Attempts - 1));
+            var given = await GiveBack(db.Set<PortalEvent>()
+                .Where(e => e.Work && unstarted.Contains(e.ClaimToken!) && e.ClaimedUntilUtc != null && e.HandledAtUtc == null && e.DeadAtUtc == null));
             if (given > 0)
             {
                 LogGivenBack(given);
@@ -128,6 +127,7 @@ public sealed partial class WorkRunner(
         var due = await Claimable(set, known, now).OrderBy(e => e.Id).Take(ClaimBatch).ToListAsync(ct);
         foreach (var row in due)
         {
+            var stamp = time.GetTimestamp();
             now = time.GetUtcNow().UtcDateTime;
             var token = NewToken();
             var until = now + options.Value.Lease;
@@ -140,6 +140,7 @@ public sealed partial class WorkRunner(
                 {
                     LogTakenOver(row.Id, row.Type, row.ClaimedBy);
                 }
+                row.ClaimedAtTimestamp = stamp;
                 Start(row, row.Attempts + 1, token);
             }
         }
@@ -241,14 +242,17 @@ public sealed partial class WorkRunner(
                 return;
             }
             var mine = message is null ? [] : handlers[row.Type].Where(h => h.Wants(message)).ToList();
-            if (!await HoldsAsync(row.Id, token, ct))
+            ct.ThrowIfCancellationRequested(); // Stopping: not started, given back.
+            var work = Context(row, attempt, token);
+            // Claimed moments ago (the fast path, or the relay): the lease is surely running, no round trip. Started
+            // later (it waited in its lane), the claim is renewed first, or found taken over.
+            if (!work.StillHolds() && !await work.HoldsAsync(ct))
             {
                 LogLost(row.Id, row.Type);
                 return; // Taken over before it started here (it waited too long): the other replica does it.
             }
             running[token] = row.Id;
             WorkResult result;
-            var work = Context(row, attempt, token);
             try
             {
                 result = await HandleAsync(mine, message!, work, ct);
@@ -290,6 +294,8 @@ public sealed partial class WorkRunner(
             }
             end = (end.End, result.End) switch
             {
+                (WorkEnd.Lost, _) => end,
+                (_, WorkEnd.Lost) => result,
                 (_, WorkEnd.Retry) when end.End != WorkEnd.Retry => result,
                 (WorkEnd.Done, WorkEnd.Wait) => result,
                 (WorkEnd.Wait, WorkEnd.Wait) when result.At < end.At => result,
@@ -308,6 +314,9 @@ public sealed partial class WorkRunner(
         var reason = Shorten(result.Reason);
         switch (result.End)
         {
+            case WorkEnd.Lost:
+                LogLost(row.Id, row.Type);
+                return;
             case WorkEnd.Done:
                 if (await held.ExecuteUpdateAsync(s => s.SetProperty(e => e.HandledAtUtc, now), CancellationToken.None) == 0)
                 {
@@ -358,7 +367,8 @@ public sealed partial class WorkRunner(
 
     /// <summary>What a handler's attempt may ask of its claim.</summary>
     private WorkContext Context(PortalEvent row, int attempt, string token) =>
-        new(row.Id, row.OccurredAtUtc, attempt, options.Value.MaxAttempts, token, c => HoldsAsync(row.Id, token, c));
+        new(row.Id, row.OccurredAtUtc, attempt, options.Value.MaxAttempts, token, c => HoldsAsync(row.Id, token, c), time, options.Value.SafeWindow,
+            row.ClaimedAtTimestamp);
 
     /// <summary>Renews the claim if it is still <paramref name="token"/>'s: the fence, and the heartbeat of one piece of work.</summary>
     private async Task<bool> HoldsAsync(long eventId, string token, CancellationToken ct)
@@ -408,7 +418,7 @@ public sealed partial class WorkRunner(
         try
         {
             await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-            await Claims.Held(db, eventId, token).ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null).SetProperty(e => e.Attempts, e => e.Attempts - 1));
+            await GiveBack(Claims.Held(db, eventId, token));
         }
 #pragma warning disable CA1031 // The claim then runs out on its own.
         catch (Exception e)
@@ -418,6 +428,10 @@ public sealed partial class WorkRunner(
         }
     }
 
+    /// <summary>Claims given back unfinished, not counted as attempts: free for any replica's relay at once.</summary>
+    private static Task<int> GiveBack(IQueryable<PortalEvent> claims) =>
+        claims.ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, (DateTime?)null).SetProperty(e => e.Attempts, e => e.Attempts - 1));
+
     private static string? Shorten(string? reason) => reason is { Length: > 1000 } ? reason[..999] + "…" : reason;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: gave back {Count} piece(s) of work claimed here and not started, for another replica to start at once")]
@@ -426,7 +440,7 @@ public sealed partial class WorkRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Work {EventId} ({Type}) was claimed by {Replica}, whose claim ran out; taking it over")]
     private partial void LogTakenOver(long eventId, string type, string replica);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Work {EventId} ({Type}): another replica holds its claim now (this one ran past its lease); nothing more is done here")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Work {EventId} ({Type}): its claim is no longer this replica's (taken over, or this replica stood still past its lease); nothing more is done here")]
     private partial void LogLost(long eventId, string type);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Work {EventId}: {Handler} failed on attempt {Attempt}")]

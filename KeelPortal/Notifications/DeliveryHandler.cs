@@ -11,9 +11,11 @@ public sealed record DeliveryDue(long DeliveryId);
 public sealed record ChannelWaiting(string Channel);
 
 /// <summary>
-/// Posts one delivery, as the work of its <see cref="DeliveryDue"/>. The claim is checked right before the post, and
-/// the outcome is written only while the claim holds, so a replica frozen past its lease neither posts again nor
-/// records over the one that took it over. A receiver error (5xx, 408, 429) or no answer is tried again by the one
+/// Posts one delivery, as the work of its <see cref="DeliveryDue"/>. The claim is renewed before the post and checked
+/// again, by the monotonic clock, as the body's first byte is written (<see cref="DeliveryFence"/>); the outcome is
+/// written only while the claim holds. So a replica frozen past its lease neither posts again nor records over the one
+/// that took it over; what it cannot take back is a request it had already sent when it froze, which the receiver
+/// may see twice, with one <c>Idempotency-Key</c>. A receiver error (5xx, 408, 429) or no answer is tried again by the one
 /// retry policy (a longer <c>Retry-After</c> wins); any other 4xx, or the last attempt, is final. Each channel reads
 /// its events in order: its next delivery is queued in the same transaction that ends this one.
 /// </summary>
@@ -39,20 +41,26 @@ public sealed partial class DeliveryHandler(
         var notification = JsonSerializer.Deserialize<Notification>(delivery.NotificationJson, NotificationCenter.Json)!;
         if (!await work.HoldsAsync(ct) || !await StartAttemptAsync(delivery.Id, work, ct))
         {
-            return WorkResult.Done; // Taken over: the replica that holds the claim posts it.
+            return WorkResult.Lost; // Taken over: the replica that holds the claim posts it.
         }
         var attempt = channel switch
         {
             null => new DeliveryAttempt(false, false, null, "the channel was removed, or its target can no longer be decrypted"),
             { Enabled: false } => new DeliveryAttempt(false, false, null, "the channel was disabled"),
-            _ => await notifier.SendAsync(channel, notification, ct, $"keelportal-delivery-{delivery.Id}"),
+            // The claim is asked once more as the body's first byte is written: a sender that stood still since is fenced off there.
+            _ => await notifier.SendAsync(channel, notification, ct, new DeliveryFence($"keelportal-delivery-{delivery.Id}", work.StillHolds)),
         };
+        if (attempt.FencedOff)
+        {
+            LogFencedOff(notification.Event, delivery.ChannelName);
+            return WorkResult.Lost;
+        }
         metrics.Deliveries.Add(1, new("kind", channel?.Type.ToString() ?? "removed"), new("outcome", attempt.Delivered ? "delivered" : "failed"));
         var retry = !attempt.Delivered && attempt.Retryable && !work.IsLastAttempt;
         var state = attempt.Delivered ? DeliveryState.Delivered : retry ? DeliveryState.Retrying : DeliveryState.Failed;
         if (!await RecordAsync(delivery, work, state, attempt.StatusCode, attempt.Answer))
         {
-            return WorkResult.Done;
+            return WorkResult.Lost;
         }
         if (retry)
         {
@@ -122,6 +130,9 @@ public sealed partial class DeliveryHandler(
         await transaction.CommitAsync(CancellationToken.None);
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Notification {Event} to channel {Channel}: not sent, its claim ran out before the message left (this replica stood still); the replica that holds it now sends it")]
+    private partial void LogFencedOff(NotificationEvents @event, string channel);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Notification {Event} delivered to channel {Channel} (attempt {Attempts})")]
     private partial void LogDelivered(NotificationEvents @event, string channel, int attempts);

@@ -9,17 +9,26 @@ using Microsoft.Extensions.Options;
 namespace KeelPortal.Notifications;
 
 /// <summary>How one attempt to post a message went: what the receiver answered, and whether trying again may help.</summary>
-public sealed record DeliveryAttempt(bool Delivered, bool Retryable, int? StatusCode, string Answer, TimeSpan? RetryAfter = null);
+public sealed record DeliveryAttempt(bool Delivered, bool Retryable, int? StatusCode, string Answer, TimeSpan? RetryAfter = null)
+{
+    /// <summary>Not sent: the fence said no as the body was about to leave (nothing reached the receiver).</summary>
+    public bool FencedOff { get; init; }
+}
+
+/// <summary>
+/// What makes a delivery's post safe to attempt more than once. <paramref name="IdempotencyKey"/> names the delivery,
+/// the same on every attempt (sent as <c>Idempotency-Key</c>): a receiver that keeps them can drop a second copy — what
+/// an at-least-once sender cannot rule out when it stops between the receiver's answer and recording it.
+/// <paramref name="StillHolds"/> is asked as the body's first byte is written (the connection up, the headers not yet
+/// sent): false sends nothing.
+/// </summary>
+public sealed record DeliveryFence(string IdempotencyKey, Func<bool> StillHolds);
 
 /// <summary>The outside world of this slice: posting one message to one channel.</summary>
 public interface INotifier
 {
-    /// <summary>
-    /// One attempt. <paramref name="idempotencyKey"/> names the delivery, the same on every attempt of it (sent as
-    /// <c>Idempotency-Key</c>): a receiver that keeps them can drop a second copy — what an at-least-once sender cannot
-    /// rule out when it stops between the receiver's answer and recording it.
-    /// </summary>
-    Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct, string? idempotencyKey = null);
+    /// <summary>One attempt; a delivery's attempts pass its <paramref name="fence"/> (a test message has none).</summary>
+    Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct, DeliveryFence? fence = null);
 }
 
 /// <summary>
@@ -30,17 +39,16 @@ public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions>
 {
     public const int AnswerLength = 300;
 
-    public async Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct, string? idempotencyKey = null)
+    public async Task<DeliveryAttempt> SendAsync(ChannelSettings channel, Notification notification, CancellationToken ct, DeliveryFence? fence = null)
     {
         var o = options.Value;
         var body = MessageComposer.Compose(notification, channel, o.PublicBaseUrl, chat.ActionsFor(notification, channel));
-        using var request = new HttpRequestMessage(HttpMethod.Post, channel.IsSlackToken ? o.SlackApiUrl : new Uri(channel.Target.Trim()))
+        using var content = new FencedContent(Encoding.UTF8.GetBytes(body.ToJsonString()), fence?.StillHolds);
+        content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypeNames.Application.Json) { CharSet = Encoding.UTF8.WebName };
+        using var request = new HttpRequestMessage(HttpMethod.Post, channel.IsSlackToken ? o.SlackApiUrl : new Uri(channel.Target.Trim())) { Content = content };
+        if (fence is not null)
         {
-            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, MediaTypeNames.Application.Json),
-        };
-        if (idempotencyKey is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", fence.IdempotencyKey);
         }
         if (channel.IsSlackToken)
         {
@@ -64,6 +72,10 @@ public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions>
                 answer += " (redirects are not followed: enter the final webhook URL)";
             }
             return new DeliveryAttempt(false, retryable, status, answer, RetryAfterOf(response));
+        }
+        catch (Exception) when (content.Refused)
+        {
+            return new DeliveryAttempt(false, false, null, "not sent: the claim ran out before the message left") { FencedOff = true };
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -103,5 +115,43 @@ public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions>
         var read = await reader.ReadBlockAsync(buffer.AsMemory(), ct);
         var text = new string(buffer, 0, Math.Min(read, AnswerLength)).Trim();
         return read > AnswerLength ? text + "…" : text;
+    }
+}
+
+/// <summary>
+/// A request body that leaves only while its fence holds, asked as its first byte is written: the connection is up and
+/// the request's headers wait in the client's buffer, so a refusal here puts nothing on the wire (the connection is
+/// dropped). It is the last moment at which the sender can still take the request back.
+/// </summary>
+internal sealed class FencedContent(byte[] body, Func<bool>? stillHolds) : ByteArrayContent(body)
+{
+    /// <summary>The fence said no: nothing was sent.</summary>
+    public bool Refused { get; private set; }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+    {
+        Check();
+        return base.SerializeToStreamAsync(stream, context);
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        Check();
+        return base.SerializeToStreamAsync(stream, context, cancellationToken);
+    }
+
+    protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        Check();
+        base.SerializeToStream(stream, context, cancellationToken);
+    }
+
+    private void Check()
+    {
+        if (stillHolds is not null && !stillHolds())
+        {
+            Refused = true;
+            throw new IOException("The delivery's claim ran out before its message left; it is not sent.");
+        }
     }
 }

@@ -14,6 +14,8 @@ public sealed class WebhookTraffic(IOptions<TriggersOptions> options, TimeProvid
     private const int Span = 10;
     private readonly long[] arrivals = new long[Span];
     private long count;
+    private readonly Lock gate = new();
+    private Task lull = Task.CompletedTask;
 
     /// <summary>Notes one webhook's arrival.</summary>
     public void Arrived()
@@ -41,19 +43,48 @@ public sealed class WebhookTraffic(IOptions<TriggersOptions> options, TimeProvid
 
     /// <summary>
     /// Returns once no burst is on, or once the webhook committed at <paramref name="arrivedAtUtc"/> has waited
-    /// <see cref="TriggersOptions.WebhookBurstDelay"/>.
+    /// <see cref="TriggersOptions.WebhookBurstDelay"/>. All the webhooks waiting wait on one watch of the traffic, so a
+    /// burst of a thousand keeps one timer, not a thousand.
     /// </summary>
     /// <returns>True when it waited (a burst was on).</returns>
     public async Task<bool> WaitForLullAsync(DateTime arrivedAtUtc, CancellationToken ct)
     {
         var limit = options.Value.WebhookBurstDelay;
         var waited = false;
-        while (InBurst && time.GetUtcNow().UtcDateTime - arrivedAtUtc < limit)
+        while (InBurst && limit - (time.GetUtcNow().UtcDateTime - arrivedAtUtc) is var left && left > TimeSpan.Zero)
         {
             waited = true;
-            await Task.Delay(Pause, time, ct);
+            try
+            {
+                await Lull().WaitAsync(left, time, ct);
+            }
+            catch (TimeoutException)
+            {
+                break;
+            }
         }
         return waited;
+    }
+
+    /// <summary>The one watch: completes when the burst has passed (a new one starts with the next burst).</summary>
+    private Task Lull()
+    {
+        lock (gate)
+        {
+            if (lull.IsCompleted)
+            {
+                lull = WatchAsync();
+            }
+            return lull;
+        }
+    }
+
+    private async Task WatchAsync()
+    {
+        while (InBurst)
+        {
+            await Task.Delay(Pause, time);
+        }
     }
 
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(10);

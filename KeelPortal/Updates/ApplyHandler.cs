@@ -80,7 +80,7 @@ public sealed partial class ApplyHandler(
         var request = new ApplyRequest(approval.WorkloadId, ApprovalBook.ImagesOf(approval), approval.CurrentVersion, approval.NewVersion, digest,
             OnlyForward: approval.RollbackBy is null)
         {
-            Fence = async fenceCt => await work.HoldsAsync(fenceCt) && await approvals.HoldsClaimAsync(approvalId, token, fenceCt),
+            Fence = async fenceCt => await work.HoldsAsync(fenceCt) && await approvals.HoldsClaimAsync(approvalId, token, fenceCt) && work.StillHolds(),
         };
         var result = WorkloadId.TryParse(approval.WorkloadId, out var kind, out _, out _) && providers.FirstOrDefault(p => p.Owns(kind)) is { } provider
             ? await provider.ApplyAsync(request, ct)
@@ -88,7 +88,7 @@ public sealed partial class ApplyHandler(
         if (result.Outcome == ApplyOutcome.ClaimLost)
         {
             LogClaimLost(approval.Identifier);
-            return WorkResult.Done;
+            return WorkResult.Lost;
         }
         Count(approval, request, result, work);
         return await EndAsync(approval, result, work, ct);
@@ -136,7 +136,7 @@ public sealed partial class ApplyHandler(
                     LogClaimLost(approval.Identifier);
                     return WorkResult.Done;
                 }
-                await audit.RecordAsync(ApprovalBook.System, AuditActions.ApplyRetrying, approval.Identifier, result.Reason, ct);
+                await audit.RecordAsync(AuditTrail.System, AuditActions.ApplyRetrying, approval.Identifier, result.Reason, ct);
                 return WorkResult.Retry(result.Reason);
             default:
                 var reason = work.Attempt > 1 ? $"{result.Reason} (attempt {work.Attempt} of {work.MaxAttempts})" : result.Reason;
@@ -158,7 +158,7 @@ public sealed partial class ApplyHandler(
         {
             await rollouts.StartAsync(workload, generation, result.FromVersion ?? approval.CurrentVersion, approval.NewVersion, approval.Id, ct);
         }
-        if (approval.RollbackBy is { } requester && requester != ApprovalBook.System)
+        if (approval.RollbackBy is { } requester && requester != AuditTrail.System)
         {
             // Held where it was rolled back to, so the next poll does not propose the version it left.
             await holds.HoldAsync(approval.WorkloadId, $"rolled back from {result.FromVersion ?? approval.CurrentVersion} to {approval.NewVersion} by {requester}",
@@ -180,7 +180,7 @@ public sealed partial class ApplyHandler(
             return null; // No window and no freeze: nothing to read.
         }
         var approval = await approvals.GetAsync(approvalId, ct);
-        if (approval is not { State: ApprovalState.Approved, OverrideBy: null } || approval.RollbackBy == ApprovalBook.System)
+        if (approval is not { State: ApprovalState.Approved, OverrideBy: null } || approval.RollbackBy == AuditTrail.System)
         {
             return null;
         }
@@ -193,7 +193,7 @@ public sealed partial class ApplyHandler(
         // scheduled anew without another audit entry.
         if (await approvals.ScheduleAsync(approvalId, verdict.AtUtc, verdict.Reason!, ct) && approval.ScheduleReason != verdict.Reason)
         {
-            await audit.RecordAsync(ApprovalBook.System, AuditActions.ApplyScheduled, approval.Identifier, $"scheduled for {verdict.AtUtc:yyyy-MM-dd HH:mm}Z: {verdict.Reason}", ct);
+            await audit.RecordAsync(AuditTrail.System, AuditActions.ApplyScheduled, approval.Identifier, $"scheduled for {verdict.AtUtc:yyyy-MM-dd HH:mm}Z: {verdict.Reason}", ct);
         }
         return WorkResult.WaitUntil(verdict.AtUtc, verdict.Reason!);
     }

@@ -47,7 +47,7 @@ public sealed partial class Rollbacks(
             return; // Not an update the portal applied, or itself a rollback.
         }
         var why = $"the rollout of {failed.ToVersion} {(failed.State == RolloutState.TimedOut ? "did not finish in time" : "failed")}: {failed.Reason}";
-        await holds.SkipAsync(workload.Id, failed.ToVersion, why, ApprovalBook.System, ct);
+        await holds.SkipAsync(workload.Id, failed.ToVersion, why, AuditTrail.System, ct);
         // What runs is the failed version, whatever the stored snapshot says yet: the rollout was judged from the watch,
         // and the snapshot the store holds may still be the one from before the apply.
         var target = (await TargetsAsync(workload.Id, failed.ToVersion, ct)).FirstOrDefault(t => t.Version == failed.FromVersion);
@@ -57,9 +57,9 @@ public sealed partial class Rollbacks(
             return;
         }
         var proposal = new Proposal(workload.Id, current.Repository!, failed.ToVersion, target.Version, target.Digest, target.Images,
-            0, TimeSpan.FromHours(workload.ApprovalDeadlineHours), $"automatic rollback to {target.Version}: {why}", RollbackBy: ApprovalBook.System);
+            0, TimeSpan.FromHours(workload.ApprovalDeadlineHours), $"automatic rollback to {target.Version}: {why}", RollbackBy: AuditTrail.System);
         var result = await approvals.ProposeAsync(proposal, _ => true, ct);
-        await audit.RecordAsync(ApprovalBook.System, AuditActions.RollbackAutomatic, $"{workload.Id}:{target.Version}", $"{failed.ToVersion} -> {target.Version}; {why}; {result.Reason}", ct);
+        await audit.RecordAsync(AuditTrail.System, AuditActions.RollbackAutomatic, $"{workload.Id}:{target.Version}", $"{failed.ToVersion} -> {target.Version}; {why}; {result.Reason}", ct);
     }
 
     /// <summary>The versions the workload ran before its current one, newest first: every applied version and the one each replaced.</summary>

@@ -56,12 +56,12 @@ public sealed partial class UpdatePlanner(
         }
         else if (confirmed.Failure!.Kind == RegistryFailureKind.NotFound)
         {
-            await audit.RecordAsync(ApprovalBook.System, AuditActions.WebhookUnconfirmed, $"{repository}:{tag}",
+            await audit.RecordAsync(AuditTrail.System, AuditActions.WebhookUnconfirmed, $"{repository}:{tag}",
                 $"{source}: the registry does not have this tag ({confirmed.Failure.Reason}); nothing planned", ct);
             return 0;
         }
         // Written while the first decision reads what it needs; committed before that decision writes anything.
-        var detected = audit.RecordAsync(ApprovalBook.System, AuditActions.TagDetected, $"{repository}:{tag}",
+        var detected = audit.RecordAsync(AuditTrail.System, AuditActions.TagDetected, $"{repository}:{tag}",
             $"{source}; digest {digest ?? "unknown"}{(confirmed.Succeeded ? " (confirmed in the registry)" : $" (not confirmed: {confirmed.Failure!.Reason})")}", ct);
         var proposed = 0;
         foreach (var workload in tracking)
@@ -129,7 +129,7 @@ public sealed partial class UpdatePlanner(
         var tags = await registry.ListTagsAsync(image, credential, ct);
         if (!tags.Succeeded)
         {
-            await audit.RecordAsync(ApprovalBook.System, AuditActions.PollFailed, repository, tags.Failure!.Reason, ct);
+            await audit.RecordAsync(AuditTrail.System, AuditActions.PollFailed, repository, tags.Failure!.Reason, ct);
             await checks.FailedAsync(tracking.Select(w => (w.Id, CurrentOf(w, image) ?? "")), image.Name, tags.Failure!.Reason, ct);
             return 0;
         }
@@ -168,7 +168,7 @@ public sealed partial class UpdatePlanner(
         {
             if (verbose)
             {
-                await audit.RecordChangeAsync(ApprovalBook.System, AuditActions.Decision, workload.Id, $"no update: held by {hold.HeldBy}: {hold.Reason}", ct);
+                await audit.RecordChangeAsync(AuditTrail.System, AuditActions.Decision, workload.Id, $"no update: held by {hold.HeldBy}: {hold.Reason}", ct);
             }
             return false;
         }
@@ -191,7 +191,7 @@ public sealed partial class UpdatePlanner(
             if (verbose)
             {
                 var skipped = tags.Where(declined.Contains).ToList();
-                await audit.RecordChangeAsync(ApprovalBook.System, AuditActions.Decision, workload.Id,
+                await audit.RecordChangeAsync(AuditTrail.System, AuditActions.Decision, workload.Id,
                     $"no update: {choice.Summary}{(skipped.Count > 0 ? $"; declined before: {string.Join(", ", skipped)}" : "")}", ct);
             }
             return false;
@@ -266,7 +266,7 @@ public sealed partial class UpdatePlanner(
             // Shown on the workload until a person retries it, the tag gets a new digest or the workload changes.
             await checks.FailedAsync([(workload.Id, current)], image.Name, result.Reason, ct);
         }
-        await audit.RecordChangeAsync(ApprovalBook.System, AuditActions.Decision, workload.Id, $"{current} -> {chosen}: {reason}; {result.Reason}", ct);
+        await audit.RecordChangeAsync(AuditTrail.System, AuditActions.Decision, workload.Id, $"{current} -> {chosen}: {reason}; {result.Reason}", ct);
         return result.Outcome is ProposalOutcome.Created or ProposalOutcome.AutoApproved or ProposalOutcome.VotesReset;
     }
 
