@@ -71,11 +71,33 @@ public sealed class UpdatePolicyTests
     [InlineData("regexp:^build-(?P<compare>[0-9]+)$", "build-20", "build-20", false)]
     [InlineData("regexp:^build-.*$", "1.0.0", "build-1", true)]
     [InlineData("regexp:^build-.*$", "build-2", "build-1", false)]
+    // Whole numbers compare as numbers (Keel compares text: build-99 would sort after build-100, a downgrade).
+    [InlineData(@"regexp:^build-(?P<compare>\d+)$", "build-100", "build-99", false)]
+    [InlineData(@"regexp:^build-(?P<compare>\d+)$", "build-100", "build-101", true)]
+    [InlineData(@"regexp:^build-(?P<compare>\d+)$", "build-100", "build-1000", true)]
+    [InlineData(@"regexp:^build-(?P<compare>\d+)$", "build-9", "build-10", true)]
+    // Dates and zero-padded numbers order the same as text and as numbers; mixed values stay text.
+    [InlineData(@"regexp:^(?P<compare>\d{8})-[a-f0-9]+$", "20261130-abc", "20261207-def", true)]
+    [InlineData(@"regexp:^(?P<compare>\d{8})-[a-f0-9]+$", "20261207-def", "20261130-abc", false)]
+    [InlineData(@"regexp:^v(?P<compare>.+)$", "v9a", "v10a", false)]
     public void Regexp_never_reapplies_the_current_or_an_older_tag(string policy, string current, string candidate, bool eligible)
     {
         var parsed = UpdatePolicy.Parse(policy);
         Assert.True(parsed.IsValid, parsed.Error);
         Assert.Equal(eligible, parsed.Policy.Evaluate(current, candidate).Eligible);
+    }
+
+    [Fact]
+    public void A_numeric_compare_group_chooses_the_highest_build_and_ranks_the_older_one_as_older()
+    {
+        var policy = UpdatePolicy.Parse(@"regexp:^build-(?P<compare>\d+)$").Policy;
+        var choice = TagChooser.Choose(policy, "build-100", ["build-99", "build-101", "build-1000"]);
+
+        Assert.Equal("build-1000", choice.Chosen);
+        var ranked = TagChooser.Rank(policy, "build-100", ["build-99", "build-101", "build-1000"]);
+        Assert.Equal(["build-1000", "build-101", "build-99"], ranked.Select(v => v.Tag));
+        Assert.Equal([true, true, false], ranked.Select(v => v.Eligible));
+        Assert.Equal("build-99 skipped: older than build-100", ranked[2].Reason);
     }
 
     [Fact]

@@ -2,7 +2,8 @@ namespace KeelPortal.Policies;
 
 /// <summary>
 /// Best-first order per policy kind (KEEL-SEMANTICS §2): versions descending with the remaining tags after them in
-/// registry order; glob by tag and regexp by sort key, descending as strings. Ties between equal versions such as
+/// registry order; glob by tag, descending as strings; regexp by sort key, descending (<see cref="RegexKeys"/>: whole
+/// numbers as numbers, as Keel does not). Ties between equal versions such as
 /// 1.4 and 1.4.0 break on the tag, so the order never depends on how the registry listed the tags.
 /// </summary>
 internal static class TagOrder
@@ -27,7 +28,7 @@ internal static class TagOrder
         {
             return a.RegexKey is not null ? -1 : b.RegexKey is not null ? 1 : a.Index.CompareTo(b.Index);
         }
-        var c = string.CompareOrdinal(b.RegexKey, a.RegexKey);
+        var c = RegexKeys.Compare(b.RegexKey, a.RegexKey);
         return c != 0 ? c : string.CompareOrdinal(b.Tag, a.Tag);
     };
 

@@ -98,13 +98,13 @@ public sealed partial class UpdatePolicy
             return Verdict(candidate, VerdictKind.Current, current);
         }
         return current.RegexKey is { } currentKey
-            ? ByKey(current, candidate, key, currentKey)
+            ? ByKey(current, candidate, key, currentKey, RegexKeys.Compare)
             : Verdict(candidate, VerdictKind.Eligible, current, "matches, and the current tag does not");
     }
 
-    private TagVerdict ByKey(TagCandidate current, TagCandidate candidate, string key, string currentKey)
+    private TagVerdict ByKey(TagCandidate current, TagCandidate candidate, string key, string currentKey, Comparison<string>? compare = null)
     {
-        var order = string.CompareOrdinal(key, currentKey);
+        var order = (compare ?? string.CompareOrdinal)(key, currentKey);
         return order > 0 ? Verdict(candidate, VerdictKind.Eligible, current, "sorts after " + current.Tag)
             : Verdict(candidate, order == 0 ? VerdictKind.Current : VerdictKind.Older, current);
     }
