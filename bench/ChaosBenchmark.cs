@@ -50,7 +50,18 @@ public static class ChaosBenchmark
         var faults = run.FaultsAsync(stop.Token);
         await Task.WhenAll(traffic, faults);
         await run.RecoverAsync();
-        return await new ChaosReport(run).PrintAsync();
+        var clean = await new ChaosReport(run).PrintAsync();
+        if (!clean)
+        {
+            // For tracing what the report found: the logs of the replicas running at the end (a killed one's went with it).
+            foreach (var replica in fleet.Replicas)
+            {
+                var path = Path.Combine(Path.GetTempPath(), $"keelportal-chaos-{seed}-{replica.Name}.log");
+                await File.WriteAllTextAsync(path, replica.Output);
+                Console.WriteLine($"log of {replica.Name}: {path}");
+            }
+        }
+        return clean;
     }
 }
 
