@@ -1,3 +1,4 @@
+using Bunit;
 using System.Net;
 using System.Net.Http.Json;
 using KeelPortal.Approvals;
@@ -112,7 +113,7 @@ public sealed class RollbackTests
         Assert.Equal((AuditTrail.System, "1.1.0", "1.0.0", 0, ApprovalState.Applied), (rollback.RollbackBy, rollback.CurrentVersion, rollback.NewVersion, rollback.VotesRequired, rollback.State));
         var skip = (await pipeline.Portal.Services.GetRequiredService<Holds>().SkipsAsync(Workload)).Single();
         Assert.Equal(("1.1.0", AuditTrail.System), (skip.Version, skip.SkippedBy));
-        Assert.StartsWith("the rollout of 1.1.0 failed: progress deadline exceeded", skip.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("the rollout of 1.1.0 failed — progress deadline exceeded", skip.Reason, StringComparison.Ordinal);
         // The team hears what happened, in order, and why the portal went back.
         Assert.Equal(["UpdateApplied", "RolloutFailed", "UpdateApplied", "RolloutSucceeded"], messages.Select(m => m.Json["metadata"]!["event"]!.GetValue<string>()));
         Assert.StartsWith("Rolled back deployment shop/shop 1.1.0->1.0.0", messages[2].Json["message"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -121,6 +122,19 @@ public sealed class RollbackTests
         Assert.Equal(0, await planner.PollAsync(repository));
         Assert.Null(await pipeline.Portal.Services.GetRequiredService<Holds>().ActiveAsync(Workload));
         Assert.Contains("rollback.automatic", await pipeline.AuditActionsAsync(Workload));
+
+        // The history reads it as a rollback, says why, and links the update it undid.
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "victor", KeelPortal.Access.Roles.Viewer);
+        console.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo("/approvals?tab=history");
+        var page = console.Render<ApprovalsPage>();
+        var failed = (await pipeline.Approvals.FindAsync($"{Workload}:1.1.0"))!;
+        page.WaitForAssertion(() =>
+        {
+            var row = page.FindAll("tr").Single(r => r.QuerySelector("[data-testid=history-state]")?.TextContent.Contains("Rolled back", StringComparison.Ordinal) == true);
+            Assert.Equal("Rolled back automatically", row.QuerySelector("[data-testid=history-state]")!.TextContent.Trim());
+            Assert.StartsWith("the rollout of 1.1.0 failed — progress deadline exceeded", row.QuerySelector("[data-testid=history-why]")!.TextContent.Trim(), StringComparison.Ordinal);
+            Assert.Equal($"approvals?tab=history#approval-{failed.Id}", row.QuerySelector("[data-testid=history-undid]")!.GetAttribute("href"));
+        }, TimeSpan.FromSeconds(10));
     }
 
     [Fact]

@@ -28,6 +28,21 @@ public sealed partial class Rollbacks(
         return WorkResult.Done;
     }
 
+    private const string AutomaticPrefix = "automatic rollback to ";
+    private const string RequestedPrefix = "rollback to ";
+
+    /// <summary>
+    /// Why a rollback was made, from its approval's message: "the rollout of 1.1.0 failed — …" from "automatic rollback
+    /// to 1.0.0: the rollout of 1.1.0 failed — …", the person's reason from "rollback to 1.1.0 requested by alice: …".
+    /// </summary>
+    public static string WhyOf(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var prefixed = message.StartsWith(AutomaticPrefix, StringComparison.Ordinal) || message.StartsWith(RequestedPrefix, StringComparison.Ordinal);
+        var colon = prefixed ? message.IndexOf(": ", StringComparison.Ordinal) : -1;
+        return colon > 0 ? message[(colon + 2)..] : message;
+    }
+
     /// <summary>
     /// A failed rollout of an update the portal applied, on a workload with automatic rollback: the failed version is
     /// declined (skipped) and the version before it is applied again without waiting for votes. A rollback's own
@@ -46,7 +61,7 @@ public sealed partial class Rollbacks(
         {
             return; // Not an update the portal applied, or itself a rollback.
         }
-        var why = $"the rollout of {failed.ToVersion} {(failed.State == RolloutState.TimedOut ? "did not finish in time" : "failed")}: {failed.Reason}";
+        var why = $"the rollout of {failed.ToVersion} {(failed.State == RolloutState.TimedOut ? "did not finish in time" : "failed")} — {failed.Reason}";
         await holds.SkipAsync(workload.Id, failed.ToVersion, why, AuditTrail.System, ct);
         // What runs is the failed version, whatever the stored snapshot says yet: the rollout was judged from the watch,
         // and the snapshot the store holds may still be the one from before the apply.
@@ -57,7 +72,7 @@ public sealed partial class Rollbacks(
             return;
         }
         var proposal = new Proposal(workload.Id, current.Repository!, failed.ToVersion, target.Version, target.Digest, target.Images,
-            0, TimeSpan.FromHours(workload.ApprovalDeadlineHours), $"automatic rollback to {target.Version}: {why}", RollbackBy: AuditTrail.System);
+            0, TimeSpan.FromHours(workload.ApprovalDeadlineHours), $"{AutomaticPrefix}{target.Version}: {why}", RollbackBy: AuditTrail.System);
         var result = await approvals.ProposeAsync(proposal, _ => true, ct);
         await audit.RecordAsync(AuditTrail.System, AuditActions.RollbackAutomatic, $"{workload.Id}:{target.Version}", $"{failed.ToVersion} -> {target.Version}; {why}; {result.Reason}", ct);
     }
@@ -114,7 +129,7 @@ public sealed partial class Rollbacks(
                 : $"'{version}' is not an earlier version of {workloadId}; it can go back to {string.Join(", ", targets.Select(t => t.Version))}");
         }
         var current = workload.Containers.First(c => c.Repository is not null);
-        var text = $"rollback to {target.Version} requested by {actor}: {reason!.Trim()}";
+        var text = $"{RequestedPrefix}{target.Version} requested by {actor}: {reason!.Trim()}";
         var proposal = new Proposal(workloadId, current.Repository!, current.Tag!, target.Version, target.Digest, target.Images,
             workload.ApprovalsRequired, TimeSpan.FromHours(workload.ApprovalDeadlineHours), text, RollbackBy: actor);
         var result = await approvals.ProposeAsync(proposal, _ => true, ct);
