@@ -4,6 +4,7 @@ using KeelPortal.Approvals;
 using KeelPortal.Notifications;
 using KeelPortal.Tests.TestSupport;
 using KeelPortal.Updates;
+using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 
@@ -252,6 +253,26 @@ public sealed class ConsolePagesTests
         var read = viewer.Render<KeelPortal.Delivery.DeliveryPage>();
         read.WaitForAssertion(() => Assert.Contains("sale weekend", read.Find("[data-testid=freezes]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
         Assert.Empty(read.FindAll("[data-testid=window-form], [data-testid=freeze-form]"));
+    }
+
+    [Fact]
+    public async Task The_settings_form_shows_an_unreadable_stored_value_beside_its_empty_field_instead_of_a_number_nobody_chose()
+    {
+        await using var portal = new PortalFactory();
+        await using var console = ConsoleContext.Create(portal.Services, "root", Roles.Admin);
+        var workload = new WorkloadObject(WorkloadKind.Deployment, "shop", "web", "7", 1, new Dictionary<string, string> { ["keel.sh/approvals"] = "two" },
+            new Dictionary<string, string> { ["keel.sh/policy"] = "minor" }, new k8s.Models.V1PodTemplateSpec(), new Dictionary<string, string>(),
+            new RolloutStatus(1, 1, 1, 1, 1, 1, null, null, null, null));
+
+        var form = console.Render<WorkloadSettingsForm>(p => p.Add(x => x.WorkloadId, "deployment/shop/web").Add(x => x.Current, workload));
+
+        // The field is empty, and its own error line (beside it, not below the form) quotes what is stored.
+        var approvals = form.Find("input[data-testid=edit-approvals]");
+        Assert.Equal("", approvals.GetAttribute("value") ?? "");
+        var field = approvals.Closest(".mud-input-control")!;
+        Assert.Contains("keel.sh/approvals: 'two' is not a whole number of votes", field.TextContent, StringComparison.Ordinal);
+        Assert.Contains("Saving leaves it as it is unless you enter a value", field.TextContent, StringComparison.Ordinal);
+        Assert.Equal("24", form.Find("input[data-testid=edit-deadline]").GetAttribute("value"));
     }
 
     [Fact]

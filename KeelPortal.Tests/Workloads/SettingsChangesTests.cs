@@ -38,6 +38,20 @@ public sealed class SettingsChangesTests
         Assert.False(SettingsChanges.WritesToLabels(workload, "keel.sh/policy"));
     }
 
+    [Fact]
+    public void A_stored_value_that_cannot_be_read_starts_empty_is_left_as_it_is_by_a_save_of_other_fields_and_is_replaced_only_when_entered()
+    {
+        var workload = Workload(labels: new() { ["keel.sh/approvals"] = "two" }, annotations: new() { ["keel.sh/policy"] = "minor", ["keel.sh/approvalDeadline"] = "a day" });
+        var draft = SettingsDraft.Of(workload);
+
+        Assert.Equal(((int?)null, (int?)null), (draft.Approvals, draft.DeadlineHours));
+        Assert.Equal("keel.sh/approvals: 'two' is not a whole number of votes; no update is made until it is fixed", SettingsDraft.ProblemOf(workload, "keel.sh/approvals"));
+        var other = SettingsChanges.Plan(workload, draft with { Trigger = "poll" });
+        Assert.Equal([new KeyChange("keel.sh/trigger", null, "poll")], other.Changes);
+        var entered = SettingsChanges.Plan(workload, draft with { Approvals = 2 });
+        Assert.Equal([new KeyChange("keel.sh/approvals", "two", "2")], entered.Changes);
+    }
+
     [Theory]
     [InlineData("regexp", "(unclosed", "keel.sh/policy: policy 'regexp:(unclosed' is not a usable regular expression")]
     [InlineData("glob", "", "keel.sh/policy: policy 'glob:' has no pattern")]

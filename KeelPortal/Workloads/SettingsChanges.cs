@@ -4,8 +4,13 @@ using KeelPortal.Policies;
 namespace KeelPortal.Workloads;
 
 /// <summary>The settings form's fields: each a choice or a number, never free text where a list will do.</summary>
+/// <remarks>
+/// <see cref="Approvals"/> and <see cref="DeadlineHours"/> are null when the workload's value cannot be read (such as
+/// <c>keel.sh/approvals: two</c>): the field starts empty rather than at a number nobody chose, and saving leaves that
+/// key as it is until someone enters a value.
+/// </remarks>
 public sealed record SettingsDraft(
-    string Policy, string Pattern, bool MatchTag, int Approvals, int DeadlineHours, string Trigger, string Schedule,
+    string Policy, string Pattern, bool MatchTag, int? Approvals, int? DeadlineHours, string Trigger, string Schedule,
     bool RollbackAuto = false, string RollbackAfter = "")
 {
     public static IReadOnlyList<string> Policies { get; } = ["all", "major", "minor", "patch", "force", "glob", "regexp"];
@@ -21,13 +26,22 @@ public sealed record SettingsDraft(
             kind == PolicyKind.Never ? "minor" : kind.ToString().ToLowerInvariant(),
             settings.Policy.Pattern,
             settings.Policy.MatchTag,
-            settings.ApprovalsRequired,
-            (int)settings.ApprovalDeadline.TotalHours,
+            Unreadable(settings, "keel.sh/approvals") ? null : settings.ApprovalsRequired,
+            Unreadable(settings, "keel.sh/approvalDeadline") ? null : (int)settings.ApprovalDeadline.TotalHours,
             settings.Trigger == TriggerKind.Poll ? "poll" : "webhook",
             settings.PollSchedule ?? "",
             settings.RollbackAuto,
             SettingsChanges.Written(workload, "keel.sh/rollbackAfter") ?? "");
     }
+
+    /// <summary>The problem with a key's stored value when it cannot be read (null: it can, or it is not set).</summary>
+    public static string? ProblemOf(WorkloadObject workload, string key)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        return KeelSettings.Read(workload.Labels, workload.Annotations).Errors.FirstOrDefault(e => e.StartsWith(key + ":", StringComparison.Ordinal));
+    }
+
+    private static bool Unreadable(KeelSettings settings, string key) => settings.Errors.Any(e => e.StartsWith(key + ":", StringComparison.Ordinal));
 }
 
 /// <summary>One key the form will write: its value now (null: not set) and after (null: removed).</summary>
@@ -63,6 +77,10 @@ public static class SettingsChanges
         var changes = new List<KeyChange>();
         foreach (var (key, value, fallback) in wanted)
         {
+            if (value is null && key is "keel.sh/approvals" or "keel.sh/approvalDeadline")
+            {
+                continue; // Its stored value cannot be read and nobody entered one: left as it is.
+            }
             var before = Written(workload, key);
             if (string.Equals((before ?? fallback)?.Trim(), value ?? fallback, StringComparison.Ordinal))
             {
@@ -122,5 +140,5 @@ public static class SettingsChanges
         return (labels, annotations);
     }
 
-    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+    private static string? Number(int? value) => value?.ToString(CultureInfo.InvariantCulture);
 }
