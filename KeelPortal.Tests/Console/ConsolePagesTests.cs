@@ -132,6 +132,19 @@ public sealed class ConsolePagesTests
         var page = console.Render<ApprovalsPage>();
         page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[data-testid=pending-approval]").Count), TimeSpan.FromSeconds(10));
 
+        // The view is in the address: a link with a workload filter and grouping shows what its sender saw...
+        var navigation = console.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo("/approvals?workload=deployment/shop/one&group=workload");
+        var shared = console.Render<ApprovalsPage>();
+        shared.WaitForAssertion(() => Assert.Single(shared.FindAll("[data-testid=pending-approval]")), TimeSpan.FromSeconds(10));
+        Assert.Equal("deployment/shop/one", shared.Find("[data-testid=approval-group]").TextContent.Trim());
+        // ...and choosing another view writes it there.
+        var grouping = shared.FindComponents<MudSelect<string>>().Single(s => s.Instance.Label == "Group by");
+        await shared.InvokeAsync(() => grouping.Instance.ValueChanged.InvokeAsync("namespace"));
+        Assert.Contains("group=namespace", navigation.Uri, StringComparison.Ordinal);
+        Assert.Contains("workload=deployment", navigation.Uri, StringComparison.Ordinal);
+        navigation.NavigateTo("/approvals");
+
         Field(page, "select-all").Change(true);
         page.WaitForAssertion(() => Assert.Contains("Reject 2 selected", page.Find("[data-testid=bulk-reject]").TextContent, StringComparison.Ordinal));
         page.Find("[data-testid=bulk-reject]").Click();
@@ -149,6 +162,13 @@ public sealed class ConsolePagesTests
         var history = console.Render<ApprovalsPage>();
         history.WaitForAssertion(() => Assert.Equal(2, history.FindAll("[data-testid=history-votes]").Count(v => v.TextContent.Contains("alice rejected (“not before the release freeze”)", StringComparison.Ordinal))),
             TimeSpan.FromSeconds(10));
+        // The history's state filter is in the address too.
+        navigation.NavigateTo("/approvals?tab=history&state=Applied");
+        var applied = console.Render<ApprovalsPage>();
+        applied.WaitForAssertion(() => Assert.Contains("No finished approvals yet.", applied.Find("[data-testid=history]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        var state = applied.FindComponents<MudSelect<string>>().Single(s => s.Instance.Label == "State");
+        await applied.InvokeAsync(() => state.Instance.ValueChanged.InvokeAsync("Rejected"));
+        Assert.Contains("state=Rejected", navigation.Uri, StringComparison.Ordinal);
 
         // A link to an approval that is no longer pending (a notification's) lands on its history entry, highlighted.
         console.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo($"/approvals#approval-{rejectedId}");
