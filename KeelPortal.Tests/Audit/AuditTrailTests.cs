@@ -1,3 +1,4 @@
+using Bunit;
 using System.Net;
 using KeelPortal.Access;
 using KeelPortal.Audit;
@@ -27,6 +28,24 @@ public sealed class AuditTrailTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await portal.DisposeAsync();
+
+    [Fact]
+    public async Task The_audit_pages_filters_and_page_live_in_the_address()
+    {
+        await using var console = ConsoleContext.Create(portal.Services, "root", Roles.Admin);
+        var navigation = console.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo("/audit?actor=alice&from=2026-11-20&to=2026-11-20");
+
+        var page = console.Render<KeelPortal.Audit.AuditPage>();
+
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[data-testid=audit-entries] tbody tr")), TimeSpan.FromSeconds(10));
+        Assert.Contains("approval.voted", page.Find("[data-testid=audit-entries] tbody tr").TextContent, StringComparison.Ordinal);
+        var action = page.FindComponents<MudBlazor.MudSelect<string>>().Single(s => s.Instance.Label == "Action");
+        await page.InvokeAsync(() => action.Instance.ValueChanged.InvokeAsync("approval.rejected"));
+        page.WaitForAssertion(() => Assert.Contains("Nothing matches these filters.", page.Find("[data-testid=audit-entries]").TextContent, StringComparison.Ordinal));
+        Assert.Equal("/audit?actor=alice&from=2026-11-20&to=2026-11-20&action=approval.rejected",
+            navigation.ToBaseRelativePath(navigation.Uri).Insert(0, "/"));
+    }
 
     [Fact]
     public async Task Entries_filter_by_action_person_workload_and_time_range()
