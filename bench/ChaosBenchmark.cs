@@ -41,6 +41,7 @@ public static class ChaosBenchmark
         var started = DateTime.UtcNow;
         var (settings, windows) = ChaosRun.WindowSettings(started, duration);
         settings["Notifications:AttemptTimeout"] = "00:00:10";
+        settings["Logging:Console:IncludeScopes"] = "true"; // Each line of a piece of work names it (EventId), for tracing.
         await using var fleet = await PortalFleet.StartAsync(replicas, postgres, settings);
         await using var registry = await RegistryFaults.StartAsync(fleet.Registry.Host);
         var run = new ChaosRun(fleet, registry, windows, seed);
@@ -487,6 +488,7 @@ internal sealed partial class ChaosReport(ChaosRun run)
                 .Select(m => System.Diagnostics.Stopwatch.GetElapsedTime(run.Origin, m.At).TotalSeconds).ToList();
             Console.WriteLine($"    {copies.Key} answered at t+{string.Join(", t+", times.Select(t => t.ToString("0.0", CultureInfo.InvariantCulture)))} s; faults shortly before: "
                 + string.Join(" | ", run.Faults.Where(f => f.At >= times[0] - 20 && f.At <= times[^1]).Select(f => f.Line.Trim())));
+            await PrintWorkOfAsync(copies.Key);
         }
         var duplicates = messages.Count(m => m.Answered > 1);
         var unanswered = messages.Count(m => m.Answered == 0);
@@ -500,6 +502,24 @@ internal sealed partial class ChaosReport(ChaosRun run)
         var clean = twice.Count == 0 && duplicates == 0 && lostVotes == 0 && lostApprovals == 0;
         Console.WriteLine(clean ? "RESULT: every update applied once, every message answered at most once, nothing lost" : "RESULT: NOT CLEAN");
         return clean;
+    }
+
+    /// <summary>What the portal recorded of a delivery answered twice: its attempts and each piece of its work, with who held it.</summary>
+    private async Task PrintWorkOfAsync(string key)
+    {
+        if (!long.TryParse(key.AsSpan(key.LastIndexOf('-') + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+        {
+            return;
+        }
+        await using var db = run.Fleet.Context();
+        var delivery = await db.Set<KeelPortal.Notifications.NotificationDelivery>().AsNoTracking().SingleOrDefaultAsync(d => d.Id == id);
+        Console.WriteLine($"      delivery {id}: {delivery?.State}, attempts {delivery?.Attempts}, answer {delivery?.Answer}");
+        var needle = $"\"deliveryId\":{id.ToString(CultureInfo.InvariantCulture)}}}";
+        foreach (var work in await db.Set<PortalEvent>().AsNoTracking().Where(e => e.Type == "DeliveryDue" && e.Payload.Contains(needle)).OrderBy(e => e.Id).ToListAsync())
+        {
+            Console.WriteLine($"      work {work.Id}: claimed by {work.ClaimedBy}, attempts {work.Attempts}, handled {work.HandledAtUtc:HH:mm:ss.fff}, " +
+                $"dead {work.DeadAtUtc:HH:mm:ss.fff}, last error {work.LastError}");
+        }
     }
 
     /// <summary>
