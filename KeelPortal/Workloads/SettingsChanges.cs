@@ -26,8 +26,8 @@ public sealed record SettingsDraft(
             kind == PolicyKind.Never ? "minor" : kind.ToString().ToLowerInvariant(),
             settings.Policy.Pattern,
             settings.Policy.MatchTag,
-            Unreadable(settings, "keel.sh/approvals") ? null : settings.ApprovalsRequired,
-            Unreadable(settings, "keel.sh/approvalDeadline") ? null : (int)settings.ApprovalDeadline.TotalHours,
+            Problem(settings, "keel.sh/approvals") is null ? settings.ApprovalsRequired : null,
+            Problem(settings, "keel.sh/approvalDeadline") is null ? (int)settings.ApprovalDeadline.TotalHours : null,
             settings.Trigger == TriggerKind.Poll ? "poll" : "webhook",
             settings.PollSchedule ?? "",
             settings.RollbackAuto,
@@ -38,10 +38,10 @@ public sealed record SettingsDraft(
     public static string? ProblemOf(WorkloadObject workload, string key)
     {
         ArgumentNullException.ThrowIfNull(workload);
-        return KeelSettings.Read(workload.Labels, workload.Annotations).Errors.FirstOrDefault(e => e.StartsWith(key + ":", StringComparison.Ordinal));
+        return Problem(KeelSettings.Read(workload.Labels, workload.Annotations), key);
     }
 
-    private static bool Unreadable(KeelSettings settings, string key) => settings.Errors.Any(e => e.StartsWith(key + ":", StringComparison.Ordinal));
+    private static string? Problem(KeelSettings settings, string key) => settings.Errors.FirstOrDefault(e => e.StartsWith(key + ":", StringComparison.Ordinal));
 }
 
 /// <summary>One key the form will write: its value now (null: not set) and after (null: removed).</summary>
