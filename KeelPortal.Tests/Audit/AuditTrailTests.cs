@@ -45,6 +45,11 @@ public sealed class AuditTrailTests : IAsyncLifetime
         page.WaitForAssertion(() => Assert.Contains("Nothing matches these filters.", page.Find("[data-testid=audit-entries]").TextContent, StringComparison.Ordinal));
         Assert.Equal("/audit?actor=alice&from=2026-11-20&to=2026-11-20&action=approval.rejected",
             navigation.ToBaseRelativePath(navigation.Uri).Insert(0, "/"));
+
+        // An address that cannot be read (a negative page, a day that is not one) shows the first page, unfiltered by it.
+        navigation.NavigateTo("/audit?page=-3&from=yesterday&to=2026-13-45");
+        var odd = console.Render<KeelPortal.Audit.AuditPage>();
+        odd.WaitForAssertion(() => Assert.Equal(3, odd.FindAll("[data-testid=audit-entries] tbody tr").Count), TimeSpan.FromSeconds(10));
     }
 
     [Fact]

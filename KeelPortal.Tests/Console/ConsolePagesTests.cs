@@ -143,6 +143,12 @@ public sealed class ConsolePagesTests
         await shared.InvokeAsync(() => grouping.Instance.ValueChanged.InvokeAsync("namespace"));
         Assert.Contains("group=namespace", navigation.Uri, StringComparison.Ordinal);
         Assert.Contains("workload=deployment", navigation.Uri, StringComparison.Ordinal);
+        // Values the page does not know (a grouping, a state) show it as plain as it comes.
+        navigation.NavigateTo("/approvals?group=%3Cscript%3E&state=Nope&ns=no-such-namespace");
+        var odd = console.Render<ApprovalsPage>();
+        odd.WaitForAssertion(() => Assert.Contains("No pending approval matches the filters.", odd.Markup, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Empty(odd.FindAll("[data-testid=approval-group]"));
+        Assert.DoesNotContain("<script>", odd.Markup, StringComparison.Ordinal);
         navigation.NavigateTo("/approvals");
 
         Field(page, "select-all").Change(true);
