@@ -17,9 +17,9 @@ public sealed class ApplyClaimTests
     private static readonly Dictionary<string, string> Minor = new() { ["keel.sh/policy"] = "minor", ["keel.sh/trigger"] = "poll" };
     private static readonly Dictionary<string, string> OneVote = new() { ["keel.sh/approvals"] = "1" };
 
-    private static async Task<(PipelinePortal Pipeline, Approval Pending)> PendingAsync(string name)
+    private static async Task<(PipelinePortal Pipeline, Approval Pending)> PendingAsync(string name, string lease = "00:00:03")
     {
-        var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Work:Lease", "00:00:03"));
+        var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Work:Lease", lease));
         var repository = pipeline.Repository($"team/{name}");
         await pipeline.Pusher.PushAsync($"team/{name}", "1.0.0");
         await pipeline.Pusher.TagAsync($"team/{name}", "1.0.0", "1.1.0");
@@ -78,6 +78,60 @@ public sealed class ApplyClaimTests
         var now = await book.GetAsync(pending.Id);
         Assert.Equal((ApprovalState.Applied, applied.Reason), (now!.State, now.Reason));
         Assert.Equal(2, now.ApplyAttempts);
+    }
+
+    [Fact]
+    public async Task A_write_that_landed_before_its_applier_froze_is_recorded_applied_when_a_newer_version_has_replaced_it_since()
+    {
+        // A long lease: replica A's claim runs out when the test says so, not when the machine is slow.
+        var (pipeline, pending) = await PendingAsync("landed", lease: "00:05:00");
+        await using var _ = pipeline;
+        var book = pipeline.Approvals;
+        const string tokenA = "replica-a-claim";
+        var contexts = pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            await db.Set<Approval>().Where(a => a.Id == pending.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved));
+            pipeline.Portal.Services.GetRequiredService<Outbox>().Stage(db, new ApprovalApproved(pending.Id));
+            var row = db.ChangeTracker.Entries<PortalEvent>().Single().Entity;
+            (row.ClaimedBy, row.ClaimToken) = ("replica-a", tokenA);
+            await db.SaveChangesAsync();
+        }
+        var claimedByA = await book.TryClaimAsync(pending.Id, tokenA);
+        Assert.NotNull(claimedByA);
+        // A writes 1.1.0 (its PATCH lands) and freezes before it records that.
+        var applier = pipeline.Portal.Services.GetRequiredService<WorkloadApplier>();
+        var write = await applier.ApplyAsync(new ApplyRequest(pending.WorkloadId, ApprovalBook.ImagesOf(claimedByA!), "1.0.0", "1.1.0", OnlyForward: true));
+        Assert.Equal(ApplyOutcome.Applied, write.Outcome);
+
+        // Meanwhile 1.2.0 is pushed, proposed from the 1.1.0 that runs, approved and applied.
+        var repository = pipeline.Repository("team/landed");
+        await pipeline.Pusher.TagAsync("team/landed", "1.0.0", "1.2.0");
+        await Eventually.TrueAsync(async () => (await pipeline.Workloads.GetAsync("deployment/shop/landed"))?.Containers.Any(c => c.Tag == "1.1.0") == true,
+            TimeSpan.FromSeconds(20), "the watch sees 1.1.0 running");
+        await pipeline.PollNowAsync(repository);
+        var next = await pipeline.ApprovalAsync("deployment/shop/landed:1.2.0", a => a.State == ApprovalState.Pending);
+        Assert.Equal("1.1.0", next.CurrentVersion);
+        (await pipeline.VoteAsync("alice", next.Identifier)).EnsureSuccessStatusCode();
+        await pipeline.ApprovalAsync(next.Identifier, a => a.State == ApprovalState.Applied, TimeSpan.FromSeconds(30));
+
+        // A's claim runs out: this portal takes the 1.1.0 apply over, finds 1.2.0 running and writes nothing — and
+        // records 1.1.0 as applied (it ran, the next update started from it), not as superseded.
+        await using (var db = await contexts.CreateDbContextAsync())
+        {
+            await db.Set<PortalEvent>().Where(e => e.ClaimToken == tokenA)
+                .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, DateTime.UtcNow.AddMinutes(-1)));
+        }
+        var ended = await pipeline.ApprovalAsync(pending.Identifier, a => a.State is not ApprovalState.Applying, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(ApprovalState.Applied, ended.State);
+        Assert.Equal(2, ended.ApplyAttempts);
+        Assert.Contains("1.1.0 was written by an earlier attempt", ended.Reason, StringComparison.Ordinal);
+        Assert.Contains("moved on to 1.2.0", ended.Reason, StringComparison.Ordinal);
+        Assert.Equal(2, pipeline.PatchesOf("landed")); // A's 1.1.0 and 1.2.0's: the takeover wrote nothing.
+        Assert.EndsWith(":1.2.0", pipeline.ImageOf("landed"), StringComparison.Ordinal);
+        Assert.Contains("apply.succeeded", await pipeline.AuditActionsAsync(pending.Identifier));
     }
 
     [Fact]

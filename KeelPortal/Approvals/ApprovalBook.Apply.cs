@@ -52,6 +52,23 @@ public sealed partial class ApprovalBook
         (await RunAsync(approvalId, new ApprovalCommand.SupersedeAtApply(claimToken, reason), ct)).Decision.Accepted;
 
     /// <summary>
+    /// Whether a later approval of the same workload was proposed from <paramref name="approval"/>'s target: the proof that
+    /// an earlier attempt of it wrote the target (and stopped, or froze, before it recorded that) when a later attempt
+    /// finds the workload already past it. Only an approval claimed more than once can have such an earlier write.
+    /// </summary>
+    public async Task<bool> LaterStartedFromAsync(Approval approval, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(approval);
+        if (approval.ApplyAttempts < 2 || approval.RollbackBy is not null)
+        {
+            return false;
+        }
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Set<Approval>().AnyAsync(a => a.Id > approval.Id && a.WorkloadId == approval.WorkloadId
+            && a.Repository == approval.Repository && a.CurrentVersion == approval.NewVersion, ct);
+    }
+
+    /// <summary>
     /// A person asks for a failed apply to be tried again: Failed → Approved, its attempts counted afresh, and applied at
     /// once (the apply decides again against what the workload runs then). False when it is not failed (any more).
     /// </summary>

@@ -124,6 +124,15 @@ public sealed partial class ApplyHandler(
                 }
                 await AfterAppliedAsync(approval, result, ct);
                 return WorkResult.Done;
+            case ApplyOutcome.Superseded when await approvals.LaterStartedFromAsync(approval, ct):
+                // An earlier attempt wrote the target and stopped before it recorded that; a newer update has replaced it since.
+                var landed = $"{approval.NewVersion} was written by an earlier attempt (the next update started from it); "
+                    + $"{approval.WorkloadId} has moved on to {result.FromVersion} since";
+                if (!await approvals.FinishAsync(approvalId, token, succeeded: true, landed, null, ct: ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                }
+                return WorkResult.Done;
             case ApplyOutcome.Superseded:
                 if (!await approvals.SupersedeAppliedAsync(approvalId, token, result.Reason, ct))
                 {
