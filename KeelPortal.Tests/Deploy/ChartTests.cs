@@ -30,7 +30,7 @@ public sealed class ChartTests
     [MemberData(nameof(ValueSets))]
     public async Task Helm_lint_and_template_are_clean(string name, string[] sets)
     {
-        var args = new List<string> { "lint", ChartRbac.Chart, "--strict" };
+        var args = new List<string> { "lint", ChartRbac.Chart, "--strict", "--set", $"image.repository={ChartRbac.Image}" };
         foreach (var set in sets)
         {
             args.AddRange(["--set", set]);
@@ -78,7 +78,7 @@ public sealed class ChartTests
     public async Task The_kustomize_base_renders_the_objects_the_chart_renders()
     {
         var rendered = await HelmTool.RunAsync("/dev/null", "template", "keelportal", ChartRbac.Chart, "--namespace", "keelportal",
-            "--set", "webhookSecret.existingSecret=keelportal-webhook", "--set", "admin.existingSecret=keelportal-admin");
+            "--set", "webhookSecret.existingSecret=keelportal-webhook", "--set", "admin.existingSecret=keelportal-admin", "--set", "image.repository=keelportal");
         var chart = Objects(rendered);
         var (exit, output, error) = await ToolProcess.RunAsync(RegistryProcess.Which("kubectl") ?? throw new InvalidOperationException("kubectl is not installed: run ./test.sh"),
             ["kustomize", Path.Combine(RepoPaths.Root, "deploy", "kustomize")]);
@@ -93,6 +93,63 @@ public sealed class ChartTests
             (actual["metadata"] as JsonObject)?.Remove("namespace");
             (expected["metadata"] as JsonObject)?.Remove("namespace");
             Assert.True(JsonNode.DeepEquals(expected, actual), $"{key} differs: regenerate deploy/kustomize/keelportal.yaml as its header says");
+        }
+    }
+
+    [Fact]
+    public async Task Without_an_image_the_chart_refuses_to_render_and_says_how_to_get_one()
+    {
+        var (code, output, error) = await HelmTool.RunRawAsync("/dev/null", null, "template", "kp", ChartRbac.Chart);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("image.repository is required: build this repository's Dockerfile, push the image", error + output, StringComparison.Ordinal);
+        Assert.Contains($"image: \"{ChartRbac.Image}:0.1.0\"", await ChartRbac.TemplateAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_install_notes_name_the_rights_the_Helm_provider_adds_when_it_is_on(bool helmProvider)
+    {
+        // helm prints NOTES.txt on install, and helm template leaves it out: a copy of the chart renders the same file
+        // with the real helm's template engine (tpl), into a ConfigMap that helm template prints.
+        var copy = Directory.CreateTempSubdirectory("keelportal-notes-").FullName;
+        try
+        {
+            CopyDirectory(ChartRbac.Chart, copy);
+            File.Copy(Path.Combine(copy, "templates", "NOTES.txt"), Path.Combine(copy, "notes-under-test.txt"));
+            await File.WriteAllTextAsync(Path.Combine(copy, "templates", "notes-under-test.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-under-test\ndata:\n  notes: |\n{{ tpl (.Files.Get \"notes-under-test.txt\") . | indent 4 }}\n");
+            var output = await HelmTool.RunAsync("/dev/null", "template", "kp", copy, "--namespace", "keel", "--show-only", "templates/notes-under-test.yaml",
+                "--set", $"image.repository={ChartRbac.Image}", "--set", $"helmProvider.enabled={(helmProvider ? "true" : "false")}", "--set", "namespaces={shop}");
+            var notes = Objects(output)["ConfigMap/notes-under-test"]["data"]!["notes"]!.GetValue<string>();
+
+            Assert.Contains("kubectl -n keel port-forward", notes, StringComparison.Ordinal);
+            if (helmProvider)
+            {
+                Assert.Contains("The Helm provider is on", notes, StringComparison.Ordinal);
+                Assert.Contains("get, list, watch, create, update, patch and delete Secrets and ConfigMaps", notes, StringComparison.Ordinal);
+                Assert.Contains("every Secret in the namespaces shop", notes, StringComparison.Ordinal);
+                Assert.Contains("get, list, create, update, patch, delete on deployments, statefulsets, daemonsets (apps)", notes, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.DoesNotContain("Helm provider", notes, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
         }
     }
 

@@ -20,9 +20,12 @@ public static class ChartRbac
 
     public static async Task<KubeRbac> ForPortalAsync(params string[] sets) => new(PortalToken, await RulesAsync(sets));
 
+    /// <summary>The image every rendering names (the chart requires one: the project publishes none).</summary>
+    public const string Image = "registry.example.com/team/keelportal";
+
     public static async Task<string> TemplateAsync(params string[] sets)
     {
-        var args = new List<string> { "template", "kp", Chart, "--namespace", "keel" };
+        var args = new List<string> { "template", "kp", Chart, "--namespace", "keel", "--set", $"image.repository={Image}" };
         foreach (var set in sets)
         {
             args.AddRange(["--set", set]);
