@@ -92,6 +92,86 @@ public sealed class SignInHardeningTests
     }
 
     [Fact]
+    public async Task Keep_me_signed_in_makes_a_cookie_that_outlives_the_browser_slides_with_use_and_ends_at_the_maximum()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var portal = new PortalFactory().With("Access:KeepSignedInMax", "14.00:00:00").WithServices(s => s.AddSingleton<TimeProvider>(clock));
+        await portal.EnsureUserAsync("ada", Roles.Viewer);
+
+        var (session, sessionCookie) = await SignInAsync(portal, keep: false);
+        var (kept, keptCookie) = await SignInAsync(portal, keep: true);
+
+        // A session cookie carries no expiry (it ends with the browser); a kept one expires at the maximum.
+        Assert.DoesNotContain("expires=", sessionCookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("expires=", keptCookie, StringComparison.OrdinalIgnoreCase);
+        var expires = DateTimeOffset.Parse(keptCookie.Split("expires=", StringSplitOptions.None)[1].Split(';')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expires - clock.GetUtcNow(), TimeSpan.FromDays(14) - TimeSpan.FromMinutes(1), TimeSpan.FromDays(14) + TimeSpan.FromMinutes(1));
+
+        // Used every few days it slides (the cookie is renewed past the first expiry it had) ...
+        for (var visit = 0; visit < 3; visit++)
+        {
+            clock.Advance(TimeSpan.FromDays(4));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(kept));
+        }
+        // ... and a plain session idle for more than eight hours has ended long since.
+        Assert.Equal(HttpStatusCode.Redirect, await StatusAsync(session));
+        // Fourteen days after signing in the kept sign-in ends, however active it was.
+        clock.Advance(TimeSpan.FromDays(2));
+        Assert.Equal(HttpStatusCode.Redirect, await StatusAsync(kept));
+        session.Dispose();
+        kept.Dispose();
+    }
+
+    [Fact]
+    public async Task With_the_maximum_at_zero_the_sign_in_page_offers_no_choice_and_a_kept_sign_in_asked_for_anyway_is_a_session()
+    {
+        await using var portal = new PortalFactory().With("Access:KeepSignedInMax", "00:00:00");
+        await portal.EnsureUserAsync("ada", Roles.Viewer);
+        using var anonymous = Browser(portal);
+        var page = await anonymous.GetStringAsync("/signin");
+
+        var (client, cookie) = await SignInAsync(portal, keep: true);
+
+        Assert.DoesNotContain("keepSignedIn", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("expires=", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
+        client.Dispose();
+    }
+
+    [Fact]
+    public async Task The_sign_in_page_offers_to_keep_me_signed_in_for_the_maximum()
+    {
+        await using var portal = new PortalFactory().With("Access:KeepSignedInMax", "30.00:00:00");
+        using var anonymous = Browser(portal);
+
+        var page = await anonymous.GetStringAsync("/signin");
+
+        Assert.Contains("name=\"keepSignedIn\"", page, StringComparison.Ordinal);
+        Assert.Contains("Keep me signed in on this device (at most 30 days)", page, StringComparison.Ordinal);
+    }
+
+    private static async Task<(HttpClient Client, string Cookie)> SignInAsync(PortalFactory portal, bool keep)
+    {
+        var client = Browser(portal);
+        var token = await SignIn.AntiforgeryTokenAsync(client, "/signin");
+        var form = new Dictionary<string, string> { ["__RequestVerificationToken"] = token, ["userName"] = "ada", ["password"] = SignIn.Password };
+        if (keep)
+        {
+            form["keepSignedIn"] = "on";
+        }
+        using var response = await client.PostAsync("/account/signin", new FormUrlEncodedContent(form));
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var cookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("KeelPortal.Auth=", StringComparison.Ordinal));
+        return (client, cookie);
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client)
+    {
+        using var response = await client.GetAsync("/approvals");
+        return response.StatusCode;
+    }
+
+    [Fact]
     public async Task Wrong_basic_credentials_are_throttled_per_address_and_never_lock_the_account()
     {
         await using var portal = new PortalFactory();

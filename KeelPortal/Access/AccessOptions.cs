@@ -20,6 +20,15 @@ public sealed class AccessOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan SessionRevalidation { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// "Keep me signed in": how long a sign-in that asked for it lasts at most, from the moment of signing in, however
+    /// active its browser stays (its cookie survives the browser's restarts and slides with use until then). The
+    /// administrator of the installation sets it; zero takes the choice away (every session ends with the browser, or
+    /// after eight idle hours).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "90.00:00:00")]
+    public TimeSpan KeepSignedInMax { get; set; } = TimeSpan.FromDays(14);
+
     /// <summary>Failed HTTP Basic sign-ins on the API allowed per client address and window before it is refused (429).</summary>
     [Range(1, 10_000)]
     public int BasicFailuresPerWindow { get; set; } = 10;

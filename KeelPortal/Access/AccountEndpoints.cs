@@ -2,6 +2,7 @@ using System.Security.Claims;
 using KeelPortal.Audit;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 
 namespace KeelPortal.Access;
 
@@ -23,7 +24,8 @@ public static class AccountEndpoints
         return app;
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext context, IAntiforgery antiforgery, SignInManager<IdentityUser> signIn, AuditTrail audit)
+    private static async Task<IResult> SignInAsync(
+        HttpContext context, IAntiforgery antiforgery, SignInManager<IdentityUser> signIn, AuditTrail audit, IOptionsMonitor<AccessOptions> access, TimeProvider time)
     {
         if (await FormAsync(context, antiforgery) is not { } form)
         {
@@ -36,7 +38,13 @@ public static class AccountEndpoints
         {
             return Results.Redirect($"/signin?error=missing&returnUrl={Uri.EscapeDataString(target)}");
         }
-        var result = await signIn.PasswordSignInAsync(userName, password, isPersistent: false, lockoutOnFailure: true);
+        var user = await signIn.UserManager.FindByNameAsync(userName);
+        var result = user is null ? Microsoft.AspNetCore.Identity.SignInResult.Failed : await signIn.CheckPasswordSignInAsync(user, password, lockoutOnFailure: true);
+        if (result.Succeeded)
+        {
+            var keep = form["keepSignedIn"].ToString() is "on" or "true";
+            await signIn.SignInWithClaimsAsync(user!, KeptSignIn.Properties(keep, access.CurrentValue, time.GetUtcNow()), [new Claim("amr", "pwd")]);
+        }
         var subject = $"user/{LogText.Clean(userName)}";
         if (!result.Succeeded)
         {

@@ -11,7 +11,9 @@ public static class ShellSetup
         builder.WebHost.UseStaticWebAssets();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddMudServices();
+        // Pop-up messages sit at the bottom left — over the navigation drawer's free lower part on a wide screen (app.css
+        // keeps them its width), at the foot of a narrow one — never over a page's buttons, which sit top and right.
+        builder.Services.AddMudServices(o => o.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomLeft);
         builder.Services.AddSingleton<Overview.OverviewFacts>();
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
