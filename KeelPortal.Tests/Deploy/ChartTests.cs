@@ -23,6 +23,7 @@ public sealed class ChartTests
         { "ingress and OIDC", ["ingress.enabled=true", "ingress.host=deploy.example.com", "oidc.enabled=true", "oidc.authority=https://id.example.com",
             "oidc.clientId=keelportal", "oidc.existingSecret=keelportal-oidc", "oidc.adminGroups={platform}"] },
         { "Helm tracking on", ["helmProvider.enabled=true", "slack.enabled=true", "slack.botToken=xoxb-1", "slack.channel=deploys"] },
+        { "pod logs", ["diagnostics.podLogs=true"] },
         { "replicas on PostgreSQL", ["replicas=3", "database.provider=postgres", "database.existingSecret=keelportal-db"] },
     };
 
@@ -63,6 +64,10 @@ public sealed class ChartTests
                 Assert.Contains("type: RollingUpdate", rendered, StringComparison.Ordinal);
                 Assert.Contains("name: Health__DrainDelay", rendered, StringComparison.Ordinal);
                 break;
+            case "pod logs":
+                Assert.Contains(rules, r => r.Resources.SequenceEqual(["pods/log"]) && r.Verbs.SequenceEqual(["get"]));
+                Assert.Contains("name: Workloads__PodLogs\n              value: \"true\"", rendered, StringComparison.Ordinal);
+                break;
             case "Helm tracking on":
                 Assert.Contains(rules, r => r.Resources.Contains("configmaps") && r.Verbs.Contains("watch"));
                 Assert.Contains("SLACK_TOKEN", rendered, StringComparison.Ordinal);
@@ -70,6 +75,8 @@ public sealed class ChartTests
             default:
                 Assert.DoesNotContain(rules, r => r.Namespace is not null);
                 Assert.DoesNotContain(rules, r => r.Resources.Contains("configmaps"));
+                Assert.DoesNotContain(rules, r => r.Resources.Contains("pods/log"));
+                Assert.DoesNotContain("Workloads__PodLogs", rendered, StringComparison.Ordinal);
                 break;
         }
     }
@@ -169,28 +176,32 @@ public sealed class ChartTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task The_chart_grants_what_the_portal_uses_and_every_rule_is_needed(bool namespaced)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task The_chart_grants_what_the_portal_uses_and_every_rule_is_needed(bool namespaced, bool podLogs)
     {
-        var rbac = namespaced ? await ChartRbac.ForPortalAsync("namespaces={shop}") : await ChartRbac.ForPortalAsync();
+        string[] sets = [.. namespaced ? ["namespaces={shop}"] : Array.Empty<string>(), .. podLogs ? ["diagnostics.podLogs=true"] : Array.Empty<string>()];
+        var rbac = await ChartRbac.ForPortalAsync(sets);
+        Assert.Equal(podLogs, rbac.Rules.Any(r => r.Resources.Contains("pods/log")));
 
-        var full = await RunAsync(rbac, namespaced);
+        var full = await RunAsync(rbac, namespaced, podLogs);
         Assert.True(full.Forbidden.Count == 0, string.Join("; ", full.Forbidden));
         Assert.Equal(ApplyOutcome.Applied, full.Apply);
 
         foreach (var rule in rbac.Rules)
         {
-            var without = await RunAsync(rbac.Without(rule), namespaced);
+            var without = await RunAsync(rbac.Without(rule), namespaced, podLogs);
             Assert.True(without.Forbidden.Count > 0, $"nothing the portal did needed the rule {rule}");
         }
     }
 
     /// <summary>
     /// What the portal does with the cluster: discover (list and watch every kind, pods and nodes), read a workload's
-    /// pull secret, and apply an update. Returns what the server refused and how the apply ended.
+    /// pull secret, apply an update, and say why a rollout fails (its pods and events, with <paramref name="podLogs"/>
+    /// a crashed container's log). Returns what the server refused and how the apply ended.
     /// </summary>
-    private static async Task<(IReadOnlyList<string> Forbidden, ApplyOutcome? Apply)> RunAsync(KubeRbac rbac, bool namespaced)
+    private static async Task<(IReadOnlyList<string> Forbidden, ApplyOutcome? Apply)> RunAsync(KubeRbac rbac, bool namespaced, bool podLogs)
     {
         await using var server = await KubeApiServer.StartAsync();
         server.Rbac = rbac;
@@ -214,6 +225,10 @@ public sealed class ChartTests
         {
             portal.With("Workloads:Namespaces:0", "shop");
         }
+        if (podLogs)
+        {
+            portal.With("Workloads:PodLogs", "true");
+        }
         await using (portal)
         {
             _ = portal.Services;
@@ -227,6 +242,21 @@ public sealed class ChartTests
             await portal.Services.GetRequiredService<CredentialResolver>().ForAsync(snapshot, ImageReference.Parse("registry.example.com/team/web:1.0.0"), CancellationToken.None);
             var applied = await portal.Services.GetRequiredService<WorkloadApplier>().ApplyAsync(new ApplyRequest(
                 "deployment/shop/web", [new ImageUpdate("app", "registry.example.com/team/web:1.1.0")], "1.0.0", "1.1.0"));
+            // The new version crashes: why is read from the cluster.
+            var crashing = KubeObjects.Pod("shop", "web-crash", "web", "node-a", ("app", "registry.example.com/team/web:1.1.0", ""));
+            {
+                var status = crashing["status"]!["containerStatuses"]![0]!.AsObject();
+                status["ready"] = false;
+                status["restartCount"] = 2;
+                status["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "CrashLoopBackOff" } };
+                status["lastState"] = new JsonObject { ["terminated"] = new JsonObject { ["reason"] = "Error", ["exitCode"] = 1 } };
+            }
+            server.Create(crashing);
+            server.SetLog("shop", "web-crash", "app", "panic: no config", previous: true);
+            var why = await portal.Services.GetRequiredService<RolloutDiagnosis>().DiagnoseAsync("deployment/shop/web");
+            var crashed = why.Containers.SingleOrDefault(c => c.Pod == "web-crash");
+            Assert.True(why.Problem is not null || crashed is { LastReason: "Error" } && (!podLogs || crashed.Log is not null || crashed.LogNote is not null),
+                why.Problem ?? string.Join("; ", why.Containers));
             return (server.Forbidden, applied.Outcome);
         }
     }

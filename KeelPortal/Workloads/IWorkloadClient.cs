@@ -44,6 +44,15 @@ public interface IWorkloadClient
 
     Task<V1Secret?> GetSecretAsync(string ns, string name, CancellationToken ct);
 
+    /// <summary>Up to <paramref name="limit"/> pods of <paramref name="ns"/> matching <paramref name="labelSelector"/>, whole (read on demand, never kept).</summary>
+    Task<IReadOnlyList<V1Pod>> FindPodsAsync(string ns, string labelSelector, int limit, CancellationToken ct);
+
+    /// <summary>Up to <paramref name="limit"/> events of <paramref name="ns"/> about the object named <paramref name="involvedName"/>.</summary>
+    Task<IReadOnlyList<Corev1Event>> EventsAboutAsync(string ns, string involvedName, int limit, CancellationToken ct);
+
+    /// <summary>The last <paramref name="tailLines"/> lines (at most <paramref name="limitBytes"/> bytes) of a container's log, its current or previous run.</summary>
+    Task<string> LogTailAsync(string ns, string pod, string container, bool previous, int tailLines, int limitBytes, CancellationToken ct);
+
     /// <summary>
     /// Helm 3's release storage with one driver (Secrets of type <c>helm.sh/release.v1</c>, or ConfigMaps), labelled
     /// <c>owner=helm</c> plus <paramref name="labelSelector"/> when given.

@@ -128,6 +128,23 @@ public sealed class KubernetesWorkloadClient(IKubernetes kubernetes, string desc
         }
     }
 
+    public async Task<IReadOnlyList<V1Pod>> FindPodsAsync(string ns, string labelSelector, int limit, CancellationToken ct) =>
+        (await Call(() => kubernetes.CoreV1.ListNamespacedPodAsync(ns, labelSelector: labelSelector, limit: limit, cancellationToken: ct)).ConfigureAwait(false)).Items.ToList();
+
+    public async Task<IReadOnlyList<Corev1Event>> EventsAboutAsync(string ns, string involvedName, int limit, CancellationToken ct) =>
+        (await Call(() => kubernetes.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: $"involvedObject.name={involvedName}", limit: limit, cancellationToken: ct))
+            .ConfigureAwait(false)).Items.ToList();
+
+    public async Task<string> LogTailAsync(string ns, string pod, string container, bool previous, int tailLines, int limitBytes, CancellationToken ct)
+    {
+        await using var stream = await Call(() => kubernetes.CoreV1.ReadNamespacedPodLogAsync(pod, ns, container: container, limitBytes: limitBytes, previous: previous,
+            tailLines: tailLines, cancellationToken: ct)).ConfigureAwait(false);
+        using var reader = new StreamReader(stream);
+        var buffer = new char[limitBytes];
+        var read = await reader.ReadBlockAsync(buffer.AsMemory(), ct).ConfigureAwait(false);
+        return new string(buffer, 0, read);
+    }
+
     public async Task<ListPage<HelmStorageObject>> ListHelmStorageAsync(
         HelmDriver driver, string? ns, string? labelSelector, string? continueToken, CancellationToken ct)
     {

@@ -45,6 +45,12 @@ public sealed class WorkloadsOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Workloads:RolloutTimeout must be between 00:00:01 and 1.00:00:00.")]
     public TimeSpan RolloutTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Whether a failed or stuck rollout's diagnosis also reads the last lines of the failing containers' logs (needs
+    /// <c>get</c> on <c>pods/log</c>: the chart's <c>diagnostics.podLogs</c>). Off by default: logs may hold secrets.
+    /// </summary>
+    public bool PodLogs { get; set; }
+
     /// <summary>Attempts of an apply that keeps meeting a newer version of the workload.</summary>
     [Range(1, 20, ErrorMessage = "Workloads:MaxConflictRetries must be between 1 and 20.")]
     public int MaxConflictRetries { get; set; } = 5;

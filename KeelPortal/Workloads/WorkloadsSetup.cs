@@ -15,6 +15,7 @@ public static class WorkloadsSetup
         builder.Services.AddSingleton<Telemetry.IPortalGauges, WorkloadGauges>();
         builder.Services.AddSingleton<WorkloadGrid>();
         builder.Services.AddSingleton<WorkloadCatalog>();
+        builder.Services.AddSingleton<RolloutDiagnosis>();
         builder.Services.AddSingleton<WorkloadApplier>();
         builder.Services.AddSingleton<IWorkloadProvider, KubernetesWorkloads>();
         builder.Services.AddSingleton<WorkloadSettingsEditor>();

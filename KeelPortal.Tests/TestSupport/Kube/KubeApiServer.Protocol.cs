@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -183,6 +184,39 @@ public sealed partial class KubeApiServer
     };
 
     /// <summary>Creates an object from its manifest (kind and metadata.namespace say where).</summary>
+    /// <summary>What <c>pods/{pod}/log</c> answers for one container (its current or, with <paramref name="previous"/>, its last run).</summary>
+    public void SetLog(string ns, string pod, string container, string text, bool previous = false) => logs[(ns, pod, container, previous)] = text;
+
+    private readonly ConcurrentDictionary<(string Ns, string Pod, string Container, bool Previous), string> logs = new();
+
+    /// <summary>A container's log as the kubelet serves it: the last <c>tailLines</c> lines, cut at <c>limitBytes</c>.</summary>
+    private async Task LogAsync(HttpContext context, string ns, string pod)
+    {
+        var query = context.Request.Query;
+        var container = query["container"].ToString();
+        var previous = query["previous"] == "true";
+        if (!logs.TryGetValue((ns, pod, container, previous), out var text))
+        {
+            await StatusAsync(context, 400, "BadRequest", previous
+                ? $"previous terminated container \"{container}\" in pod \"{pod}\" not found"
+                : $"container \"{container}\" in pod \"{pod}\" is waiting to start");
+            return;
+        }
+        var lines = text.Split('\n');
+        if (int.TryParse(query["tailLines"], out var tail) && tail < lines.Length)
+        {
+            lines = lines[^tail..];
+        }
+        var bytes = System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines));
+        if (int.TryParse(query["limitBytes"], out var limit) && limit < bytes.Length)
+        {
+            bytes = bytes[..limit];
+        }
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "text/plain";
+        await context.Response.Body.WriteAsync(bytes);
+    }
+
     public JsonObject Create(JsonObject manifest)
     {
         var resource = KubeResources.ByKind(manifest["kind"]!.GetValue<string>());
@@ -292,6 +326,8 @@ internal static class Selectors
                 "metadata.name" => item["metadata"]?["name"]?.GetValue<string>(),
                 "metadata.namespace" => item["metadata"]?["namespace"]?.GetValue<string>(),
                 "type" => item["type"]?.GetValue<string>(),
+                "involvedObject.name" => item["involvedObject"]?["name"]?.GetValue<string>(),
+                "involvedObject.kind" => item["involvedObject"]?["kind"]?.GetValue<string>(),
                 _ => null,
             };
             if (term.Equal ? value != term.Value : value == term.Value)

@@ -274,6 +274,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
         var key = ns ?? "";
         switch (method)
         {
+            case "GET" when resource.Plural == "pods" && subresource == "log":
+                await LogAsync(context, key, name);
+                return;
             case "GET":
                 await JsonAsync(context, 200, Store.Get(resource, key, name) ?? throw new NotFoundException($"{resource.Plural} \"{name}\" not found"));
                 return;

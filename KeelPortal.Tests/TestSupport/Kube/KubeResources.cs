@@ -17,6 +17,7 @@ public static class KubeResources
         new("", "v1", "pods", "Pod", true, ["po"]),
         new("", "v1", "secrets", "Secret", true, []),
         new("", "v1", "configmaps", "ConfigMap", true, ["cm"]),
+        new("", "v1", "events", "Event", true, ["ev"]),
         new("apps", "v1", "deployments", "Deployment", true, ["deploy"]),
         new("apps", "v1", "statefulsets", "StatefulSet", true, ["sts"]),
         new("apps", "v1", "daemonsets", "DaemonSet", true, ["ds"]),

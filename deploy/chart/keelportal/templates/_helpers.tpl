@@ -31,6 +31,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [list]
+{{- if .Values.diagnostics.podLogs }}
+- apiGroups: [""]
+  resources: [pods/log]
+  verbs: [get]
+{{- end }}
 {{- if .Values.helmProvider.enabled }}
 - apiGroups: [""]
   resources: [secrets, configmaps]
