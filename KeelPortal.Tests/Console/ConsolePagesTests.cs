@@ -24,6 +24,26 @@ public sealed class ConsolePagesTests
         rendered.Find($"input[data-testid={testId}], textarea[data-testid={testId}], [data-testid={testId}] input, [data-testid={testId}] textarea");
 
     [Fact]
+    public async Task An_automatic_rollbacks_card_links_to_why_the_rollout_failed_and_a_rollback_a_person_asked_for_does_not()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var book = pipeline.Approvals;
+        Proposal Rollback(string workload, string by) => new($"deployment/shop/{workload}", "registry.example/shop/web", "1.1.0", "1.0.0", null,
+            [new ImageUpdate("app", "registry.example/shop/web:1.0.0")], 1, TimeSpan.FromHours(1), "the rollout of 1.1.0 failed: ProgressDeadlineExceeded", RollbackBy: by);
+        await book.ProposeAsync(Rollback("auto", KeelPortal.Audit.AuditTrail.System), _ => true);
+        await book.ProposeAsync(Rollback("asked", "alice"), _ => true);
+        await using var console = ConsoleContext.Create(pipeline.Portal.Services, "alice", Roles.Approver);
+
+        var page = console.Render<ApprovalsPage>();
+
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("[data-identifier='deployment/shop/auto:1.0.0'] [data-testid=approval-why-failed]")), TimeSpan.FromSeconds(15));
+        var link = page.Find("[data-identifier='deployment/shop/auto:1.0.0'] [data-testid=approval-why-failed]");
+        Assert.Equal("/workloads/deployment/shop/auto?why=1#why", link.GetAttribute("href"));
+        Assert.Equal("Why did 1.1.0 fail? Events, container states", link.TextContent.Trim());
+        Assert.Empty(page.FindAll("[data-identifier='deployment/shop/asked:1.0.0'] [data-testid=approval-why-failed]"));
+    }
+
+    [Fact]
     public async Task The_workloads_page_says_where_each_workload_stands_and_shows_settings_as_written()
     {
         await using var pipeline = await PipelinePortal.StartAsync();
