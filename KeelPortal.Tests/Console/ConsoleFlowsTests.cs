@@ -64,6 +64,19 @@ public sealed class ConsoleFlowsTests(BrowserFixture browser) : IClassFixture<Br
                 await page.GotoAsync(path);
                 await BrowserFixture.InteractiveAsync(page);
                 await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync(heading);
+                if (name == "approvals")
+                {
+                    // The card's details (digest, build time, labels) arrive after the page: measured with them.
+                    await Assertions.Expect(page.Locator("[data-testid=approval-diff]").First).ToBeVisibleAsync();
+                }
+                // No page is wider than the screen: long digests, image names and reasons wrap or are abbreviated.
+                var wider = await page.EvaluateAsync<string?>("""
+                    () => document.documentElement.scrollWidth <= window.innerWidth ? null
+                        : document.documentElement.scrollWidth + ' px: ' + [...document.querySelectorAll('main *')]
+                            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && e.children.length === 0)
+                            .slice(0, 4).map(e => e.outerHTML.slice(0, 140)).join(' | ')
+                    """);
+                Assert.True(wider is null, $"{name} at {width} px is wider than the screen, {wider}");
                 violations.AddRange(await ViolationsAsync(page, $"{name} at {width} px"));
                 await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, $"{name}-{width}.png"), FullPage = true });
             }
@@ -101,6 +114,28 @@ public sealed class ConsoleFlowsTests(BrowserFixture browser) : IClassFixture<Br
         Assert.True(box.X >= 0 && box.X + box.Width <= width + 0.5, $"{await element.TextContentAsync()} runs past {width} px ({box.X} + {box.Width})");
         var cut = await element.EvaluateAsync<bool>("e => e.scrollWidth > e.clientWidth + 1");
         Assert.False(cut, $"{await element.TextContentAsync()} is cut off at {width} px");
+    }
+
+    [Fact]
+    public async Task A_digest_shown_abbreviated_on_a_phone_is_copied_whole()
+    {
+        await using var pipeline = await StartWithWorkloadsAsync();
+        await using var session = browser.Session();
+        var page = await session.SignedInPageAsync(pipeline.Url, "alice", width: 390, height: 844);
+        await page.GotoAsync("/approvals");
+        await BrowserFixture.InteractiveAsync(page);
+        // What the page hands the clipboard, caught where the browser would take it.
+        await page.EvaluateAsync("() => { window.copied = []; navigator.clipboard.writeText = t => { window.copied.push(t); return Promise.resolve(); }; }");
+
+        var digest = page.Locator("[data-identifier] [data-testid=digest]").First;
+        await Assertions.Expect(digest).ToBeVisibleAsync();
+        var whole = await digest.GetAttributeAsync("data-digest");
+        await digest.Locator("[data-testid=copy-digest]").ClickAsync();
+
+        Assert.Matches("^sha256:[0-9a-f]{64}$", whole);
+        Assert.EndsWith("…", (await digest.Locator("code").TextContentAsync())!.Trim(), StringComparison.Ordinal);
+        await Assertions.Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("Digest copied");
+        Assert.Equal([whole!], await page.EvaluateAsync<string[]>("() => window.copied"));
     }
 
     [Fact]
