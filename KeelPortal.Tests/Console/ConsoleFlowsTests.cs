@@ -117,6 +117,72 @@ public sealed class ConsoleFlowsTests(BrowserFixture browser) : IClassFixture<Br
     }
 
     [Fact]
+    public async Task Typed_or_clicked_before_the_page_is_interactive_is_held_with_a_cue_and_never_wiped_on_workloads_approvals_and_audit()
+    {
+        await using var pipeline = await StartWithWorkloadsAsync();
+        await using var session = browser.Session();
+        var page = await session.SignedInPageAsync(pipeline.Url, "alice");
+
+        await TypeAtOnceAsync(page, "/workloads", "input[data-testid=workloads-search]", "checkout");
+        await Assertions.Expect(page.Locator("[data-testid=workload-link]")).ToHaveTextAsync(["checkout-service-with-a-long-name"]);
+
+        await TypeAtOnceAsync(page, "/audit", "input[data-testid=audit-search]", "approval.created");
+        await page.WaitForURLAsync("**/audit?q=approval.created*");
+
+        // A click waits until the page can use it (Playwright's check waits while the field is held), then counts.
+        await page.GotoAsync("/approvals", new() { WaitUntil = WaitUntilState.Commit });
+        await page.Locator("input[data-testid=select-all]").CheckAsync();
+        await BrowserFixture.InteractiveAsync(page);
+        await Assertions.Expect(page.Locator("input[data-testid=select-all]")).ToBeCheckedAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Approve 1 selected" })).ToBeEnabledAsync();
+    }
+
+    /// <summary>
+    /// Types into a field the moment it is on the page (long before the circuit is up, as a quick person does): while
+    /// the page is not interactive the field is held (disabled) under the connecting bar, so the keys go nowhere and
+    /// nothing appears; whatever did appear is still there once the page is interactive; then typing works.
+    /// </summary>
+    private static async Task TypeAtOnceAsync(IPage page, string path, string field, string text)
+    {
+        await page.GotoAsync(path, new() { WaitUntil = WaitUntilState.Commit });
+        var input = page.Locator(field);
+        await input.WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        var state = await page.EvaluateAsync<string>($$"""
+            () => [document.querySelector('#portal').dataset.interactive, document.querySelector('{{field}}').closest('fieldset').disabled,
+                   !!document.querySelector('[data-testid=connecting]')].join('|')
+            """);
+        await input.PressSequentiallyAsync(text);
+        var shown = await input.InputValueAsync();
+        await BrowserFixture.InteractiveAsync(page);
+
+        Assert.True(state.StartsWith("true|", StringComparison.Ordinal) || state == "false|true|true", $"{path}: not interactive yet, yet not held under the bar ({state})");
+        await Assertions.Expect(page.Locator("[data-testid=connecting]")).ToHaveCountAsync(0);
+        Assert.Equal(shown, await input.InputValueAsync()); // nothing shown is wiped
+        if (shown != text)
+        {
+            await input.FillAsync(text);
+        }
+        await Assertions.Expect(input).ToHaveValueAsync(text);
+    }
+
+    [Fact]
+    public async Task A_prerendered_page_holds_its_fields_under_a_connecting_bar_and_the_sign_in_page_does_not()
+    {
+        await using var portal = new PortalFactory();
+        using var client = await portal.SignedInClientAsync("root");
+        using var anonymous = portal.CreateClient();
+
+        var workloads = await client.GetStringAsync("/workloads");
+        var signIn = await anonymous.GetStringAsync("/signin");
+
+        Assert.Matches("<fieldset class=\"page-fields\" disabled[^>]*>", workloads);
+        Assert.Contains("data-testid=\"connecting\"", workloads, StringComparison.Ordinal);
+        Assert.Contains("Connecting: the page takes input in a moment", workloads, StringComparison.Ordinal);
+        Assert.DoesNotMatch("<fieldset class=\"page-fields\" disabled", signIn);
+        Assert.DoesNotContain("data-testid=\"connecting\"", signIn, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_digest_shown_abbreviated_on_a_phone_is_copied_whole()
     {
         await using var pipeline = await StartWithWorkloadsAsync();
