@@ -185,6 +185,36 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task The_candidates_follow_a_skip_and_a_rollout_without_a_reload()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        await using var session = browser.Session();
+        var repository = pipeline.Repository("team/live");
+        foreach (var tag in new[] { "1.2.3", "1.2.4", "1.2.5" })
+        {
+            await pipeline.Pusher.PushAsync("team/live", tag);
+        }
+        pipeline.Deploy("live", $"{repository}:1.2.3", Keel(("keel.sh/policy", "patch"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "1")));
+        await pipeline.TrackedAsync("deployment/shop/live");
+        var page = await session.SignedInPageAsync(pipeline.Url, "alice");
+        await page.GotoAsync("/workloads/deployment/shop/live");
+        await BrowserFixture.InteractiveAsync(page);
+        var candidates = page.Locator("[data-testid=candidates]");
+        await Assertions.Expect(candidates.Locator("tr", new() { HasText = "1.2.5" })).ToContainTextAsync("Eligible");
+
+        // Skipped: declined at once, no poll and no reload in between.
+        await page.Locator("input[data-testid=skip-version]").FillAsync("1.2.5");
+        await page.Locator("input[data-testid=skip-reason]").FillAsync("breaks the cart");
+        await page.Locator("[data-testid=skip]").ClickAsync();
+        await Assertions.Expect(candidates.Locator("tr", new() { HasText = "1.2.5" })).ToContainTextAsync("Declined");
+
+        // 1.2.4 rolls out (written by someone else): the panel says it runs now and no longer offers it.
+        pipeline.Cluster.Modify("Deployment", "shop", "live", d => d["spec"]!["template"]!["spec"]!["containers"]![0]!["image"] = $"{repository}:1.2.4");
+        await Assertions.Expect(page.Locator("[data-testid=candidates-summary]", new() { HasText = "team/live" })).ToContainTextAsync("running 1.2.4");
+        await Assertions.Expect(candidates.GetByRole(AriaRole.Row, new() { Name = "1.2.4 Current" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task Single_sign_on_maps_the_providers_groups_to_a_role_and_refuses_someone_without_one()
     {
         await using var provider = await OidcProvider.StartAsync();
