@@ -52,20 +52,28 @@ public sealed partial class ApprovalBook
         (await RunAsync(approvalId, new ApprovalCommand.SupersedeAtApply(claimToken, reason), ct)).Decision.Accepted;
 
     /// <summary>
-    /// Whether a later approval of the same workload was proposed from <paramref name="approval"/>'s target: the proof that
-    /// an earlier attempt of it wrote the target (and stopped, or froze, before it recorded that) when a later attempt
-    /// finds the workload already past it. Only an approval claimed more than once can have such an earlier write.
+    /// Whether an earlier attempt of <paramref name="approval"/> wrote its target (and stopped, or froze, before it
+    /// recorded that), asked when a later attempt finds the workload already past it: <see cref="EarlierWrite.Landed"/>
+    /// when a later approval of the workload started from the target (proposed while it ran, or applied over it: an
+    /// applied approval's from-version is the one it really replaced); <see cref="EarlierWrite.Unsettled"/> while a
+    /// later one is being applied (the version it replaces is recorded only when it ends); else
+    /// <see cref="EarlierWrite.None"/>. Only an approval claimed more than once can
+    /// have such an earlier write.
     /// </summary>
-    public async Task<bool> LaterStartedFromAsync(Approval approval, CancellationToken ct = default)
+    public async Task<EarlierWrite> EarlierWriteAsync(Approval approval, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(approval);
         if (approval.ApplyAttempts < 2 || approval.RollbackBy is not null)
         {
-            return false;
+            return EarlierWrite.None;
         }
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Set<Approval>().AnyAsync(a => a.Id > approval.Id && a.WorkloadId == approval.WorkloadId
-            && a.Repository == approval.Repository && a.CurrentVersion == approval.NewVersion, ct);
+        var later = db.Set<Approval>().Where(a => a.Id > approval.Id && a.WorkloadId == approval.WorkloadId && a.Repository == approval.Repository);
+        if (await later.AnyAsync(a => a.CurrentVersion == approval.NewVersion, ct))
+        {
+            return EarlierWrite.Landed;
+        }
+        return await later.AnyAsync(a => a.State == ApprovalState.Applying, ct) ? EarlierWrite.Unsettled : EarlierWrite.None;
     }
 
     /// <summary>
@@ -139,3 +147,6 @@ public sealed partial class ApprovalBook
             .Select(a => a.NewVersion).FirstOrDefaultAsync(ct);
     }
 }
+
+/// <summary>What a later attempt of an apply knows about an earlier attempt's write (<see cref="ApprovalBook.EarlierWriteAsync"/>).</summary>
+public enum EarlierWrite { None, Landed, Unsettled }

@@ -124,15 +124,8 @@ public sealed partial class ApplyHandler(
                 }
                 await AfterAppliedAsync(approval, result, ct);
                 return WorkResult.Done;
-            case ApplyOutcome.Superseded when await approvals.LaterStartedFromAsync(approval, ct):
-                // An earlier attempt wrote the target and stopped before it recorded that; a newer update has replaced it since.
-                var landed = $"{approval.NewVersion} was written by an earlier attempt (the next update started from it); "
-                    + $"{approval.WorkloadId} has moved on to {result.FromVersion} since";
-                if (!await approvals.FinishAsync(approvalId, token, succeeded: true, landed, null, ct: ct))
-                {
-                    LogClaimLost(approval.Identifier);
-                }
-                return WorkResult.Done;
+            case ApplyOutcome.Superseded when approval.ApplyAttempts > 1:
+                return await SupersededOnRetryAsync(approval, result, work, ct);
             case ApplyOutcome.Superseded:
                 if (!await approvals.SupersedeAppliedAsync(approvalId, token, result.Reason, ct))
                 {
@@ -150,6 +143,41 @@ public sealed partial class ApplyHandler(
             default:
                 var reason = work.Attempt > 1 ? $"{result.Reason} (attempt {work.Attempt} of {work.MaxAttempts})" : result.Reason;
                 if (!await approvals.FinishAsync(approvalId, token, succeeded: false, reason, null, ct: ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                }
+                return WorkResult.Done;
+        }
+    }
+
+    /// <summary>
+    /// A later attempt found the workload past its target. If an earlier attempt's write landed (a later update started
+    /// from the target) it was applied, and is recorded so; while a later update is still being applied that cannot be
+    /// told yet, so the apply is given back and decided again after it; otherwise it was superseded.
+    /// </summary>
+    private async Task<WorkResult> SupersededOnRetryAsync(Approval approval, ApplyResult result, WorkContext work, CancellationToken ct)
+    {
+        var (approvalId, token) = (approval.Id, work.Token);
+        switch (await approvals.EarlierWriteAsync(approval, ct))
+        {
+            case EarlierWrite.Landed:
+                var landed = $"{approval.NewVersion} was written by an earlier attempt (the next update started from it); "
+                    + $"{approval.WorkloadId} has moved on to {result.FromVersion} since";
+                if (!await approvals.FinishAsync(approvalId, token, succeeded: true, landed, null, ct: ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                }
+                return WorkResult.Done;
+            case EarlierWrite.Unsettled when !work.IsLastAttempt:
+                var wait = $"{approval.WorkloadId} runs {result.FromVersion} now and a newer update is being applied: decided again after it ends";
+                if (!await approvals.ReleaseAsync(approvalId, wait, token, ct))
+                {
+                    LogClaimLost(approval.Identifier);
+                    return WorkResult.Done;
+                }
+                return WorkResult.Retry(wait);
+            default:
+                if (!await approvals.SupersedeAppliedAsync(approvalId, token, result.Reason, ct))
                 {
                     LogClaimLost(approval.Identifier);
                 }
