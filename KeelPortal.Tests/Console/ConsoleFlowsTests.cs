@@ -183,6 +183,59 @@ public sealed class ConsoleFlowsTests(BrowserFixture browser) : IClassFixture<Br
     }
 
     [Fact]
+    public async Task Many_approvals_fit_on_one_screen_as_lines_that_expand_in_place_by_keyboard_and_the_choice_is_remembered()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/many");
+        await pipeline.Pusher.PushAsync("team/many", "1.0.0");
+        var names = Enumerable.Range(1, 6).Select(i => $"svc-{i}").ToList();
+        foreach (var name in names)
+        {
+            pipeline.Deploy(name, $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "1")));
+            await pipeline.TrackedAsync($"deployment/shop/{name}");
+        }
+        await pipeline.Pusher.TagAsync("team/many", "1.0.0", "1.1.0");
+        await pipeline.PollNowAsync(repository);
+        foreach (var name in names)
+        {
+            await pipeline.ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending);
+        }
+        await using var session = browser.Session();
+        var page = await session.SignedInPageAsync(pipeline.Url, "alice");
+        await page.GotoAsync("/approvals");
+        await BrowserFixture.InteractiveAsync(page);
+
+        await page.Locator("[data-testid=approvals-view]").GetByText("One line each").ClickAsync();
+        var lines = page.Locator(".approval-line[data-testid=pending-approval]");
+        await Assertions.Expect(lines).ToHaveCountAsync(6);
+        // All six fit on a 1280 × 800 screen, each one line high.
+        foreach (var box in await Task.WhenAll((await lines.AllAsync()).Select(l => l.BoundingBoxAsync())))
+        {
+            Assert.True(box!.Height < 64 && box.Y + box.Height <= 800, $"a line {box.Height} px high ending at {box.Y + box.Height} px");
+        }
+
+        // Expanded in place with the keyboard: the whole card, and back.
+        var first = page.Locator("[data-identifier='deployment/shop/svc-1:1.1.0']");
+        await first.Locator("[data-testid=expand-approval]").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(first.Locator("[data-testid=approval-diff]")).ToBeVisibleAsync();
+        await Assertions.Expect(first.Locator("[data-testid=collapse-approval]")).ToHaveAttributeAsync("aria-expanded", "true");
+        await first.Locator("[data-testid=collapse-approval]").FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(first.Locator("[data-testid=approval-diff]")).ToHaveCountAsync(0);
+
+        // A line votes like a card.
+        await page.Locator("[data-identifier='deployment/shop/svc-2:1.1.0'] [data-testid=approve]").ClickAsync();
+        await pipeline.ApprovalAsync("deployment/shop/svc-2:1.1.0", a => a.State != ApprovalState.Pending);
+
+        // Remembered in this browser.
+        await page.ReloadAsync();
+        await BrowserFixture.InteractiveAsync(page);
+        await Assertions.Expect(lines).ToHaveCountAsync(5);
+        Assert.Empty(await ViolationsAsync(page, "approvals as lines"));
+    }
+
+    [Fact]
     public async Task A_digest_shown_abbreviated_on_a_phone_is_copied_whole()
     {
         await using var pipeline = await StartWithWorkloadsAsync();
