@@ -44,7 +44,8 @@ public sealed record FreezeInput(string? Reason, DateTimeOffset? Starts, DateTim
 
 public enum DeliveryOutcome { Done, Unchanged, NotFound, Invalid }
 
-public sealed record DeliveryResult(DeliveryOutcome Outcome, string Message);
+/// <summary>An answer; <see cref="Fields"/> names each field of the input that is wrong, with why (all of them at once).</summary>
+public sealed record DeliveryResult(DeliveryOutcome Outcome, string Message, IReadOnlyDictionary<string, string>? Fields = null);
 
 /// <summary>
 /// Change windows and freezes: defined in the console (Admin, audited) or in configuration, and the answer to "may this
@@ -62,6 +63,34 @@ public sealed partial class DeliverySchedule(
 
     /// <summary>A window's name is a DNS label, as Kubernetes names are.</summary>
     public static bool IsWindowName(string? name) => DeliveryScope.IsLabel(name);
+
+    /// <summary>Every field of a window that cannot be used, with why — all of them, so a form can show each beside its field.</summary>
+    public static Dictionary<string, string> WindowProblems(WindowInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!IsWindowName(input.Name?.Trim()))
+        {
+            problems["name"] = "name the window with lower-case letters, digits and dashes (up to 63), such as office-hours";
+        }
+        if (!WindowRule.TryDays(input.Days, out _, out var days))
+        {
+            problems["days"] = days!;
+        }
+        if (!WindowRule.TryHours(input.Hours, out _, out _, out var hours))
+        {
+            problems["hours"] = hours!;
+        }
+        if (!WindowRule.TryZone(input.TimeZone, out _, out var zone))
+        {
+            problems["timeZone"] = zone!;
+        }
+        if (DeliveryScope.Parse(input.Scope, window: true, out var scope) is null)
+        {
+            problems["scope"] = scope!;
+        }
+        return problems;
+    }
 
     /// <summary>
     /// When the workload may be changed: now, or the time its window opens or its freeze ends, and why. Every apply asks,
@@ -131,22 +160,17 @@ public sealed partial class DeliverySchedule(
     {
         ArgumentNullException.ThrowIfNull(input);
         var name = input.Name?.Trim();
-        if (!IsWindowName(name))
+        var problems = WindowProblems(input);
+        if (problems.Count == 0 && Configured().Windows.Any(w => w.Name == name))
         {
-            return new(DeliveryOutcome.Invalid, "name the window with lower-case letters, digits and dashes (up to 63), such as office-hours");
+            problems["name"] = $"the window {name} is defined in configuration (Delivery:Windows); change it there";
         }
-        if (Configured().Windows.Any(w => w.Name == name))
+        if (problems.Count > 0)
         {
-            return new(DeliveryOutcome.Invalid, $"the window {name} is defined in configuration (Delivery:Windows); change it there");
+            return new(DeliveryOutcome.Invalid, string.Join("; ", problems.Select(p => $"{p.Key}: {p.Value}")), problems);
         }
-        if (WindowRule.Parse(input.Days, input.Hours, input.TimeZone, out var error) is not { } rule)
-        {
-            return new(DeliveryOutcome.Invalid, error!);
-        }
-        if (DeliveryScope.Parse(input.Scope, window: true, out var scopeError) is not { } scope)
-        {
-            return new(DeliveryOutcome.Invalid, scopeError!);
-        }
+        var rule = WindowRule.Parse(input.Days, input.Hours, input.TimeZone, out _)!;
+        var scope = DeliveryScope.Parse(input.Scope, window: true, out _)!;
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
             var row = await db.Set<ChangeWindow>().SingleOrDefaultAsync(w => w.Name == name, ct);

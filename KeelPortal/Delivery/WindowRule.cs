@@ -20,13 +20,20 @@ public sealed record WindowRule(IReadOnlySet<DayOfWeek> Days, TimeSpan Opens, Ti
         {
             return null;
         }
-        if (string.IsNullOrWhiteSpace(timeZone) || timeZone.Trim().Length > 100
-            || !TimeZoneInfo.TryFindSystemTimeZoneById(timeZone.Trim(), out var zone))
+        return TryZone(timeZone, out var zone, out error) ? new WindowRule(set, opens, closes, zone!) : null;
+    }
+
+    /// <summary>An IANA time zone name this machine knows (<c>Europe/Berlin</c>, <c>UTC</c>).</summary>
+    public static bool TryZone(string? text, out TimeZoneInfo? zone, out string? error)
+    {
+        error = null;
+        zone = null;
+        if (string.IsNullOrWhiteSpace(text) || text.Trim().Length > 100 || !TimeZoneInfo.TryFindSystemTimeZoneById(text.Trim(), out zone))
         {
-            error = $"'{Shown(timeZone)}' is not a time zone this machine knows (use an IANA name such as Europe/Berlin or UTC)";
-            return null;
+            error = $"'{Shown(text)}' is not a time zone this machine knows (use an IANA name such as Europe/Berlin or UTC)";
+            return false;
         }
-        return new WindowRule(set, opens, closes, zone);
+        return true;
     }
 
     /// <summary><c>Mon-Thu</c>, <c>Mon,Wed,Fri</c>, <c>Sat-Sun</c>, <c>daily</c>; stored as <see cref="DaysText"/>.</summary>
