@@ -29,16 +29,14 @@ public sealed class ApplyClaimTests
         return (pipeline, await pipeline.ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending));
     }
 
-    [Fact]
-    public async Task An_applier_frozen_past_its_lease_and_taken_over_neither_patches_nor_finishes()
+    private const string TokenA = "replica-a-claim";
+
+    /// <summary>
+    /// Replica A: the approval is approved with its apply work claimed by A (written directly, so no apply of this portal
+    /// starts first), and A claims the approval.
+    /// </summary>
+    private static async Task<Approval> ClaimedByReplicaAAsync(PipelinePortal pipeline, Approval pending)
     {
-        var (pipeline, pending) = await PendingAsync("frozen");
-        await using var _ = pipeline;
-        var book = pipeline.Approvals;
-        // Replica A: the approval is approved with its apply work claimed by A (written directly, so no apply of this
-        // portal starts first), and A claims the approval — then A freezes (a GC pause, SIGSTOP, a starved node) before
-        // it writes.
-        const string tokenA = "replica-a-claim";
         var contexts = pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
         await using (var db = await contexts.CreateDbContextAsync())
         {
@@ -46,15 +44,27 @@ public sealed class ApplyClaimTests
                 .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved));
             pipeline.Portal.Services.GetRequiredService<Outbox>().Stage(db, new ApprovalApproved(pending.Id));
             var row = db.ChangeTracker.Entries<PortalEvent>().Single().Entity;
-            (row.ClaimedBy, row.ClaimToken) = ("replica-a", tokenA);
+            (row.ClaimedBy, row.ClaimToken) = ("replica-a", TokenA);
             await db.SaveChangesAsync();
         }
-        var claimedByA = await book.TryClaimAsync(pending.Id, tokenA);
-        Assert.NotNull(claimedByA);
+        var claimed = await pipeline.Approvals.TryClaimAsync(pending.Id, TokenA);
+        Assert.NotNull(claimed);
+        return claimed;
+    }
+
+    [Fact]
+    public async Task An_applier_frozen_past_its_lease_and_taken_over_neither_patches_nor_finishes()
+    {
+        var (pipeline, pending) = await PendingAsync("frozen");
+        await using var _ = pipeline;
+        var book = pipeline.Approvals;
+        // Replica A claims the apply — then freezes (a GC pause, SIGSTOP, a starved node) before it writes.
+        var contexts = pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
+        var claimedByA = await ClaimedByReplicaAAsync(pipeline, pending);
 
         // Past the lease this portal's relay (replica B) takes the apply work over and writes it, once.
         var applied = await pipeline.ApprovalAsync(pending.Identifier, a => a.State == ApprovalState.Applied, TimeSpan.FromSeconds(30));
-        Assert.NotEqual(claimedByA!.ClaimToken, (await book.GetAsync(pending.Id))!.ClaimToken);
+        Assert.NotEqual(claimedByA.ClaimToken, (await book.GetAsync(pending.Id))!.ClaimToken);
         var generation = pipeline.Cluster.Get("Deployment", "shop", "frozen")!["metadata"]!["generation"]!.GetValue<long>();
 
         // A wakes up and carries on where it stopped, with a write that differs from B's (its digest pin): right before
@@ -66,10 +76,10 @@ public sealed class ApplyClaimTests
             Fence = async ct =>
             {
                 await using var db = await contexts.CreateDbContextAsync(ct);
-                return await db.Set<PortalEvent>().AnyAsync(e => e.ClaimToken == tokenA, ct) && await book.HoldsClaimAsync(pending.Id, tokenA, ct);
+                return await db.Set<PortalEvent>().AnyAsync(e => e.ClaimToken == TokenA, ct) && await book.HoldsClaimAsync(pending.Id, TokenA, ct);
             },
         });
-        var lateFinish = await book.FinishAsync(pending.Id, tokenA, succeeded: false, "A's late failure", null);
+        var lateFinish = await book.FinishAsync(pending.Id, TokenA, succeeded: false, "A's late failure", null);
 
         Assert.Equal(ApplyOutcome.ClaimLost, lateWrite.Outcome);
         Assert.False(lateFinish);
@@ -86,23 +96,11 @@ public sealed class ApplyClaimTests
         // A long lease: replica A's claim runs out when the test says so, not when the machine is slow.
         var (pipeline, pending) = await PendingAsync("landed", lease: "00:05:00");
         await using var _ = pipeline;
-        var book = pipeline.Approvals;
-        const string tokenA = "replica-a-claim";
         var contexts = pipeline.Portal.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
-        await using (var db = await contexts.CreateDbContextAsync())
-        {
-            await db.Set<Approval>().Where(a => a.Id == pending.Id)
-                .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, ApprovalState.Approved));
-            pipeline.Portal.Services.GetRequiredService<Outbox>().Stage(db, new ApprovalApproved(pending.Id));
-            var row = db.ChangeTracker.Entries<PortalEvent>().Single().Entity;
-            (row.ClaimedBy, row.ClaimToken) = ("replica-a", tokenA);
-            await db.SaveChangesAsync();
-        }
-        var claimedByA = await book.TryClaimAsync(pending.Id, tokenA);
-        Assert.NotNull(claimedByA);
+        var claimedByA = await ClaimedByReplicaAAsync(pipeline, pending);
         // A writes 1.1.0 (its PATCH lands) and freezes before it records that.
         var applier = pipeline.Portal.Services.GetRequiredService<WorkloadApplier>();
-        var write = await applier.ApplyAsync(new ApplyRequest(pending.WorkloadId, ApprovalBook.ImagesOf(claimedByA!), "1.0.0", "1.1.0", OnlyForward: true));
+        var write = await applier.ApplyAsync(new ApplyRequest(pending.WorkloadId, ApprovalBook.ImagesOf(claimedByA), "1.0.0", "1.1.0", OnlyForward: true));
         Assert.Equal(ApplyOutcome.Applied, write.Outcome);
 
         // Meanwhile 1.2.0 is pushed, proposed from the 1.1.0 that runs, approved and applied.
@@ -120,7 +118,7 @@ public sealed class ApplyClaimTests
         // records 1.1.0 as applied (it ran, the next update started from it), not as superseded.
         await using (var db = await contexts.CreateDbContextAsync())
         {
-            await db.Set<PortalEvent>().Where(e => e.ClaimToken == tokenA)
+            await db.Set<PortalEvent>().Where(e => e.ClaimToken == TokenA)
                 .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClaimedUntilUtc, DateTime.UtcNow.AddMinutes(-1)));
         }
         var ended = await pipeline.ApprovalAsync(pending.Identifier, a => a.State is not ApprovalState.Applying, TimeSpan.FromSeconds(30));
