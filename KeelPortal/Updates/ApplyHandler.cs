@@ -124,14 +124,8 @@ public sealed partial class ApplyHandler(
                 }
                 await AfterAppliedAsync(approval, result, ct);
                 return WorkResult.Done;
-            case ApplyOutcome.Superseded when approval.ApplyAttempts > 1:
-                return await SupersededOnRetryAsync(approval, result, work, ct);
             case ApplyOutcome.Superseded:
-                if (!await approvals.SupersedeAppliedAsync(approvalId, token, result.Reason, ct))
-                {
-                    LogClaimLost(approval.Identifier);
-                }
-                return WorkResult.Done;
+                return await SupersededAsync(approval, result, work, ct);
             case ApplyOutcome.ApiError or ApplyOutcome.NoCluster or ApplyOutcome.Busy when !work.IsLastAttempt:
                 if (!await approvals.ReleaseAsync(approvalId, $"attempt {approval.ApplyAttempts} failed, retrying: {result.Reason}", token, ct))
                 {
@@ -151,11 +145,11 @@ public sealed partial class ApplyHandler(
     }
 
     /// <summary>
-    /// A later attempt found the workload past its target. If an earlier attempt's write landed (a later update started
+    /// The workload is past the target at the moment of the write. On a later attempt, if an earlier attempt's write landed (a later update started
     /// from the target) it was applied, and is recorded so; while a later update is still being applied that cannot be
     /// told yet, so the apply is given back and decided again after it; otherwise it was superseded.
     /// </summary>
-    private async Task<WorkResult> SupersededOnRetryAsync(Approval approval, ApplyResult result, WorkContext work, CancellationToken ct)
+    private async Task<WorkResult> SupersededAsync(Approval approval, ApplyResult result, WorkContext work, CancellationToken ct)
     {
         var (approvalId, token) = (approval.Id, work.Token);
         switch (await approvals.EarlierWriteAsync(approval, ct))

@@ -82,18 +82,21 @@ public sealed partial class RolloutDiagnosis(ClusterConnection cluster, IOptions
     private static async Task<List<ContainerTrouble>> WithLogsAsync(IWorkloadClient client, string ns, List<ContainerTrouble> troubles, CancellationToken ct)
     {
         var read = new List<ContainerTrouble>();
+        var asked = 0;
         foreach (var trouble in troubles)
         {
-            if (read.Count(t => t.Log is not null || t.LogNote is not null) >= MaxLogs || trouble.State == "waiting" && trouble.Restarts == 0)
+            if (asked >= MaxLogs || trouble.State == "waiting" && trouble.Restarts == 0)
             {
                 read.Add(trouble); // Never started (an image pull, scheduling): there is no log to read.
                 continue;
             }
             // A container that crashed and waits to start again has its story in its previous run.
             var previous = trouble.State != "terminated" && trouble.LastReason is not null;
+            asked++;
             try
             {
-                read.Add(trouble with { Log = Bounded(await client.LogTailAsync(ns, trouble.Pod, trouble.Container, previous, LogLines, LogBytes, ct), LogBytes) });
+                // Bounded by the client: LogBytes asked of the server, and no more read from its answer.
+                read.Add(trouble with { Log = await client.LogTailAsync(ns, trouble.Pod, trouble.Container, previous, LogLines, LogBytes, ct) });
             }
             catch (KubernetesApiException e)
             {
