@@ -163,7 +163,9 @@ public sealed class BrowserTests(BrowserFixture browser) : IClassFixture<Browser
         await BrowserFixture.ChooseAsync(page, "edit-policy", "regexp");
         await page.Locator("[data-testid=edit-pattern]").Locator("xpath=descendant-or-self::input").FillAsync("(unclosed");
         await page.Locator("[data-testid=save-settings]").ClickAsync();
-        await Assertions.Expect(page.Locator("[data-testid=settings-error]")).ToContainTextAsync("keel.sh/policy: policy 'regexp:(unclosed' is not a usable regular expression");
+        await Assertions.Expect(page.Locator(".mud-input-control", new() { Has = page.Locator("input[data-testid=edit-pattern]") }))
+            .ToContainTextAsync("policy 'regexp:(unclosed' is not a usable regular expression");
+        await Assertions.Expect(page.Locator("input[data-testid=edit-pattern]")).ToBeFocusedAsync();
         Assert.Equal("patch", pipeline.Cluster.Get("Deployment", "shop", "why")!["metadata"]!["annotations"]!["keel.sh/policy"]!.GetValue<string>());
 
         // A valid change shows the keys it writes, before → after, and is written only when confirmed.

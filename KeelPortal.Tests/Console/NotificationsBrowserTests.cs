@@ -28,8 +28,11 @@ public sealed class NotificationsBrowserTests(BrowserFixture browser) : IClassFi
         await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = "Mattermost" }).ClickAsync();
         await dialog.Locator("[data-testid=channel-target]").FillAsync("hooks.example.com/no-scheme");
         await dialog.Locator("[data-testid=channel-save]").ClickAsync();
-        await Assertions.Expect(dialog.Locator("[data-testid=channel-error]"))
+        // The error is beside the field, which has the focus; the line under the form only says how many need a fix.
+        await Assertions.Expect(dialog.Locator(".mud-input-control", new() { Has = page.Locator("input[data-testid=channel-target]") }))
             .ToContainTextAsync("The webhook URL must be an absolute http:// or https:// URL");
+        await Assertions.Expect(dialog.Locator("input[data-testid=channel-target]")).ToBeFocusedAsync();
+        await Assertions.Expect(dialog.Locator("[data-testid=channel-error]")).ToHaveTextAsync("One field needs a fix: see beside it.");
 
         var url = receiver.Url("hooks/secret-part");
         await dialog.Locator("[data-testid=channel-target]").FillAsync(url.AbsoluteUri);

@@ -12,7 +12,8 @@ public sealed record AccountSummary(string Id, string UserName, string Role, boo
 
 public sealed record ApiTokenSummary(long Id, string Name, string Prefix, DateTime CreatedAtUtc, DateTime? LastUsedAtUtc, bool Revoked, DateTime? ExpiresAtUtc = null);
 
-public sealed record AccountResult(bool Succeeded, string? Error, string? Token = null);
+/// <summary>What an account change said; <see cref="Fields"/> names each wrong field of a form, with why (all of them at once).</summary>
+public sealed record AccountResult(bool Succeeded, string? Error, string? Token = null, IReadOnlyDictionary<string, string>? Fields = null);
 
 /// <summary>
 /// An account's role, lock or password changed, or it was removed: every replica's open consoles of that
@@ -28,14 +29,32 @@ public sealed partial class AccountService(
 
     public async Task<AccountResult> CreateAsync(string userName, string password, string role, string actor)
     {
-        if (!Roles.All.Contains(role))
-        {
-            return new(false, $"role must be one of {string.Join(", ", Roles.All)}");
-        }
         using var scope = scopes.CreateScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
-        var user = new IdentityUser(userName.Trim());
-        var created = await users.CreateAsync(user, password);
+        var user = new IdentityUser((userName ?? "").Trim());
+        // Every field is checked at once (Identity alone stops at the password), so a form can show each beside its field.
+        var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(userName))
+        {
+            problems["userName"] = "give the person a user name";
+        }
+        else if (await Failures(users.UserValidators.Select(v => (Func<Task<IdentityResult>>)(() => v.ValidateAsync(users, user)))) is { } nameProblem)
+        {
+            problems["userName"] = nameProblem;
+        }
+        if (await Failures(users.PasswordValidators.Select(v => (Func<Task<IdentityResult>>)(() => v.ValidateAsync(users, user, password ?? "")))) is { } passwordProblem)
+        {
+            problems["password"] = passwordProblem;
+        }
+        if (!Roles.All.Contains(role))
+        {
+            problems["role"] = $"role must be one of {string.Join(", ", Roles.All)}";
+        }
+        if (problems.Count > 0)
+        {
+            return new(false, string.Join("; ", problems.Values), Fields: problems);
+        }
+        var created = await users.CreateAsync(user, password!);
         if (!created.Succeeded)
         {
             return new(false, string.Join(" ", created.Errors.Select(e => e.Description)));
@@ -44,6 +63,21 @@ public sealed partial class AccountService(
         await audit.RecordAsync(actor, AuditActions.UserCreated, $"user/{user.UserName}", $"role {role}");
         return new(true, null);
     }
+
+    /// <summary>What Identity's checks say, one after the other (they share the scope's database context).</summary>
+    private static async Task<string?> Failures(IEnumerable<Func<Task<IdentityResult>>> checks)
+    {
+        var failed = new List<string>();
+        foreach (var check in checks)
+        {
+            failed.AddRange((await check()).Errors.Select(e => e.Description));
+        }
+        return failed.Count == 0 ? null : string.Join(" ", failed);
+    }
+
+    /// <summary>Why a token name cannot be used (null: it can).</summary>
+    public static string? TokenNameProblem(string? name) =>
+        string.IsNullOrWhiteSpace(name) || name.Trim().Length > 200 ? "give the token a name of up to 200 characters, such as the tool that will use it" : null;
 
     public async Task<AccountResult> SetRoleAsync(string userName, string role, string actor)
     {
@@ -101,9 +135,9 @@ public sealed partial class AccountService(
         {
             return new(false, $"there is no user {userName}");
         }
-        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 200)
+        if (TokenNameProblem(name) is { } nameProblem)
         {
-            return new(false, "give the token a name of up to 200 characters, such as the tool that will use it");
+            return new(false, nameProblem, Fields: new Dictionary<string, string>(StringComparer.Ordinal) { ["name"] = nameProblem });
         }
         var token = TokenPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         await using var db = await contexts.CreateDbContextAsync();

@@ -228,14 +228,12 @@ public sealed partial class DeliverySchedule(
     {
         ArgumentNullException.ThrowIfNull(input);
         var now = time.GetUtcNow().UtcDateTime;
-        if (FreezeProblem(input.Reason, input.Starts, input.Ends, now) is { } problem)
+        var problems = FreezeProblems(input, now);
+        if (problems.Count > 0)
         {
-            return new(DeliveryOutcome.Invalid, problem);
+            return new(DeliveryOutcome.Invalid, string.Join("; ", problems.Select(p => $"{p.Key}: {p.Value}")), problems);
         }
-        if (DeliveryScope.Parse(input.Scope, window: false, out var scopeError) is not { } scope)
-        {
-            return new(DeliveryOutcome.Invalid, scopeError!);
-        }
+        var scope = DeliveryScope.Parse(input.Scope, window: false, out _)!;
         var freeze = new Freeze
         {
             Reason = input.Reason!.Trim(), StartsAtUtc = input.Starts!.Value.UtcDateTime, EndsAtUtc = input.Ends!.Value.UtcDateTime,
@@ -272,13 +270,41 @@ public sealed partial class DeliverySchedule(
     }
 
     /// <summary>Why a freeze is refused; null when it is fine.</summary>
-    public static string? FreezeProblem(string? reason, DateTimeOffset? starts, DateTimeOffset? ends, DateTime nowUtc) =>
-        AuditReason.Problem(reason) is { } problem ? problem
-        : starts is null || ends is null ? "give the freeze a start and an end (such as 2026-12-20T00:00:00+01:00)"
-        : ends <= starts ? "the freeze must end after it starts"
-        : ends.Value.UtcDateTime <= nowUtc ? $"the freeze would end at {ends.Value.UtcDateTime:u}, which has passed"
-        : ends - starts > TimeSpan.FromDays(366) ? "a freeze lasts at most a year"
-        : null;
+    /// <summary>Every field of a freeze that cannot be used, with why — all of them, so a form can show each beside its field.</summary>
+    public static Dictionary<string, string> FreezeProblems(FreezeInput input, DateTime nowUtc)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (AuditReason.Problem(input.Reason) is { } reason)
+        {
+            problems["reason"] = reason;
+        }
+        if (input.Starts is null)
+        {
+            problems["starts"] = "give the freeze a start (such as 2026-12-20T00:00:00+01:00)";
+        }
+        if (input.Ends is not { } ends)
+        {
+            problems["ends"] = "give the freeze an end (such as 2027-01-04T00:00:00+01:00)";
+        }
+        else if (input.Starts is { } starts && ends <= starts)
+        {
+            problems["ends"] = "the freeze must end after it starts";
+        }
+        else if (ends.UtcDateTime <= nowUtc)
+        {
+            problems["ends"] = $"the freeze would end at {ends.UtcDateTime:u}, which has passed";
+        }
+        else if (input.Starts is { } from && ends - from > TimeSpan.FromDays(366))
+        {
+            problems["ends"] = "a freeze lasts at most a year";
+        }
+        if (DeliveryScope.Parse(input.Scope, window: false, out var scope) is null)
+        {
+            problems["scope"] = scope!;
+        }
+        return problems;
+    }
 
     /// <summary>Scheduled updates are looked at again at once: a window or freeze changed.</summary>
     private async Task RescheduleAsync(CancellationToken ct)

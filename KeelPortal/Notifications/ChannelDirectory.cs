@@ -16,7 +16,8 @@ public sealed record ChannelSummary(
     long? Id, string Name, ChannelType Type, string MaskedTarget, string? Channel, string? Username, string? IconUrl,
     NotificationEvents Events, NotificationLevel MinimumLevel, bool IsDefault, bool Enabled, string Source, bool Readable);
 
-public sealed record ChannelSaveResult(ChannelSummary? Saved, string? Error)
+/// <summary>What saving said; <see cref="Fields"/> names each wrong field of the input, with why (all of them at once).</summary>
+public sealed record ChannelSaveResult(ChannelSummary? Saved, string? Error, IReadOnlyDictionary<string, string>? Fields = null)
 {
     public bool Succeeded => Saved is not null;
 }
@@ -70,20 +71,18 @@ public sealed partial class ChannelDirectory(
 
     public async Task<ChannelSaveResult> SaveAsync(ChannelInput input, string actor, CancellationToken ct = default)
     {
-        if (Validate(input) is { } error)
+        // Every field is checked at once, so a form can show each problem beside its field.
+        var problems = Validate(input);
+        var name = problems.ContainsKey("name") ? "" : ChannelNames.Normalise(input.Name!);
+        if (name.Length > 0 && configured.All.Any(c => c.Name == name))
         {
-            return new(null, error);
-        }
-        var name = ChannelNames.Normalise(input.Name!);
-        if (configured.All.Any(c => c.Name == name))
-        {
-            return new(null, $"A channel named '{name}' is declared in configuration; choose another name or change it there.");
+            problems["name"] = $"A channel named '{name}' is declared in configuration; choose another name or change it there.";
         }
         await using var db = await contexts.CreateDbContextAsync(ct);
         var set = db.Set<NotificationChannel>();
-        if (await set.AnyAsync(c => c.Name == name && c.Id != (input.Id ?? 0), ct))
+        if (name.Length > 0 && !problems.ContainsKey("name") && await set.AnyAsync(c => c.Name == name && c.Id != (input.Id ?? 0), ct))
         {
-            return new(null, $"A channel named '{name}' exists already.");
+            problems["name"] = $"A channel named '{name}' exists already.";
         }
         NotificationChannel? row = null;
         if (input.Id is { } id && (row = await set.SingleOrDefaultAsync(c => c.Id == id, ct)) is null)
@@ -93,9 +92,14 @@ public sealed partial class ChannelDirectory(
         var target = string.IsNullOrWhiteSpace(input.Target) ? null : input.Target.Trim();
         // No new target keeps the stored one; with neither, the problem is "enter the URL".
         var existingTarget = target is null && row is not null ? Decrypt(row) : null;
-        if (ChannelTargets.Problem(input.Type, target ?? existingTarget, input.Channel) is { } targetProblem)
+        if (!problems.ContainsKey("target") && ChannelTargets.Problem(input.Type, target ?? existingTarget, input.Channel) is { } targetProblem)
         {
-            return new(null, targetProblem);
+            // A bot token needs a channel to post to: that is the channel field's problem.
+            problems[(target ?? existingTarget) is { } given && ChannelTargets.IsSlackToken(given.Trim()) ? "channel" : "target"] = targetProblem;
+        }
+        if (problems.Count > 0)
+        {
+            return new(null, string.Join(" ", problems.Values), problems);
         }
         var previousName = row?.Name;
         var action = row is null ? Audit.AuditActions.NotificationChannelAdd : Audit.AuditActions.NotificationChannelChange;
@@ -172,29 +176,42 @@ public sealed partial class ChannelDirectory(
         return true;
     }
 
-    private static string? Validate(ChannelInput input)
+    private static Dictionary<string, string> Validate(ChannelInput input)
     {
+        var problems = new Dictionary<string, string>(StringComparer.Ordinal);
         if (ChannelNames.Problem(input.Name) is { } nameProblem)
         {
-            return nameProblem;
+            problems["name"] = nameProblem;
         }
         if (!Enum.IsDefined(input.Type))
         {
-            return "Choose the kind of channel.";
+            problems["type"] = "Choose the kind of channel.";
         }
-        if (ChannelTargets.IconProblem(input.IconUrl) is { } iconProblem)
+        if (input.Target?.Trim().Length > 2000)
         {
-            return iconProblem;
+            problems["target"] = "The webhook URL may be up to 2,000 characters.";
         }
-        if (input.Target?.Trim().Length > 2000 || input.IconUrl?.Trim().Length > 1000)
+        if (input.IconUrl?.Trim().Length > 1000)
         {
-            return "The webhook URL may be up to 2,000 characters and the icon URL up to 1,000.";
+            problems["icon"] = "The icon URL may be up to 1,000 characters.";
         }
-        if (input.Channel?.Trim().Length > 200 || input.Username?.Trim().Length > 200)
+        else if (ChannelTargets.IconProblem(input.IconUrl) is { } iconProblem)
         {
-            return "The channel and user name overrides may be up to 200 characters each.";
+            problems["icon"] = iconProblem;
         }
-        return (input.Events & NotificationEvents.All) == NotificationEvents.None ? "Choose at least one event the channel receives." : null;
+        if (input.Channel?.Trim().Length > 200)
+        {
+            problems["channel"] = "The channel override may be up to 200 characters.";
+        }
+        if (input.Username?.Trim().Length > 200)
+        {
+            problems["username"] = "The user name override may be up to 200 characters.";
+        }
+        if ((input.Events & NotificationEvents.All) == NotificationEvents.None)
+        {
+            problems["events"] = "Choose at least one event the channel receives.";
+        }
+        return problems;
     }
 
     /// <summary>The channels kept in the console, all or the one named, leaving out any a declared channel's name shadows.</summary>

@@ -9,8 +9,8 @@ namespace KeelPortal.Registries;
 /// <summary>What the console shows of a stored credential: never the password.</summary>
 public sealed record StoredCredentialSummary(string Host, string Username, DateTime UpdatedAtUtc, string UpdatedBy);
 
-/// <summary>The outcome of saving a credential: the summary, or what is wrong with the input.</summary>
-public sealed record CredentialSaveResult(StoredCredentialSummary? Saved, string? Error)
+/// <summary>The outcome of saving a credential: the summary, or what is wrong with the input (<see cref="Fields"/>: each wrong field, with why).</summary>
+public sealed record CredentialSaveResult(StoredCredentialSummary? Saved, string? Error, IReadOnlyDictionary<string, string>? Fields = null)
 {
     public bool Succeeded => Saved is not null;
 }
@@ -33,9 +33,10 @@ public sealed partial class CredentialStore(
 
     public async Task<CredentialSaveResult> SaveAsync(string host, string username, string password, string actor, CancellationToken ct = default)
     {
-        if (Validate(host, username, password) is { } error)
+        var problems = Validate(host, username, password);
+        if (problems.Count > 0)
         {
-            return new CredentialSaveResult(null, error);
+            return new CredentialSaveResult(null, string.Join(" ", problems.Values), problems);
         }
         var key = RegistryCredential.NormaliseHost(host);
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -97,22 +98,28 @@ public sealed partial class CredentialStore(
         return credentials;
     }
 
-    private static string? Validate(string host, string username, string password)
+    /// <summary>Every field that cannot be used, with why — all of them, so a form can show each beside its field.</summary>
+    private static Dictionary<string, string> Validate(string? host, string? username, string? password)
     {
+        var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+        var key = string.IsNullOrWhiteSpace(host) ? "" : RegistryCredential.NormaliseHost(host);
         if (string.IsNullOrWhiteSpace(host))
         {
-            return "Enter the registry host, for example ghcr.io or registry.example.com:5000.";
+            problems["host"] = "Enter the registry host, for example ghcr.io or registry.example.com:5000.";
         }
-        var key = RegistryCredential.NormaliseHost(host);
-        if (key.Length == 0 || key.Any(char.IsWhiteSpace) || !ImageReference.TryParse($"{key}/probe", out var probe, out _) || probe.Registry != key)
+        else if (key.Length == 0 || key.Any(char.IsWhiteSpace) || !ImageReference.TryParse($"{key}/probe", out var probe, out _) || probe.Registry != key)
         {
-            return $"'{host.Trim()}' is not a registry host; use a host name with an optional port, such as registry.example.com:5000.";
+            problems["host"] = $"'{host.Trim()}' is not a registry host; use a host name with an optional port, such as registry.example.com:5000.";
         }
         if (string.IsNullOrWhiteSpace(username))
         {
-            return "Enter the user name for the registry.";
+            problems["username"] = "Enter the user name for the registry.";
         }
-        return string.IsNullOrEmpty(password) ? "Enter the password or access token for the registry." : null;
+        if (string.IsNullOrEmpty(password))
+        {
+            problems["password"] = "Enter the password or access token for the registry.";
+        }
+        return problems;
     }
 
     private static StoredCredentialSummary Summary(StoredCredential row) => new(row.Host, row.Username, row.UpdatedAtUtc, row.UpdatedBy);

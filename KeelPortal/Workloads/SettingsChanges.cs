@@ -109,6 +109,28 @@ public static class SettingsChanges
         return new SettingsPlan(changes, errors);
     }
 
+    /// <summary>The form field that sets the key an error is about (null: none of them), such as <c>pattern</c> for a bad regular expression.</summary>
+    public static string? FieldOf(string error, SettingsDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(draft);
+        var key = error.Split(':', 2)[0].Trim();
+        return key switch
+        {
+            "keel.sh/policy" => draft.NeedsPattern ? "pattern" : "policy",
+            "keel.sh/approvals" => "approvals",
+            "keel.sh/approvalDeadline" => "deadline",
+            "keel.sh/trigger" => "trigger",
+            "keel.sh/pollSchedule" => draft.Trigger == "poll" ? "schedule" : "trigger",
+            "keel.sh/rollbackAfter" => draft.RollbackAuto ? "rollbackAfter" : null,
+            _ => null,
+        };
+    }
+
+    /// <summary>An error without the key it starts with, for showing beside the key's field.</summary>
+    public static string WithoutKey(string error) =>
+        error is null ? "" : error.StartsWith("keel.sh/", StringComparison.Ordinal) && error.IndexOf(':', StringComparison.Ordinal) is > 0 and var at ? error[(at + 1)..].Trim() : error;
+
     /// <summary>The value of a key where Keel reads it first: policy and its companions from annotations, the rest from labels.</summary>
     public static string? Written(WorkloadObject workload, string key) => AnnotationFirst(key)
         ? workload.Annotations.GetValueOrDefault(key) ?? workload.Labels.GetValueOrDefault(key)
