@@ -8,7 +8,7 @@ COPY wwwroot ./wwwroot
 COPY Migrations ./Migrations
 COPY KeelPortal ./KeelPortal
 # ReadyToRun: the portal and its libraries are compiled ahead of time, so start-up does not wait for the JIT
-# (tiered compilation is off, see README: Container).
+# (tiered compilation is off, see docs/install.md: Container).
 RUN dotnet publish KeelPortal.csproj --configuration Release --no-restore --runtime linux-x64 --self-contained false \
     -p:PublishReadyToRun=true --output /app
 

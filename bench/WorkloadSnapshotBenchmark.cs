@@ -55,7 +55,7 @@ public static class WorkloadSnapshotBenchmark
         KubeApiServer server, int workloads, IReadOnlyDictionary<string, string>? settings = null)
     {
         var data = Directory.CreateTempSubdirectory("keelportal-bench-").FullName;
-        // BENCH_PORTAL_DIR: a published portal (the container image's ReadyToRun build, see README) instead of this build's.
+        // BENCH_PORTAL_DIR: a published portal (the container image's ReadyToRun build, see docs/install.md) instead of this build's.
         var published = Environment.GetEnvironmentVariable("BENCH_PORTAL_DIR");
         var portalDll = Path.Combine(string.IsNullOrEmpty(published) ? AppContext.BaseDirectory : Path.GetFullPath(published), "KeelPortal.dll");
         if (!File.Exists(portalDll))

@@ -5,7 +5,7 @@ using NetArchTest.Rules;
 namespace KeelPortal.Tests.Architecture;
 
 /// <summary>
-/// The slices depend one way (README, "Layout"): a shared base below, the domain above it, the flows above that, and
+/// The slices depend one way (docs/architecture.md): a shared base below, the domain above it, the flows above that, and
 /// pages and endpoints on top. Within a floor the order below is the only direction allowed. Pages (Blazor components),
 /// endpoints (<c>*Endpoints</c>, <c>*Api</c>) and each slice's composition (<c>*Setup</c>) sit on top wherever they
 /// live, so a feature folder keeps its pages next to its code.

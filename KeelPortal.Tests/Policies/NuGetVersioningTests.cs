@@ -4,7 +4,7 @@ using NuGet.Versioning;
 namespace KeelPortal.Tests.Policies;
 
 /// <summary>
-/// Why tags are ordered by <see cref="KeelVersion"/> and not NuGet.Versioning (README, "Layout"): after Keel's lenient
+/// Why tags are ordered by <see cref="KeelVersion"/> and not NuGet.Versioning (docs/architecture.md): after Keel's lenient
 /// forms are normalised, the package still reads these tags differently from Keel's rule. Should a new version of the
 /// package agree on all of them, this test fails and the choice can be made again.
 /// </summary>

@@ -7,7 +7,7 @@ namespace KeelPortal.Policies;
 /// minor and patch (<c>1.4</c> = 1.4.0), pre-release after the first <c>-</c>, build metadata after <c>+</c>
 /// (ignored for ordering). Precedence is SemVer 2.0. Four-part versions are not versions.
 /// </summary>
-/// <remarks>Not NuGet.Versioning: it reads these tags differently (README, "Layout"; <c>NuGetVersioningTests</c>).</remarks>
+/// <remarks>Not NuGet.Versioning: it reads these tags differently (docs/architecture.md; <c>NuGetVersioningTests</c>).</remarks>
 public sealed class KeelVersion
 {
     private KeelVersion(string tag, ulong major, ulong minor, ulong patch, string preRelease)
