@@ -10,6 +10,28 @@ public sealed class TriggersOptions
     /// </summary>
     public string? WebhookSecret { get; set; }
 
+    /// <summary>
+    /// HTTP Basic credentials a webhook may carry instead of the secret, as Keel's webhooks did with
+    /// <c>AUTHENTICATED_WEBHOOKS=true</c>: unset, they are taken from Keel's <c>BASIC_AUTH_USER</c> and
+    /// <c>BASIC_AUTH_PASSWORD</c> when <c>AUTHENTICATED_WEBHOOKS</c> is <c>true</c>. Compared in constant time.
+    /// </summary>
+    public string? WebhookBasicUser { get; set; }
+
+    /// <summary>The password of <see cref="WebhookBasicUser"/>. A secret.</summary>
+    public string? WebhookBasicPassword { get; set; }
+
+    /// <summary>
+    /// Compatibility with Keel's open Distribution endpoint: networks (addresses or CIDRs) from which
+    /// <c>/v1/webhooks/registry</c> is accepted without a secret, for registries that cannot send a header. Empty (the
+    /// default): none.
+    /// </summary>
+    public List<string> RegistryNotifySources { get; set; } = [];
+
+    /// <summary>The registry an Artifactory webhook's bare image name lives in (Keel's <c>PRIVATE_REGISTRY</c>), such as <c>acme.jfrog.io</c>.</summary>
+    public string? JfrogRegistry { get; set; }
+
+    public bool HasBasic => !string.IsNullOrEmpty(WebhookBasicUser) && !string.IsNullOrEmpty(WebhookBasicPassword);
+
     /// <summary>On by default for every endpoint, <c>/v1/webhooks/registry</c> included. Off accepts webhooks as Keel does.</summary>
     public bool RequireWebhookSecret { get; set; } = true;
 

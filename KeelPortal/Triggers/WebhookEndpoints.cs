@@ -35,7 +35,7 @@ public static partial class WebhookEndpoints
             return TypedResults.Problem(statusCode: 404, title: "Unknown webhook",
                 detail: $"there is no /v1/webhooks/{LogText.Clean(provider, 40)}; use one of {string.Join(", ", WebhookPayloads.Providers)}");
         }
-        if (Authenticate(context, options.Value) is { } denied)
+        if (Authenticate(provider, context, options.Value) is { } denied)
         {
             return denied;
         }
@@ -46,7 +46,7 @@ public static partial class WebhookEndpoints
             LogRejected(logger, provider, context.Connection.RemoteIpAddress, $"the body is larger than {MaxBody} bytes");
             return TypedResults.Problem(statusCode: 413, title: "Webhook body too large", detail: $"bodies are limited to {MaxBody} bytes");
         }
-        var parsed = WebhookPayloads.Parse(provider, body.Value, context.Request.Headers["X-GitHub-Event"].FirstOrDefault());
+        var parsed = WebhookPayloads.Parse(provider, body.Value, context.Request.Headers["X-GitHub-Event"].FirstOrDefault(), options.Value.JfrogRegistry);
         if (parsed.Error is { } error)
         {
             metrics.Webhooks.Add(1, new("provider", provider), new("outcome", "refused"));
@@ -99,28 +99,84 @@ public static partial class WebhookEndpoints
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
 
-    private static ProblemHttpResult? Authenticate(HttpContext context, TriggersOptions options)
+    /// <summary>
+    /// Lets a webhook in by the portal's secret (bearer or <c>?token=</c>), by Keel's Basic credentials when they are
+    /// set, or — for the Distribution endpoint only, from a configured network — by where it comes from.
+    /// </summary>
+    private static ProblemHttpResult? Authenticate(string provider, HttpContext context, TriggersOptions options)
     {
         if (!options.RequireWebhookSecret)
         {
             return null;
         }
-        if (string.IsNullOrEmpty(options.WebhookSecret))
+        if (provider == "registry" && context.Connection.RemoteIpAddress is { } from && FromNotifySource(from, options.RegistryNotifySources))
+        {
+            return null;
+        }
+        if (string.IsNullOrEmpty(options.WebhookSecret) && !options.HasBasic)
         {
             return TypedResults.Problem(statusCode: 401, title: "Webhooks are not set up",
                 detail: "no webhook secret is configured: set Triggers:WebhookSecret (for example through the Triggers__WebhookSecret environment variable), " +
                     "or set Triggers:RequireWebhookSecret to false to accept unauthenticated webhooks as Keel does");
         }
         var header = context.Request.Headers.Authorization.FirstOrDefault();
+        if (header is not null && header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return options.HasBasic && BasicMatches(header["Basic ".Length..].Trim(), options.WebhookBasicUser!, options.WebhookBasicPassword!)
+                ? null
+                : TypedResults.Problem(statusCode: 401, title: "Webhook credentials missing or wrong",
+                    detail: options.HasBasic ? "the Basic credentials are not the webhook's" : "Basic credentials are not accepted here: send the webhook secret as 'Authorization: Bearer <secret>' or as '?token=<secret>'");
+        }
         var presented = header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
             ? header["Bearer ".Length..].Trim()
             : context.Request.Query["token"].FirstOrDefault();
-        if (presented is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(options.WebhookSecret)))
+        if (presented is null || string.IsNullOrEmpty(options.WebhookSecret) || !Same(presented, options.WebhookSecret))
         {
             return TypedResults.Problem(statusCode: 401, title: "Webhook secret missing or wrong",
-                detail: "send the webhook secret as 'Authorization: Bearer <secret>' or as '?token=<secret>'");
+                detail: options.HasBasic
+                    ? "send the webhook secret as 'Authorization: Bearer <secret>' or '?token=<secret>', or the webhook's Basic credentials"
+                    : "send the webhook secret as 'Authorization: Bearer <secret>' or as '?token=<secret>'");
         }
         return null;
+    }
+
+    private static bool Same(string presented, string expected) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+
+    /// <summary>Both parts are compared, each in constant time, whatever the first one says.</summary>
+    private static bool BasicMatches(string encoded, string user, string password)
+    {
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+        if (colon < 0)
+        {
+            return false;
+        }
+        var userMatches = Same(decoded[..colon], user);
+        var passwordMatches = Same(decoded[(colon + 1)..], password);
+        return userMatches & passwordMatches;
+    }
+
+    private static bool FromNotifySource(System.Net.IPAddress address, IEnumerable<string> sources)
+    {
+        var from = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        foreach (var source in sources)
+        {
+            if (Access.TrustedProxiesValidation.TryParse(source, out var single, out var network)
+                && (single is not null ? single.Equals(from) : network.Contains(from)))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A {Provider} webhook from {Address} was refused: {Reason}")]

@@ -20,11 +20,18 @@ public static class WebhookPayloads
 {
     public static readonly IReadOnlyList<string> Providers = ["native", "dockerhub", "quay", "azure", "github", "harbor", "jfrog", "registry"];
 
-    public static WebhookParseResult Parse(string provider, string body, string? githubEvent = null) =>
-        Parse(provider, System.Text.Encoding.UTF8.GetBytes(body), githubEvent);
+    public static WebhookParseResult Parse(string provider, string body, string? githubEvent = null, string? jfrogRegistry = null) =>
+        Parse(provider, System.Text.Encoding.UTF8.GetBytes(body), githubEvent, jfrogRegistry);
 
     /// <summary>Reads the raw body: whatever its Content-Type says, it must be one JSON document of the provider's shape.</summary>
-    public static WebhookParseResult Parse(string provider, ReadOnlyMemory<byte> body, string? githubEvent = null)
+    /// <param name="provider">The endpoint's provider, one of <see cref="Providers"/>.</param>
+    /// <param name="body">The body as it arrived.</param>
+    /// <param name="githubEvent">GitHub's <c>X-GitHub-Event</c> header.</param>
+    /// <param name="jfrogRegistry">
+    /// The registry an Artifactory body's bare <c>data.image_name</c> lives in (Keel's <c>PRIVATE_REGISTRY</c>): prefixed
+    /// to it, as Keel does when it is at least three characters, before the name is checked.
+    /// </param>
+    public static WebhookParseResult Parse(string provider, ReadOnlyMemory<byte> body, string? githubEvent = null, string? jfrogRegistry = null)
     {
         JsonDocument document;
         try
@@ -54,7 +61,7 @@ public static class WebhookPayloads
                     "azure" => Azure(root, events),
                     "github" => GitHub(root, githubEvent, events, out note),
                     "harbor" => Harbor(root, events),
-                    "jfrog" => Add(events, new(Str(root, "data", "image_name"), "data.image_name"), new(Str(root, "data", "tag"), "data.tag"), default),
+                    "jfrog" => Add(events, new(JfrogName(Str(root, "data", "image_name"), jfrogRegistry), "data.image_name"), new(Str(root, "data", "tag"), "data.tag"), default),
                     "registry" => Registry(root, events),
                     _ => $"unknown webhook provider '{provider}'",
                 };
@@ -218,6 +225,9 @@ public static class WebhookPayloads
     /// One event, every part checked against the distribution reference grammar: the name (with no tag or digest of
     /// its own), the tag and, when present, the digest. The reason names the field and quotes at most 80 characters.
     /// </summary>
+    private static string? JfrogName(string? name, string? registry) =>
+        string.IsNullOrWhiteSpace(name) || registry is not { Length: >= 3 } ? name : $"{registry.TrimEnd('/')}/{name}";
+
     private static string? Add(List<ImageEvent> events, Field name, Field tag, Field digest)
     {
         if (string.IsNullOrWhiteSpace(name.Value))
