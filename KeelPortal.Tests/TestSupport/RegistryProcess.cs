@@ -47,7 +47,12 @@ public sealed partial class RegistryProcess : IAsyncDisposable
     /// Starts the registry; with <paramref name="tls"/> it serves HTTPS with that server certificate, with
     /// <paramref name="notify"/> it posts push notifications to that URL with that bearer token.
     /// </summary>
-    public static async Task<RegistryProcess> StartAsync(RegistryAuth auth, TestCertificates? tls = null, (Uri Url, string Token)? notify = null)
+    /// <param name="auth">How clients sign in.</param>
+    /// <param name="tls">Serve HTTPS with these certificates.</param>
+    /// <param name="notify">Post push notifications there, with this bearer token.</param>
+    /// <param name="users">With <see cref="RegistryAuth.Htpasswd"/>: further accounts besides <see cref="User"/> (such as the one a cloud's token service issues).</param>
+    public static async Task<RegistryProcess> StartAsync(RegistryAuth auth, TestCertificates? tls = null, (Uri Url, string Token)? notify = null,
+        IReadOnlyList<(string User, string Password)>? users = null)
     {
         var binary = Which("docker-registry")
             ?? throw new InvalidOperationException("docker-registry is not installed: run ./test.sh (it installs the Debian package docker-registry)");
@@ -71,7 +76,7 @@ public sealed partial class RegistryProcess : IAsyncDisposable
               addr: 127.0.0.1:0
             {TlsSection(tls)}
             {NotificationsSection(notify)}
-            {await AuthSection(auth, folder, tokens)}
+            {await AuthSection(auth, folder, tokens, users ?? [])}
             """);
         var start = new ProcessStartInfo(binary, ["serve", config]) { RedirectStandardError = true, RedirectStandardOutput = true };
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -170,13 +175,18 @@ public sealed partial class RegistryProcess : IAsyncDisposable
         ? ""
         : $"  tls:\n    certificate: {tls.CertificatePath}\n    key: {tls.KeyPath}";
 
-    private static async Task<string> AuthSection(RegistryAuth auth, string folder, TokenServer? tokens)
+    private static async Task<string> AuthSection(RegistryAuth auth, string folder, TokenServer? tokens, IReadOnlyList<(string User, string Password)> users)
     {
         switch (auth)
         {
             case RegistryAuth.Htpasswd:
                 var file = Path.Combine(folder, "htpasswd");
-                await File.WriteAllTextAsync(file, await Htpasswd(User, Password));
+                var lines = new List<string> { (await Htpasswd(User, Password)).TrimEnd('\n') };
+                foreach (var (user, password) in users)
+                {
+                    lines.Add((await Htpasswd(user, password)).TrimEnd('\n'));
+                }
+                await File.WriteAllTextAsync(file, string.Join('\n', lines) + "\n");
                 return $"auth:\n  htpasswd:\n    realm: keelportal-test\n    path: {file}";
             case RegistryAuth.Token:
                 var bundle = Path.Combine(folder, "token.pem");

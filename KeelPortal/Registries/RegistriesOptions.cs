@@ -33,6 +33,9 @@ public sealed class RegistriesOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Registries:RetryBaseDelay must be between 00:00:00.001 and 00:01:00.")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Amazon ECR through the AWS default credential chain.</summary>
+    public Cloud.AwsRegistryOptions Aws { get; set; } = new();
+
     public RegistrySettings For(string registry) =>
         List.LastOrDefault(e => string.Equals(e.Host is null ? null : ImageReference.CanonicalHost(e.Host.Trim()), ImageReference.CanonicalHost(registry), StringComparison.Ordinal))
         ?? Hosts.GetValueOrDefault(registry) ?? Defaults;

@@ -12,6 +12,12 @@ public static class RegistriesSetup
         builder.Services.AddSingleton<RegistryClient>();
         builder.Services.AddSingleton<IRegistryClient>(sp => sp.GetRequiredService<RegistryClient>());
         builder.Services.AddSingleton<CredentialStore>();
+        // The cloud the portal runs in, for its own registries: the last source of a registry credential.
+        builder.Services.AddHttpClient(nameof(Cloud.AwsCredentialChain));
+        builder.Services.AddHttpClient(nameof(Cloud.EcrAuth));
+        builder.Services.AddSingleton<Cloud.AwsCredentialChain>();
+        builder.Services.AddSingleton<Cloud.ICloudRegistryAuth, Cloud.EcrAuth>();
+        builder.Services.AddSingleton<Cloud.CloudCredentials>();
         return builder;
     }
 }

@@ -6,9 +6,9 @@ namespace KeelPortal.Updates;
 /// <summary>
 /// The registry credential for a workload's image, in <see cref="CredentialLookup"/>'s documented order: the
 /// workload's pull secrets read from the cluster (the <c>keel.sh/imagePullSecret</c> one first), then credentials
-/// stored in the portal.
+/// stored in the portal, then the cloud's own credentials for its registries.
 /// </summary>
-public sealed partial class CredentialResolver(ClusterConnection cluster, CredentialStore stored, ILogger<CredentialResolver> logger)
+public sealed partial class CredentialResolver(ClusterConnection cluster, CredentialStore stored, Registries.Cloud.CloudCredentials cloud, ILogger<CredentialResolver> logger)
 {
     public async Task<RegistryCredential?> ForAsync(WorkloadSnapshot workload, ImageReference image, CancellationToken ct)
     {
@@ -39,7 +39,18 @@ public sealed partial class CredentialResolver(ClusterConnection cluster, Creden
                 }
             }
         }
-        return CredentialLookup.Find(image, secrets, await stored.ReadAllAsync(ct));
+        // Last, the cloud the portal runs in, for that cloud's registries (ECR through the AWS chain, …).
+        return CredentialLookup.Find(image, secrets, await stored.ReadAllAsync(ct)) ?? await cloud.ForAsync(image.Registry, ct);
+    }
+
+    /// <summary>A registry's refusal, with what failed when the portal asked its cloud for credentials for it.</summary>
+    public string Explain(ImageReference image, RegistryFailure failure)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(failure);
+        return failure.Kind == RegistryFailureKind.AuthenticationFailed && cloud.ProblemOf(image.Registry) is { } problem
+            ? $"{failure.Reason}; the cloud's credentials for {image.Registry} failed: {problem}"
+            : failure.Reason;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Workload} names pull secret {Secret}, which does not exist")]

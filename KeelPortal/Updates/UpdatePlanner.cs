@@ -129,8 +129,9 @@ public sealed partial class UpdatePlanner(
         var tags = await registry.ListTagsAsync(image, credential, ct);
         if (!tags.Succeeded)
         {
-            await audit.RecordAsync(AuditTrail.System, AuditActions.PollFailed, repository, tags.Failure!.Reason, ct);
-            await checks.FailedAsync(tracking.Select(w => (w.Id, CurrentOf(w, image) ?? "")), image.Name, tags.Failure!.Reason, ct);
+            var reason = credentials.Explain(image, tags.Failure!);
+            await audit.RecordAsync(AuditTrail.System, AuditActions.PollFailed, repository, reason, ct);
+            await checks.FailedAsync(tracking.Select(w => (w.Id, CurrentOf(w, image) ?? "")), image.Name, reason, ct);
             return 0;
         }
         var proposed = 0;
