@@ -21,19 +21,7 @@ public sealed class EcrCredentialsTests
     private const string EcrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
     private static Dictionary<string, string> Keel(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
 
-    /// <summary>The ECR host served by a real registry that knows only the imitation's ECR password (and the pusher's account).</summary>
-    private static async Task<(RegistryProcess Registry, ImagePusher Pusher)> EcrRegistryAsync(AwsImitation aws)
-    {
-        var registry = await RegistryProcess.StartAsync(RegistryAuth.Htpasswd, users: [("AWS", aws.EcrPassword)]);
-        var pusher = new ImagePusher(registry);
-        await pusher.PushAsync("shop/web", "1.0.0");
-        await pusher.PushAsync("shop/web", "1.1.0");
-        return (registry, pusher);
-    }
-
-    private static void PointAtImitation(PortalFactory portal, AwsImitation aws, RegistryProcess registry) => portal
-        .With("Registries:List:0:Host", EcrHost)
-        .With("Registries:List:0:Mirror", registry.Host)
+    private static void PointAtImitation(PortalFactory portal, AwsImitation aws, CloudRegistry registry) => registry.Serve(portal, EcrHost)
         .With("Registries:Aws:EcrEndpoint", aws.Url.ToString())
         .With("Registries:Aws:StsEndpoint", aws.Url.ToString())
         .With("AWS_REGION", AwsImitation.Region);
@@ -42,9 +30,7 @@ public sealed class EcrCredentialsTests
     public async Task Access_keys_from_the_environment_read_a_private_ecr_repository_and_the_token_is_asked_for_once()
     {
         await using var aws = await AwsImitation.StartAsync();
-        var (registry, pusher) = await EcrRegistryAsync(aws);
-        await using var _ = registry;
-        using var __ = pusher;
+        await using var registry = await CloudRegistry.StartAsync("AWS", aws.EcrPassword, "shop/web");
         await using var pipeline = await PipelinePortal.StartAsync(configure: p =>
         {
             PointAtImitation(p, aws, registry);
@@ -79,9 +65,7 @@ public sealed class EcrCredentialsTests
     public async Task A_web_identity_token_is_exchanged_at_sts_and_its_keys_sign_the_ecr_request()
     {
         await using var aws = await AwsImitation.StartAsync();
-        var (registry, pusher) = await EcrRegistryAsync(aws);
-        await using var _ = registry;
-        using var __ = pusher;
+        await using var registry = await CloudRegistry.StartAsync("AWS", aws.EcrPassword, "shop/web");
         var tokenFile = Path.Combine(Directory.CreateTempSubdirectory("keelportal-irsa-").FullName, "token");
         await File.WriteAllTextAsync(tokenFile, aws.ServiceAccountToken(TimeSpan.FromHours(1)));
         await using var pipeline = await PipelinePortal.StartAsync(configure: p =>
@@ -103,9 +87,7 @@ public sealed class EcrCredentialsTests
     public async Task A_token_signed_by_another_key_is_refused_and_the_workload_says_which_source_failed_and_what_to_grant()
     {
         await using var aws = await AwsImitation.StartAsync();
-        var (registry, pusher) = await EcrRegistryAsync(aws);
-        await using var _ = registry;
-        using var __ = pusher;
+        await using var registry = await CloudRegistry.StartAsync("AWS", aws.EcrPassword, "shop/web");
         var tokenFile = Path.Combine(Directory.CreateTempSubdirectory("keelportal-irsa-").FullName, "token");
         using var stranger = System.Security.Cryptography.RSA.Create(2048);
         await File.WriteAllTextAsync(tokenFile, aws.ServiceAccountToken(TimeSpan.FromHours(1), signer: stranger));

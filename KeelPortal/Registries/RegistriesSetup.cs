@@ -17,6 +17,7 @@ public static class RegistriesSetup
         builder.Services.AddHttpClient(nameof(Cloud.EcrAuth));
         builder.Services.AddSingleton<Cloud.AwsCredentialChain>();
         builder.Services.AddSingleton<Cloud.ICloudRegistryAuth, Cloud.EcrAuth>();
+        builder.Services.AddSingleton<Cloud.ICloudRegistryAuth, Cloud.GoogleAuth>();
         builder.Services.AddSingleton<Cloud.CloudCredentials>();
         return builder;
     }
