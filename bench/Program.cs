@@ -31,7 +31,8 @@ if (args is ["poll-schedule", ..])
 {
     return await PollScheduleBenchmark.RunAsync(
         args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20,
-        args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5);
+        args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5,
+        ecr: args.Contains("ecr"));
 }
 if (args is ["leader-failover", ..])
 {

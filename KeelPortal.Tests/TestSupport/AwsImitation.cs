@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -70,11 +69,9 @@ public sealed class AwsImitation : IAsyncDisposable
     /// <summary>A service-account token as the cluster would project it: RS256, for STS, expiring after <paramref name="lifetime"/>.</summary>
     public string ServiceAccountToken(TimeSpan lifetime, string audience = "sts.amazonaws.com", RSA? signer = null)
     {
-        static string Part(object value) => Base64Url(JsonSerializer.SerializeToUtf8Bytes(value));
         var now = DateTimeOffset.UtcNow;
-        var unsigned = $"{Part(new { alg = "RS256", typ = "JWT" })}.{Part(new { iss = "https://oidc.eks.example", sub = "system:serviceaccount:keelportal:keelportal", aud = audience, iat = now.ToUnixTimeSeconds(), exp = now.Add(lifetime).ToUnixTimeSeconds() })}";
-        var signature = (signer ?? OidcKey).SignData(Encoding.ASCII.GetBytes(unsigned), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        return $"{unsigned}.{Base64Url(signature)}";
+        return Jwt.Sign(new { iss = "https://oidc.eks.example", sub = "system:serviceaccount:keelportal:keelportal", aud = audience, iat = now.ToUnixTimeSeconds(), exp = now.Add(lifetime).ToUnixTimeSeconds() },
+            signer ?? OidcKey);
     }
 
     private async Task<IResult> HandleAsync(HttpContext context)
@@ -110,12 +107,11 @@ public sealed class AwsImitation : IAsyncDisposable
 
     private IResult WebIdentity(Dictionary<string, string> form)
     {
-        var parts = form.GetValueOrDefault("WebIdentityToken", "").Split('.');
-        if (parts.Length != 3 || !OidcKey.VerifyData(Encoding.ASCII.GetBytes($"{parts[0]}.{parts[1]}"), FromBase64Url(parts[2]), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1))
+        using var claims = Jwt.Verified(form.GetValueOrDefault("WebIdentityToken"), OidcKey);
+        if (claims is null)
         {
             return Refuse(400, "InvalidIdentityToken", "Couldn't verify the token's signature with the OIDC provider's keys", xml: true);
         }
-        using var claims = JsonDocument.Parse(FromBase64Url(parts[1]));
         if (claims.RootElement.GetProperty("aud").GetString() != "sts.amazonaws.com")
         {
             return Refuse(400, "InvalidIdentityToken", "Incorrect token audience", xml: true);
@@ -213,12 +209,4 @@ public sealed class AwsImitation : IAsyncDisposable
     }
 
     private static string Hex(byte[] bytes) => Convert.ToHexStringLower(bytes);
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static byte[] FromBase64Url(string text)
-    {
-        var padded = text.Replace('-', '+').Replace('_', '/');
-        return Convert.FromBase64String(padded + new string('=', (4 - (padded.Length % 4)) % 4));
-    }
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -79,12 +78,11 @@ public sealed class GoogleImitation : IAsyncDisposable
         {
             return Refuse(400, "unsupported_grant_type", "Invalid grant_type");
         }
-        var parts = form["assertion"].ToString().Split('.');
-        if (parts.Length != 3 || !key.VerifyData(Encoding.ASCII.GetBytes($"{parts[0]}.{parts[1]}"), FromBase64Url(parts[2]), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1))
+        using var claims = Jwt.Verified(form["assertion"].ToString(), key);
+        if (claims is null)
         {
             return Refuse(400, "invalid_grant", "Invalid JWT Signature.");
         }
-        using var claims = JsonDocument.Parse(FromBase64Url(parts[1]));
         var root = claims.RootElement;
         if (root.GetProperty("iss").GetString() != Account || root.GetProperty("aud").GetString() != "https://oauth2.googleapis.com/token")
         {
@@ -114,11 +112,5 @@ public sealed class GoogleImitation : IAsyncDisposable
             Refusals.Add(error);
         }
         return Results.Json(new { error, error_description = description }, statusCode: status);
-    }
-
-    private static byte[] FromBase64Url(string text)
-    {
-        var padded = text.Replace('-', '+').Replace('_', '/');
-        return Convert.FromBase64String(padded + new string('=', (4 - (padded.Length % 4)) % 4));
     }
 }
