@@ -36,6 +36,9 @@ public sealed class RegistriesOptions
     /// <summary>Amazon ECR through the AWS default credential chain.</summary>
     public Cloud.AwsRegistryOptions Aws { get; set; } = new();
 
+    /// <summary>Azure Container Registry through Azure.Identity.</summary>
+    public Cloud.AzureRegistryOptions Azure { get; set; } = new();
+
     public RegistrySettings For(string registry) =>
         List.LastOrDefault(e => string.Equals(e.Host is null ? null : ImageReference.CanonicalHost(e.Host.Trim()), ImageReference.CanonicalHost(registry), StringComparison.Ordinal))
         ?? Hosts.GetValueOrDefault(registry) ?? Defaults;

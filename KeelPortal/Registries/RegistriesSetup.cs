@@ -18,6 +18,9 @@ public static class RegistriesSetup
         builder.Services.AddSingleton<Cloud.AwsCredentialChain>();
         builder.Services.AddSingleton<Cloud.ICloudRegistryAuth, Cloud.EcrAuth>();
         builder.Services.AddSingleton<Cloud.ICloudRegistryAuth, Cloud.GoogleAuth>();
+        builder.Services.AddHttpClient(nameof(Cloud.AcrAuth));
+        builder.Services.AddHttpClient("azure-identity");
+        builder.Services.AddSingleton<Cloud.ICloudRegistryAuth, Cloud.AcrAuth>();
         builder.Services.AddSingleton<Cloud.CloudCredentials>();
         return builder;
     }
