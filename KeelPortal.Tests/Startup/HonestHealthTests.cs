@@ -75,7 +75,7 @@ public sealed class HonestHealthTests(AnonymousRegistry registry) : IClassFixtur
         clock.Advance(TimeSpan.FromMinutes(3));
         var dead = await ReadyChecksAsync(client, HttpStatusCode.ServiceUnavailable);
 
-        Assert.Equal(["cluster", "database", "draining", "jobs", "registries"], alive.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["cluster", "database", "draining", "jobs", "pubsub", "registries"], alive.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.Equal("Healthy", alive.GetProperty("jobs").GetProperty("status").GetString());
         Assert.Equal("Unhealthy", dead.GetProperty("jobs").GetProperty("status").GetString());
         Assert.Contains("has not reported since", dead.GetProperty("jobs").GetProperty("description").GetString(), StringComparison.Ordinal);

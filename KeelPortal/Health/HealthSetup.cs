@@ -19,7 +19,8 @@ public static class HealthSetup
             .AddCheck<DatabaseReadyCheck>("database", tags: [Ready])
             .AddCheck<JobServerCheck>("jobs", tags: [Ready])
             .AddCheck<ClusterCheck>("cluster", tags: [Ready])
-            .AddCheck<RegistriesCheck>("registries", tags: [Ready]);
+            .AddCheck<RegistriesCheck>("registries", tags: [Ready])
+            .AddCheck<PubSubCheck>("pubsub", tags: [Ready]);
         return builder;
     }
 

@@ -61,3 +61,18 @@ internal sealed class JobServerCheck(JobStorage storage, TimeProvider time) : IH
                 : $"this instance's job server has not reported since {server.Heartbeat:u}"));
     }
 }
+
+/// <summary>Google Container Registry's Pub/Sub subscription, when it is on: a failing one is reported, not a reason to restart.</summary>
+internal sealed class PubSubCheck(Triggers.PubSubTrigger pubSub) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var s = pubSub.Status;
+        return Task.FromResult(s.State switch
+        {
+            Triggers.PubSubState.Off => HealthCheckResult.Healthy(s.Message),
+            Triggers.PubSubState.Subscribed => HealthCheckResult.Healthy($"{s.Message} since {s.Since:u}"),
+            _ => HealthCheckResult.Degraded($"{s.State.ToString().ToLowerInvariant()} since {s.Since:u}: {s.Message}"),
+        });
+    }
+}

@@ -30,6 +30,9 @@ public sealed class TriggersOptions
     /// <summary>The registry an Artifactory webhook's bare image name lives in (Keel's <c>PRIVATE_REGISTRY</c>), such as <c>acme.jfrog.io</c>.</summary>
     public string? JfrogRegistry { get; set; }
 
+    /// <summary>Google Container Registry's notifications on Pub/Sub, as Keel's <c>PUBSUB</c> trigger.</summary>
+    public PubSubOptions PubSub { get; set; } = new();
+
     public bool HasBasic => !string.IsNullOrEmpty(WebhookBasicUser) && !string.IsNullOrEmpty(WebhookBasicPassword);
 
     /// <summary>On by default for every endpoint, <c>/v1/webhooks/registry</c> included. Off accepts webhooks as Keel does.</summary>

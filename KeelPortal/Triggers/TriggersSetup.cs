@@ -19,6 +19,8 @@ public static class TriggersSetup
         builder.Services.AddHandler<WebhookReceived, WebhookWork>();
         builder.Services.AddSingleton<WebhookInbox>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookInbox>());
+        builder.Services.AddSingleton<PubSubTrigger>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PubSubTrigger>());
         builder.Services.AddSingleton<PollScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PollScheduler>());
         return builder;
@@ -36,6 +38,11 @@ public static class TriggersSetup
             (options.WebhookBasicUser, options.WebhookBasicPassword) = (configuration["BASIC_AUTH_USER"], configuration["BASIC_AUTH_PASSWORD"]);
         }
         options.JfrogRegistry ??= configuration["PRIVATE_REGISTRY"] is { Length: > 0 } registry ? registry.Trim() : null;
+        var pubSub = options.PubSub;
+        pubSub.Enabled |= configuration["PUBSUB"] is { Length: > 0 };
+        pubSub.ProjectId ??= configuration["PROJECT_ID"] is { Length: > 0 } project ? project.Trim() : null;
+        pubSub.ClusterName ??= configuration["CLUSTER_NAME"] is { Length: > 0 } cluster ? cluster.Trim() : null;
+        pubSub.EmulatorHost ??= configuration["PUBSUB_EMULATOR_HOST"] is { Length: > 0 } emulator ? emulator.Trim() : null;
     }
 
     public static WebApplication MapTriggers(this WebApplication app)
@@ -55,6 +62,10 @@ public sealed class TriggersValidation : Microsoft.Extensions.Options.IValidateO
             .Where(e => !Access.TrustedProxiesValidation.TryParse(e.entry, out _, out _))
             .Select(e => $"Triggers:RegistryNotifySources:{e.i}: '{e.entry}' is neither an IP address nor a CIDR network (such as 10.0.0.0/8)")
             .ToList();
+        if (options.PubSub.Enabled && string.IsNullOrWhiteSpace(options.PubSub.ProjectId))
+        {
+            errors.Add("Triggers:PubSub:ProjectId (Keel's PROJECT_ID) is required when Pub/Sub is enabled (Triggers:PubSub:Enabled, Keel's PUBSUB)");
+        }
         if (string.IsNullOrEmpty(options.WebhookBasicUser) != string.IsNullOrEmpty(options.WebhookBasicPassword))
         {
             errors.Add("Triggers:WebhookBasicUser and Triggers:WebhookBasicPassword (or Keel's BASIC_AUTH_USER and BASIC_AUTH_PASSWORD with AUTHENTICATED_WEBHOOKS=true) go together: set both or neither");

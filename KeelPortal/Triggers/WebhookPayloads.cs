@@ -74,6 +74,52 @@ public static class WebhookPayloads
         }
     }
 
+    /// <summary>
+    /// A Google Container Registry notification from Pub/Sub (<c>{"action":"INSERT","digest":"host/repo@sha256:…","tag":"host/repo:1.2.3"}</c>),
+    /// read by the same grammar as the webhooks. Deletions and untagged pushes carry no event.
+    /// </summary>
+    public static WebhookParseResult PubSub(ReadOnlyMemory<byte> body)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException e)
+        {
+            return WebhookParseResult.Invalid($"the message is not JSON: {e.Message}");
+        }
+        using (document)
+        {
+            try
+            {
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    return WebhookParseResult.Invalid("the message must be a JSON object");
+                }
+                if (Str(root, "action") != "INSERT" || Str(root, "tag") is not { Length: > 0 } tagged)
+                {
+                    return new WebhookParseResult([], null, "not a pushed tag");
+                }
+                var colon = tagged.LastIndexOf(':');
+                if (colon <= tagged.LastIndexOf('/'))
+                {
+                    return WebhookParseResult.Invalid($"tag: '{Shown(tagged)}' names no tag (host/repository:tag)");
+                }
+                var digest = Str(root, "digest") is { } pinned && pinned.IndexOf('@', StringComparison.Ordinal) is > 0 and var at ? pinned[(at + 1)..] : null;
+                var events = new List<ImageEvent>();
+                return Add(events, new(tagged[..colon], "tag"), new(tagged[(colon + 1)..], "tag"), new(digest, "digest")) is { } error
+                    ? WebhookParseResult.Invalid(error)
+                    : new WebhookParseResult(events, null);
+            }
+            catch (NotUtf8Exception e)
+            {
+                return WebhookParseResult.Invalid($"{e.Field}: the value is not valid UTF-8");
+            }
+        }
+    }
+
     /// <summary>A string field whose bytes are not UTF-8 (JSON's reader checks them only when the string is read).</summary>
     private sealed class NotUtf8Exception(string field) : Exception(field)
     {
