@@ -139,6 +139,55 @@ public sealed class EcrCredentialsTests
         Assert.DoesNotContain(secret, answer.Problem, StringComparison.Ordinal);
     }
 
+    /// <summary>ECR's token for <see cref="EcrHost"/>, asked directly with the chain these settings make.</summary>
+    private static async Task<CloudAnswer> IssueAsync(AwsImitation aws, Dictionary<string, string?> settings, string? roleArn = null)
+    {
+        var configuration = Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), settings).Build();
+        var options = Microsoft.Extensions.Options.Options.Create(new RegistriesOptions { Aws = new AwsRegistryOptions { EcrEndpoint = aws.Url, StsEndpoint = aws.Url, RoleArn = roleArn } });
+        using var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
+        var http = services.GetRequiredService<IHttpClientFactory>();
+        using var chain = new AwsCredentialChain(configuration, options, http, TimeProvider.System);
+        return await new EcrAuth(chain, options, http, TimeProvider.System).IssueAsync(EcrHost, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Eks_pod_identity_gives_keys_from_the_agent_with_the_projected_token()
+    {
+        await using var aws = await AwsImitation.StartAsync();
+        var tokenFile = Path.Combine(Directory.CreateTempSubdirectory("keelportal-pod-identity-").FullName, "token");
+        await File.WriteAllTextAsync(tokenFile, aws.PodIdentityToken);
+        var settings = new Dictionary<string, string?>
+        {
+            ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = new Uri(aws.Url, "v1/credentials").ToString(), ["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = tokenFile,
+        };
+
+        var answer = await IssueAsync(aws, settings);
+        await File.WriteAllTextAsync(tokenFile, "a token the agent does not know");
+        var refused = await IssueAsync(aws, settings);
+
+        Assert.True(answer.Token is not null, answer.Problem);
+        Assert.Equal(("AWS", aws.EcrPassword), (answer.Token.Credential.Username, answer.Token.Credential.Password));
+        Assert.Contains("EKS Pod Identity", answer.Source, StringComparison.Ordinal);
+        Assert.Null(refused.Token);
+        Assert.Contains("401", refused.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_role_to_assume_is_assumed_with_the_chains_keys_before_ecr_is_asked()
+    {
+        await using var aws = await AwsImitation.StartAsync();
+        var keys = new Dictionary<string, string?> { ["AWS_ACCESS_KEY_ID"] = AwsImitation.AccessKey, ["AWS_SECRET_ACCESS_KEY"] = AwsImitation.SecretKey };
+
+        var assumed = await IssueAsync(aws, keys, AwsImitation.AssumableRole);
+        var denied = await IssueAsync(aws, keys, "arn:aws:iam::123456789012:role/someone-elses");
+
+        Assert.NotNull(assumed.Token);
+        Assert.Contains($"then the role {AwsImitation.AssumableRole}", assumed.Source, StringComparison.Ordinal);
+        Assert.Null(denied.Token);
+        Assert.Contains("AccessDenied", denied.Problem, StringComparison.Ordinal);
+        Assert.Contains("grant sts:AssumeRole on arn:aws:iam::123456789012:role/someone-elses", denied.Problem, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("123456789012.dkr.ecr.us-east-1.amazonaws.com", true)]
     [InlineData("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", true)]

@@ -36,6 +36,12 @@ public sealed class AwsImitation : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
+    /// <summary>The token EKS projects for Pod Identity (its agent checks it).</summary>
+    public string PodIdentityToken { get; } = "eks-pod-identity-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The role <c>AssumeRole</c> grants, to keys it knows.</summary>
+    public const string AssumableRole = "arn:aws:iam::123456789012:role/keelportal-ecr-reader";
+
     /// <summary>How many ECR tokens were issued.</summary>
     public int TokensIssued => Volatile.Read(ref tokens);
 
@@ -50,6 +56,20 @@ public sealed class AwsImitation : IAsyncDisposable
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.MapPost("/", (Delegate)HandleAsync);
+        // EKS Pod Identity's agent: the pod's projected token in Authorization, temporary keys back.
+        app.MapGet("/v1/credentials", (HttpContext context) =>
+        {
+            if (context.Request.Headers.Authorization.ToString() != PodIdentityToken)
+            {
+                return Refuse(401, "AccessDeniedException", "invalid authorization token", xml: false);
+            }
+            var (id, secret, session) = NewKeys();
+            return Results.Json(new Dictionary<string, string>
+            {
+                ["AccessKeyId"] = id, ["SecretAccessKey"] = secret, ["Token"] = session, ["AccountId"] = "123456789012",
+                ["Expiration"] = DateTimeOffset.UtcNow.AddHours(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            });
+        });
     }
 
     public static async Task<AwsImitation> StartAsync()
@@ -87,7 +107,9 @@ public sealed class AwsImitation : IAsyncDisposable
         return form.GetValueOrDefault("Action") switch
         {
             "AssumeRoleWithWebIdentity" => WebIdentity(form),
-            "AssumeRole" => Verify(context, body, "sts") is { } refused ? refused : Issue("AssumeRole", form.GetValueOrDefault("RoleArn") ?? ""),
+            "AssumeRole" => Verify(context, body, "sts") is { } refused ? refused
+                : form.GetValueOrDefault("RoleArn") != AssumableRole ? Refuse(403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole", xml: true)
+                : Issue("AssumeRole", AssumableRole),
             var other => Refuse(400, "InvalidAction", $"unknown action {other}", xml: true),
         };
     }
@@ -130,10 +152,7 @@ public sealed class AwsImitation : IAsyncDisposable
     /// <summary>Temporary keys for an assumed role, in STS's XML.</summary>
     private IResult Issue(string action, string role)
     {
-        var id = "ASIA" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
-        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(30));
-        var session = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
-        keys[id] = (secret, session);
+        var (id, secret, session) = NewKeys();
         var expires = DateTimeOffset.UtcNow.AddHours(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var xml = $"""
             <{action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -150,6 +169,15 @@ public sealed class AwsImitation : IAsyncDisposable
             </{action}Response>
             """;
         return Results.Text(xml, "text/xml");
+    }
+
+    private (string Id, string Secret, string Session) NewKeys()
+    {
+        var id = "ASIA" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(30));
+        var session = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
+        keys[id] = (secret, session);
+        return (id, secret, session);
     }
 
     /// <summary>Signature Version 4, recomputed from the request as it arrived; null when it holds.</summary>
