@@ -71,6 +71,26 @@ public sealed class GoogleCredentialsTests
     }
 
     [Fact]
+    public async Task A_workload_identity_federation_file_exchanges_the_workloads_own_token()
+    {
+        await using var google = await GoogleImitation.StartAsync();
+        await using var registry = await CloudRegistry.StartAsync("oauth2accesstoken", google.AccessToken, Repository);
+        var folder = Directory.CreateTempSubdirectory("keelportal-wif-").FullName;
+        var subjectToken = Path.Combine(folder, "token");
+        await File.WriteAllTextAsync(subjectToken, Jwt.Sign(new { iss = "https://aks.example/oidc", sub = "system:serviceaccount:keelportal:keelportal",
+            aud = GoogleImitation.Audience, exp = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds() }, google.FederatedKey));
+        var file = Path.Combine(folder, "federation.json");
+        await File.WriteAllTextAsync(file, google.ExternalAccountFile(subjectToken));
+        await using var pipeline = await PipelineAsync(registry, ("GOOGLE_APPLICATION_CREDENTIALS", file));
+
+        await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync($"{Host}/{Repository}");
+
+        await pipeline.ApprovalAsync("deployment/shop/web:1.1.0", a => a.State == ApprovalState.Pending);
+        Assert.Equal(1, google.TokensIssued);
+        Assert.Contains("workload identity federation", pipeline.Portal.Services.GetRequiredService<CloudCredentials>().Statuses.Single().Source, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_key_file_with_another_accounts_key_is_refused_and_the_poll_says_what_to_grant()
     {
         await using var google = await GoogleImitation.StartAsync();

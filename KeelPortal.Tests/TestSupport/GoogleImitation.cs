@@ -41,6 +41,7 @@ public sealed class GoogleImitation : IAsyncDisposable
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.MapPost("/token", (Delegate)TokenAsync);
+        app.MapPost("/v1/token", (Delegate)ExchangeAsync);
         app.MapGet("/computeMetadata/v1/instance/service-accounts/default/token", (HttpContext context) =>
             context.Request.Headers["Metadata-Flavor"].ToString() == "Google" ? Issue() : Refuse(403, "missing_header", "Missing Metadata-Flavor:Google header."));
     }
@@ -57,6 +58,7 @@ public sealed class GoogleImitation : IAsyncDisposable
     {
         await app.DisposeAsync();
         key.Dispose();
+        FederatedKey.Dispose();
     }
 
     /// <summary>A service account's key file whose token endpoint is this imitation; <paramref name="signer"/> another key to forge one.</summary>
@@ -97,6 +99,37 @@ public sealed class GoogleImitation : IAsyncDisposable
             return Refuse(400, "invalid_scope", "Invalid OAuth scope or ID token audience provided.");
         }
         return Issue();
+    }
+
+    /// <summary>The key of the workload's own identity provider (such as a cluster's OIDC issuer) federated with Google.</summary>
+    public RSA FederatedKey { get; } = RSA.Create(2048);
+
+    public const string Audience = "//iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/clusters/providers/prod";
+
+    /// <summary>A workload identity federation file whose subject token is read from <paramref name="tokenFile"/>.</summary>
+    public string ExternalAccountFile(string tokenFile) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["type"] = "external_account",
+        ["audience"] = Audience,
+        ["subject_token_type"] = "urn:ietf:params:oauth:token-type:jwt",
+        ["token_url"] = new Uri(Url, "v1/token").ToString(),
+        ["credential_source"] = new Dictionary<string, string> { ["file"] = tokenFile },
+    });
+
+    /// <summary>Google's security token service: a federated JWT for an access token (RFC 8693 token exchange).</summary>
+    private async Task<IResult> ExchangeAsync(HttpContext context)
+    {
+        var form = await context.Request.ReadFormAsync();
+        using var subject = form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange" ? Jwt.Verified(form["subject_token"], FederatedKey) : null;
+        if (subject is null || form["audience"] != Audience)
+        {
+            return Refuse(400, "invalid_grant", "The subject token could not be verified for this provider.");
+        }
+        Interlocked.Increment(ref issued);
+        return Results.Json(new Dictionary<string, object>
+        {
+            ["access_token"] = AccessToken, ["issued_token_type"] = "urn:ietf:params:oauth:token-type:access_token", ["token_type"] = "Bearer", ["expires_in"] = 3600,
+        });
     }
 
     private IResult Issue()
