@@ -78,6 +78,29 @@ public sealed class AcrCredentialsTests
     }
 
     [Fact]
+    public async Task Without_a_secret_or_a_federated_token_the_managed_identity_is_asked()
+    {
+        await using var azure = await AzureImitation.StartAsync();
+        await using var registry = await CloudRegistry.StartAsync(AcrAuth.NullUser, azure.RefreshToken, Repository);
+        // Where the instance metadata service is (the Azure libraries read it from the process environment only).
+        Environment.SetEnvironmentVariable("AZURE_POD_IDENTITY_AUTHORITY_HOST", azure.Url.ToString().TrimEnd('/'));
+        try
+        {
+            await using var pipeline = await PipelineAsync(azure, registry);
+
+            await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync($"{Host}/{Repository}");
+
+            await pipeline.ApprovalAsync("deployment/shop/web:1.1.0", a => a.State == ApprovalState.Pending);
+            Assert.Equal(1, azure.Exchanges);
+            Assert.Contains($"the managed identity {AzureImitation.ClientId}", pipeline.Portal.Services.GetRequiredService<CloudCredentials>().Statuses.Single().Source, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AZURE_POD_IDENTITY_AUTHORITY_HOST", null);
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_client_secret_is_refused_by_entra_and_the_poll_says_which_source_failed()
     {
         await using var azure = await AzureImitation.StartAsync();

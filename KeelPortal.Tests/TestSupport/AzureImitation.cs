@@ -55,6 +55,25 @@ public sealed class AzureImitation : IAsyncDisposable
         }));
         app.MapPost("/{tenant}/oauth2/v2.0/token", (Delegate)TokenAsync);
         app.MapPost("/oauth2/exchange", (Delegate)ExchangeAsync);
+        // The instance metadata service's managed identity endpoint: only with the Metadata header, only for this identity.
+        app.MapGet("/metadata/identity/oauth2/token", (HttpContext context) =>
+        {
+            if (context.Request.Headers["Metadata"] != "true")
+            {
+                return Refuse("invalid_request", "Required metadata header not specified");
+            }
+            if (context.Request.Query["client_id"] is { Count: > 0 } asked && asked != ClientId)
+            {
+                return Refuse("invalid_request", "Identity not found");
+            }
+            var now = DateTimeOffset.UtcNow;
+            var token = Jwt.Sign(new { aud = "https://management.azure.com", tid = Tenant, appid = ClientId, iat = now.ToUnixTimeSeconds(), exp = now.AddHours(1).ToUnixTimeSeconds() }, entraKey);
+            return Results.Json(new Dictionary<string, string>
+            {
+                ["access_token"] = token, ["expires_on"] = now.AddHours(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["expires_in"] = "3599", ["resource"] = "https://management.azure.com", ["token_type"] = "Bearer", ["client_id"] = ClientId,
+            });
+        });
     }
 
     public static async Task<AzureImitation> StartAsync()
