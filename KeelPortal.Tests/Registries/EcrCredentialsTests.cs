@@ -173,6 +173,20 @@ public sealed class EcrCredentialsTests
     }
 
     [Fact]
+    public async Task On_a_node_with_an_instance_profile_the_instance_metadata_service_gives_the_keys()
+    {
+        await using var aws = await AwsImitation.StartAsync();
+
+        var answer = await IssueAsync(aws, new Dictionary<string, string?> { ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = aws.Url.ToString() });
+        var disabled = await IssueAsync(aws, new Dictionary<string, string?> { ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = aws.Url.ToString(), ["AWS_EC2_METADATA_DISABLED"] = "true" });
+
+        Assert.True(answer.Token is not null, answer.Problem);
+        Assert.Contains($"instance profile (EC2 instance metadata), role {AwsImitation.NodeRole}", answer.Source, StringComparison.Ordinal);
+        Assert.Null(disabled.Token);
+        Assert.Contains("no AWS credentials", disabled.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_role_to_assume_is_assumed_with_the_chains_keys_before_ecr_is_asked()
     {
         await using var aws = await AwsImitation.StartAsync();

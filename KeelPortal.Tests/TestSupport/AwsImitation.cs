@@ -36,6 +36,11 @@ public sealed class AwsImitation : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
+    /// <summary>The node's instance profile role, as the instance metadata service names it.</summary>
+    public const string NodeRole = "eks-node-group-role";
+
+    private readonly string imdsSession = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
     /// <summary>The token EKS projects for Pod Identity (its agent checks it).</summary>
     public string PodIdentityToken { get; } = "eks-pod-identity-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
@@ -56,6 +61,24 @@ public sealed class AwsImitation : IAsyncDisposable
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.MapPost("/", (Delegate)HandleAsync);
+        // The instance metadata service (IMDSv2): a session token first, then the instance profile's role and its keys.
+        app.MapPut("/latest/api/token", (HttpContext context) => context.Request.Headers["X-aws-ec2-metadata-token-ttl-seconds"].Count == 0
+            ? Results.StatusCode(400) : Results.Text(imdsSession));
+        app.MapGet("/latest/meta-data/iam/security-credentials/", (HttpContext context) =>
+            context.Request.Headers["X-aws-ec2-metadata-token"] == imdsSession ? Results.Text(NodeRole) : Results.StatusCode(401));
+        app.MapGet("/latest/meta-data/iam/security-credentials/{role}", (string role, HttpContext context) =>
+        {
+            if (context.Request.Headers["X-aws-ec2-metadata-token"] != imdsSession || role != NodeRole)
+            {
+                return Results.StatusCode(context.Request.Headers["X-aws-ec2-metadata-token"] != imdsSession ? 401 : 404);
+            }
+            var (id, secret, session) = NewKeys();
+            return Results.Json(new Dictionary<string, string>
+            {
+                ["Code"] = "Success", ["Type"] = "AWS-HMAC", ["AccessKeyId"] = id, ["SecretAccessKey"] = secret, ["Token"] = session,
+                ["Expiration"] = DateTimeOffset.UtcNow.AddHours(6).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            });
+        });
         // EKS Pod Identity's agent: the pod's projected token in Authorization, temporary keys back.
         app.MapGet("/v1/credentials", (HttpContext context) =>
         {

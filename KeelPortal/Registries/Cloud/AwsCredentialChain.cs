@@ -27,7 +27,8 @@ public sealed record AwsKeys(ImmutableCredentials Credentials, string Source, Da
 /// from the environment): access keys (<c>AWS_ACCESS_KEY_ID</c>, <c>AWS_SECRET_ACCESS_KEY</c>, <c>AWS_SESSION_TOKEN</c>,
 /// Keel's names too); a web identity (<c>AWS_ROLE_ARN</c> with <c>AWS_WEB_IDENTITY_TOKEN_FILE</c>: IRSA on EKS), the token
 /// file read again for every exchange so a rotated token is used; the container credentials endpoint
-/// (<c>AWS_CONTAINER_CREDENTIALS_FULL_URI</c> with its authorization token file: EKS Pod Identity). Then, when
+/// (<c>AWS_CONTAINER_CREDENTIALS_FULL_URI</c> with its authorization token file: EKS Pod Identity); the node's
+/// instance profile through the instance metadata service (IMDSv2; <c>AWS_EC2_METADATA_DISABLED=true</c> skips it). Then, when
 /// <see cref="AwsRegistryOptions.RoleArn"/> is set, that role is assumed with them. Keys that expire are kept until
 /// five minutes before they do.
 /// </summary>
@@ -80,6 +81,10 @@ public sealed class AwsCredentialChain(IConfiguration configuration, IOptions<Re
         if (Setting("AWS_CONTAINER_CREDENTIALS_FULL_URI") is { } uri)
         {
             return await ContainerAsync(new Uri(uri), ct);
+        }
+        if (!string.Equals(Setting("AWS_EC2_METADATA_DISABLED"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return await InstanceAsync(ct);
         }
         throw new AwsChainException("the AWS default chain",
             "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a service account bound to an IAM role " +
@@ -151,6 +156,46 @@ public sealed class AwsCredentialChain(IConfiguration configuration, IOptions<Re
         catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or FormatException or InvalidOperationException)
         {
             throw new AwsChainException(source, $"the credentials endpoint {uri.Host} gave no usable answer: {e.Message}");
+        }
+    }
+
+    /// <summary>The node's instance profile through the instance metadata service (IMDSv2: a session token first).</summary>
+    private async Task<AwsKeys> InstanceAsync(CancellationToken ct)
+    {
+        var imds = new Uri((Setting("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254").TrimEnd('/') + "/");
+        const string source = "the node's instance profile (EC2 instance metadata)";
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        var client = http.CreateClient(nameof(AwsCredentialChain));
+        try
+        {
+            using var session = new HttpRequestMessage(HttpMethod.Put, new Uri(imds, "latest/api/token"));
+            session.Headers.TryAddWithoutValidation("X-aws-ec2-metadata-token-ttl-seconds", "21600");
+            using var sessionAnswer = await client.SendAsync(session, timeout.Token);
+            sessionAnswer.EnsureSuccessStatusCode();
+            var token = await sessionAnswer.Content.ReadAsStringAsync(timeout.Token);
+            async Task<string> GetAsync(string path)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(imds, path));
+                request.Headers.TryAddWithoutValidation("X-aws-ec2-metadata-token", token);
+                using var answer = await client.SendAsync(request, timeout.Token);
+                answer.EnsureSuccessStatusCode();
+                return await answer.Content.ReadAsStringAsync(timeout.Token);
+            }
+            var role = (await GetAsync("latest/meta-data/iam/security-credentials/")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault()
+                ?? throw new AwsChainException(source, "the instance has no IAM role (instance profile)");
+            using var json = JsonDocument.Parse(await GetAsync($"latest/meta-data/iam/security-credentials/{Uri.EscapeDataString(role)}"));
+            var root = json.RootElement;
+            return new AwsKeys(new ImmutableCredentials(root.GetProperty("AccessKeyId").GetString(), root.GetProperty("SecretAccessKey").GetString(),
+                root.TryGetProperty("Token", out var t) ? t.GetString() : null), $"{source}, role {role}",
+                root.TryGetProperty("Expiration", out var e) ? DateTimeOffset.Parse(e.GetString()!, System.Globalization.CultureInfo.InvariantCulture) : null);
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or FormatException or InvalidOperationException
+            || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            throw new AwsChainException("the AWS default chain",
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a service account bound to an IAM role " +
+                $"(IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE), an EKS Pod Identity association, or on a node whose instance profile may read ECR (instance metadata: {e.Message})");
         }
     }
 
