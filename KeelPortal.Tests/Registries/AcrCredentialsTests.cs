@@ -18,12 +18,10 @@ public sealed class AcrCredentialsTests
     private const string Host = "shopregistry.azurecr.io";
     private const string Repository = "shop/web";
 
-    private static async Task<PipelinePortal> PipelineAsync(AzureImitation azure, CloudRegistry registry, params (string Key, string Value)[] settings)
-    {
-        var pipeline = await PipelinePortal.StartAsync(configure: p =>
+    private static Task<PipelinePortal> PipelineAsync(AzureImitation azure, CloudRegistry registry, params (string Key, string Value)[] settings) =>
+        registry.PipelineAsync(Host, Repository, p =>
         {
-            registry.Serve(p, Host)
-                .With("AZURE_AUTHORITY_HOST", azure.Url.ToString())
+            p.With("AZURE_AUTHORITY_HOST", azure.Url.ToString())
                 .With("AZURE_TENANT_ID", AzureImitation.Tenant)
                 .With("AZURE_CLIENT_ID", AzureImitation.ClientId)
                 .With("Registries:Azure:ExchangeEndpoint", new Uri(azure.Url, "oauth2/exchange").ToString())
@@ -33,16 +31,7 @@ public sealed class AcrCredentialsTests
                     s.AddHttpClient("azure-identity").ConfigurePrimaryHttpMessageHandler(azure.TrustingHandler);
                     s.AddHttpClient(nameof(AcrAuth)).ConfigurePrimaryHttpMessageHandler(azure.TrustingHandler);
                 });
-            foreach (var (key, value) in settings)
-            {
-                p.With(key, value);
-            }
-        });
-        pipeline.Deploy("web", $"{Host}/{Repository}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "minor", ["keel.sh/trigger"] = "poll" },
-            labels: new Dictionary<string, string> { ["keel.sh/approvals"] = "1" });
-        await pipeline.TrackedAsync("deployment/shop/web");
-        return pipeline;
-    }
+        }, settings);
 
     [Fact]
     public async Task A_client_secret_gives_an_entra_token_that_the_registry_exchanges_for_its_own()

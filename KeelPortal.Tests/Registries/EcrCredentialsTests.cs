@@ -19,9 +19,11 @@ namespace KeelPortal.Tests.Registries;
 public sealed class EcrCredentialsTests
 {
     private const string EcrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-    private static Dictionary<string, string> Keel(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
 
-    private static void PointAtImitation(PortalFactory portal, AwsImitation aws, CloudRegistry registry) => registry.Serve(portal, EcrHost)
+    private static Task<PipelinePortal> PipelineAsync(AwsImitation aws, CloudRegistry registry, params (string Key, string Value)[] settings) =>
+        registry.PipelineAsync(EcrHost, "shop/web", p => PointAtImitation(p, aws), settings);
+
+    private static void PointAtImitation(PortalFactory portal, AwsImitation aws) => portal
         .With("Registries:Aws:EcrEndpoint", aws.Url.ToString())
         .With("Registries:Aws:StsEndpoint", aws.Url.ToString())
         .With("AWS_REGION", AwsImitation.Region);
@@ -31,13 +33,7 @@ public sealed class EcrCredentialsTests
     {
         await using var aws = await AwsImitation.StartAsync();
         await using var registry = await CloudRegistry.StartAsync("AWS", aws.EcrPassword, "shop/web");
-        await using var pipeline = await PipelinePortal.StartAsync(configure: p =>
-        {
-            PointAtImitation(p, aws, registry);
-            p.With("AWS_ACCESS_KEY_ID", AwsImitation.AccessKey).With("AWS_SECRET_ACCESS_KEY", AwsImitation.SecretKey);
-        });
-        pipeline.Deploy("web", $"{EcrHost}/shop/web:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "1")));
-        await pipeline.TrackedAsync("deployment/shop/web");
+        await using var pipeline = await PipelineAsync(aws, registry, ("AWS_ACCESS_KEY_ID", AwsImitation.AccessKey), ("AWS_SECRET_ACCESS_KEY", AwsImitation.SecretKey));
         var planner = pipeline.Portal.Services.GetRequiredService<UpdatePlanner>();
 
         await planner.PollAsync($"{EcrHost}/shop/web");
@@ -68,13 +64,7 @@ public sealed class EcrCredentialsTests
         await using var registry = await CloudRegistry.StartAsync("AWS", aws.EcrPassword, "shop/web");
         var tokenFile = Path.Combine(Directory.CreateTempSubdirectory("keelportal-irsa-").FullName, "token");
         await File.WriteAllTextAsync(tokenFile, aws.ServiceAccountToken(TimeSpan.FromHours(1)));
-        await using var pipeline = await PipelinePortal.StartAsync(configure: p =>
-        {
-            PointAtImitation(p, aws, registry);
-            p.With("AWS_ROLE_ARN", AwsImitation.WebIdentityRole).With("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile);
-        });
-        pipeline.Deploy("web", $"{EcrHost}/shop/web:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "1")));
-        await pipeline.TrackedAsync("deployment/shop/web");
+        await using var pipeline = await PipelineAsync(aws, registry, ("AWS_ROLE_ARN", AwsImitation.WebIdentityRole), ("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile));
 
         await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync($"{EcrHost}/shop/web");
 
@@ -91,13 +81,7 @@ public sealed class EcrCredentialsTests
         var tokenFile = Path.Combine(Directory.CreateTempSubdirectory("keelportal-irsa-").FullName, "token");
         using var stranger = System.Security.Cryptography.RSA.Create(2048);
         await File.WriteAllTextAsync(tokenFile, aws.ServiceAccountToken(TimeSpan.FromHours(1), signer: stranger));
-        await using var pipeline = await PipelinePortal.StartAsync(configure: p =>
-        {
-            PointAtImitation(p, aws, registry);
-            p.With("AWS_ROLE_ARN", AwsImitation.WebIdentityRole).With("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile);
-        });
-        pipeline.Deploy("web", $"{EcrHost}/shop/web:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")), labels: Keel(("keel.sh/approvals", "1")));
-        await pipeline.TrackedAsync("deployment/shop/web");
+        await using var pipeline = await PipelineAsync(aws, registry, ("AWS_ROLE_ARN", AwsImitation.WebIdentityRole), ("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile));
 
         await pipeline.Portal.Services.GetRequiredService<UpdatePlanner>().PollAsync($"{EcrHost}/shop/web");
 

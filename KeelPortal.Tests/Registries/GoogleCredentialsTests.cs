@@ -18,21 +18,8 @@ public sealed class GoogleCredentialsTests
     private const string Host = "europe-docker.pkg.dev";
     private const string Repository = "shop-project/images/web";
 
-    private static async Task<PipelinePortal> PipelineAsync(CloudRegistry registry, params (string Key, string Value)[] settings)
-    {
-        var pipeline = await PipelinePortal.StartAsync(configure: p =>
-        {
-            registry.Serve(p, Host);
-            foreach (var (key, value) in settings)
-            {
-                p.With(key, value);
-            }
-        });
-        pipeline.Deploy("web", $"{Host}/{Repository}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "minor", ["keel.sh/trigger"] = "poll" },
-            labels: new Dictionary<string, string> { ["keel.sh/approvals"] = "1" });
-        await pipeline.TrackedAsync("deployment/shop/web");
-        return pipeline;
-    }
+    private static Task<PipelinePortal> PipelineAsync(CloudRegistry registry, params (string Key, string Value)[] settings) =>
+        registry.PipelineAsync(Host, Repository, null, settings);
 
     [Fact]
     public async Task A_service_account_key_file_reads_artifact_registry_and_the_token_is_asked_for_once()

@@ -23,6 +23,28 @@ public sealed class CloudRegistry : IAsyncDisposable
     /// <summary>Images named on <paramref name="host"/> are read from this registry (as from a mirror), still with the host's credentials.</summary>
     public PortalFactory Serve(PortalFactory portal, string host) => portal.With("Registries:List:0:Host", host).With("Registries:List:0:Mirror", Registry.Host);
 
+    /// <summary>
+    /// A pipeline whose portal reads <paramref name="host"/> from this registry, with a Deployment on
+    /// <c>&lt;host&gt;/&lt;repository&gt;:1.0.0</c> (minor, polled, one approval) tracked; <paramref name="configure"/> and
+    /// <paramref name="settings"/> say how the portal reaches the cloud.
+    /// </summary>
+    public async Task<PipelinePortal> PipelineAsync(string host, string repository, Action<PortalFactory>? configure, IEnumerable<(string Key, string Value)> settings)
+    {
+        var pipeline = await PipelinePortal.StartAsync(configure: p =>
+        {
+            Serve(p, host);
+            configure?.Invoke(p);
+            foreach (var (key, value) in settings)
+            {
+                p.With(key, value);
+            }
+        });
+        pipeline.Deploy("web", $"{host}/{repository}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "minor", ["keel.sh/trigger"] = "poll" },
+            labels: new Dictionary<string, string> { ["keel.sh/approvals"] = "1" });
+        await pipeline.TrackedAsync("deployment/shop/web");
+        return pipeline;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Pusher.Dispose();

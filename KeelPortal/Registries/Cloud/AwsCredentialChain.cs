@@ -34,6 +34,9 @@ public sealed record AwsKeys(ImmutableCredentials Credentials, string Source, Da
 /// </summary>
 public sealed class AwsCredentialChain(IConfiguration configuration, IOptions<RegistriesOptions> options, IHttpClientFactory http, TimeProvider time) : IDisposable
 {
+    private const string NoCredentials = "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a service account bound to an IAM role " +
+        "(IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE) or an EKS Pod Identity association";
+
     private AwsKeys? kept;
     private readonly SemaphoreSlim gate = new(1, 1);
 
@@ -86,9 +89,7 @@ public sealed class AwsCredentialChain(IConfiguration configuration, IOptions<Re
         {
             return await InstanceAsync(ct);
         }
-        throw new AwsChainException("the AWS default chain",
-            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a service account bound to an IAM role " +
-            "(IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE) or an EKS Pod Identity association");
+        throw new AwsChainException("the AWS default chain", NoCredentials);
     }
 
     private async Task<AwsKeys> WebIdentityAsync(string roleArn, string tokenFile, string region, CancellationToken ct)
@@ -193,9 +194,7 @@ public sealed class AwsCredentialChain(IConfiguration configuration, IOptions<Re
         catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or FormatException or InvalidOperationException
             || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            throw new AwsChainException("the AWS default chain",
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a service account bound to an IAM role " +
-                $"(IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE), an EKS Pod Identity association, or on a node whose instance profile may read ECR (instance metadata: {e.Message})");
+            throw new AwsChainException("the AWS default chain", $"{NoCredentials}, or on a node whose instance profile may read ECR (instance metadata: {e.Message})");
         }
     }
 
