@@ -204,7 +204,8 @@ internal sealed class ChaosRun(PortalFleet fleet, RegistryFaults registry, IRead
         Interlocked.Increment(ref VotesSent);
         using var answer = await SendAsync(client => client.PostAsJsonAsync("v1/approvals", new { id = approval.Id.ToString(CultureInfo.InvariantCulture), action = "approve" }, ct),
             fleet.Tokens[voter], ct);
-        if (answer is { IsSuccessStatusCode: true })
+        // As Keel, a vote that did not count (a repeat, or the approval closed meanwhile) still answers 200: its body says so.
+        if (answer is { IsSuccessStatusCode: true } && !(await answer.Content.ReadAsStringAsync(ct)).Contains("\"voteNotCounted\"", StringComparison.Ordinal))
         {
             VotesCounted.Add((approval.Id, voter));
         }

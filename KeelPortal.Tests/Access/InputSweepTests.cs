@@ -58,8 +58,8 @@ public sealed class InputSweepTests : IAsyncLifetime
         { "POST", "/v1/windows", new { name = "night", days = "mon-fri;rm", hours = "22:00-06:00", timeZone = "UTC" }, 422, "day" },
         { "POST", "/v1/windows", new { name = "night", days = "mon-fri", hours = "22:00-06:00", timeZone = "../../etc/localtime" }, 422, "time zone" },
         // Keel's approvals API.
-        { "POST", "/v1/approvals", new { identifier = Long, action = "approve" }, 404, "no approval" },
-        { "POST", "/v1/approvals", new { identifier = "deployment/shop/web:1.0.0", action = "approve\u0007now" }, 404, "no approval" },
+        { "POST", "/v1/approvals", new { identifier = Long, action = "approve" }, 404, "not found" },
+        { "POST", "/v1/approvals", new { identifier = "deployment/shop/web:1.0.0", action = "approve\u0007now" }, 400, "is not approve" },
         { "PUT", "/v1/approvals", new { identifier = "deployment/shop/web;x", provider = "kubernetes", votesRequired = 1 }, 400, "identifier" },
         { "PUT", "/v1/approvals", new { identifier = "deployment/shop/web", provider = "kubernetes", votesRequired = -1 }, 400, "votesRequired" },
     };

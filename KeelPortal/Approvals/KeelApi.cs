@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Security.Claims;
+using System.Text.Json.Serialization;
 using KeelPortal.Access;
 using KeelPortal.Audit;
 using KeelPortal.Workloads;
@@ -6,119 +8,207 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace KeelPortal.Approvals;
 
-/// <summary>Keel's <c>POST /v1/approvals</c> body. <c>voter</c> is accepted for compatibility and ignored.</summary>
+/// <summary>Keel's <c>POST /v1/approvals</c> body. <c>voter</c> is accepted for compatibility and ignored: the voter is the caller.</summary>
 public sealed record ApprovalAction(string? Identifier, string? Id, string? Action, string? Voter);
 
 /// <summary>Keel's <c>PUT /v1/approvals</c> body.</summary>
 public sealed record VotesRequiredChange(string? Identifier, string? Provider, int? VotesRequired);
 
-/// <summary>An approval as Keel's <c>types.Approval</c> serialises it, plus KeelPortal's state, reason and the change of its votes.</summary>
+/// <summary>Keel's <c>types.Repository</c> inside an approval's event.</summary>
+public sealed record KeelRepository(string Host, string Name, string Tag, string Digest);
+
+/// <summary>Keel's <c>types.Event</c>: the image push that led to the approval.</summary>
+public sealed record KeelEvent(KeelRepository Repository, DateTime CreatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TriggerName);
+
+/// <summary>
+/// An approval as Keel's <c>types.Approval</c> serialises it (<c>voters</c> an object of voter → time of the vote, as
+/// Keel stores it), then KeelPortal's own fields under their own names: who rejected, the state and its reason, the
+/// last change of the votes required, and why a vote was not counted.
+/// </summary>
 public sealed record ApprovalView(
-    string Id, string Provider, string Identifier, string Message, string CurrentVersion, string NewVersion, string Digest,
-    int VotesRequired, VotesRequiredChangeView? VotesRequiredChange, int VotesReceived, IReadOnlyList<string> Voters, bool Rejected,
-    string? RejectedBy, bool Archived, DateTime Deadline, DateTime CreatedAt, DateTime UpdatedAt, string State, string? Reason);
+    string Id, bool Archived, string Provider, string Identifier, KeelEvent Event, string Message, string CurrentVersion, string NewVersion,
+    string Digest, int VotesRequired, int VotesReceived, IReadOnlyDictionary<string, DateTime> Voters, bool Rejected, DateTime Deadline,
+    DateTime CreatedAt, DateTime UpdatedAt,
+    string? RejectedBy, string State, string? Reason, VotesRequiredChangeView? VotesRequiredChange,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? VoteNotCounted = null);
 
 /// <summary>Who changed the votes an approval needs, from how many, and when.</summary>
 public sealed record VotesRequiredChangeView(int? From, string By, DateTime At);
 
-/// <summary>The answer to <c>PUT /v1/approvals</c>: how many pending approvals of the workload took the new count.</summary>
-public sealed record VotesRequiredUpdated(string Identifier, int VotesRequired, int Updated);
-
-/// <summary>A workload in Keel's <c>/v1/resources</c> list.</summary>
-public sealed record ResourceView(
-    string Provider, string Identifier, string Name, string Namespace, string Kind, string Policy, IReadOnlyList<string> Images, ResourceStatus Status);
-
-public sealed record ResourceStatus(bool Tracked, IReadOnlyList<string> Errors);
-
-/// <summary>A tracked image in Keel's <c>/v1/tracked</c> list.</summary>
-public sealed record TrackedImageView(string Image, string Trigger, string PollSchedule, string Provider, string Namespace, string Policy);
+/// <summary>
+/// Keel's <c>APIResponse</c> (<c>{"status":"updated"}</c>) for its PUT endpoints, with what KeelPortal did: the workload,
+/// the keys written to it and, for votes, how many pending approvals took the new count.
+/// </summary>
+public sealed record KeelUpdated(
+    string Status, string Identifier,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string?>? Written,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? VotesRequired = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Updated = null);
 
 /// <summary>
-/// Keel's HTTP API, in Keel's JSON shapes, for the tools that already speak it. Every call is authenticated and the
-/// voter is the authenticated caller, never a name in the body.
+/// Keel's HTTP API, with Keel's paths, methods, status codes and JSON shapes, for the tools that already speak it. Every
+/// call is authenticated and the voter is the authenticated caller, never a name in the body. Where KeelPortal is stricter
+/// than Keel (roles, a repeat vote, an unknown action), it answers with Keel's status code where Keel has one and says
+/// why in the body.
 /// </summary>
-public static class KeelApi
+public static partial class KeelApi
 {
     public static IEndpointRouteBuilder MapKeelApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1").RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery().WithTags("Keel");
-        v1.MapGet("/approvals", async (ApprovalBook book, CancellationToken ct) => TypedResults.Ok((await book.ListAsync(ct: ct)).Select(Shape).ToList()));
-        v1.MapPost("/approvals", ActAsync).RequireAuthorization(AccessSetup.ApiVotePolicy);
+        v1.MapGet("/approvals", async (ApprovalBook book, CancellationToken ct) =>
+            TypedResults.Ok((await book.ListAsync(includeArchived: true, ct)).Select(a => Shape(a)).ToList()));
+        v1.MapPost("/approvals", ActAsync).RequireAuthorization(AccessSetup.ApiVotePolicy).Produces<ApprovalView>();
         v1.MapPut("/approvals", SetVotesAsync).RequireAuthorization(AccessSetup.ApiAdminPolicy);
-        v1.MapGet("/resources", async (WorkloadStore store, CancellationToken ct) => TypedResults.Ok((await store.AllAsync(ct)).Select(Resource).ToList()));
-        v1.MapGet("/tracked", async (WorkloadStore store, CancellationToken ct) =>
-            TypedResults.Ok((await store.AllAsync(ct)).Where(w => w.IsTracked).SelectMany(Tracked).ToList()));
+        MapResources(v1);
+        MapAudit(v1);
+        app.MapGet("/version", Version).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 
-    private static async Task<Results<Ok<ApprovalView>, ProblemHttpResult>> ActAsync(ApprovalAction? body, ClaimsPrincipal user, ApprovalBook book, ApprovalGate gate, CancellationToken ct)
+    private static async Task<IResult> ActAsync(ApprovalAction? body, ClaimsPrincipal user, ApprovalBook book, ApprovalGate gate, CancellationToken ct)
     {
         var voter = user.Identity?.Name ?? "";
-        if (body is null || (string.IsNullOrWhiteSpace(body.Identifier) && string.IsNullOrWhiteSpace(body.Id)))
+        if (body is null)
         {
-            return TypedResults.Problem(statusCode: 400, title: "Missing identifier", detail: "send {\"identifier\": \"deployment/<namespace>/<name>:<tag>\", \"action\": \"approve\"}");
+            return TypedResults.Problem(statusCode: 400, title: "Invalid body",
+                detail: "send {\"identifier\": \"deployment/<namespace>/<name>:<tag>\", \"action\": \"approve\"}");
         }
-        var approval = long.TryParse(body.Id, out var id) ? await book.GetAsync(id, ct) : await book.FindAsync(body.Identifier!.Trim(), ct);
+        if (string.IsNullOrWhiteSpace(body.Identifier) && string.IsNullOrWhiteSpace(body.Id))
+        {
+            // Keel answers 404 for an empty identifier.
+            return TypedResults.Problem(statusCode: 404, title: "Missing identifier", detail: "identifier cannot be empty");
+        }
+        var action = (body.Action ?? "").Trim().ToLowerInvariant();
+        if (action is not ("" or "approve" or "reject" or "delete" or "archive" or "retry"))
+        {
+            // Keel approves on any other word; a typo must not count as a vote.
+            return TypedResults.Problem(statusCode: 400, title: "Unknown action",
+                detail: $"action '{LogText.Clean(body.Action ?? "", 40)}' is not approve, reject, delete, archive or retry");
+        }
+        var approval = long.TryParse(body.Id, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? await book.GetAsync(id, ct)
+            : await book.FindAsync(body.Identifier?.Trim() ?? "", ct);
         if (approval is null)
         {
-            return TypedResults.Problem(statusCode: 404, title: "No such approval", detail: $"no approval has the identifier '{body.Identifier ?? body.Id}'");
+            return TypedResults.Problem(statusCode: 404, title: "No such approval", detail: $"approval '{LogText.Clean(body.Identifier ?? body.Id ?? "", 200)}' not found");
         }
-        var action = (body.Action ?? "approve").Trim().ToLowerInvariant();
         switch (action)
         {
-            case "approve" or "reject":
-                var vote = await gate.VoteAsync(user, approval.Id, action == "approve", ct);
+            case "" or "approve" or "reject":
+                var vote = await gate.VoteAsync(user, approval.Id, action != "reject", ct);
                 return vote.Outcome switch
                 {
-                    VoteOutcome.NotAllowed => TypedResults.Problem(statusCode: 403, title: "Not allowed", detail: vote.Reason),
+                    VoteOutcome.NotAllowed => TypedResults.Problem(statusCode: 403, title: "Permission denied", detail: vote.Reason),
                     VoteOutcome.NotFound => TypedResults.Problem(statusCode: 404, title: "No such approval", detail: vote.Reason),
-                    VoteOutcome.NotPending or VoteOutcome.AlreadyVoted => TypedResults.Problem(statusCode: 409, title: "Vote not counted", detail: vote.Reason),
+                    // Keel answers a repeat vote, or one on a closed approval, with the approval unchanged: so does KeelPortal, saying why.
+                    VoteOutcome.NotPending or VoteOutcome.AlreadyVoted => TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!, vote.Reason)),
                     _ => TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!)),
                 };
             case "delete" or "archive":
                 var archived = await gate.ArchiveAsync(voter, approval.Id, delete: action == "delete", ct);
-                return archived.Allowed
-                    ? TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
-                    : TypedResults.Problem(statusCode: 403, title: "Not allowed", detail: archived.Reason);
-            case "retry":
+                if (!archived.Allowed)
+                {
+                    return TypedResults.Problem(statusCode: 403, title: "Permission denied", detail: archived.Reason);
+                }
+                // Keel answers a delete with JSON null and an archive with the approval.
+                return action == "delete" ? Results.Text("null", "application/json") : TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!));
+            default:
                 // KeelPortal's own action: a failed apply is tried again only when a person asks (an approver or an administrator).
                 return await book.RetryAsync(approval.Id, voter, ct)
                     ? TypedResults.Ok(Shape((await book.GetAsync(approval.Id, ct))!))
                     : TypedResults.Problem(statusCode: 409, title: "Not retried", detail: $"{approval.Identifier} is {approval.State.ToString().ToLowerInvariant()}, not failed");
-            default:
-                return TypedResults.Problem(statusCode: 400, title: "Unknown action",
-                    detail: $"action '{LogText.Clean(body.Action ?? "", 40)}' is not approve, reject, delete, archive or retry");
         }
     }
 
-    private static async Task<Results<Ok<VotesRequiredUpdated>, ProblemHttpResult>> SetVotesAsync(VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, CancellationToken ct)
+    private static async Task<Results<Ok<KeelUpdated>, ProblemHttpResult>> SetVotesAsync(
+        VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, ApprovalBook book, WorkloadCatalog catalog, WorkloadStore store,
+        WorkloadSettingsEditor editor, CancellationToken ct)
     {
-        if (body?.VotesRequired is not { } votes || votes < 0 || !WorkloadId.TryParse(body.Identifier?.Trim().ToLowerInvariant(), out _, out _, out _))
+        if (body?.VotesRequired is not { } votes || votes is < 0 or > 100)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Invalid change", detail: "votesRequired should be between 0 and 100");
+        }
+        if (body.Provider != "kubernetes")
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Invalid change", detail: "unsupported provider");
+        }
+        var identifier = body.Identifier?.Trim() ?? "";
+        if (identifier.Length == 0)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Invalid change", detail: "identifier cannot be empty");
+        }
+        if (!WorkloadId.TryParse(identifier, out var kind, out _, out _))
         {
             return TypedResults.Problem(statusCode: 400, title: "Invalid change",
-                detail: "send {\"identifier\": \"deployment/<namespace>/<name>\", \"provider\": \"kubernetes\", \"votesRequired\": <n ≥ 0>}");
+                detail: $"identifier '{LogText.Clean(identifier, 200)}' is not a workload's (deployment/<namespace>/<name>)");
         }
-        var result = await gate.SetVotesRequiredAsync(user.Identity?.Name ?? "", body.Identifier!.Trim().ToLowerInvariant(), votes, ct);
-        return result.Allowed
-            ? TypedResults.Ok(new VotesRequiredUpdated(body.Identifier, votes, result.Changed))
-            : TypedResults.Problem(statusCode: 403, title: "Not allowed", detail: result.Reason);
+        var actor = user.Identity?.Name ?? "";
+        var workload = kind != WorkloadKind.HelmRelease ? catalog.Find(identifier) : null;
+        if (workload is null && await store.GetAsync(identifier, ct) is null && (await book.ForWorkloadAsync(identifier, ct)).All(a => a.State != ApprovalState.Pending))
+        {
+            return TypedResults.Problem(statusCode: 404, title: "No such resource", detail: $"resource with identifier '{LogText.Clean(identifier, 200)}' not found");
+        }
+        var result = await gate.SetVotesRequiredAsync(actor, identifier, votes, ct);
+        if (!result.Allowed)
+        {
+            return TypedResults.Problem(statusCode: 403, title: "Permission denied", detail: result.Reason);
+        }
+        // As Keel: the workload's own keel.sh/approvals changes too, so its next approval needs the same count.
+        Dictionary<string, string?>? written = null;
+        if (workload is not null)
+        {
+            written = new() { ["keel.sh/approvals"] = votes.ToString(CultureInfo.InvariantCulture) };
+            var patched = await editor.SetAsync(identifier, written, actor, ct: ct);
+            if (patched.Outcome != ApplyOutcome.Applied)
+            {
+                return TypedResults.Problem(statusCode: 500, title: "Update failed",
+                    detail: $"{result.Changed} pending approval(s) now need {votes} vote(s), but the workload's keel.sh/approvals was not written: {patched.Reason}");
+            }
+        }
+        return TypedResults.Ok(new KeelUpdated("updated", identifier, written, votes, result.Changed));
     }
 
-    public static ApprovalView Shape(Approval a) => new(
-        a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), WorkloadId.Provider(a.WorkloadId), a.Identifier, a.Message,
-        a.CurrentVersion, a.NewVersion, a.Digest ?? "", a.VotesRequired,
-        a.VotesRequiredChangedBy is null ? null
-            : new(a.VotesRequiredBefore, a.VotesRequiredChangedBy, DateTime.SpecifyKind(a.VotesRequiredChangedAtUtc!.Value, DateTimeKind.Utc)),
-        a.Votes.Count(v => v.Approve), [.. a.Votes.Where(v => v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter)],
-        a.State == ApprovalState.Rejected, a.Votes.Where(v => !v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).FirstOrDefault(),
-        a.Archived, DateTime.SpecifyKind(a.DeadlineUtc, DateTimeKind.Utc), DateTime.SpecifyKind(a.CreatedAtUtc, DateTimeKind.Utc),
-        DateTime.SpecifyKind(a.UpdatedAtUtc, DateTimeKind.Utc), a.State.ToString(), a.Reason);
+    /// <summary>An approval in Keel's shape; <paramref name="notCounted"/> says why the caller's vote did not count.</summary>
+    public static ApprovalView Shape(Approval a, string? notCounted = null)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        var approvals = a.Votes.Where(v => v.Approve).OrderBy(v => v.CastAtUtc).ToList();
+        var voters = new Dictionary<string, DateTime>(StringComparer.Ordinal);
+        foreach (var v in approvals)
+        {
+            voters.TryAdd(v.Voter, Utc(v.CastAtUtc));
+        }
+        return new(
+            a.Id.ToString(CultureInfo.InvariantCulture), a.Archived, WorkloadId.Provider(a.WorkloadId), a.Identifier, EventOf(a), a.Message,
+            a.CurrentVersion, a.NewVersion, a.Digest ?? "", a.VotesRequired, approvals.Count, voters, a.State == ApprovalState.Rejected,
+            Utc(a.DeadlineUtc), Utc(a.CreatedAtUtc), Utc(a.UpdatedAtUtc),
+            a.Votes.Where(v => !v.Approve).OrderBy(v => v.CastAtUtc).Select(v => v.Voter).FirstOrDefault(), a.State.ToString(), a.Reason,
+            a.VotesRequiredChangedBy is null ? null : new(a.VotesRequiredBefore, a.VotesRequiredChangedBy, Utc(a.VotesRequiredChangedAtUtc!.Value)),
+            notCounted);
+    }
 
-    private static ResourceView Resource(WorkloadSnapshot w) => new(
-        WorkloadId.Provider(w.Id), w.Id, w.Name, w.Namespace, w.Kind.ToString().ToLowerInvariant(), w.Policy,
-        [.. w.Containers.Select(c => c.Image)], new(w.IsTracked, w.Errors));
+    private static KeelEvent EventOf(Approval a)
+    {
+        var (host, name) = SplitHost(a.Repository);
+        return new(new KeelRepository(host, name, a.NewVersion, a.Digest ?? ""), Utc(a.CreatedAtUtc), null);
+    }
 
-    private static IEnumerable<TrackedImageView> Tracked(WorkloadSnapshot w) => w.Containers.Select(c => new TrackedImageView(
-        c.Image, w.Trigger == TriggerKind.Poll ? "poll" : "default", w.Trigger == TriggerKind.Poll ? w.PollSchedule ?? "" : "",
-        WorkloadId.Provider(w.Id), w.Namespace, w.Policy));
+    /// <summary>A repository's registry host and path, as Keel's reference parser splits them (a first part with '.' or ':' or <c>localhost</c> is a host).</summary>
+    internal static (string Host, string Name) SplitHost(string repository)
+    {
+        var slash = repository.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0)
+        {
+            var first = repository[..slash];
+            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
+            {
+                return (first, repository[(slash + 1)..]);
+            }
+        }
+        return ("index.docker.io", repository.Contains('/', StringComparison.Ordinal) ? repository : "library/" + repository);
+    }
+
+    private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 }

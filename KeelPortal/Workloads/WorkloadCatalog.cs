@@ -48,6 +48,9 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, ILogger<Workloa
 
     public int Count => workloads.Count;
 
+    /// <summary>Every cluster workload as last seen, tracked or not (Keel's <c>/v1/resources</c> lists them all).</summary>
+    public IEnumerable<WorkloadObject> All => workloads.Values;
+
     /// <summary>The pods a workload selects as last seen: name, phase, readiness and each container's image and digest.</summary>
     public IReadOnlyList<PodView> PodsOf(string id)
     {

@@ -11,7 +11,12 @@ public sealed class WorkloadSettingsEditor(ClusterConnection cluster, WorkloadCa
 {
     public const string PausedPolicyKey = "keelportal.io/paused-policy";
 
-    public async Task<ApplyResult> SetAsync(string workloadId, IReadOnlyDictionary<string, string?> keys, string actor, CancellationToken ct = default)
+    /// <summary>
+    /// Writes <paramref name="keys"/> (null removes one); with <paramref name="removeFromLabels"/> a removed or annotated key
+    /// is also taken out of the labels, as Keel's API does with a policy.
+    /// </summary>
+    public async Task<ApplyResult> SetAsync(
+        string workloadId, IReadOnlyDictionary<string, string?> keys, string actor, bool removeFromLabels = false, CancellationToken ct = default)
     {
         if (!WorkloadId.TryParse(workloadId, out var kind, out var ns, out var name))
         {
@@ -31,6 +36,15 @@ public sealed class WorkloadSettingsEditor(ClusterConnection cluster, WorkloadCa
         foreach (var (key, value) in keys)
         {
             // Keel reads keel.sh/policy from annotations first, and approvals from labels first.
+            if (removeFromLabels)
+            {
+                annotations[key] = value;
+                if (current.Labels.ContainsKey(key))
+                {
+                    labels[key] = null;
+                }
+                continue;
+            }
             (SettingsChanges.WritesToLabels(current, key) ? labels : annotations)[key] = value;
         }
         var metadata = new JsonObject { ["resourceVersion"] = current.ResourceVersion, ["annotations"] = annotations };
