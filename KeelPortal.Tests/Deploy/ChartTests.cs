@@ -24,6 +24,9 @@ public sealed class ChartTests
             "oidc.clientId=keelportal", "oidc.existingSecret=keelportal-oidc", "oidc.adminGroups={platform}"] },
         { "Helm tracking on", ["helmProvider.enabled=true", "slack.enabled=true", "slack.botToken=xoxb-1", "slack.channel=deploys"] },
         { "pod logs", ["diagnostics.podLogs=true"] },
+        { "Keel's values", ["polling.enabled=false", "insecureRegistry=true", "basicauth.enabled=true", "basicauth.user=keel", "basicauth.password=keel-pass",
+            "slack.enabled=true", "slack.botToken=xoxb-1", "slack.channel=deploys", "slack.approvalsChannel=approvals", "slack.botName=keelbot",
+            "extraEnv[0].name=POLL_DEFAULTSCHEDULE", "extraEnv[0].value=@every 5m"] },
         { "replicas on PostgreSQL", ["replicas=3", "database.provider=postgres", "database.existingSecret=keelportal-db"] },
     };
 
@@ -64,6 +67,15 @@ public sealed class ChartTests
                 Assert.Contains("type: RollingUpdate", rendered, StringComparison.Ordinal);
                 Assert.Contains("name: Health__DrainDelay", rendered, StringComparison.Ordinal);
                 break;
+            case "Keel's values":
+                Assert.Contains("name: Workloads__Polling\n              value: \"false\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: Registries__Defaults__SkipTlsVerify\n              value: \"true\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: Access__Admin__UserName\n              value: \"keel\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("Access__Admin__Password: \"keel-pass\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: SLACK_APPROVALS_CHANNEL\n              value: \"approvals\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: SLACK_BOT_NAME\n              value: \"keelbot\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: POLL_DEFAULTSCHEDULE\n              value: '@every 5m'", rendered, StringComparison.Ordinal);
+                break;
             case "pod logs":
                 Assert.Contains(rules, r => r.Resources.SequenceEqual(["pods/log"]) && r.Verbs.SequenceEqual(["get"]));
                 Assert.Contains("name: Workloads__PodLogs\n              value: \"true\"", rendered, StringComparison.Ordinal);
@@ -79,6 +91,21 @@ public sealed class ChartTests
                 Assert.DoesNotContain("Workloads__PodLogs", rendered, StringComparison.Ordinal);
                 break;
         }
+    }
+
+    [Theory]
+    [InlineData("mail.enabled=true", "mail.enabled: e-mail notifications are not available")]
+    [InlineData("shoutrrr.enabled=true", "shoutrrr.enabled:")]
+    [InlineData("hipchat.enabled=true", "hipchat.enabled: HipChat was shut down")]
+    [InlineData("slack.appToken=xapp-1", "slack.appToken: Slack's Socket Mode")]
+    public async Task A_keel_value_the_portal_does_not_take_stops_the_chart_naming_it(string set, string says)
+    {
+        string[] sets = ["slack.enabled=true", "slack.botToken=xoxb-1", set];
+        var (code, output, error) = await HelmTool.RunRawAsync("/dev/null", null,
+            ["template", "x", ChartRbac.Chart, "--set", $"image.repository={ChartRbac.Image}", .. sets.SelectMany(s => new[] { "--set", s })]);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(says, output + error, StringComparison.Ordinal);
     }
 
     [Fact]

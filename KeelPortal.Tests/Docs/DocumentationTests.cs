@@ -83,6 +83,15 @@ public sealed partial class DocumentationTests
         Assert.DoesNotContain(read, name => !page.Contains($"`{name}`", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_configuration_page_names_what_becomes_of_every_keel_variable()
+    {
+        var page = Read("docs/configuration.md");
+        var table = page[page.IndexOf("## Keel's environment variables", StringComparison.Ordinal)..];
+
+        Assert.DoesNotContain(KeelPortal.Data.KeelEnvironment.Variables, v => !table.Contains($"`{v.Name}`", StringComparison.Ordinal));
+    }
+
     /// <summary>Every key a settings class binds: <c>Section:Property</c>, into nested classes; a list or map of classes by its entries' properties.</summary>
     private static IEnumerable<string> Keys(Type type, string prefix)
     {

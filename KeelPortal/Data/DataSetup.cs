@@ -14,6 +14,10 @@ public static class DataSetup
 
     public static WebApplicationBuilder AddData(this WebApplicationBuilder builder)
     {
+        // Keel's environment variables: mapped to their settings, or start-up stops naming them (KeelEnvironment).
+        builder.Configuration.AddKeelEnvironment();
+        builder.Services.AddSingleton<IValidateOptions<DataOptions>, KeelEnvironmentValidation>();
+        builder.Services.AddHostedService<KeelEnvironmentLog>();
         builder.Services.AddOptions<DataOptions>()
             .BindConfiguration(DataOptions.Section)
             .ValidateDataAnnotations()

@@ -33,6 +33,19 @@ public sealed class RegistriesOptions
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Registries:RetryBaseDelay must be between 00:00:00.001 and 00:01:00.")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Registry credentials for every workload, as a Docker config JSON (<c>{"auths": {"host": {"auth": "…"}}}</c>; Keel's
+    /// <c>DOCKER_REGISTRY_CFG</c>): asked after the workload's own pull secrets, before stored credentials. A secret.
+    /// </summary>
+    public string? DockerConfig { get; set; }
+
+    /// <summary>The credentials in <see cref="DockerConfig"/> by registry host (empty when unset), or why it cannot be read.</summary>
+    public (IReadOnlyDictionary<string, RegistryCredential> Credentials, string? Error) DockerConfigCredentials() =>
+        string.IsNullOrWhiteSpace(DockerConfig)
+            ? (new Dictionary<string, RegistryCredential>(), null)
+            : PullSecrets.Read("Registries:DockerConfig", PullSecrets.DockerConfigJson,
+                new Dictionary<string, byte[]> { [".dockerconfigjson"] = System.Text.Encoding.UTF8.GetBytes(DockerConfig) });
+
     /// <summary>Amazon ECR through the AWS default credential chain.</summary>
     public Cloud.AwsRegistryOptions Aws { get; set; } = new();
 
@@ -95,6 +108,10 @@ public sealed class RegistryListValidation : Microsoft.Extensions.Options.IValid
             {
                 errors.Add($"Registries:List:{i}:Host: {host} is listed twice");
             }
+        }
+        if (options.DockerConfigCredentials().Error is { } dockerConfig)
+        {
+            errors.Add(dockerConfig.Replace("secret Registries:DockerConfig", "Registries:DockerConfig (Keel's DOCKER_REGISTRY_CFG)", StringComparison.Ordinal));
         }
         return errors.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(errors);
     }

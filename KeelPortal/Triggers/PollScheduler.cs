@@ -46,7 +46,7 @@ public sealed partial class PollScheduler(
     {
         var wanted = new Dictionary<string, PollSchedule>(StringComparer.Ordinal);
         var fallback = options.Value.DefaultPollSchedule;
-        foreach (var workload in await workloads.AllAsync(ct))
+        foreach (var workload in options.Value.Polling ? await workloads.AllAsync(ct) : [])
         {
             if (!workload.IsTracked || workload.Trigger != TriggerKind.Poll)
             {

@@ -5,11 +5,15 @@ namespace KeelPortal.Updates;
 
 /// <summary>
 /// The registry credential for a workload's image, in <see cref="CredentialLookup"/>'s documented order: the
-/// workload's pull secrets read from the cluster (the <c>keel.sh/imagePullSecret</c> one first), then credentials
-/// stored in the portal, then the cloud's own credentials for its registries.
+/// workload's pull secrets read from the cluster (the <c>keel.sh/imagePullSecret</c> one first), then
+/// <c>Registries:DockerConfig</c>, then credentials stored in the portal, then the cloud's own credentials for its registries.
 /// </summary>
-public sealed partial class CredentialResolver(ClusterConnection cluster, CredentialStore stored, Registries.Cloud.CloudCredentials cloud, ILogger<CredentialResolver> logger)
+public sealed partial class CredentialResolver(
+    ClusterConnection cluster, CredentialStore stored, Registries.Cloud.CloudCredentials cloud, Microsoft.Extensions.Options.IOptions<RegistriesOptions> options,
+    ILogger<CredentialResolver> logger)
 {
+    private readonly Lazy<IReadOnlyDictionary<string, RegistryCredential>> dockerConfig = new(() => options.Value.DockerConfigCredentials().Credentials);
+
     public async Task<RegistryCredential?> ForAsync(WorkloadSnapshot workload, ImageReference image, CancellationToken ct)
     {
         var secrets = new List<IReadOnlyDictionary<string, RegistryCredential>>();
@@ -39,7 +43,8 @@ public sealed partial class CredentialResolver(ClusterConnection cluster, Creden
                 }
             }
         }
-        // Last, the cloud the portal runs in, for that cloud's registries (ECR through the AWS chain, …).
+        secrets.Add(dockerConfig.Value);
+        // Then the Docker config given to every workload (Keel's DOCKER_REGISTRY_CFG), the stored credentials and, last, the cloud the portal runs in, for that cloud's registries (ECR through the AWS chain, …).
         return CredentialLookup.Find(image, secrets, await stored.ReadAllAsync(ct)) ?? await cloud.ForAsync(image.Registry, ct);
     }
 

@@ -30,6 +30,9 @@ public sealed class WorkloadsOptions
     [Required(AllowEmptyStrings = false)]
     public string DefaultPollSchedule { get; set; } = "@every 1m";
 
+    /// <summary>Off: no repository is polled, whatever the workloads ask (Keel's <c>POLL=0</c>, chart <c>polling.enabled: false</c>); webhooks still work.</summary>
+    public bool Polling { get; set; } = true;
+
     /// <summary>Namespaces to watch; empty means all namespaces.</summary>
     public List<string> Namespaces { get; set; } = [];
 
