@@ -19,25 +19,11 @@ public sealed class KeelApiContractTests
 {
     private static readonly JsonObject Recorded = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Api", "keel-answers.json")))!.AsObject();
 
-    private static Dictionary<string, string> Keys(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
-
-    private static async Task<Approval> PendingAsync(PipelinePortal pipeline, string name, int votes)
-    {
-        var repository = pipeline.Repository($"team/{name}");
-        await pipeline.Pusher.PushAsync($"team/{name}", "1.0.0");
-        await pipeline.Pusher.PushAsync($"team/{name}", "1.1.0");
-        pipeline.Deploy(name, $"{repository}:1.0.0", Keys(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")),
-            labels: Keys(("keel.sh/approvals", votes.ToString(System.Globalization.CultureInfo.InvariantCulture))));
-        await pipeline.TrackedAsync($"deployment/shop/{name}");
-        await pipeline.PollNowAsync(repository);
-        return await pipeline.ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending);
-    }
-
     [Fact]
     public async Task Every_endpoint_answers_with_the_fields_and_kinds_of_keels_answer_and_writes_as_keel_does()
     {
         await using var pipeline = await PipelinePortal.StartAsync();
-        var pending = await PendingAsync(pipeline, "web", votes: 2);
+        var pending = await pipeline.PendingAsync("web", votes: 2);
         pipeline.Deploy("plain", pipeline.Repository("team/plain") + ":2.0.0", new Dictionary<string, string>());
         await Eventually.TrueAsync(() => Task.FromResult(pipeline.Portal.Services.GetRequiredService<KeelPortal.Workloads.WorkloadCatalog>().Find("deployment/shop/plain") is not null),
             TimeSpan.FromSeconds(15), "the untracked deployment seen");
@@ -105,7 +91,7 @@ public sealed class KeelApiContractTests
     public async Task Keels_status_codes_answer_what_keel_refuses_and_the_body_says_why()
     {
         await using var pipeline = await PipelinePortal.StartAsync();
-        var pending = await PendingAsync(pipeline, "api", votes: 2);
+        var pending = await pipeline.PendingAsync("api", votes: 2);
         using var alice = pipeline.ApiClient("alice");
         using var root = pipeline.ApiClient("root");
         using var anonymous = new HttpClient { BaseAddress = pipeline.Url };

@@ -147,6 +147,22 @@ public sealed class PipelinePortal : IAsyncDisposable
         Cluster.Create(KubeObjects.Pod("shop", name + "-0", name, "node-a", ("app", image, $"{image.Split(':')[0]}@sha256:{new string('0', 64)}")));
     }
 
+    /// <summary>
+    /// A Deployment <paramref name="name"/> on 1.0.0 (minor, polled, <paramref name="votes"/> approvals as a label) with 1.1.0
+    /// pushed and polled: its pending approval.
+    /// </summary>
+    public async Task<Approval> PendingAsync(string name, int votes)
+    {
+        var repository = Repository($"team/{name}");
+        await Pusher.PushAsync($"team/{name}", "1.0.0");
+        await Pusher.PushAsync($"team/{name}", "1.1.0");
+        Deploy(name, $"{repository}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "minor", ["keel.sh/trigger"] = "poll" },
+            labels: new Dictionary<string, string> { ["keel.sh/approvals"] = votes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        await TrackedAsync($"deployment/shop/{name}");
+        await PollNowAsync(repository);
+        return await ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending);
+    }
+
     public async Task<WorkloadSnapshot> TrackedAsync(string id)
     {
         WorkloadSnapshot? snapshot = null;

@@ -16,17 +16,7 @@ public sealed class PipelineResilienceTests
 {
     private static Dictionary<string, string> Keel(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
 
-    private static async Task<Approval> PendingAsync(PipelinePortal pipeline, string name, int votes)
-    {
-        var repository = pipeline.Repository($"team/{name}");
-        await pipeline.Pusher.PushAsync($"team/{name}", "1.0.0");
-        await pipeline.Pusher.PushAsync($"team/{name}", "1.1.0");
-        pipeline.Deploy(name, $"{repository}:1.0.0", Keel(("keel.sh/policy", "minor"), ("keel.sh/trigger", "poll")),
-            labels: Keel(("keel.sh/approvals", votes.ToString(System.Globalization.CultureInfo.InvariantCulture))));
-        await pipeline.TrackedAsync($"deployment/shop/{name}");
-        await pipeline.PollNowAsync(repository);
-        return await pipeline.ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending);
-    }
+    private static Task<Approval> PendingAsync(PipelinePortal pipeline, string name, int votes) => pipeline.PendingAsync(name, votes);
 
     [Fact]
     public async Task Two_instances_on_one_database_racing_the_final_vote_apply_once()
