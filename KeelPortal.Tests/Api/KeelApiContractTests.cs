@@ -139,6 +139,25 @@ public sealed class KeelApiContractTests
         Assert.Equal((ApprovalState.Rejected, true), ((await pipeline.Approvals.GetAsync(pending.Id))!.State, (await pipeline.Approvals.GetAsync(pending.Id))!.Archived));
     }
 
+    [Fact]
+    public async Task A_replica_that_does_not_watch_the_cluster_lists_and_changes_workloads_through_the_api_server()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Workloads:LeaderElection", "on").With("Workloads:LeaseNamespace", "keel").With("Workloads:ReplicaName", "first"),
+            chartValues: ["replicas=2", "database.provider=postgres", "database.existingSecret=db"]);
+        pipeline.Deploy("plain", pipeline.Repository("team/plain") + ":2.0.0", new Dictionary<string, string>());
+        await using var follower = pipeline.SecondInstance(p => p.With("Workloads:LeaderElection", "on").With("Workloads:LeaseNamespace", "keel").With("Workloads:ReplicaName", "second"));
+        Assert.False(follower.Services.GetRequiredService<KeelPortal.Workloads.WorkloadWatcher>().Current);
+        using var root = follower.CreateClient();
+        root.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes($"root:{SignIn.Password}")));
+
+        var listed = await JsonAsync(root.GetAsync("/v1/resources?tracked=false"));
+        await JsonAsync(root.PutAsJsonAsync("/v1/policies", new { identifier = "deployment/shop/plain", policy = "major" }));
+
+        Assert.Contains(listed!.AsArray(), r => r!["identifier"]!.GetValue<string>() == "deployment/shop/plain");
+        Assert.Equal("major", pipeline.Cluster.Get("Deployment", "shop", "plain")!["metadata"]!["annotations"]!["keel.sh/policy"]!.GetValue<string>());
+    }
+
     private static async Task<JsonNode?> JsonAsync(Task<HttpResponseMessage> call)
     {
         using var response = await call;
