@@ -12,7 +12,7 @@ public sealed class MetricsTests
     public async Task Prometheus_scrapes_the_apply_counter_the_pending_gauge_and_the_latency_histograms()
     {
         var metricsPort = MetricsPortTests.FreePort();
-        await using var pipeline = await PipelinePortal.StartAsync(metricsPort: metricsPort);
+        await using var pipeline = await PipelinePortal.StartAsync(notifications: true, metricsPort: metricsPort);
         var metricsUrl = new Uri($"http://127.0.0.1:{metricsPort}/");
         // Scraped through the metrics port, as the chart has Prometheus do; the console's port does not serve them to it.
         await using var prometheus = await PrometheusProcess.StartAsync(metricsUrl);
@@ -33,19 +33,41 @@ public sealed class MetricsTests
         pipeline.Deploy("polled", $"{repository}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "patch", ["keel.sh/trigger"] = "poll" });
         await pipeline.TrackedAsync("deployment/shop/polled");
         await pipeline.PollNowAsync(repository);
+        // Keel's unversioned update: force with matchTag follows a tag's new digest.
+        var edge = pipeline.Repository("team/edge");
+        await pipeline.Pusher.PushAsync("team/edge", "latest", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "1" }));
+        pipeline.Deploy("edge", $"{edge}:latest", new Dictionary<string, string> { ["keel.sh/policy"] = "force", ["keel.sh/matchTag"] = "true", ["keel.sh/trigger"] = "poll" });
+        await pipeline.TrackedAsync("deployment/shop/edge");
+        await pipeline.Pusher.PushAsync("team/edge", "latest", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "2" }));
+        await pipeline.PollNowAsync(edge);
+        await pipeline.ApprovalAsync("deployment/shop/edge:latest", a => a.State == ApprovalState.Applied);
+        using (var github = new HttpRequestMessage(HttpMethod.Post, "v1/webhooks/github"))
+        {
+            github.Headers.Add("X-GitHub-Event", "package");
+            github.Content = JsonContent.Create(new { action = "published", package = new { @namespace = "team", name = "gh", ecosystem = "CONTAINER", package_type = "CONTAINER", package_version = new { container_metadata = new { tag = new { name = "1.0.0" } } } } });
+            (await webhook.SendAsync(github)).EnsureSuccessStatusCode();
+        }
 
-        var queries = new Dictionary<string, Func<double, bool>>
+        // Keel's series, by Keel's names and labels, as a Keel dashboard queries them.
+        var keel = new Dictionary<string, Func<double, bool>>
+        {
+            [$"sum(native_webhook_requests_total{{image=\"{repository}\"}})"] = v => v >= 1,
+            ["sum(Github_webhook_requests_total{image=\"ghcr.io/team/gh\"})"] = v => v >= 1,
+            [$"sum(registry_notification_requests_total{{image=\"{repository}\"}})"] = v => v >= 1,
+            ["sum(kubernetes_versioned_updates_total{kubernetes=\"shop/metrics\"})"] = v => v >= 1,
+            ["sum(kubernetes_unversioned_updates_total{kubernetes=\"shop/edge\"})"] = v => v >= 1,
+            [$"sum(registries_scanned_total{{registry=\"{pipeline.Registry.Host}\",image=\"{repository}\"}})"] = v => v >= 1,
+            ["max(poll_trigger_tracked_images)"] = v => v >= 1,
+            ["max(pending_approvals)"] = v => v >= 1,
+        };
+        var queries = new Dictionary<string, Func<double, bool>>(keel)
         {
             ["sum(keelportal_applies_total{outcome=\"Applied\"})"] = v => v >= 1,
             ["max(keelportal_approvals_pending)"] = v => v >= 1,
-            ["max(pending_approvals)"] = v => v >= 1,
             ["sum(keelportal_vote_to_patch_duration_seconds_count)"] = v => v >= 1,
             ["sum(keelportal_webhook_to_approval_duration_seconds_count)"] = v => v >= 1,
-            ["sum(native_webhook_requests_total)"] = v => v >= 1,
-            ["sum(kubernetes_versioned_updates_total)"] = v => v >= 1,
             ["sum(keelportal_registry_requests_total)"] = v => v >= 1,
             ["sum(keelportal_poll_duration_seconds_count)"] = v => v >= 1,
-            ["sum(registries_scanned_total)"] = v => v >= 1,
         };
         var seen = new Dictionary<string, double?>();
         await Eventually.TrueAsync(async () =>

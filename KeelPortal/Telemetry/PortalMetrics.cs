@@ -23,8 +23,14 @@ public sealed class PortalMetrics
         Proposals = Meter.CreateCounter<long>("keelportal.proposals", "{proposal}", "Updates proposed, by whether they wait for votes");
         Votes = Meter.CreateCounter<long>("keelportal.votes", "{vote}", "Votes cast, by kind (approve or reject)");
         Applies = Meter.CreateCounter<long>("keelportal.applies", "{apply}", "Applies of approved updates, by provider and outcome");
-        KeelVersionedUpdates = Meter.CreateCounter<long>("kubernetes_versioned_updates", "{update}",
-            "Keel's kubernetes_versioned_updates_total: updates applied to workloads, by image");
+        KubernetesVersionedUpdates = Meter.CreateCounter<long>("kubernetes_versioned_updates", "{update}",
+            "Keel's kubernetes_versioned_updates_total: workloads updated to a new version, by workload (namespace/name)");
+        KubernetesUnversionedUpdates = Meter.CreateCounter<long>("kubernetes_unversioned_updates", "{update}",
+            "Keel's kubernetes_unversioned_updates_total: workloads updated without a new version (force, a tag's new digest), by workload");
+        HelmVersionedUpdates = Meter.CreateCounter<long>("helm3_versioned_updates", "{update}",
+            "Keel's helm3_versioned_updates_total: Helm releases updated to a new version, by release (namespace/name)");
+        HelmUnversionedUpdates = Meter.CreateCounter<long>("helm3_unversioned_updates", "{update}",
+            "Keel's helm3_unversioned_updates_total: Helm releases updated without a new version, by release");
         WebhookToApproval = Meter.CreateHistogram<double>("keelportal.webhook_to_approval.duration", "s",
             "From a webhook's arrival to its events planned (approval stored or nothing to do)");
         VoteToPatch = Meter.CreateHistogram<double>("keelportal.vote_to_patch.duration", "s",
@@ -52,7 +58,30 @@ public sealed class PortalMetrics
 
     public Counter<long> Applies { get; }
 
-    public Counter<long> KeelVersionedUpdates { get; }
+    public Counter<long> KubernetesVersionedUpdates { get; }
+
+    public Counter<long> KubernetesUnversionedUpdates { get; }
+
+    public Counter<long> HelmVersionedUpdates { get; }
+
+    public Counter<long> HelmUnversionedUpdates { get; }
+
+    /// <summary>
+    /// Keel's update counters: <c>kubernetes_*</c> labelled <c>kubernetes="ns/name"</c>, <c>helm3_*</c> labelled
+    /// <c>chart="ns/release"</c>; versioned when the new version is a version, unversioned otherwise.
+    /// </summary>
+    public void KeelUpdate(bool helm, string ns, string name, bool versioned)
+    {
+        var target = $"{ns}/{name}";
+        var counter = (helm, versioned) switch
+        {
+            (true, true) => HelmVersionedUpdates,
+            (true, false) => HelmUnversionedUpdates,
+            (false, true) => KubernetesVersionedUpdates,
+            _ => KubernetesUnversionedUpdates,
+        };
+        counter.Add(1, new KeyValuePair<string, object?>(helm ? "chart" : "kubernetes", target));
+    }
 
     public Histogram<double> WebhookToApproval { get; }
 
@@ -74,9 +103,26 @@ public sealed class PortalMetrics
         }
     }
 
-    /// <summary>Keel's <c>&lt;provider&gt;_webhook_requests_total</c>, one counter per provider as Keel names them.</summary>
+    /// <summary>
+    /// Keel's <c>&lt;provider&gt;_webhook_requests_total</c>, one counter per provider under Keel's name for it
+    /// (<c>Github_webhook_requests_total</c>, <c>registry_notification_requests_total</c>), labelled by image.
+    /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter<long>> keelWebhookCounters = new(StringComparer.Ordinal);
 
-    public void KeelWebhook(string provider) =>
-        keelWebhookCounters.GetOrAdd(provider, p => Meter.CreateCounter<long>($"{p}_webhook_requests", "{request}", $"Keel's {p}_webhook_requests_total")).Add(1);
+    public static string KeelWebhookMetric(string provider) => provider switch
+    {
+        "github" => "Github_webhook_requests",
+        "registry" => "registry_notification_requests",
+        _ => $"{provider}_webhook_requests",
+    };
+
+    public void KeelWebhook(string provider, IEnumerable<string> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var counter = keelWebhookCounters.GetOrAdd(provider, p => Meter.CreateCounter<long>(KeelWebhookMetric(p), "{request}", $"Keel's {KeelWebhookMetric(p)}_total, by image"));
+        foreach (var image in images.Distinct(StringComparer.Ordinal))
+        {
+            counter.Add(1, new KeyValuePair<string, object?>("image", image));
+        }
+    }
 }

@@ -55,7 +55,7 @@ public static partial class WebhookEndpoints
             return TypedResults.Problem(statusCode: 400, title: "Webhook body not usable", detail: error);
         }
         metrics.Webhooks.Add(1, new("provider", provider), new("outcome", "accepted"));
-        metrics.KeelWebhook(provider);
+        metrics.KeelWebhook(provider, parsed.Events.Select(e => e.Repository));
         traffic.Arrived();
         var fresh = bursts.TakeNew(provider, parsed.Events);
         var source = $"{provider} webhook from {context.Connection.RemoteIpAddress}";

@@ -101,9 +101,10 @@ public sealed partial class ApplyHandler(
         {
             return;
         }
-        foreach (var image in request.Images)
+        if (WorkloadId.TryParse(approval.WorkloadId, out var kind, out var ns, out var name))
         {
-            metrics.KeelVersionedUpdates.Add(1, new KeyValuePair<string, object?>("image", image.Image));
+            var versioned = approval.NewVersion != approval.CurrentVersion && Policies.KeelVersion.TryParse(approval.NewVersion, out _);
+            metrics.KeelUpdate(kind == WorkloadKind.HelmRelease, ns, name, versioned);
         }
         if (work.Attempt == 1)
         {
