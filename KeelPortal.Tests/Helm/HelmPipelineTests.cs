@@ -57,9 +57,31 @@ public sealed class HelmPipelineTests : IAsyncLifetime
         var listed = JsonNode.Parse(await alice.GetStringAsync("v1/approvals"))!.AsArray().Single(a => a!["identifier"]!.GetValue<string>() == "shop/app:1.3.0")!;
         Assert.Equal("helm", listed["provider"]!.GetValue<string>());
 
+        // Keel's helm3_versioned_updates_total{chart="<ns>/<release>"} counts the upgrade.
+        var meter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<KeelPortal.Telemetry.PortalMetrics>(pipeline.Portal.Services).Meter;
+        var counted = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name.StartsWith("helm3_", StringComparison.Ordinal))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                counted.Add($"{instrument.Name}{{{tag.Key}={tag.Value}}} {value}");
+            }
+        });
+        listener.Start();
         (await pipeline.VoteAsync("alice", "shop/app:1.3.0")).EnsureSuccessStatusCode();
         (await pipeline.VoteAsync("bob", "shop/app:1.3.0")).EnsureSuccessStatusCode();
         var applied = await pipeline.ApprovalAsync("shop/app:1.3.0", a => a.State == ApprovalState.Applied, TimeSpan.FromSeconds(60));
+        Assert.Equal(["helm3_versioned_updates{chart=shop/app} 1"], counted);
 
         var history = JsonNode.Parse(await HelmAsync(pipeline, "history", "app", "-n", "shop", "-o", "json"))!.AsArray();
         Assert.Equal([1, 2], history.Select(r => r!["revision"]!.GetValue<int>()));
