@@ -249,6 +249,55 @@ public sealed class PipelineResilienceTests
     }
 
     [Fact]
+    public async Task Force_with_match_tag_and_keels_restart_keeps_the_tag_rolls_the_pods_and_proposes_the_digest_once()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync();
+        var repository = pipeline.Repository("team/keelway");
+        await pipeline.Pusher.PushAsync("team/keelway", "latest", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "1" }));
+        pipeline.Deploy("keelway", $"{repository}:latest", Keel(("keel.sh/policy", "force"), ("keel.sh/matchTag", "true"), ("keel.sh/trigger", "poll"),
+            ("keel.sh/forceUpdate", "restart")));
+        await pipeline.TrackedAsync("deployment/shop/keelway");
+        var before = pipeline.Cluster.Get("Deployment", "shop", "keelway")!["spec"]!["template"]!["metadata"]!["annotations"]?["keel.sh/update-time"]?.GetValue<string>();
+
+        var digest = await pipeline.Pusher.PushAsync("team/keelway", "latest", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "2" }));
+        await pipeline.PollNowAsync(repository);
+        var applied = await pipeline.ApprovalAsync("deployment/shop/keelway:latest", a => a.State == ApprovalState.Applied);
+        await Eventually.TrueAsync(async () => (await pipeline.Workloads.GetAsync("deployment/shop/keelway"))?.DeployedDigest == digest,
+            TimeSpan.FromSeconds(15), "the written digest read back");
+        await pipeline.PollNowAsync(repository);
+
+        // As Keel: the image stays repo:tag (nothing for a GitOps tool to report as drift), the pods are rolled through
+        // keel.sh/update-time and the digest written is remembered, so the next poll proposes nothing more.
+        var deployment = pipeline.Cluster.Get("Deployment", "shop", "keelway")!;
+        Assert.Equal(digest, applied.Digest);
+        Assert.Equal($"{repository}:latest", pipeline.ImageOf("keelway"));
+        Assert.Equal(digest, deployment["metadata"]!["annotations"]!["keel.sh/digest"]!.GetValue<string>());
+        Assert.NotEqual(before, deployment["spec"]!["template"]!["metadata"]!["annotations"]!["keel.sh/update-time"]!.GetValue<string>());
+        Assert.Single(await pipeline.Approvals.ForWorkloadAsync("deployment/shop/keelway"));
+    }
+
+    [Fact]
+    public async Task Keels_restart_as_the_global_setting_refuses_a_container_that_would_keep_its_cached_image_and_says_why()
+    {
+        await using var pipeline = await PipelinePortal.StartAsync(configure: p => p.With("Workloads:ForceUpdate", "restart"));
+        var repository = pipeline.Repository("team/cached");
+        await pipeline.Pusher.PushAsync("team/cached", "stable", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "1" }));
+        pipeline.Deploy("cached", $"{repository}:stable", Keel(("keel.sh/policy", "force"), ("keel.sh/matchTag", "true"), ("keel.sh/trigger", "poll")));
+        await pipeline.TrackedAsync("deployment/shop/cached");
+
+        await pipeline.Pusher.PushAsync("team/cached", "stable", new TestImage(Labels: new Dictionary<string, string> { ["build"] = "2" }));
+        await pipeline.PollNowAsync(repository);
+
+        var checks = pipeline.Portal.Services.GetRequiredService<KeelPortal.Updates.WorkloadChecks>();
+        await Eventually.TrueAsync(async () => (await checks.ForWorkloadAsync("deployment/shop/cached")).Any(c => c.Error?.Contains("imagePullPolicy: Always", StringComparison.Ordinal) == true),
+            TimeSpan.FromSeconds(15), "the reason shown on the workload");
+        var error = (await checks.ForWorkloadAsync("deployment/shop/cached")).Select(c => c.Error).First(e => e is not null)!;
+        Assert.Contains("container app (it is IfNotPresent)", error, StringComparison.Ordinal);
+        Assert.Empty(await pipeline.Approvals.ForWorkloadAsync("deployment/shop/cached"));
+        Assert.Equal($"{repository}:stable", pipeline.ImageOf("cached"));
+    }
+
+    [Fact]
     public async Task Keels_api_lists_votes_as_the_caller_and_refuses_what_it_should()
     {
         await using var pipeline = await PipelinePortal.StartAsync();

@@ -23,6 +23,19 @@ public sealed class KeelSettingsTests
     }
 
     [Theory]
+    [InlineData(null, "keel.sh/forceUpdate=restart", "restart", false)]
+    [InlineData("keel.sh/forceUpdate=PIN", null, "pin", false)]
+    [InlineData(null, null, null, false)]
+    [InlineData(null, "keel.sh/forceUpdate=bounce", null, true)]
+    public void Force_update_is_pin_or_restart_and_anything_else_warns_and_leaves_the_global_setting(string? labels, string? annotations, string? expected, bool warned)
+    {
+        var settings = KeelSettings.Read(Map(labels), Map(annotations));
+
+        Assert.Equal((expected, warned), (settings.ForceUpdate, settings.Warnings.Any(w => w.StartsWith("keel.sh/forceUpdate:", StringComparison.Ordinal))));
+        Assert.Empty(settings.Errors);
+    }
+
+    [Theory]
     // matchTag and matchPreRelease come from the map that supplied the policy
     [InlineData("keel.sh/policy=force;keel.sh/matchTag=true", null, true)]
     [InlineData("keel.sh/policy=force;keel.sh/match-tag=true", null, true)]

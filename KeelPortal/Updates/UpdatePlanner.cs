@@ -21,6 +21,7 @@ public sealed partial class UpdatePlanner(
     Holds holds,
     AuditTrail audit,
     TimeProvider time,
+    Microsoft.Extensions.Options.IOptions<WorkloadsOptions> options,
     ILogger<UpdatePlanner> logger)
 {
     /// <summary>
@@ -216,7 +217,10 @@ public sealed partial class UpdatePlanner(
             pending => TagChooser.Choose(policy, current, [pending, chosen]).Chosen == chosen, ct);
     }
 
-    /// <summary><c>force</c> + <c>matchTag</c>: the same tag, followed by digest; the image is pinned to the new digest.</summary>
+    /// <summary>
+    /// <c>force</c> + <c>matchTag</c>: the same tag, followed by digest; the image is pinned to the new digest, or (with
+    /// <c>keel.sh/forceUpdate: restart</c>, Keel's way) kept as <c>repo:tag</c> while the pods are rolled.
+    /// </summary>
     private async Task<bool> FollowDigestAsync(
         WorkloadSnapshot workload, ImageReference image, List<TrackedContainer> containers, string current, IReadOnlyList<string> tags,
         (string Tag, string? Digest)? known, RegistryCredential? credential, CancellationToken ct)
@@ -240,7 +244,11 @@ public sealed partial class UpdatePlanner(
             }
             digest = read.Value;
         }
-        var running = containers[0].Digest is { } pinned ? [pinned] : containers[0].RunningDigests;
+        var restart = (workload.ForceUpdate ?? options.Value.ForceUpdate) == "restart";
+        // Pinned: the digest in the image. Restarted (Keel's way): the digest last written, or what the pods run.
+        IReadOnlyList<string> running = containers[0].Digest is { } pinned ? [pinned]
+            : restart && workload.DeployedDigest is { } deployed ? [deployed, .. containers[0].RunningDigests]
+            : containers[0].RunningDigests;
         if (digest is null || running.Contains(digest))
         {
             if (digest is not null)
@@ -249,8 +257,15 @@ public sealed partial class UpdatePlanner(
             }
             return false;
         }
+        if (restart && containers.FirstOrDefault(c => c.PullPolicy is not null and not "Always") is { } cached)
+        {
+            // A restarted pod keeps the image its node has cached unless told to pull: the update would change nothing.
+            await checks.FailedAsync([(workload.Id, current)], image.Name,
+                $"keel.sh/forceUpdate restart needs imagePullPolicy: Always on container {cached.Name} (it is {cached.PullPolicy}): restarted pods would keep the cached {current}; set it, or use keel.sh/forceUpdate: pin", ct);
+            return false;
+        }
         await checks.CheckedAsync(workload.Id, image.Name, current, current, $"{current} was pushed again with digest {digest}", ct);
-        var images = containers.Select(c => new ImageUpdate(c.Name, ImageText.WithTag(c.Image, current, digest))).ToList();
+        var images = containers.Select(c => new ImageUpdate(c.Name, restart ? ImageText.WithTag(c.Image, current) : ImageText.WithTag(c.Image, current, digest))).ToList();
         return await ProposeAsync(workload, image, current, current, digest, images,
             $"{current} was pushed again with digest {digest}", _ => true, ct);
     }

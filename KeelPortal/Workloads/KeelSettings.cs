@@ -47,6 +47,16 @@ public sealed record KeelSettings(
     /// <summary>KeelPortal's <c>keel.sh/windows</c>: the change windows (defined in the console or configuration) its updates wait for.</summary>
     public IReadOnlyList<string> Windows { get; init; } = [];
 
+    /// <summary>
+    /// How <c>force</c> + <c>matchTag</c> applies a tag's new digest (<c>keel.sh/forceUpdate</c>): <c>pin</c> writes
+    /// <c>repo:tag@sha256:…</c>; <c>restart</c> keeps <c>repo:tag</c> and rolls the pods, as Keel does. Null: the global
+    /// setting (<c>Workloads:ForceUpdate</c>).
+    /// </summary>
+    public string? ForceUpdate { get; init; }
+
+    /// <summary>The two ways <see cref="ForceUpdate"/> may take.</summary>
+    public static readonly IReadOnlyList<string> ForceUpdates = ["pin", "restart"];
+
     /// <summary>Tracked: a known policy other than <c>never</c> and no error that stops updates.</summary>
     public bool IsTracked => Policy.IsTracked && Errors.Count == 0;
 
@@ -84,6 +94,7 @@ public sealed record KeelSettings(
         }
         var (rollbackAuto, rollbackAfter) = ReadRollback(labels, annotations, warnings);
         var windows = ReadWindows(Value(annotations, "keel.sh/windows") ?? Value(labels, "keel.sh/windows"), warnings);
+        var forceUpdate = ReadForceUpdate(Value(annotations, "keel.sh/forceUpdate") ?? Value(labels, "keel.sh/forceUpdate"), warnings);
         var notify = (Value(annotations, "keel.sh/notify") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -106,7 +117,20 @@ public sealed record KeelSettings(
             RollbackAuto = rollbackAuto,
             RollbackAfter = rollbackAfter,
             Windows = windows,
+            ForceUpdate = forceUpdate,
         };
+    }
+
+    /// <summary><c>pin</c> or <c>restart</c>; anything else is a warning and the global setting applies.</summary>
+    private static string? ReadForceUpdate(string? text, List<string> warnings)
+    {
+        var mode = text?.Trim().ToLowerInvariant();
+        if (mode is null || ForceUpdates.Contains(mode))
+        {
+            return mode;
+        }
+        warnings.Add($"keel.sh/forceUpdate: '{Shown(mode)}' is neither pin nor restart; the global setting applies");
+        return null;
     }
 
     /// <summary>Change window names, comma-separated; a name that cannot be one is a warning and left out.</summary>

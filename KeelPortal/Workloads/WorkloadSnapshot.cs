@@ -13,7 +13,8 @@ public sealed record TrackedContainer(
     string? Tag,
     string? Digest,
     string? Error,
-    IReadOnlyList<string> RunningDigests);
+    IReadOnlyList<string> RunningDigests,
+    string? PullPolicy = null);
 
 /// <summary>A Helm chart reference to upgrade with: an OCI or repository chart, a path, with optional version and repository URL.</summary>
 public sealed record ChartReference(string Chart, string? Version, string? Repository);
@@ -70,7 +71,9 @@ public sealed record WorkloadSnapshot(
     string? ApprovalsWritten = null,
     bool RollbackAuto = false,
     TimeSpan? RollbackAfter = null,
-    IReadOnlyList<string>? Windows = null)
+    IReadOnlyList<string>? Windows = null,
+    string? ForceUpdate = null,
+    string? DeployedDigest = null)
 {
     /// <summary>Tracked by a policy with no errors that stop updates.</summary>
     public bool IsTracked => Policy != "never" && Errors.Count == 0;
@@ -122,7 +125,8 @@ public sealed record WorkloadSnapshot(
             settings.Policy.Name, settings.Policy.MatchTag, settings.Policy.MatchPreRelease, settings.Trigger, settings.PollSchedule,
             settings.ApprovalsRequired, (int)settings.ApprovalDeadline.TotalHours, settings.NotifyChannels, settings.ReleaseNotes,
             secrets, containers, platforms, errors, settings.Warnings, null, settings.PolicyWritten, settings.ApprovalsWritten,
-            settings.RollbackAuto, settings.RollbackAfter, settings.Windows);
+            settings.RollbackAuto, settings.RollbackAfter, settings.Windows, settings.ForceUpdate,
+            workload.Annotations.GetValueOrDefault("keel.sh/digest"));
     }
 
     /// <summary>
@@ -145,7 +149,9 @@ public sealed record WorkloadSnapshot(
         {
             return new TrackedContainer(container.Name, isInit, container.Image ?? "", null, null, null, error, running);
         }
-        return new TrackedContainer(container.Name, isInit, container.Image!, image.Name, image.TagOrLatest, image.Digest, null, running);
+        // As the API server defaults it: Always for :latest (or no tag), IfNotPresent otherwise.
+        var pullPolicy = container.ImagePullPolicy is { Length: > 0 } set ? set : image.Digest is null && image.TagOrLatest == "latest" ? "Always" : "IfNotPresent";
+        return new TrackedContainer(container.Name, isInit, container.Image!, image.Name, image.TagOrLatest, image.Digest, null, running, pullPolicy);
     }
 
     /// <summary>Pods report <c>docker-pullable://repo@sha256:…</c> or <c>repo@sha256:…</c>; the digest is what follows the @.</summary>

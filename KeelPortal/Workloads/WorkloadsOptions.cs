@@ -30,6 +30,14 @@ public sealed class WorkloadsOptions
     [Required(AllowEmptyStrings = false)]
     public string DefaultPollSchedule { get; set; } = "@every 1m";
 
+    /// <summary>
+    /// How <c>force</c> + <c>matchTag</c> applies a tag's new digest where a workload's <c>keel.sh/forceUpdate</c> does not
+    /// say: <c>pin</c> (the default) writes <c>repo:tag@sha256:…</c>; <c>restart</c> keeps <c>repo:tag</c> and rolls the
+    /// pods through <c>keel.sh/update-time</c>, as Keel does (the containers need <c>imagePullPolicy: Always</c>).
+    /// </summary>
+    [RegularExpression("^(pin|restart)$", ErrorMessage = "Workloads:ForceUpdate must be pin or restart.")]
+    public string ForceUpdate { get; set; } = "pin";
+
     /// <summary>Off: no repository is polled, whatever the workloads ask (Keel's <c>POLL=0</c>, chart <c>polling.enabled: false</c>); webhooks still work.</summary>
     public bool Polling { get; set; } = true;
 
