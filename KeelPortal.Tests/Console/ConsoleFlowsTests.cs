@@ -25,6 +25,7 @@ public sealed class ConsoleFlowsTests(BrowserFixture browser) : IClassFixture<Br
         pipeline.Deploy("checkout-service-with-a-long-name", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "1")));
         pipeline.Deploy("calm", $"{shop}:1.2.3", Keel(("keel.sh/policy", "patch")));
         pipeline.Deploy("broken", $"{shop}:1.2.3", Keel(("keel.sh/policy", "minor")), labels: Keel(("keel.sh/approvals", "two")));
+        pipeline.Deploy("untracked", $"{shop}:1.2.3", new Dictionary<string, string>());
         foreach (var name in new[] { "checkout-service-with-a-long-name", "calm", "broken" })
         {
             await pipeline.TrackedAsync($"deployment/shop/{name}");
@@ -54,6 +55,7 @@ public sealed class ConsoleFlowsTests(BrowserFixture browser) : IClassFixture<Br
             ("/workloads/deployment/shop/checkout-service-with-a-long-name", "workload-detail", "checkout-service-with-a-long-name"),
             ("/registries", "registries", "Registries"), ("/notifications", "notifications", "Notifications"),
             ("/audit", "audit", "Audit"), ("/users", "users", "Users"), ("/delivery", "delivery", "Change windows and freezes"),
+            ("/workloads?untracked=1", "workloads-untracked", "Workloads"), ("/workloads/deployment/shop/untracked", "untracked-detail", "untracked"),
         };
         var violations = new List<string>();
         foreach (var width in new[] { 1280, 390 })

@@ -43,8 +43,7 @@ public static partial class KeelApi
 
     /// <summary>Every workload (Keel lists them all); <c>?tracked=false</c> lists only those without a policy, <c>?tracked=true</c> only tracked ones.</summary>
     private static async Task<Results<Ok<List<ResourceView>>, ProblemHttpResult>> ResourcesAsync(
-        string? tracked, WorkloadCatalog catalog, WorkloadWatcher watcher, ClusterConnection cluster, Microsoft.Extensions.Options.IOptions<WorkloadsOptions> options,
-        WorkloadStore store, CancellationToken ct)
+        string? tracked, ClusterWorkloads cluster, WorkloadStore store, CancellationToken ct)
     {
         if (tracked is not (null or "" or "true" or "false"))
         {
@@ -53,7 +52,7 @@ public static partial class KeelApi
         bool? wanted = string.IsNullOrEmpty(tracked) ? null : tracked == "true";
         var snapshots = (await store.AllAsync(ct)).ToDictionary(s => s.Id, StringComparer.Ordinal);
         var list = new List<ResourceView>();
-        foreach (var w in await ClusterWorkloadsAsync(catalog, watcher, cluster, options.Value, ct))
+        foreach (var w in await cluster.AllAsync(ct))
         {
             snapshots.TryGetValue(w.Id, out var snapshot);
             var status = w.Status;
@@ -70,40 +69,10 @@ public static partial class KeelApi
         return TypedResults.Ok(list.Where(r => wanted is null || r.Tracked == wanted).OrderBy(r => r.Identifier, StringComparer.Ordinal).ToList());
     }
 
-    /// <summary>
-    /// The cluster's workloads: as this replica's watchers keep them when it is the one watching, else read from the API
-    /// server (another replica holds the watch).
-    /// </summary>
-    private static async Task<IEnumerable<WorkloadObject>> ClusterWorkloadsAsync(
-        WorkloadCatalog catalog, WorkloadWatcher watcher, ClusterConnection cluster, WorkloadsOptions options, CancellationToken ct)
-    {
-        if (watcher.Current || cluster.Client is not { } client)
-        {
-            return catalog.All;
-        }
-        var listed = new List<WorkloadObject>();
-        IReadOnlyList<string?> scopes = options.Namespaces.Count == 0 ? [null] : [.. options.Namespaces.Distinct(StringComparer.Ordinal)];
-        foreach (var kind in WorkloadId.ClusterKinds)
-        {
-            foreach (var ns in scopes)
-            {
-                string? next = null;
-                do
-                {
-                    var page = await client.ListAsync(kind, ns, next, ct);
-                    listed.AddRange(page.Items);
-                    next = page.Continue;
-                }
-                while (!string.IsNullOrEmpty(next));
-            }
-        }
-        return listed;
-    }
-
     private static string PolicyName(WorkloadSnapshot? snapshot) => snapshot is null || snapshot.Policy == "never" ? NilPolicy : snapshot.Policy;
 
     private static async Task<Results<Ok<KeelUpdated>, ProblemHttpResult>> TrackAsync(
-        TrackRequest? body, ClaimsPrincipal user, WorkloadCatalog catalog, ClusterConnection cluster, WorkloadSettingsEditor editor, CancellationToken ct)
+        TrackRequest? body, ClaimsPrincipal user, ClusterWorkloads cluster, WorkloadSettingsEditor editor, CancellationToken ct)
     {
         if (body is null)
         {
@@ -122,7 +91,7 @@ public static partial class KeelApi
         {
             schedule = "@every " + schedule; // Keel's body carries a duration; the key holds a schedule.
         }
-        if (await FindAsync(catalog, cluster, body.Identifier, ct) is not { } workload)
+        if (await cluster.FindAsync(body.Identifier, ct) is not { } workload)
         {
             return NotFound(body.Identifier);
         }
@@ -138,7 +107,7 @@ public static partial class KeelApi
     }
 
     private static async Task<Results<Ok<KeelUpdated>, ProblemHttpResult>> SetPolicyAsync(
-        PolicyRequest? body, ClaimsPrincipal user, WorkloadCatalog catalog, ClusterConnection cluster, WorkloadSettingsEditor editor, CancellationToken ct)
+        PolicyRequest? body, ClaimsPrincipal user, ClusterWorkloads cluster, WorkloadSettingsEditor editor, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(body?.Identifier))
         {
@@ -149,7 +118,7 @@ public static partial class KeelApi
         {
             return TypedResults.Problem(statusCode: 400, title: "Invalid policy", detail: parsed.Error);
         }
-        if (await FindAsync(catalog, cluster, body.Identifier, ct) is not { } workload)
+        if (await cluster.FindAsync(body.Identifier, ct) is not { } workload)
         {
             return NotFound(body.Identifier);
         }
@@ -160,17 +129,6 @@ public static partial class KeelApi
             keys["keel.observer/policy"] = null;
         }
         return await WriteAsync(editor, workload, keys, user, removeLabels: true, ct);
-    }
-
-    /// <summary>A cluster workload by Keel's identifier: as last seen by this replica's watchers, else read from the API server.</summary>
-    internal static async Task<WorkloadObject?> FindAsync(WorkloadCatalog catalog, ClusterConnection cluster, string? identifier, CancellationToken ct)
-    {
-        var id = identifier?.Trim() ?? "";
-        if (!WorkloadId.TryParse(id, out var kind, out var ns, out var name) || kind == WorkloadKind.HelmRelease)
-        {
-            return null;
-        }
-        return catalog.Find(id) ?? (cluster.Client is { } client ? await client.GetAsync(kind, ns, name, ct) : null);
     }
 
     private static ProblemHttpResult NotFound(string? identifier) =>

@@ -123,8 +123,7 @@ public static partial class KeelApi
     }
 
     private static async Task<Results<Ok<KeelUpdated>, ProblemHttpResult>> SetVotesAsync(
-        VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, ApprovalBook book, WorkloadCatalog catalog, ClusterConnection cluster,
-        WorkloadStore store, WorkloadSettingsEditor editor, CancellationToken ct)
+        VotesRequiredChange? body, ClaimsPrincipal user, ApprovalGate gate, ApprovalBook book, ClusterWorkloads cluster, WorkloadStore store, WorkloadSettingsEditor editor, CancellationToken ct)
     {
         if (body?.VotesRequired is not { } votes || votes is < 0 or > 100)
         {
@@ -145,7 +144,7 @@ public static partial class KeelApi
                 detail: $"identifier '{LogText.Clean(identifier, 200)}' is not a workload's (deployment/<namespace>/<name>)");
         }
         var actor = user.Identity?.Name ?? "";
-        var workload = await FindAsync(catalog, cluster, identifier, ct);
+        var workload = await cluster.FindAsync(identifier, ct);
         if (workload is null && await store.GetAsync(identifier, ct) is null && (await book.ForWorkloadAsync(identifier, ct)).All(a => a.State != ApprovalState.Pending))
         {
             return TypedResults.Problem(statusCode: 404, title: "No such resource", detail: $"resource with identifier '{LogText.Clean(identifier, 200)}' not found");

@@ -279,7 +279,7 @@ public sealed partial class WorkloadCatalog(WorkloadStore store, ILogger<Workloa
         return WorkloadSnapshot.Build(workload, pods, nodes);
     }
 
-    private static bool HasKeelKeys(WorkloadObject workload) =>
+    internal static bool HasKeelKeys(WorkloadObject workload) =>
         workload.Labels.Keys.Concat(workload.Annotations.Keys).Any(k => k.StartsWith("keel.sh/", StringComparison.Ordinal) || k.StartsWith("keel.observer/", StringComparison.Ordinal));
 
     private static Platform? PlatformOf(V1Node node)

@@ -19,6 +19,7 @@ public static class WorkloadsSetup
         builder.Services.AddSingleton<WorkloadApplier>();
         builder.Services.AddSingleton<IWorkloadProvider, KubernetesWorkloads>();
         builder.Services.AddSingleton<WorkloadSettingsEditor>();
+        builder.Services.AddSingleton<ClusterWorkloads>();
         builder.Services.AddSingleton<RolloutTracker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutTracker>());
         builder.Services.AddSingleton<ClusterLeadership>();
