@@ -16,6 +16,7 @@ fail() { printf 'test.sh: %s\n' "$*" >&2; echo "tests: 0 passed, 1 failed, 0 ski
 # --- what the tests need: "command-on-PATH debian-package" -------------------------------------------
 requirements=(
   "node nodejs"
+  "aiosmtpd python3-aiosmtpd"
   "npm npm"
   "docker-registry docker-registry"
   "htpasswd apache2-utils"

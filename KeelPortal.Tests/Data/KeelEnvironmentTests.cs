@@ -79,7 +79,6 @@ public sealed class KeelEnvironmentTests
     }
 
     [Theory]
-    [InlineData("MAIL_TO", "ops@example.com", "e-mail notifications")]
     [InlineData("SHOUTRRR_URLS", "slack://token@channel", "SLACK_BOT_TOKEN")]
     [InlineData("HIPCHAT_TOKEN", "abc", "HipChat was shut down")]
     [InlineData("AUTH_MODE", "external-proxy", "Access:Oidc")]

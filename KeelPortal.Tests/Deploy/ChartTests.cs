@@ -26,7 +26,9 @@ public sealed class ChartTests
         { "pod logs", ["diagnostics.podLogs=true"] },
         { "Keel's values", ["polling.enabled=false", "insecureRegistry=true", "basicauth.enabled=true", "basicauth.user=keel", "basicauth.password=keel-pass",
             "slack.enabled=true", "slack.botToken=xoxb-1", "slack.channel=deploys", "slack.approvalsChannel=approvals", "slack.botName=keelbot",
-            "extraEnv[0].name=POLL_DEFAULTSCHEDULE", "extraEnv[0].value=@every 5m"] },
+            "extraEnv[0].name=POLL_DEFAULTSCHEDULE", "extraEnv[0].value=@every 5m",
+            "mail.enabled=true", "mail.from=keel@example.com", "mail.to=ops@example.com", "mail.smtp.server=smtp.example.com", "mail.smtp.port=587",
+            "mail.smtp.user=keel", "mail.smtp.pass=mail-pass"] },
         { "replicas on PostgreSQL", ["replicas=3", "database.provider=postgres", "database.existingSecret=keelportal-db"] },
     };
 
@@ -75,6 +77,9 @@ public sealed class ChartTests
                 Assert.Contains("name: SLACK_APPROVALS_CHANNEL\n              value: \"approvals\"", rendered, StringComparison.Ordinal);
                 Assert.Contains("name: SLACK_BOT_NAME\n              value: \"keelbot\"", rendered, StringComparison.Ordinal);
                 Assert.Contains("name: POLL_DEFAULTSCHEDULE\n              value: '@every 5m'", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: MAIL_SMTP_SERVER\n              value: \"smtp.example.com\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: MAIL_SMTP_PORT\n              value: \"587\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("MAIL_SMTP_PASS: \"mail-pass\"", rendered, StringComparison.Ordinal);
                 break;
             case "pod logs":
                 Assert.Contains(rules, r => r.Resources.SequenceEqual(["pods/log"]) && r.Verbs.SequenceEqual(["get"]));
@@ -94,7 +99,7 @@ public sealed class ChartTests
     }
 
     [Theory]
-    [InlineData("mail.enabled=true", "mail.enabled: e-mail notifications are not available")]
+    [InlineData("mail.enabled=true", "mail.smtp.server is required when mail.enabled")]
     [InlineData("shoutrrr.enabled=true", "shoutrrr.enabled:")]
     [InlineData("hipchat.enabled=true", "hipchat.enabled: HipChat was shut down")]
     [InlineData("slack.appToken=xapp-1", "slack.appToken: Slack's Socket Mode")]

@@ -65,13 +65,13 @@ public static class KeelEnvironment
         new("AUTH_MODE", null, "legacy: the portal's own accounts", Refusal: null),
         new("SLACK_APP_TOKEN", null, "the Slack app-level token", Refusal:
             $"Slack's Socket Mode {NotYet}: remove SLACK_APP_TOKEN and set Chat:SlackSigningSecret (Chat__SlackSigningSecret) with the app's Interactivity URL pointing at /v1/chat/slack/interactions"),
-        new("MAIL_SMTP_SERVER", null, "e-mail notifications", Refusal: $"e-mail notifications {NotYet}: remove the MAIL_* variables and use a Slack, Mattermost, Teams, Discord or webhook channel"),
-        new("MAIL_SMTP_PORT", null, "e-mail notifications", Refusal: $"e-mail notifications {NotYet}: remove the MAIL_* variables"),
-        new("MAIL_SMTP_USER", null, "e-mail notifications", Refusal: $"e-mail notifications {NotYet}: remove the MAIL_* variables"),
-        new("MAIL_SMTP_PASS", null, "e-mail notifications", Refusal: $"e-mail notifications {NotYet}: remove the MAIL_* variables"),
-        new("MAIL_FROM", null, "e-mail notifications", Refusal: $"e-mail notifications {NotYet}: remove the MAIL_* variables"),
-        new("MAIL_TO", null, "e-mail notifications", Refusal: $"e-mail notifications {NotYet}: remove the MAIL_* variables"),
-        new("SHOUTRRR_URLS", null, "shoutrrr notifications", Refusal: $"shoutrrr URLs {NotYet}: set the channel's own variable instead (SLACK_BOT_TOKEN, MATTERMOST_ENDPOINT, TEAMS_WEBHOOK_URL, DISCORD_WEBHOOK_URL, WEBHOOK_ENDPOINT)"),
+        new("MAIL_SMTP_SERVER", null, "the e-mail channel's SMTP server"),
+        new("MAIL_SMTP_PORT", null, "the e-mail channel's SMTP port"),
+        new("MAIL_SMTP_USER", null, "the e-mail channel's SMTP user"),
+        new("MAIL_SMTP_PASS", null, "the e-mail channel's SMTP password"),
+        new("MAIL_FROM", null, "the e-mail channel's sender"),
+        new("MAIL_TO", null, "the e-mail channel's recipients"),
+        new("SHOUTRRR_URLS", null, "shoutrrr notifications", Refusal: $"shoutrrr URLs {NotYet}: set the channel's own variable instead (SLACK_BOT_TOKEN, MATTERMOST_ENDPOINT, TEAMS_WEBHOOK_URL, DISCORD_WEBHOOK_URL, WEBHOOK_ENDPOINT, MAIL_*)"),
         new("SHOUTRRR_TIMEOUT", null, "shoutrrr notifications", Refusal: $"shoutrrr URLs {NotYet}: remove SHOUTRRR_TIMEOUT"),
         new("AUTH_PROXY_USER_HEADER", null, "sign-in by an authenticating proxy", Refusal: "a proxy's user header is not trusted for sign-in: use single sign-on (Access:Oidc:Authority, Access:Oidc:ClientId, Access:Oidc:ClientSecret)"),
         new("AUTH_PROXY_LOGOUT_URL", null, "sign-in by an authenticating proxy", Refusal: "a proxy's user header is not trusted for sign-in: use single sign-on (Access:Oidc:*) and remove AUTH_PROXY_LOGOUT_URL"),
@@ -135,7 +135,7 @@ public static class KeelEnvironment
         return new(honoured, refused);
     }
 
-    private static bool IsSecret(KeelVariable variable) => variable.Name is "BASIC_AUTH_PASSWORD" or "DOCKER_REGISTRY_CFG";
+    private static bool IsSecret(KeelVariable variable) => variable.Name is "BASIC_AUTH_PASSWORD" or "DOCKER_REGISTRY_CFG" or "MAIL_SMTP_PASS";
 
     private static string LogSafe(string text) => text.Length <= 40 ? text.Trim() : string.Concat(text.AsSpan(0, 39), "…");
 

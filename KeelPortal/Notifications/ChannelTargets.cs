@@ -9,6 +9,10 @@ public static class ChannelTargets
     /// <summary>Why a target cannot be used by a channel of this type, or null when it can.</summary>
     public static string? Problem(ChannelType type, string? target, string? channel)
     {
+        if (type == ChannelType.Email)
+        {
+            return SmtpTarget.TryParse(target, out _, out var problem) ? null : problem;
+        }
         if (string.IsNullOrWhiteSpace(target))
         {
             return type == ChannelType.Slack
@@ -49,6 +53,7 @@ public static class ChannelTargets
     {
         ChannelType.Teams => "Microsoft Teams",
         ChannelType.Webhook => "generic webhook",
+        ChannelType.Email => "e-mail (SMTP)",
         _ => type.ToString(),
     };
 

@@ -119,6 +119,8 @@ public sealed class ConfiguredChannels(IOptions<NotificationsOptions> options, I
         Add("TEAMS_WEBHOOK_URL", "teams", ChannelType.Teams, configuration["TEAMS_WEBHOOK_URL"]);
         Add("DISCORD_WEBHOOK_URL", "discord", ChannelType.Discord, configuration["DISCORD_WEBHOOK_URL"]);
         Add("WEBHOOK_ENDPOINT", "webhook", ChannelType.Webhook, configuration["WEBHOOK_ENDPOINT"]);
+        Add("MAIL_SMTP_SERVER", "mail", ChannelType.Email, SmtpTarget.FromKeel(configuration["MAIL_SMTP_SERVER"], configuration["MAIL_SMTP_PORT"],
+            configuration["MAIL_SMTP_USER"], configuration["MAIL_SMTP_PASS"], configuration["MAIL_FROM"], configuration["MAIL_TO"]));
         return found;
     }
 

@@ -12,6 +12,9 @@ public sealed class NotificationsOptions
     /// <summary>Channels declared as code (GitOps); shown read-only in the console.</summary>
     public List<ConfiguredChannel> Channels { get; set; } = [];
 
+    /// <summary>PEM file of CA certificates an e-mail channel's SMTP server may also chain to (a private CA); the system's trust applies besides.</summary>
+    public string? SmtpCaBundlePath { get; set; }
+
     /// <summary>Where a Slack bot token posts (Slack's <c>chat.postMessage</c>).</summary>
     [Required(ErrorMessage = "Notifications:SlackApiUrl is required.")]
     public Uri SlackApiUrl { get; set; } = new("https://slack.com/api/chat.postMessage");

@@ -16,9 +16,11 @@ public static class NotificationsSetup
         builder.Services.AddTransient<NotificationCenter>();
         builder.Services.AddTransient<NotificationSources>();
         // No logging handlers: the request line would carry the webhook URL, which is a secret.
-        builder.Services.AddHttpClient<INotifier, HttpNotifier>(http => http.Timeout = Timeout.InfiniteTimeSpan)
+        builder.Services.AddHttpClient<HttpNotifier>(http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .RemoveAllLoggers();
+        builder.Services.AddSingleton<EmailNotifier>();
+        builder.Services.AddTransient<INotifier, ChannelNotifier>();
         builder.Services.Configure<Data.OutboxTypes>(t => t.Add<NotificationChannelsChanged>());
         NotificationWork.Register(builder.Services);
         return builder;
