@@ -48,13 +48,14 @@ public sealed class KeelEnvironmentTests
         await using var portal = new PortalFactory()
             .With("POLL", "0").With("POLL_DEFAULTSCHEDULE", "@every 5m").With("HELM3_PROVIDER", "true").With("RESTRICTED_NAMESPACE", "shop")
             .With("INSECURE_REGISTRY", "true").With("BASIC_AUTH_USER", "keeladmin").With("BASIC_AUTH_PASSWORD", "Keel-Password-1")
-            .With("DEBUG", "true").With("NOTIFICATION_LEVEL", "warn").With("TOKEN_SECRET", "s3cret");
+            .With("DEBUG", "true").With("NOTIFICATION_LEVEL", "warn").With("TOKEN_SECRET", "s3cret").With("SHOUTRRR_TIMEOUT", "1m30s");
         _ = portal.Services;
 
         var workloads = portal.Services.GetRequiredService<IOptions<WorkloadsOptions>>().Value;
         var access = portal.Services.GetRequiredService<IOptions<AccessOptions>>().Value;
         Assert.Equal((false, "@every 5m", "shop"), (workloads.Polling, workloads.DefaultPollSchedule, Assert.Single(workloads.Namespaces)));
         Assert.True(portal.Services.GetRequiredService<IOptions<HelmOptions>>().Value.Enabled);
+        Assert.Equal(TimeSpan.FromSeconds(90), portal.Services.GetRequiredService<IOptions<KeelPortal.Notifications.NotificationsOptions>>().Value.AttemptTimeout);
         Assert.True(portal.Services.GetRequiredService<IOptions<RegistriesOptions>>().Value.Defaults.SkipTlsVerify);
         Assert.Equal(("keeladmin", "Keel-Password-1"), (access.Admin.UserName, access.Admin.Password));
         Assert.NotNull(await portal.Services.GetRequiredService<AccountService>().CurrentRoleAsync("keeladmin"));
@@ -79,7 +80,6 @@ public sealed class KeelEnvironmentTests
     }
 
     [Theory]
-    [InlineData("SHOUTRRR_URLS", "slack://token@channel", "SLACK_BOT_TOKEN")]
     [InlineData("HIPCHAT_TOKEN", "abc", "HipChat was shut down")]
     [InlineData("AUTH_MODE", "external-proxy", "Access:Oidc")]
     [InlineData("HELM_KUBEAPISERVER", "https://10.0.0.1", "Workloads:Server")]

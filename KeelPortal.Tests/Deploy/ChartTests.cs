@@ -28,7 +28,8 @@ public sealed class ChartTests
             "slack.enabled=true", "slack.botToken=xoxb-1", "slack.channel=deploys", "slack.approvalsChannel=approvals", "slack.botName=keelbot",
             "extraEnv[0].name=POLL_DEFAULTSCHEDULE", "extraEnv[0].value=@every 5m",
             "mail.enabled=true", "mail.from=keel@example.com", "mail.to=ops@example.com", "mail.smtp.server=smtp.example.com", "mail.smtp.port=587",
-            "mail.smtp.user=keel", "mail.smtp.pass=mail-pass"] },
+            "mail.smtp.user=keel", "mail.smtp.pass=mail-pass", "shoutrrr.enabled=true", "shoutrrr.urls={discord://tok@123,generic://hooks.example.com/k}",
+            "shoutrrr.timeout=5s"] },
         { "replicas on PostgreSQL", ["replicas=3", "database.provider=postgres", "database.existingSecret=keelportal-db"] },
     };
 
@@ -80,6 +81,8 @@ public sealed class ChartTests
                 Assert.Contains("name: MAIL_SMTP_SERVER\n              value: \"smtp.example.com\"", rendered, StringComparison.Ordinal);
                 Assert.Contains("name: MAIL_SMTP_PORT\n              value: \"587\"", rendered, StringComparison.Ordinal);
                 Assert.Contains("MAIL_SMTP_PASS: \"mail-pass\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("SHOUTRRR_URLS: \"discord://tok@123 generic://hooks.example.com/k\"", rendered, StringComparison.Ordinal);
+                Assert.Contains("name: SHOUTRRR_TIMEOUT\n              value: \"5s\"", rendered, StringComparison.Ordinal);
                 break;
             case "pod logs":
                 Assert.Contains(rules, r => r.Resources.SequenceEqual(["pods/log"]) && r.Verbs.SequenceEqual(["get"]));
@@ -100,7 +103,7 @@ public sealed class ChartTests
 
     [Theory]
     [InlineData("mail.enabled=true", "mail.smtp.server is required when mail.enabled")]
-    [InlineData("shoutrrr.enabled=true", "shoutrrr.enabled:")]
+    [InlineData("shoutrrr.enabled=true", "shoutrrr.urls is required when shoutrrr.enabled")]
     [InlineData("hipchat.enabled=true", "hipchat.enabled: HipChat was shut down")]
     [InlineData("slack.appToken=xapp-1", "slack.appToken: Slack's Socket Mode")]
     public async Task A_keel_value_the_portal_does_not_take_stops_the_chart_naming_it(string set, string says)

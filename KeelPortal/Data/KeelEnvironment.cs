@@ -24,6 +24,23 @@ public static class KeelEnvironment
         _ => null,
     };
 
+    /// <summary>A Go duration (<c>10s</c>, <c>1m30s</c>, <c>500ms</c>) as a setting's time span, or null.</summary>
+    private static string? GoDuration(string text)
+    {
+        var matches = System.Text.RegularExpressions.Regex.Matches(text.Trim(), @"(\d+(?:\.\d+)?)(ms|h|m|s)");
+        if (matches.Count == 0 || string.Concat(matches.Select(m => m.Value)) != text.Trim())
+        {
+            return null;
+        }
+        var total = TimeSpan.Zero;
+        foreach (System.Text.RegularExpressions.Match m in matches)
+        {
+            var value = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            total += m.Groups[2].Value switch { "h" => TimeSpan.FromHours(value), "m" => TimeSpan.FromMinutes(value), "s" => TimeSpan.FromSeconds(value), _ => TimeSpan.FromMilliseconds(value) };
+        }
+        return total > TimeSpan.Zero ? total.ToString("c", System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+
     private static string? Text(string text) => text.Trim() is { Length: > 0 } trimmed ? trimmed : null;
 
     private const string NotYet = "is not available in this version";
@@ -71,8 +88,9 @@ public static class KeelEnvironment
         new("MAIL_SMTP_PASS", null, "the e-mail channel's SMTP password"),
         new("MAIL_FROM", null, "the e-mail channel's sender"),
         new("MAIL_TO", null, "the e-mail channel's recipients"),
-        new("SHOUTRRR_URLS", null, "shoutrrr notifications", Refusal: $"shoutrrr URLs {NotYet}: set the channel's own variable instead (SLACK_BOT_TOKEN, MATTERMOST_ENDPOINT, TEAMS_WEBHOOK_URL, DISCORD_WEBHOOK_URL, WEBHOOK_ENDPOINT, MAIL_*)"),
-        new("SHOUTRRR_TIMEOUT", null, "shoutrrr notifications", Refusal: $"shoutrrr URLs {NotYet}: remove SHOUTRRR_TIMEOUT"),
+        new("SHOUTRRR_URLS", null, "shoutrrr service URLs as channels (slack, discord, mattermost, teams, generic, smtp)"),
+        new("SHOUTRRR_TIMEOUT", "Notifications:AttemptTimeout", "how long one notification attempt may take",
+            GoDuration),
         new("AUTH_PROXY_USER_HEADER", null, "sign-in by an authenticating proxy", Refusal: "a proxy's user header is not trusted for sign-in: use single sign-on (Access:Oidc:Authority, Access:Oidc:ClientId, Access:Oidc:ClientSecret)"),
         new("AUTH_PROXY_LOGOUT_URL", null, "sign-in by an authenticating proxy", Refusal: "a proxy's user header is not trusted for sign-in: use single sign-on (Access:Oidc:*) and remove AUTH_PROXY_LOGOUT_URL"),
         new("HELM_KUBEAPISERVER", null, "Helm's API server", Refusal: "Helm talks to the cluster the portal watches: set Workloads:Server and Workloads:Token instead"),

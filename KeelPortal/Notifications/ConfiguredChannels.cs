@@ -121,6 +121,10 @@ public sealed class ConfiguredChannels(IOptions<NotificationsOptions> options, I
         Add("WEBHOOK_ENDPOINT", "webhook", ChannelType.Webhook, configuration["WEBHOOK_ENDPOINT"]);
         Add("MAIL_SMTP_SERVER", "mail", ChannelType.Email, SmtpTarget.FromKeel(configuration["MAIL_SMTP_SERVER"], configuration["MAIL_SMTP_PORT"],
             configuration["MAIL_SMTP_USER"], configuration["MAIL_SMTP_PASS"], configuration["MAIL_FROM"], configuration["MAIL_TO"]));
+        var (shoutrrr, problems) = ShoutrrrUrls.Parse(configuration["SHOUTRRR_URLS"]);
+        errors.AddRange(problems);
+        found.AddRange(shoutrrr.Select(c => new ChannelSettings(ChannelNames.Normalise(c.Name), c.Type, c.Target, c.Channel, c.Username, null,
+            NotificationEvents.All, level, true, true, FromKeelVariables)));
         return found;
     }
 
