@@ -101,21 +101,6 @@ public sealed class ChartTests
         }
     }
 
-    [Theory]
-    [InlineData("mail.enabled=true", "mail.smtp.server is required when mail.enabled")]
-    [InlineData("shoutrrr.enabled=true", "shoutrrr.urls is required when shoutrrr.enabled")]
-    [InlineData("hipchat.enabled=true", "hipchat.enabled: HipChat was shut down")]
-    [InlineData("slack.appToken=xapp-1", "slack.appToken: Slack's Socket Mode")]
-    public async Task A_keel_value_the_portal_does_not_take_stops_the_chart_naming_it(string set, string says)
-    {
-        string[] sets = ["slack.enabled=true", "slack.botToken=xoxb-1", set];
-        var (code, output, error) = await HelmTool.RunRawAsync("/dev/null", null,
-            ["template", "x", ChartRbac.Chart, "--set", $"image.repository={ChartRbac.Image}", .. sets.SelectMany(s => new[] { "--set", s })]);
-
-        Assert.NotEqual(0, code);
-        Assert.Contains(says, output + error, StringComparison.Ordinal);
-    }
-
     [Fact]
     public async Task The_kustomize_base_renders_the_objects_the_chart_renders()
     {

@@ -103,9 +103,13 @@ public sealed partial class KeelChartValuesTests
     [InlineData("createNamespaceResource=true", "createNamespaceResource:")]
     [InlineData("gcloud.managedCertificates.enabled=true", "gcloud.managedCertificates.enabled:")]
     [InlineData("ingress.hosts[0].host=keel.example.com", "ingress.hosts: this chart serves one host")]
+    [InlineData("hipchat.enabled=true", "hipchat.enabled: HipChat was shut down")]
+    [InlineData("slack.appToken=xapp-1", "slack.appToken: Slack's Socket Mode")]
+    [InlineData("mail.enabled=true", "mail.smtp.server is required when mail.enabled")]
+    [InlineData("shoutrrr.enabled=true", "shoutrrr.urls is required when shoutrrr.enabled")]
     public async Task A_keel_value_the_portal_does_not_take_stops_the_render_naming_it(string set, string says)
     {
-        var (code, output) = await TemplateAsync("--set", $"image.repository={ChartRbac.Image}", "--set", set);
+        var (code, output) = await TemplateAsync("--set", $"image.repository={ChartRbac.Image}", "--set", "slack.enabled=true", "--set", "slack.botToken=xoxb-1", "--set", set);
 
         Assert.NotEqual(0, code);
         Assert.Contains(says, output, StringComparison.Ordinal);
