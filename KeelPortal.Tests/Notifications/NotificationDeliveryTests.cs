@@ -201,7 +201,7 @@ public sealed class NotificationDeliveryTests
         var message = portal.RefusedSettingsReport();
 
         Assert.Contains("Notifications:Channels:0 (ops): Url must be an absolute http:// or https:// URL", message, StringComparison.Ordinal);
-        Assert.Contains("Notifications:Channels:1 (pager): Type must be one of Slack, Mattermost, Teams, Discord, Webhook, Email.", message, StringComparison.Ordinal);
+        Assert.Contains("Notifications:Channels:1 (pager): Type must be one of Slack, Mattermost, Teams, Discord, Webhook, Email, Telegram, Pushover.", message, StringComparison.Ordinal);
         Assert.Contains("'Exploded' is not an event", message, StringComparison.Ordinal);
         Assert.DoesNotContain("hidden-part", message, StringComparison.Ordinal);
     }

@@ -88,7 +88,7 @@ public static class KeelEnvironment
         new("MAIL_SMTP_PASS", null, "the e-mail channel's SMTP password"),
         new("MAIL_FROM", null, "the e-mail channel's sender"),
         new("MAIL_TO", null, "the e-mail channel's recipients"),
-        new("SHOUTRRR_URLS", null, "shoutrrr service URLs as channels (slack, discord, mattermost, teams, generic, smtp)"),
+        new("SHOUTRRR_URLS", null, "shoutrrr service URLs as channels (slack, discord, mattermost, teams, generic, smtp, telegram, pushover)"),
         new("SHOUTRRR_TIMEOUT", "Notifications:AttemptTimeout", "how long one notification attempt may take",
             GoDuration),
         new("AUTH_PROXY_USER_HEADER", null, "sign-in by an authenticating proxy", Refusal: "a proxy's user header is not trusted for sign-in: use single sign-on (Access:Oidc:Authority, Access:Oidc:ClientId, Access:Oidc:ClientSecret)"),

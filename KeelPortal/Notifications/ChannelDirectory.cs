@@ -94,8 +94,8 @@ public sealed partial class ChannelDirectory(
         var existingTarget = target is null && row is not null ? Decrypt(row) : null;
         if (!problems.ContainsKey("target") && ChannelTargets.Problem(input.Type, target ?? existingTarget, input.Channel) is { } targetProblem)
         {
-            // A bot token needs a channel to post to: that is the channel field's problem.
-            problems[(target ?? existingTarget) is { } given && ChannelTargets.IsSlackToken(given.Trim()) ? "channel" : "target"] = targetProblem;
+            // A bot needs a chat or channel to post to, Pushover a user key: that is the channel field's problem.
+            problems[ChannelTargets.IsAboutChannel(targetProblem) ? "channel" : "target"] = targetProblem;
         }
         if (problems.Count > 0)
         {

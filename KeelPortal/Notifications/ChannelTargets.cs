@@ -13,6 +13,16 @@ public static class ChannelTargets
         {
             return SmtpTarget.TryParse(target, out _, out var problem) ? null : problem;
         }
+        if (type == ChannelType.Telegram)
+        {
+            return !System.Text.RegularExpressions.Regex.IsMatch(target?.Trim() ?? "", @"^\d+:[A-Za-z0-9_-]{20,}$") ? "Enter the Telegram bot token (123456789:AA…) from BotFather."
+                : string.IsNullOrWhiteSpace(channel) ? "A Telegram bot posts to a chat: enter the chat (@channel or its numeric id)." : null;
+        }
+        if (type == ChannelType.Pushover)
+        {
+            return !System.Text.RegularExpressions.Regex.IsMatch(target?.Trim() ?? "", "^[A-Za-z0-9]{30}$") ? "Enter the Pushover application's API token (30 letters and digits)."
+                : !System.Text.RegularExpressions.Regex.IsMatch(channel?.Trim() ?? "", "^[A-Za-z0-9]{30}$") ? "Enter the Pushover user or group key (30 letters and digits) as the channel." : null;
+        }
         if (string.IsNullOrWhiteSpace(target))
         {
             return type == ChannelType.Slack
@@ -30,6 +40,11 @@ public static class ChannelTargets
         }
         return null;
     }
+
+    /// <summary>Whether a <see cref="Problem"/> is about the channel field (the chat, channel or user key) rather than the target.</summary>
+    public static bool IsAboutChannel(string problem) =>
+        problem.StartsWith("A Slack bot token", StringComparison.Ordinal) || problem.StartsWith("A Telegram bot", StringComparison.Ordinal)
+        || problem.StartsWith("Enter the Pushover user", StringComparison.Ordinal);
 
     public static string? IconProblem(string? iconUrl) =>
         string.IsNullOrWhiteSpace(iconUrl) || (Uri.TryCreate(iconUrl.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
@@ -54,6 +69,8 @@ public static class ChannelTargets
         ChannelType.Teams => "Microsoft Teams",
         ChannelType.Webhook => "generic webhook",
         ChannelType.Email => "e-mail (SMTP)",
+        ChannelType.Telegram => "Telegram",
+        ChannelType.Pushover => "Pushover",
         _ => type.ToString(),
     };
 

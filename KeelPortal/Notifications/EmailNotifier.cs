@@ -110,9 +110,9 @@ public sealed class EmailNotifier(IOptions<NotificationsOptions> options, TimePr
             // One message id per delivery: a retried send is the same message to the receiving side.
             message.MessageId = $"{fence.IdempotencyKey}@keelportal";
         }
-        var link = baseUrl is not null && n.LinkPath is not null ? new Uri(baseUrl, n.LinkPath).ToString() : null;
+        var link = MessageComposer.LinkOf(n, baseUrl);
         var facts = n.Facts();
-        var text = $"{n.Title}\n\n{n.Message}\n\n{string.Join("\n", facts.Select(f => $"{f.Name}: {f.Value}"))}{(link is null ? "" : $"\n\n{link}")}\n";
+        var text = MessageComposer.PlainText(n, link) + "\n";
         var html = $"""
             <div style="border-left:4px solid {n.Level.Color()};padding:8px 12px;font-family:sans-serif">
             <h2 style="margin:0 0 8px">{WebUtility.HtmlEncode(n.Title)}</h2>

@@ -45,7 +45,14 @@ public sealed class HttpNotifier(HttpClient http, IOptions<NotificationsOptions>
         var body = MessageComposer.Compose(notification, channel, o.PublicBaseUrl, chat.ActionsFor(notification, channel));
         using var content = new FencedContent(Encoding.UTF8.GetBytes(body.ToJsonString()), fence?.StillHolds);
         content.Headers.ContentType = new MediaTypeHeaderValue(MediaTypeNames.Application.Json) { CharSet = Encoding.UTF8.WebName };
-        using var request = new HttpRequestMessage(HttpMethod.Post, channel.IsSlackToken ? o.SlackApiUrl : new Uri(channel.Target.Trim())) { Content = content };
+        var destination = channel.Type switch
+        {
+            _ when channel.IsSlackToken => o.SlackApiUrl,
+            ChannelType.Telegram => new Uri(o.TelegramApiUrl, $"./bot{channel.Target.Trim()}/sendMessage"),
+            ChannelType.Pushover => o.PushoverApiUrl,
+            _ => new Uri(channel.Target.Trim()),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, destination) { Content = content };
         if (fence is not null)
         {
             request.Headers.TryAddWithoutValidation("Idempotency-Key", fence.IdempotencyKey);

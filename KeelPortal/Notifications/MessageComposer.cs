@@ -30,8 +30,37 @@ public static partial class MessageComposer
             ChannelType.Mattermost => Mattermost(n, channel, link, decide),
             ChannelType.Teams => Teams(n, link, decide),
             ChannelType.Discord => Discord(n, channel, link, decide),
+            ChannelType.Telegram => new JsonObject { ["chat_id"] = channel.Channel, ["text"] = PlainText(n, link), ["disable_web_page_preview"] = true },
+            ChannelType.Pushover => Pushover(n, channel, link),
             _ => Keel(n, link, decide),
         };
+    }
+
+    /// <summary>The message as plain text: title, sentence, facts, link (e-mail's text part, Telegram, Pushover).</summary>
+    public static string PlainText(Notification n, string? link)
+    {
+        ArgumentNullException.ThrowIfNull(n);
+        var facts = string.Join("\n", n.Facts().Select(f => $"{f.Name}: {f.Value}"));
+        return $"{n.Title}\n\n{n.Message}{(facts.Length > 0 ? "\n\n" + facts : "")}{(link is null ? "" : "\n\n" + link)}";
+    }
+
+    /// <summary>Pushover's message (its API takes JSON): the application token and user key, errors at high priority.</summary>
+    private static JsonObject Pushover(Notification n, ChannelSettings channel, string? link)
+    {
+        var body = new JsonObject
+        {
+            ["token"] = channel.Target.Trim(),
+            ["user"] = channel.Channel,
+            ["title"] = n.Title,
+            ["message"] = $"{n.Message}{(n.Facts().Count > 0 ? "\n" + string.Join("\n", n.Facts().Select(f => $"{f.Name}: {f.Value}")) : "")}",
+            ["priority"] = n.Level is NotificationLevel.Error or NotificationLevel.Fatal ? 1 : 0,
+        };
+        if (link is not null)
+        {
+            body["url"] = link;
+            body["url_title"] = "Open in KeelPortal";
+        }
+        return body;
     }
 
     public static string? LinkOf(Notification n, Uri? publicBaseUrl) =>

@@ -1,7 +1,7 @@
 namespace KeelPortal.Notifications;
 
 /// <summary>The services a channel can post to, each through its incoming webhook.</summary>
-public enum ChannelType { Slack, Mattermost, Teams, Discord, Webhook, Email }
+public enum ChannelType { Slack, Mattermost, Teams, Discord, Webhook, Email, Telegram, Pushover }
 
 /// <summary>What happened. A channel subscribes to any set of these.</summary>
 [Flags]

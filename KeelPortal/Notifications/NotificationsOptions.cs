@@ -15,6 +15,14 @@ public sealed class NotificationsOptions
     /// <summary>PEM file of CA certificates an e-mail channel's SMTP server may also chain to (a private CA); the system's trust applies besides.</summary>
     public string? SmtpCaBundlePath { get; set; }
 
+    /// <summary>Telegram's Bot API (a Telegram channel posts to <c>&lt;this&gt;bot&lt;token&gt;/sendMessage</c>).</summary>
+    [Required(ErrorMessage = "Notifications:TelegramApiUrl is required.")]
+    public Uri TelegramApiUrl { get; set; } = new("https://api.telegram.org/");
+
+    /// <summary>Pushover's message API.</summary>
+    [Required(ErrorMessage = "Notifications:PushoverApiUrl is required.")]
+    public Uri PushoverApiUrl { get; set; } = new("https://api.pushover.net/1/messages.json");
+
     /// <summary>Where a Slack bot token posts (Slack's <c>chat.postMessage</c>).</summary>
     [Required(ErrorMessage = "Notifications:SlackApiUrl is required.")]
     public Uri SlackApiUrl { get; set; } = new("https://slack.com/api/chat.postMessage");

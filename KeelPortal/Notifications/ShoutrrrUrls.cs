@@ -5,12 +5,13 @@ namespace KeelPortal.Notifications;
 /// <summary>
 /// Keel's <c>SHOUTRRR_URLS</c> (service URLs separated by white space, as shoutrrr writes them) read into channels of
 /// the kinds KeelPortal speaks: <c>slack://</c> (webhook or bot token), <c>discord://</c>, <c>mattermost://</c>,
-/// <c>teams://</c>, <c>generic://</c> (and <c>generic+https://</c>, <c>generic+http://</c>) and <c>smtp://</c>. Any other
+/// <c>teams://</c>, <c>generic://</c> (and <c>generic+https://</c>, <c>generic+http://</c>), <c>smtp://</c>, <c>telegram://</c>
+/// (a channel per chat) and <c>pushover://</c>. Any other
 /// scheme is an error that names it; no URL is ever quoted in an error (they carry tokens).
 /// </summary>
 public static class ShoutrrrUrls
 {
-    public static IReadOnlyList<string> Schemes { get; } = ["slack", "discord", "mattermost", "teams", "generic", "generic+https", "generic+http", "smtp"];
+    public static IReadOnlyList<string> Schemes { get; } = ["slack", "discord", "mattermost", "teams", "generic", "generic+https", "generic+http", "smtp", "telegram", "pushover"];
 
     /// <summary>One channel per service URL, named <c>shoutrrr-&lt;n&gt;-&lt;scheme&gt;</c> (n from 1).</summary>
     public static (List<(string Name, ChannelType Type, string Target, string? Channel, string? Username)> Channels, List<string> Errors) Parse(string? text)
@@ -32,16 +33,39 @@ public static class ShoutrrrUrls
                 errors.Add($"{where}: not a URL");
                 continue;
             }
-            var (type, target, channel, username, problem) = Convert(scheme, uri, RawHost(urls[i]));
-            problem ??= ChannelTargets.Problem(type, target, channel);
-            if (problem is not null)
+            if (scheme == "telegram")
             {
-                errors.Add($"{where}: {problem.Replace("Enter the", "expected the", StringComparison.Ordinal)}");
+                // telegram://token@telegram?chats=@channel,-100123 — one channel per chat.
+                var token = Uri.UnescapeDataString(uri.UserInfo);
+                var chats = (HttpUtility.ParseQueryString(uri.Query)["chats"] ?? HttpUtility.ParseQueryString(uri.Query)["channels"] ?? "")
+                    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (chats.Length == 0)
+                {
+                    errors.Add($"{where}: expected telegram://token@telegram?chats=@channel[,chat-id…]");
+                    continue;
+                }
+                for (var c = 0; c < chats.Length; c++)
+                {
+                    Add(errors, channels, where, $"shoutrrr-{i + 1}-telegram{(chats.Length > 1 ? $"-{c + 1}" : "")}", (ChannelType.Telegram, token, chats[c], null, null));
+                }
                 continue;
             }
-            channels.Add(($"shoutrrr-{i + 1}-{scheme.Replace('+', '-')}", type, target!, channel, username));
+            Add(errors, channels, where, $"shoutrrr-{i + 1}-{scheme.Replace('+', '-')}", Convert(scheme, uri, RawHost(urls[i])));
         }
         return (channels, errors);
+    }
+
+    private static void Add(
+        List<string> errors, List<(string, ChannelType, string, string?, string?)> channels, string where, string name,
+        (ChannelType Type, string? Target, string? Channel, string? Username, string? Problem) converted)
+    {
+        var problem = converted.Problem ?? ChannelTargets.Problem(converted.Type, converted.Target, converted.Channel);
+        if (problem is not null)
+        {
+            errors.Add($"{where}: {problem.Replace("Enter the", "expected the", StringComparison.Ordinal)}");
+            return;
+        }
+        channels.Add((name, converted.Type, converted.Target!, converted.Channel, converted.Username));
     }
 
     /// <summary>The host as written: <see cref="Uri"/> lower-cases it, and Slack channel ids and webhook parts are case-sensitive.</summary>
@@ -95,6 +119,11 @@ public static class ShoutrrrUrls
                     : (ChannelType.Teams, null, null, null, "expected teams://group@tenant/altId/groupOwner?host=<organization>.webhook.office.com");
             case "generic":
                 return (ChannelType.Webhook, $"{secure}://{uri.Authority}{uri.AbsolutePath}", null, null, null);
+            case "pushover":
+                // pushover://shoutrrr:apiToken@userKey/?devices=… — devices are not taken: the message goes to every device of the user.
+                return HttpUtility.ParseQueryString(uri.Query)["devices"] is { Length: > 0 }
+                    ? (ChannelType.Pushover, null, null, null, "Pushover devices are not taken: remove ?devices= (the message goes to every device of the user key)")
+                    : (ChannelType.Pushover, password, host, null, null);
             case "generic+https" or "generic+http":
                 return (ChannelType.Webhook, $"{scheme[8..]}://{uri.Authority}{uri.AbsolutePath}", null, null, null);
             default:
