@@ -29,7 +29,7 @@ public sealed class KeelEnvironmentTests
         "MAIL_SMTP_PASS", "MAIL_SMTP_PORT", "MAIL_SMTP_SERVER", "MAIL_SMTP_USER", "MAIL_TO", "MATTERMOST_ENDPOINT", "MATTERMOST_USERNAME",
         "NOTIFICATION_LEVEL", "POLL", "POLL_DEFAULTSCHEDULE", "PRIVATE_REGISTRY", "PROJECT_ID", "PUBSUB", "RESTRICTED_NAMESPACE",
         "SHOUTRRR_TIMEOUT", "SHOUTRRR_URLS", "SLACK_APPROVALS_CHANNEL", "SLACK_APP_TOKEN", "SLACK_BOT_NAME", "SLACK_BOT_TOKEN", "SLACK_CHANNELS",
-        "SLACK_TOKEN", "TEAMS_WEBHOOK_URL", "TOKEN_SECRET", "UI_DIR", "WEBHOOK_ENDPOINT",
+        "SLACK_TOKEN", "TEAMS_WEBHOOK_URL", "TOKEN_SECRET", "UI_DIR", "WEBHOOK_ENDPOINT", "XDG_DATA_HOME",
     ];
 
     [Theory]
@@ -48,13 +48,15 @@ public sealed class KeelEnvironmentTests
         await using var portal = new PortalFactory()
             .With("POLL", "0").With("POLL_DEFAULTSCHEDULE", "@every 5m").With("HELM3_PROVIDER", "true").With("RESTRICTED_NAMESPACE", "shop")
             .With("INSECURE_REGISTRY", "true").With("BASIC_AUTH_USER", "keeladmin").With("BASIC_AUTH_PASSWORD", "Keel-Password-1")
-            .With("DEBUG", "true").With("NOTIFICATION_LEVEL", "warn").With("TOKEN_SECRET", "s3cret").With("SHOUTRRR_TIMEOUT", "1m30s");
+            .With("DEBUG", "true").With("NOTIFICATION_LEVEL", "warn").With("TOKEN_SECRET", "s3cret").With("SHOUTRRR_TIMEOUT", "1m30s").With("PUBSUB", "false");
         _ = portal.Services;
 
         var workloads = portal.Services.GetRequiredService<IOptions<WorkloadsOptions>>().Value;
         var access = portal.Services.GetRequiredService<IOptions<AccessOptions>>().Value;
         Assert.Equal((false, "@every 5m", "shop"), (workloads.Polling, workloads.DefaultPollSchedule, Assert.Single(workloads.Namespaces)));
         Assert.True(portal.Services.GetRequiredService<IOptions<HelmOptions>>().Value.Enabled);
+        // Keel's PUBSUB: any value turns Pub/Sub on but "0" and "false".
+        Assert.False(portal.Services.GetRequiredService<IOptions<TriggersOptions>>().Value.PubSub.Enabled);
         Assert.Equal(TimeSpan.FromSeconds(90), portal.Services.GetRequiredService<IOptions<KeelPortal.Notifications.NotificationsOptions>>().Value.AttemptTimeout);
         Assert.True(portal.Services.GetRequiredService<IOptions<RegistriesOptions>>().Value.Defaults.SkipTlsVerify);
         Assert.Equal(("keeladmin", "Keel-Password-1"), (access.Admin.UserName, access.Admin.Password));
@@ -67,6 +69,42 @@ public sealed class KeelEnvironmentTests
         // A password is named, never shown.
         Assert.Contains("Keel's BASIC_AUTH_PASSWORD → Access:Admin:Password = (set) (the first administrator's password (and, with AUTHENTICATED_WEBHOOKS, the webhooks' Basic password))", lines);
         Assert.DoesNotContain(portal.Logs.Lines, l => l.Message.Contains("Keel-Password-1", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The environment of Keel's own manifest (keel-hq/keel <c>deployment/deployment-template.yaml</c>) rendered with an
+    /// administrator, the Helm provider and a Slack bot: every variable it sets, empty ones included.
+    /// </summary>
+    private static readonly Dictionary<string, string> KeelManifest = new()
+    {
+        ["PROJECT_ID"] = "", ["PUBSUB"] = "", ["BASIC_AUTH_USER"] = "keeladmin", ["BASIC_AUTH_PASSWORD"] = "Keel-Admin-Password-1",
+        ["AUTHENTICATED_WEBHOOKS"] = "false", ["HELM3_PROVIDER"] = "true", ["AWS_ACCESS_KEY_ID"] = "", ["AWS_SECRET_ACCESS_KEY"] = "", ["AWS_REGION"] = "",
+        ["WEBHOOK_ENDPOINT"] = "", ["MATTERMOST_ENDPOINT"] = "", ["SHOUTRRR_URLS"] = "", ["TEAMS_WEBHOOK_URL"] = "", ["SLACK_APP_TOKEN"] = "",
+        ["SLACK_BOT_TOKEN"] = "xoxb-1-2-keelmanifest", ["SLACK_CHANNELS"] = "general", ["SLACK_APPROVALS_CHANNEL"] = "general", ["SLACK_BOT_NAME"] = "keel",
+        ["HIPCHAT_TOKEN"] = "", ["HIPCHAT_CHANNELS"] = "", ["HIPCHAT_APPROVALS_CHANNEL"] = "", ["HIPCHAT_APPROVALS_BOT_NAME"] = "",
+        ["HIPCHAT_APPROVALS_USER_NAME"] = "", ["HIPCHAT_APPROVALS_PASSWORT"] = "", ["NOTIFICATION_LEVEL"] = "info", ["INSECURE_REGISTRY"] = "true",
+    };
+
+    [Fact]
+    public async Task Keels_own_manifest_environment_starts_a_portal_that_behaves_as_keel_configured()
+    {
+        await using var portal = new PortalFactory();
+        foreach (var (name, value) in KeelManifest)
+        {
+            portal.With(name, value);
+        }
+        _ = portal.Services;
+
+        Assert.NotNull(await portal.Services.GetRequiredService<AccountService>().CurrentRoleAsync("keeladmin"));
+        Assert.True(portal.Services.GetRequiredService<IOptions<HelmOptions>>().Value.Enabled);
+        Assert.True(portal.Services.GetRequiredService<IOptions<RegistriesOptions>>().Value.Defaults.SkipTlsVerify);
+        Assert.False(portal.Services.GetRequiredService<IOptions<TriggersOptions>>().Value.PubSub.Enabled);
+        var channels = portal.Services.GetRequiredService<KeelPortal.Notifications.ConfiguredChannels>().All;
+        var slack = Assert.Single(channels);
+        Assert.Equal((KeelPortal.Notifications.ChannelType.Slack, "general", "keel"), (slack.Type, slack.Channel, slack.Username));
+        // Empty variables, as Keel's manifest writes them for what is off, are neither taken nor refused.
+        Assert.DoesNotContain(portal.Logs.Lines, l => l.Message.StartsWith("Keel's HIPCHAT", StringComparison.Ordinal) || l.Message.StartsWith("Keel's SLACK_APP_TOKEN", StringComparison.Ordinal));
+        Assert.Contains(portal.Logs.Lines, l => l.Message.StartsWith("Keel's HELM3_PROVIDER → Helm:Enabled = true", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -78,6 +78,7 @@ public static class KeelEnvironment
         new("GOOGLE_APPLICATION_CREDENTIALS", null, "Google credentials for Artifact Registry and Pub/Sub"),
         new("TOKEN_SECRET", null, "not needed: console sessions and API tokens are protected with the portal's data-protection keys (Data:KeysPath)"),
         new("UI_DIR", null, "not needed: the console is built in"),
+        new("XDG_DATA_HOME", null, "not needed: the portal's database is Data:ConnectionString (the chart keeps it under /data)"),
         new("HELM_DRIVER", null, "not needed: each release's storage (Secrets, ConfigMaps or SQL) is found where Helm wrote it"),
         new("AUTH_MODE", null, "legacy: the portal's own accounts", Refusal: null),
         new("SLACK_APP_TOKEN", null, "the Slack app-level token", Refusal:

@@ -39,7 +39,8 @@ public static class TriggersSetup
         }
         options.JfrogRegistry ??= configuration["PRIVATE_REGISTRY"] is { Length: > 0 } registry ? registry.Trim() : null;
         var pubSub = options.PubSub;
-        pubSub.Enabled |= configuration["PUBSUB"] is { Length: > 0 };
+        // As Keel: any non-empty value turns it on, but "0" and "false".
+        pubSub.Enabled |= configuration["PUBSUB"]?.Trim().ToLowerInvariant() is { Length: > 0 } and not ("0" or "false");
         pubSub.ProjectId ??= configuration["PROJECT_ID"] is { Length: > 0 } project ? project.Trim() : null;
         pubSub.ClusterName ??= configuration["CLUSTER_NAME"] is { Length: > 0 } cluster ? cluster.Trim() : null;
         pubSub.EmulatorHost ??= configuration["PUBSUB_EMULATOR_HOST"] is { Length: > 0 } emulator ? emulator.Trim() : null;
