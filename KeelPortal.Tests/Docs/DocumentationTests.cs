@@ -84,6 +84,25 @@ public sealed partial class DocumentationTests
     }
 
     [Fact]
+    public void Every_line_of_the_migration_checklist_names_tests_that_exist()
+    {
+        var lines = Read("docs/migrating-from-keel.md").Split('\n');
+        var starts = lines.Select((l, i) => (l, i)).Where(x => x.l.StartsWith("- [ ] ", StringComparison.Ordinal)).Select(x => x.i).ToList();
+        var tests = typeof(DocumentationTests).Assembly.GetTypes().Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.True(starts.Count >= 8, $"the checklist has {starts.Count} lines");
+
+        foreach (var (start, end) in starts.Zip([.. starts.Skip(1), lines.Length]))
+        {
+            var item = string.Join(' ', lines[start..end]);
+            var walked = System.Text.RegularExpressions.Regex.Match(item, @"\(walked by (?<names>[^)]*)\)");
+            Assert.True(walked.Success, $"the checklist line '{lines[start]}' names no test that walks it");
+            var names = System.Text.RegularExpressions.Regex.Matches(walked.Groups["names"].Value, "`([A-Za-z]+)`").Select(m => m.Groups[1].Value).ToList();
+            Assert.NotEmpty(names);
+            Assert.All(names, name => Assert.True(tests.Contains(name), $"the checklist names {name}, which is no test class"));
+        }
+    }
+
+    [Fact]
     public void The_configuration_page_names_what_becomes_of_every_keel_variable()
     {
         var page = Read("docs/configuration.md");
