@@ -190,7 +190,7 @@ internal sealed class KeelEnvironmentProvider(IConfigurationRoot root) : Configu
         var mine = KeelEnvironment.Settings
             .Where(s => s.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && TryGet(s, out _))
             .Select(s => s[prefix.Length..].Split(ConfigurationPath.KeyDelimiter)[0]);
-        return earlierKeys.Concat(mine).Order(StringComparer.OrdinalIgnoreCase);
+        return earlierKeys.Concat(mine).Order(ConfigurationKeyComparer.Instance);
     }
 
     private bool SetElsewhere(string key) => root.Providers.Any(p => !ReferenceEquals(p, this) && p.TryGet(key, out _));
