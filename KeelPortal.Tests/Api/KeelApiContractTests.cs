@@ -47,6 +47,7 @@ public sealed class KeelApiContractTests
             TimeSpan.FromSeconds(15), "the policy written through the API read back");
         var nowTracked = (await pipeline.Workloads.GetAsync("deployment/shop/plain"))!;
         answers["GET /v1/audit"] = await JsonAsync(root.GetAsync("v1/audit?limit=10&offset=0&filter=approval"));
+        var everything = await JsonAsync(root.GetAsync("v1/audit?limit=2&offset=1"));
         answers["GET /v1/stats"] = await JsonAsync(root.GetAsync("v1/stats"));
         answers["GET /version"] = await JsonAsync(anonymous.GetAsync("version"));
 
@@ -81,6 +82,9 @@ public sealed class KeelApiContractTests
         var audit = answers["GET /v1/audit"]!["data"]!.AsArray();
         Assert.All(audit, e => Assert.Equal("approval", e!["resourceKind"]!.GetValue<string>()));
         Assert.Contains(audit, e => e!["action"]!.GetValue<string>() == "approved" && e["username"]!.GetValue<string>() == "alice");
+        // Without a filter every entry counts and the page is the one asked for.
+        Assert.Equal((2, 2, 1), (everything!["data"]!.AsArray().Count, everything["limit"]!.GetValue<int>(), everything["offset"]!.GetValue<int>()));
+        Assert.True(everything["total"]!.GetValue<int>() > answers["GET /v1/audit"]!["total"]!.GetValue<int>());
         // The vote's day (as Keel writes dates: 2026-1-7) counts it, whichever day the statistics were asked on.
         var votedAt = audit.First(e => e!["action"]!.GetValue<string>() == "approved")!["createdAt"]!.GetValue<DateTime>().ToUniversalTime();
         var stats = answers["GET /v1/stats"]!.AsArray();

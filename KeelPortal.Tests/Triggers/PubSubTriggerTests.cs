@@ -23,11 +23,16 @@ public sealed class PubSubTriggerTests
         return pipeline;
     }
 
-    private static async Task DeployAsync(PipelinePortal pipeline)
+    /// <summary>The pipeline with Keel's Pub/Sub settings, a tracked Deployment on 1.0.0 (one approval), subscribed.</summary>
+    private static async Task<PipelinePortal> SubscribedAsync(PubSubImitation pubSub)
     {
+        var pipeline = await PipelineAsync(pubSub);
         pipeline.Deploy("web", $"{pipeline.Repository("shop-project/web")}:1.0.0", new Dictionary<string, string> { ["keel.sh/policy"] = "minor" },
             labels: new Dictionary<string, string> { ["keel.sh/approvals"] = "1" });
         await pipeline.TrackedAsync("deployment/shop/web");
+        var trigger = pipeline.Portal.Services.GetRequiredService<PubSubTrigger>();
+        await Eventually.TrueAsync(() => Task.FromResult(trigger.Status.State == PubSubState.Subscribed), TimeSpan.FromSeconds(20), "subscribed");
+        return pipeline;
     }
 
     /// <summary>What the registry publishes for a pushed tag (the test registry stands in for gcr.io).</summary>
@@ -38,11 +43,8 @@ public sealed class PubSubTriggerTests
     public async Task A_pushed_tag_on_the_gcr_topic_becomes_a_pending_approval_and_is_acknowledged_once()
     {
         await using var pubSub = await PubSubImitation.StartAsync();
-        await using var pipeline = await PipelineAsync(pubSub);
-        await DeployAsync(pipeline);
+        await using var pipeline = await SubscribedAsync(pubSub);
         var digest = await pipeline.Pusher.PushAsync("shop-project/web", "1.1.0");
-        var trigger = pipeline.Portal.Services.GetRequiredService<PubSubTrigger>();
-        await Eventually.TrueAsync(() => Task.FromResult(trigger.Status.State == PubSubState.Subscribed), TimeSpan.FromSeconds(20), "subscribed");
 
         var id = pubSub.Publish("projects/shop-project/topics/gcr", Insert(pipeline, digest));
 
@@ -57,11 +59,8 @@ public sealed class PubSubTriggerTests
     public async Task A_message_whose_stream_breaks_before_its_acknowledgement_is_delivered_again_and_planned_once()
     {
         await using var pubSub = await PubSubImitation.StartAsync();
-        await using var pipeline = await PipelineAsync(pubSub);
-        await DeployAsync(pipeline);
+        await using var pipeline = await SubscribedAsync(pubSub);
         var digest = await pipeline.Pusher.PushAsync("shop-project/web", "1.1.0");
-        var trigger = pipeline.Portal.Services.GetRequiredService<PubSubTrigger>();
-        await Eventually.TrueAsync(() => Task.FromResult(trigger.Status.State == PubSubState.Subscribed), TimeSpan.FromSeconds(20), "subscribed");
         pubSub.BreakAfterNextDelivery = true;
 
         var id = pubSub.Publish("projects/shop-project/topics/gcr", Insert(pipeline, digest));

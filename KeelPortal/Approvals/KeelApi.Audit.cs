@@ -35,8 +35,6 @@ public static partial class KeelApi
 
     private const int StatsDays = 31;
 
-    private static readonly string[] ClusterKindPrefixes = [.. WorkloadId.ClusterKinds.Select(k => WorkloadId.ResourceKind(k) + "/")];
-
     private static void MapAudit(RouteGroupBuilder v1)
     {
         v1.MapGet("/audit", AuditAsync).RequireAuthorization(Access.AccessSetup.ApiAdminPolicy);
@@ -52,7 +50,8 @@ public static partial class KeelApi
         string? limit, string? offset, string? filter, string? email, IDbContextFactory<PortalDbContext> contexts, CancellationToken ct)
     {
         // As Keel: a limit or offset that is not a number is ignored.
-        var take = int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var l) && l > 0 ? Math.Min(l, MaxAuditPage) : MaxAuditPage;
+        var asked = int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? l : 0;
+        var take = asked > 0 ? Math.Min(asked, MaxAuditPage) : MaxAuditPage;
         var skip = int.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out var o) ? o : 0;
         var kinds = (filter ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var all = kinds.Count == 0 || kinds.Contains("*");
@@ -64,16 +63,19 @@ public static partial class KeelApi
         {
             entries = entries.Where(e => e.Actor == person);
         }
+        var newest = entries.OrderByDescending(e => e.OccurredAtUtc).ThenByDescending(e => e.Id);
+        if (all)
+        {
+            var total = await entries.CountAsync(ct);
+            var rows = await newest.Skip(skip).Take(take).ToListAsync(ct);
+            return TypedResults.Ok(new KeelAuditPage([.. rows.Select(Keel)], total, asked, skip));
+        }
         // The kind is worked out from the action and subject, so the matching rows are found from those two columns alone.
-        var heads = await entries.OrderByDescending(e => e.OccurredAtUtc).ThenByDescending(e => e.Id)
-            .Select(e => new { e.Id, e.Action, e.Subject }).ToListAsync(ct);
-        var matching = all ? heads.Select(h => h.Id).ToList() : [.. heads.Where(h => kinds.Contains(KeelKind(h.Action, h.Subject))).Select(h => h.Id)];
+        var heads = await newest.Select(e => new { e.Id, e.Action, e.Subject }).ToListAsync(ct);
+        var matching = heads.Where(h => kinds.Contains(KeelKind(h.Action, h.Subject))).Select(h => h.Id).ToList();
         var ids = matching.Skip(skip).Take(take).ToList();
-        var page = await db.Set<AuditEntry>().AsNoTracking().Where(e => ids.Contains(e.Id)).ToListAsync(ct);
-        var byId = page.ToDictionary(e => e.Id);
-        return TypedResults.Ok(new KeelAuditPage(
-            [.. ids.Where(byId.ContainsKey).Select(id => Keel(byId[id]))],
-            matching.Count, int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var asked) ? asked : 0, skip));
+        var byId = await db.Set<AuditEntry>().AsNoTracking().Where(e => ids.Contains(e.Id)).ToDictionaryAsync(e => e.Id, ct);
+        return TypedResults.Ok(new KeelAuditPage([.. ids.Where(byId.ContainsKey).Select(id => Keel(byId[id]))], matching.Count, asked, skip));
     }
 
     private static KeelAuditLog Keel(AuditEntry e)
@@ -115,7 +117,7 @@ public static partial class KeelApi
         "approval.created" => "created",
         "approval.deleted" => "deleted",
         "approval.approved" or "approval.superseded" or "approval.votes-required" or "approval.votes-reset" => "updated",
-        "apply.succeeded" => ClusterKindPrefixes.Any(p => subject.StartsWith(p, StringComparison.Ordinal)) ? "deployment update" : "release update",
+        "apply.succeeded" => KeelKind(action, subject) == WorkloadId.ResourceKind(WorkloadKind.HelmRelease) ? "release update" : "deployment update",
         "webhook.received" => "created",
         _ => action,
     };

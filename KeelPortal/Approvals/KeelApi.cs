@@ -194,20 +194,11 @@ public static partial class KeelApi
         return new(new KeelRepository(host, name, a.NewVersion, a.Digest ?? ""), Utc(a.CreatedAtUtc), null);
     }
 
-    /// <summary>A repository's registry host and path, as Keel's reference parser splits them (a first part with '.' or ':' or <c>localhost</c> is a host).</summary>
-    internal static (string Host, string Name) SplitHost(string repository)
-    {
-        var slash = repository.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0)
-        {
-            var first = repository[..slash];
-            if (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost")
-            {
-                return (first, repository[(slash + 1)..]);
-            }
-        }
-        return ("index.docker.io", repository.Contains('/', StringComparison.Ordinal) ? repository : "library/" + repository);
-    }
+    /// <summary>A repository's registry host and path as Keel names them, read by the portal's own image grammar (Docker Hub is Keel's <c>index.docker.io</c>).</summary>
+    internal static (string Host, string Name) SplitHost(string repository) =>
+        Registries.ImageReference.TryParse(repository, out var reference, out _)
+            ? (reference.Registry == Registries.ImageReference.DockerHub ? "index.docker.io" : reference.Registry, reference.Repository)
+            : ("", repository);
 
     private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
 }

@@ -85,12 +85,7 @@ public sealed class EmailNotifier(IOptions<NotificationsOptions> options, TimePr
         {
             return false;
         }
-        using var chain = new X509Chain();
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(bundle);
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var chain = new X509Chain { ChainPolicy = Registries.RegistryEndpoint.TrustingOnly(bundle) };
         using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         return chain.Build(leaf);
     }

@@ -40,9 +40,12 @@ public static partial class MessageComposer
     public static string PlainText(Notification n, string? link)
     {
         ArgumentNullException.ThrowIfNull(n);
-        var facts = string.Join("\n", n.Facts().Select(f => $"{f.Name}: {f.Value}"));
+        var facts = FactLines(n);
         return $"{n.Title}\n\n{n.Message}{(facts.Length > 0 ? "\n\n" + facts : "")}{(link is null ? "" : "\n\n" + link)}";
     }
+
+    /// <summary>The facts as <c>Name: value</c> lines.</summary>
+    private static string FactLines(Notification n) => string.Join("\n", n.Facts().Select(f => $"{f.Name}: {f.Value}"));
 
     /// <summary>Pushover's message (its API takes JSON): the application token and user key, errors at high priority.</summary>
     private static JsonObject Pushover(Notification n, ChannelSettings channel, string? link)
@@ -52,7 +55,7 @@ public static partial class MessageComposer
             ["token"] = channel.Target.Trim(),
             ["user"] = channel.Channel,
             ["title"] = n.Title,
-            ["message"] = $"{n.Message}{(n.Facts().Count > 0 ? "\n" + string.Join("\n", n.Facts().Select(f => $"{f.Name}: {f.Value}")) : "")}",
+            ["message"] = FactLines(n) is { Length: > 0 } facts ? $"{n.Message}\n{facts}" : n.Message,
             ["priority"] = n.Level is NotificationLevel.Error or NotificationLevel.Fatal ? 1 : 0,
         };
         if (link is not null)

@@ -37,7 +37,8 @@ public static class ShoutrrrUrls
             {
                 // telegram://token@telegram?chats=@channel,-100123 — one channel per chat.
                 var token = Uri.UnescapeDataString(uri.UserInfo);
-                var chats = (HttpUtility.ParseQueryString(uri.Query)["chats"] ?? HttpUtility.ParseQueryString(uri.Query)["channels"] ?? "")
+                var query = HttpUtility.ParseQueryString(uri.Query);
+                var chats = (query["chats"] ?? query["channels"] ?? "")
                     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 if (chats.Length == 0)
                 {
@@ -121,7 +122,7 @@ public static class ShoutrrrUrls
                 return (ChannelType.Webhook, $"{secure}://{uri.Authority}{uri.AbsolutePath}", null, null, null);
             case "pushover":
                 // pushover://shoutrrr:apiToken@userKey/?devices=… — devices are not taken: the message goes to every device of the user.
-                return HttpUtility.ParseQueryString(uri.Query)["devices"] is { Length: > 0 }
+                return query["devices"] is { Length: > 0 }
                     ? (ChannelType.Pushover, null, null, null, "Pushover devices are not taken: remove ?devices= (the message goes to every device of the user key)")
                     : (ChannelType.Pushover, password, host, null, null);
             case "generic+https" or "generic+http":

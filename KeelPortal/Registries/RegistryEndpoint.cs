@@ -90,15 +90,18 @@ internal sealed class RegistryEndpoint : IDisposable
         }
         else if (!string.IsNullOrWhiteSpace(settings.CaBundlePath))
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(settings.CaBundlePath);
-            tls.CertificateChainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                RevocationMode = X509RevocationMode.NoCheck,
-            };
-            tls.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
+            tls.CertificateChainPolicy = TrustingOnly(settings.CaBundlePath);
         }
         return tls;
+    }
+
+    /// <summary>A chain policy that trusts exactly the CA certificates of a PEM bundle (a private CA), without revocation checks.</summary>
+    public static X509ChainPolicy TrustingOnly(string caBundlePath)
+    {
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPemFile(caBundlePath);
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.AddRange(roots);
+        return policy;
     }
 }

@@ -90,11 +90,11 @@ public sealed partial class ApplyHandler(
             LogClaimLost(approval.Identifier);
             return WorkResult.Lost;
         }
-        Count(approval, request, result, work);
+        Count(approval, result, work);
         return await EndAsync(approval, result, work, ct);
     }
 
-    private void Count(Approval approval, ApplyRequest request, ApplyResult result, WorkContext work)
+    private void Count(Approval approval, ApplyResult result, WorkContext work)
     {
         metrics.Applies.Add(1, new("provider", WorkloadId.Provider(approval.WorkloadId)), new("outcome", result.Outcome.ToString()));
         if (result.Outcome != ApplyOutcome.Applied)

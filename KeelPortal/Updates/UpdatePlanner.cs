@@ -265,7 +265,7 @@ public sealed partial class UpdatePlanner(
             return false;
         }
         await checks.CheckedAsync(workload.Id, image.Name, current, current, $"{current} was pushed again with digest {digest}", ct);
-        var images = containers.Select(c => new ImageUpdate(c.Name, restart ? ImageText.WithTag(c.Image, current) : ImageText.WithTag(c.Image, current, digest))).ToList();
+        var images = containers.Select(c => new ImageUpdate(c.Name, ImageText.WithTag(c.Image, current, restart ? null : digest))).ToList();
         return await ProposeAsync(workload, image, current, current, digest, images,
             $"{current} was pushed again with digest {digest}", _ => true, ct);
     }

@@ -15,11 +15,9 @@ public sealed class ClusterWorkloads(WorkloadCatalog catalog, WorkloadWatcher wa
             return [.. catalog.All];
         }
         var listed = new List<WorkloadObject>();
-        var namespaces = options.Value.Namespaces;
-        IReadOnlyList<string?> scopes = namespaces.Count == 0 ? [null] : [.. namespaces.Distinct(StringComparer.Ordinal)];
         foreach (var kind in WorkloadId.ClusterKinds)
         {
-            foreach (var ns in scopes)
+            foreach (var ns in options.Value.Scopes())
             {
                 string? next = null;
                 do

@@ -65,7 +65,7 @@ public sealed partial class WorkloadWatcher(
     private async Task WatchAsync(IWorkloadClient client, CancellationToken ct)
     {
         var o = options.Value;
-        IReadOnlyList<string?> scopes = o.Namespaces.Count == 0 ? [null] : [.. o.Namespaces.Distinct(StringComparer.Ordinal)];
+        var scopes = o.Scopes();
         var informers = new List<Func<Task>>();
         var host = new Host(this, client, ct);
         foreach (var scope in scopes)

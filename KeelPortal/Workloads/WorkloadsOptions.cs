@@ -44,6 +44,9 @@ public sealed class WorkloadsOptions
     /// <summary>Namespaces to watch; empty means all namespaces.</summary>
     public List<string> Namespaces { get; set; } = [];
 
+    /// <summary>The scopes to list and watch: each namespace once, or null for all of them.</summary>
+    public IReadOnlyList<string?> Scopes() => Namespaces.Count == 0 ? [null] : [.. Namespaces.Distinct(StringComparer.Ordinal)];
+
     /// <summary>How often every list is read again in full, in case a watch missed something.</summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00", ErrorMessage = "Workloads:ResyncInterval must be between 00:00:10 and 1.00:00:00.")]
     public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(10);
