@@ -43,13 +43,7 @@ public sealed class ChatApprovalsTests
         await pipeline.TrackedAsync(Workload);
         await pipeline.PollNowAsync(repository);
         var approval = await pipeline.ApprovalAsync($"{Workload}:1.1.0", a => a.State == ApprovalState.Pending);
-        using var root = pipeline.ApiClient("root");
-        var platform = type == ChannelType.Mattermost ? "mattermost" : "slack";
-        foreach (var (chatUser, user) in new[] { ("U0ALICE", "alice"), ("U0VICTOR", "victor") })
-        {
-            using var linked = await root.PostAsJsonAsync("v1/chat-links", new { platform, chatUserId = chatUser, user });
-            Assert.Equal(HttpStatusCode.OK, linked.StatusCode);
-        }
+        await pipeline.LinkChatUsersAsync(type == ChannelType.Mattermost ? "mattermost" : "slack", ("U0ALICE", "alice"), ("U0VICTOR", "victor"));
         return (pipeline, approval);
     }
 

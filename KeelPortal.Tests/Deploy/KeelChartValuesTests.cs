@@ -77,6 +77,8 @@ public sealed partial class KeelChartValuesTests
             ["owner: platform-team", "name: DEBUG\n              value: \"true\""] },
         { "secrets", ["secret.name=keel-settings", "dockerRegistry.enabled=true", "dockerRegistry.name=regcred", "dockerRegistry.key=.dockerconfigjson"],
             ["name: keel-settings", "name: DOCKER_REGISTRY_CFG", "name: regcred"] },
+        { "slack", ["slack.enabled=true", "slack.botToken=xoxb-1", "slack.appToken=xapp-1", "slack.approvalsChannel=approvals", "slack.botName=keel"],
+            ["SLACK_TOKEN: \"xoxb-1\"", "SLACK_APP_TOKEN: \"xapp-1\"", "name: SLACK_APPROVALS_CHANNEL\n              value: \"approvals\""] },
         { "persistence", ["persistence.enabled=true", "persistence.storageClass=-"], ["storageClassName: \"\""] },
     };
 
@@ -104,7 +106,6 @@ public sealed partial class KeelChartValuesTests
     [InlineData("gcloud.managedCertificates.enabled=true", "gcloud.managedCertificates.enabled:")]
     [InlineData("ingress.hosts[0].host=keel.example.com", "ingress.hosts: this chart serves one host")]
     [InlineData("hipchat.enabled=true", "hipchat.enabled: HipChat was shut down")]
-    [InlineData("slack.appToken=xapp-1", "slack.appToken: Slack's Socket Mode")]
     [InlineData("mail.enabled=true", "mail.smtp.server is required when mail.enabled")]
     [InlineData("shoutrrr.enabled=true", "shoutrrr.urls is required when shoutrrr.enabled")]
     public async Task A_keel_value_the_portal_does_not_take_stops_the_render_naming_it(string set, string says)

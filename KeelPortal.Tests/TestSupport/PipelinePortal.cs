@@ -163,6 +163,17 @@ public sealed class PipelinePortal : IAsyncDisposable
         return await ApprovalAsync($"deployment/shop/{name}:1.1.0", a => a.State == ApprovalState.Pending);
     }
 
+    /// <summary>Links chat users to accounts as the administrator root does (<c>POST /v1/chat-links</c>).</summary>
+    public async Task LinkChatUsersAsync(string platform, params (string ChatUser, string User)[] links)
+    {
+        using var root = ApiClient("root");
+        foreach (var (chatUser, user) in links)
+        {
+            using var linked = await root.PostAsJsonAsync("v1/chat-links", new { platform, chatUserId = chatUser, user });
+            Assert.Equal(System.Net.HttpStatusCode.OK, linked.StatusCode);
+        }
+    }
+
     public async Task<WorkloadSnapshot> TrackedAsync(string id)
     {
         WorkloadSnapshot? snapshot = null;

@@ -25,7 +25,8 @@ public sealed class ChatActionsFactory(ChatTokens tokens, IOptions<ChatOptions> 
         switch (channel.Type)
         {
             case ChannelType.Slack:
-                return string.IsNullOrEmpty(o.SlackSigningSecret) ? null : new ChatActions(true, null, null, null, null, null);
+                // Clicks reach the portal through the signed Interactivity URL or over Socket Mode.
+                return string.IsNullOrEmpty(o.SlackSigningSecret) && string.IsNullOrEmpty(o.SlackAppToken) ? null : new ChatActions(true, null, null, null, null, null);
             case ChannelType.Mattermost when o.MattermostActions && baseUrl is not null:
                 return new ChatActions(false, new Uri(baseUrl, MattermostPath),
                     tokens.Create(ChatTokens.Action, subject, "approve", expires), tokens.Create(ChatTokens.Action, subject, "reject", expires), null, null);

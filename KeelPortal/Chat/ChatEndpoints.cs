@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Mime;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -30,9 +29,6 @@ public static partial class ChatEndpoints
 {
     private const int MaxBody = 64 * 1024;
 
-    private static readonly ChannelSettings SlackMessage = new("chat", ChannelType.Slack, "", null, null, null, NotificationEvents.All, NotificationLevel.Debug, false, true, "chat");
-    private static readonly ChannelSettings MattermostMessage = SlackMessage with { Type = ChannelType.Mattermost };
-
     public static WebApplication MapChat(this WebApplication app)
     {
         // Signed by the chat platform (Slack) or by the portal's own action token (Mattermost), not by a sign-in.
@@ -55,8 +51,7 @@ public static partial class ChatEndpoints
         result.Done ? ApiAnswers.Done(result.Message) : TypedResults.Problem(statusCode: 422, title: "Not accepted", detail: result.Message);
 
     private static async Task<Results<Ok, ProblemHttpResult>> SlackAsync(
-        HttpRequest request, ChatVoting voting, IOptions<ChatOptions> options, IOptions<NotificationsOptions> notifications,
-        IHttpClientFactory clients, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
+        HttpRequest request, SlackBot bot, SlackWebApi slack, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers, CancellationToken ct)
     {
         var logger = loggers.CreateLogger("KeelPortal.Chat.Slack");
         var o = options.Value;
@@ -87,47 +82,8 @@ public static partial class ChatEndpoints
             return TypedResults.Problem(statusCode: 400, title: "Not an approval action",
                 detail: "expected a block_actions payload with a user id, a keelportal.approve or keelportal.reject action whose value is an approval id, and a response_url");
         }
-        var vote = await voting.VoteAsync(ChatLinks.Slack, action.UserId, action.ApprovalId, action.Approve, ct);
-        JsonObject answer;
-        if (vote is { Counted: true, Approval: { } approval })
-        {
-            var message = await voting.MessageOfAsync(approval, ct);
-            var pending = approval.State == Approvals.ApprovalState.Pending;
-            answer = MessageComposer.Compose(message, SlackMessage, notifications.Value.PublicBaseUrl, pending ? new ChatActions(true, null, null, null, null, null) : null);
-            answer["replace_original"] = true;
-        }
-        else
-        {
-            answer = new JsonObject { ["response_type"] = "ephemeral", ["replace_original"] = false, ["text"] = vote.Text };
-        }
-        await RespondAsync(action.ResponseUrl, answer, o, clients, logger, ct);
+        await slack.RespondAsync(action.ResponseUrl, await bot.AnswerClickAsync(action, ct), ct);
         return TypedResults.Ok();
-    }
-
-    /// <summary>Posts to Slack's <c>response_url</c>, only where <see cref="ChatOptions.ResponseUrlPrefixes"/> allows.</summary>
-    private static async Task RespondAsync(string responseUrl, JsonObject answer, ChatOptions o, IHttpClientFactory clients, ILogger logger, CancellationToken ct)
-    {
-        if (!Uri.TryCreate(responseUrl, UriKind.Absolute, out var target) || !o.ResponseUrlPrefixes.Any(p => target.AbsoluteUri.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
-        {
-            LogResponseRefused(logger, target?.Host ?? "(not a URL)");
-            return;
-        }
-        try
-        {
-            using var http = clients.CreateClient(nameof(ChatEndpoints));
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            using var content = new StringContent(answer.ToJsonString(), Encoding.UTF8, MediaTypeNames.Application.Json);
-            using var response = await http.PostAsync(target, content, timeout.Token);
-            if (!response.IsSuccessStatusCode)
-            {
-                LogResponseFailed(logger, target.Host, (int)response.StatusCode);
-            }
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
-        {
-            LogResponseFailed(logger, target.Host, 0);
-        }
     }
 
     /// <summary>How long the private link a Mattermost click answers with may be used.</summary>
@@ -206,22 +162,31 @@ public static partial class ChatEndpoints
     [LoggerMessage(Level = LogLevel.Warning, Message = "A Mattermost action from user {ChatUser} was refused: {Why}")]
     private static partial void LogMattermostRefused(ILogger logger, string chatUser, string why);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack's response_url on {Host} is not an allowed prefix (Chat:ResponseUrlPrefixes); the message was not updated")]
-    private static partial void LogResponseRefused(ILogger logger, string host);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Updating the Slack message on {Host} failed (status {Status})")]
-    private static partial void LogResponseFailed(ILogger logger, string host, int status);
 }
 
 /// <summary>The parts of a Slack <c>block_actions</c> payload a vote needs, validated.</summary>
-internal sealed record SlackAction(string UserId, long ApprovalId, bool Approve, string ResponseUrl)
+public sealed record SlackAction(string UserId, long ApprovalId, bool Approve, string ResponseUrl)
 {
+    /// <summary>From the Interactivity URL's form body (<c>payload=…</c>).</summary>
     public static SlackAction? Parse(string form)
     {
         try
         {
             var payload = QueryHelpers.ParseQuery(form).TryGetValue("payload", out var values) ? values.ToString() : null;
-            if (payload is null || JsonNode.Parse(payload) is not JsonObject root || root["type"]?.GetValue<string>() != "block_actions")
+            return payload is null ? null : FromPayload(JsonNode.Parse(payload) as JsonObject);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>From the payload itself (a Socket Mode <c>interactive</c> envelope carries it as JSON).</summary>
+    public static SlackAction? FromPayload(JsonObject? root)
+    {
+        try
+        {
+            if (root is null || root["type"]?.GetValue<string>() != "block_actions")
             {
                 return null;
             }

@@ -43,8 +43,6 @@ public static class KeelEnvironment
 
     private static string? Text(string text) => text.Trim() is { Length: > 0 } trimmed ? trimmed : null;
 
-    private const string NotYet = "is not available in this version";
-
     public static IReadOnlyList<KeelVariable> Variables { get; } =
     [
         new("POLL", "Workloads:Polling", "polling on or off", Bool),
@@ -81,8 +79,7 @@ public static class KeelEnvironment
         new("XDG_DATA_HOME", null, "not needed: the portal's database is Data:ConnectionString (the chart keeps it under /data)"),
         new("HELM_DRIVER", null, "not needed: each release's storage (Secrets, ConfigMaps or SQL) is found where Helm wrote it"),
         new("AUTH_MODE", null, "legacy: the portal's own accounts", Refusal: null),
-        new("SLACK_APP_TOKEN", null, "the Slack app-level token", Refusal:
-            $"Slack's Socket Mode {NotYet}: remove SLACK_APP_TOKEN and set Chat:SlackSigningSecret (Chat__SlackSigningSecret) with the app's Interactivity URL pointing at /v1/chat/slack/interactions"),
+        new("SLACK_APP_TOKEN", "Chat:SlackAppToken", "the Slack app-level token: the bot in Socket Mode", Text),
         new("MAIL_SMTP_SERVER", null, "the e-mail channel's SMTP server"),
         new("MAIL_SMTP_PORT", null, "the e-mail channel's SMTP port"),
         new("MAIL_SMTP_USER", null, "the e-mail channel's SMTP user"),
@@ -154,7 +151,7 @@ public static class KeelEnvironment
         return new(honoured, refused);
     }
 
-    private static bool IsSecret(KeelVariable variable) => variable.Name is "BASIC_AUTH_PASSWORD" or "DOCKER_REGISTRY_CFG" or "MAIL_SMTP_PASS";
+    private static bool IsSecret(KeelVariable variable) => variable.Name is "BASIC_AUTH_PASSWORD" or "DOCKER_REGISTRY_CFG" or "MAIL_SMTP_PASS" or "SLACK_APP_TOKEN";
 
     private static string LogSafe(string text) => text.Length <= 40 ? text.Trim() : string.Concat(text.AsSpan(0, 39), "…");
 
