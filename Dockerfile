@@ -7,10 +7,11 @@ COPY appsettings.json ./
 COPY wwwroot ./wwwroot
 COPY Migrations ./Migrations
 COPY KeelPortal ./KeelPortal
-# ReadyToRun: the portal and its libraries are compiled ahead of time, so start-up does not wait for the JIT
+# ReadyToRun: the portal and its libraries are compiled ahead of time, so start-up does not wait for the JIT; the
+# sandbox (an in-process cluster and registry for trying the portal out) is left out of the image (-p:Sandbox=false)
 # (tiered compilation is off, see docs/install.md: Container).
 RUN dotnet publish KeelPortal.csproj --configuration Release --no-restore --runtime linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true --output /app
+    -p:PublishReadyToRun=true -p:Sandbox=false --output /app
 
 # helm 3 for Helm releases (Helm:Enabled): the official v3.17.1 linux-amd64 build, its binary checked by SHA-256.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS helm

@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using Microsoft.EntityFrameworkCore;
 
 namespace KeelPortal.Bench;

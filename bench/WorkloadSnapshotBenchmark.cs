@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;
 

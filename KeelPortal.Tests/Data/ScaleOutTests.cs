@@ -1,6 +1,6 @@
 using KeelPortal.Approvals;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 
 namespace KeelPortal.Tests.Data;
 

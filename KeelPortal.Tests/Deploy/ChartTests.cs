@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using KeelPortal.Registries;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Updates;
 using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +49,7 @@ public sealed class ChartTests
         Assert.Contains("kind: Deployment", rendered, StringComparison.Ordinal);
         Assert.Contains("readOnlyRootFilesystem: true", rendered, StringComparison.Ordinal);
         Assert.Contains("path: /readyz", rendered, StringComparison.Ordinal);
-        var rules = KubeRbac.FromManifests(rendered);
+        var rules = ChartRbac.FromManifests(rendered);
         switch (name)
         {
             case "namespace list":

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Helm;
 using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;

@@ -3,7 +3,7 @@ using System.Text.Json;
 using KeelPortal.Registries;
 using KeelPortal.Tests.Registries;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;
 

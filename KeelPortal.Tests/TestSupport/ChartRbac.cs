@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
-using KeelPortal.Tests.TestSupport.Kube;
+using System.Text.Json.Nodes;
+using KeelPortal.Sandbox.Cluster;
+using YamlDotNet.Serialization;
 
 namespace KeelPortal.Tests.TestSupport;
 
@@ -34,5 +36,35 @@ public static class ChartRbac
         return code == 0 ? output : throw new InvalidOperationException($"helm template failed: {error}");
     }
 
-    private static async Task<IReadOnlyList<RbacRule>> RenderAsync(string[] sets) => KubeRbac.FromManifests(await TemplateAsync(sets));
+    private static async Task<IReadOnlyList<RbacRule>> RenderAsync(string[] sets) => FromManifests(await TemplateAsync(sets));
+
+    /// <summary>The rules of every Role and ClusterRole in a multi-document YAML stream.</summary>
+    public static IReadOnlyList<RbacRule> FromManifests(string yaml)
+    {
+        var deserializer = new DeserializerBuilder().Build();
+        var serializer = new SerializerBuilder().JsonCompatible().Build();
+        var rules = new List<RbacRule>();
+        foreach (var document in yaml.Split("\n---", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parsed = deserializer.Deserialize<object?>(document);
+            if (parsed is null || JsonNode.Parse(serializer.Serialize(parsed)) is not JsonObject manifest)
+            {
+                continue;
+            }
+            var kind = manifest["kind"]?.GetValue<string>();
+            if (kind is not ("Role" or "ClusterRole"))
+            {
+                continue;
+            }
+            var ns = kind == "Role" ? manifest["metadata"]?["namespace"]?.GetValue<string>() ?? "default" : null;
+            foreach (var rule in manifest["rules"]?.AsArray() ?? [])
+            {
+                rules.Add(new RbacRule(ns, Strings(rule?["apiGroups"]), Strings(rule?["resources"]), Strings(rule?["verbs"])));
+            }
+        }
+        return rules;
+    }
+
+    private static List<string> Strings(JsonNode? node) => node?.AsArray().Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
+
 }

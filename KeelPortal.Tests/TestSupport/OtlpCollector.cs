@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Hangfire;
 using KeelPortal.Approvals;
 using KeelPortal.Audit;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Workloads;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

@@ -6,7 +6,7 @@ using KeelPortal.Access;
 using KeelPortal.Approvals;
 using KeelPortal.Data;
 using KeelPortal.Notifications;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

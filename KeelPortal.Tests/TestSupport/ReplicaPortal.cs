@@ -1,4 +1,4 @@
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 
 namespace KeelPortal.Tests.TestSupport;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Workloads;
 
 namespace KeelPortal.Tests.Workloads;

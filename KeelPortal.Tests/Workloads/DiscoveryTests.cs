@@ -1,6 +1,6 @@
 using KeelPortal.Data;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;
 

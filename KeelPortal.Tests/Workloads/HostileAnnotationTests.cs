@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using KeelPortal.Policies;
 using KeelPortal.Tests.TestSupport;
-using KeelPortal.Tests.TestSupport.Kube;
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Workloads;
 using Microsoft.Extensions.Logging;
 

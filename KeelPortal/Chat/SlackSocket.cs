@@ -78,7 +78,7 @@ public sealed partial class SlackSocket(
                 (greeted, why) = (false, e is OperationCanceledException ? "Slack did not answer in time" : e.Message);
             }
             failures = greeted ? 0 : failures + 1;
-            if (greeted && why is "refresh_requested" or "warning" or "closed")
+            if (greeted && why is "refresh_requested" or "warning")
             {
                 LogReconnecting(why);
                 continue;
@@ -170,7 +170,7 @@ public sealed partial class SlackSocket(
             {
                 case "hello":
                     greeted = true;
-                    Set(SlackSocketState.Connected, $"connected ({root!["num_connections"]?.ToJsonString() ?? "1"} connection(s) of this app)");
+                    Set(SlackSocketState.Connected, $"{root!["num_connections"]?.ToJsonString() ?? "1"} connection(s) of this app open");
                     LogConnected();
                     break;
                 case "disconnect":
@@ -227,6 +227,7 @@ public sealed partial class SlackSocket(
     private static string Explain(string why) => why switch
     {
         "link_disabled" => "Socket Mode was turned off for this Slack app",
+        "closed" => "Slack closed the connection",
         "apps.connections.open: invalid_auth" or "apps.connections.open: not_authed" => "Slack refused the app-level token (Chat:SlackAppToken)",
         "apps.connections.open: not_allowed_token_type" => "the token is not an app-level token (xapp-…)",
         "apps.connections.open: missing_scope" => "the app-level token lacks the connections:write scope",

@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
 public sealed partial class KubeApiServer
 {
@@ -173,6 +172,11 @@ public sealed partial class KubeApiServer
     {
         if (AutoRollout && resource.Kind is "Deployment" or "StatefulSet" or "DaemonSet")
         {
+            if (resource.Kind == "Deployment" && RolloutFails is { } fails && Store.Get(resource, ns, name) is { } current && fails(current))
+            {
+                FailRollout(ns, name);
+                return;
+            }
             CompleteRollout(resource.Kind, ns, name);
         }
     }

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
-/// <summary>Manifests for tests, shaped as kubectl would send them.</summary>
+/// <summary>Manifests for the sandbox and the tests, shaped as kubectl would send them.</summary>
 public static class KubeObjects
 {
     public static JsonObject Workload(

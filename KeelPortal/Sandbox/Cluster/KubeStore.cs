@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
 /// <summary>One change as a watch delivers it.</summary>
 public sealed record KubeEvent(long Revision, KubeResource Resource, string Namespace, string Type, JsonObject Value);

@@ -1,7 +1,8 @@
+using KeelPortal.Sandbox.Cluster;
 using KeelPortal.Workloads;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Tests.TestSupport;
 
 /// <summary>The portal connected to a fresh in-process API server, through KubernetesClient over HTTP.</summary>
 public sealed class ClusterPortal : IAsyncDisposable

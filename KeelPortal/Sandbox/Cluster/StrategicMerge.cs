@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
 /// <summary>
 /// The patch formats the API server accepts, as Kubernetes applies them: JSON merge patch (RFC 7386), strategic

@@ -3,12 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
 /// <summary>A request as the server saw it, for counting what a client sent.</summary>
 public sealed record KubeRequest(string Method, string Path, string? ContentType, string Body)
@@ -18,10 +14,11 @@ public sealed record KubeRequest(string Method, string Path, string? ContentType
 }
 
 /// <summary>
-/// An in-process Kubernetes API server on a loopback port speaking the real REST protocol: discovery, list with
+/// An in-process Kubernetes API server on a loopback port speaking the real REST protocol (the sandbox's cluster and
+/// the tests'; <c>kubectl</c> and <c>helm</c> prove it faithful): discovery, list with
 /// limit/continue, get, create, replace and patch (strategic merge, merge, JSON) with resourceVersion conflicts,
-/// delete, and watch (chunked JSON lines, 410 Gone after compaction, ERROR events). It has no controllers: tests play
-/// the controller with <see cref="SetStatus"/> or turn on <see cref="AutoRollout"/>.
+/// delete, and watch (chunked JSON lines, 410 Gone after compaction, ERROR events). It has no controllers: a test
+/// plays the controller with <see cref="SetStatus"/>, or <see cref="AutoRollout"/> finishes every rollout.
 /// </summary>
 public sealed partial class KubeApiServer : IAsyncDisposable
 {
@@ -34,7 +31,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     {
         Store = new KubeStore(time);
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls(port is { } fixedPort ? $"http://127.0.0.1:{fixedPort}" : Loopback.AnyPort);
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port ?? 0}");
         builder.Logging.ClearProviders();
         app = builder.Build();
         app.Run(HandleAsync);
@@ -52,12 +49,23 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     /// <summary>When set, every spec change of a Deployment, StatefulSet or DaemonSet is followed by a finished rollout.</summary>
     public bool AutoRollout { get; set; }
 
+    /// <summary>With <see cref="AutoRollout"/>: a Deployment this says yes to (as it stands after the change) fails its rollout instead.</summary>
+    public Func<JsonObject, bool>? RolloutFails { get; set; }
+
     public static async Task<KubeApiServer> StartAsync(TimeProvider? time = null, int? port = null)
     {
         var server = new KubeApiServer(port, time ?? TimeProvider.System);
         await server.app.StartAsync();
-        server.Url = Loopback.Address(server.app);
+        server.Url = ListeningAddress(server.app);
         return server;
+    }
+
+    /// <summary>The address a started server listens on (port 0 is bound first, then read back), such as <c>http://127.0.0.1:41237</c>.</summary>
+    public static string ListeningAddress(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+            .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
     }
 
     /// <summary>Answers 403 to every request with this method on this resource, as RBAC does.</summary>
@@ -214,6 +222,16 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             await StatusAsync(context, 404, "NotFound", $"the server could not find the requested resource ({path})");
             return;
         }
+        if (await RefusedAsync(context, target))
+        {
+            return;
+        }
+        await HandleResourceAsync(context, target, body);
+    }
+
+    /// <summary>Answers what RBAC forbids, or an injected fault, and says so; a slowed request is only held.</summary>
+    private async Task<bool> RefusedAsync(HttpContext context, ResourcePath target)
+    {
         if (Rbac is { } rbac && context.Request.Headers.Authorization.ToString() == $"Bearer {rbac.Token}")
         {
             var verb = Verb(context.Request, target.Name is null);
@@ -224,7 +242,7 @@ public sealed partial class KubeApiServer : IAsyncDisposable
                 forbidden.Enqueue($"{verb} {resource} {where}");
                 await StatusAsync(context, 403, "Forbidden",
                     $"{resource} is forbidden: User \"system:serviceaccount:keel:keelportal\" cannot {verb} resource \"{resource}\" in API group \"{target.Resource.Group}\" {where}");
-                return;
+                return true;
             }
         }
         if (faults.TryGetValue((context.Request.Method, target.Resource.Plural), out var queue) && queue.TryDequeue(out var fault))
@@ -234,15 +252,15 @@ public sealed partial class KubeApiServer : IAsyncDisposable
             {
                 await StatusAsync(context, 403, "Forbidden",
                     $"{target.Resource.Plural} is forbidden: User \"system:serviceaccount:keel:keelportal\" cannot {context.Request.Method.ToLowerInvariant()} resource \"{target.Resource.Plural}\"");
-                return;
+                return true;
             }
             if (fault.Status != 0)
             {
                 await StatusAsync(context, fault.Status, "InternalError", $"an error on the server (injected {fault.Status})");
-                return;
+                return true;
             }
         }
-        await HandleResourceAsync(context, target, body);
+        return false;
     }
 
     private async Task HandleResourceAsync(HttpContext context, ResourcePath target, string body)

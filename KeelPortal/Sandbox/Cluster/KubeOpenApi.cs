@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
 /// <summary>
 /// The OpenAPI v3 documents Helm and kubectl download before they send manifests: an index of group-versions, and per

@@ -1,4 +1,4 @@
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
 /// <summary>A resource type the test API server serves, as discovery describes it.</summary>
 public sealed record KubeResource(string Group, string Version, string Plural, string Kind, bool Namespaced, string[] ShortNames)

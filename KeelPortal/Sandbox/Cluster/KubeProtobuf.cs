@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace KeelPortal.Tests.TestSupport.Kube;
+namespace KeelPortal.Sandbox.Cluster;
 
 /// <summary>
 /// Decodes the protobuf bodies Helm's release storage sends (<c>application/vnd.kubernetes.protobuf</c>) into the JSON
