@@ -14,10 +14,23 @@ using KeelPortal.Telemetry;
 using KeelPortal.Triggers;
 using KeelPortal.Updates;
 using KeelPortal.Workloads;
+#if SANDBOX
+using KeelPortal.Sandbox;
+#endif
 
-// "backup <folder> [settings…]" is a command; what follows the folder are settings as usual.
-var builder = WebApplication.CreateBuilder(args is ["backup", _, .. var settings] ? settings : args);
+// "backup <folder> [settings…]" is a command; what follows the folder are settings as usual. "--sandbox" is a flag.
+var sandbox = args.Contains("--sandbox");
+var builder = WebApplication.CreateBuilder(args is ["backup", _, .. var settings] ? settings : [.. args.Where(a => a != "--sandbox")]);
 
+#if SANDBOX
+builder.AddSandbox(sandbox);
+#else
+if (sandbox || builder.Configuration.GetValue<bool>("Sandbox:Enabled"))
+{
+    await Console.Error.WriteLineAsync("This build has no sandbox (it was built with -p:Sandbox=false, as the container image is): run it from the source with dotnet run -- --sandbox.");
+    return 2;
+}
+#endif
 builder.AddPortalShell();
 builder.AddData();
 builder.AddAudit();
@@ -57,6 +70,9 @@ return app.RunPortal(static app =>
     app.MapDelivery();
     app.MapChat();
     app.MapAudit();
+#if SANDBOX
+    app.MapSandbox();
+#endif
     app.MapPortalShell();
 });
 

@@ -1,0 +1,109 @@
+using System.Security.Cryptography;
+using KeelPortal.Access;
+using KeelPortal.Delivery;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace KeelPortal.Sandbox;
+
+/// <summary>A version pushed to a sample repository.</summary>
+public sealed record SandboxPush(string Repository, string Tag, bool Broken);
+
+/// <summary>Pushes new versions to the sample repositories (announced to the portal as the registry's push notifications).</summary>
+public sealed class SandboxPusher(SandboxWorld world)
+{
+    /// <summary>The repositories a push without a name picks from: those whose workloads show an update happening.</summary>
+    private static readonly string[] Lively = ["team/storefront", "team/checkout", "team/edge", "team/worker", "team/web"];
+
+    public async Task<SandboxPush?> PushAsync(string? repository, bool broken, CancellationToken ct)
+    {
+        var name = string.IsNullOrWhiteSpace(repository) ? Lively[RandomNumberGenerator.GetInt32(Lively.Length)] : repository.Trim();
+        if (SandboxWorld.Repositories.FirstOrDefault(r => r.Name == name) is not { } sample)
+        {
+            return null;
+        }
+        var tag = world.NextVersion(sample, broken);
+        await world.Registry.PushAsync(sample.Name, tag, multiArch: sample.Name == "team/storefront", ct: ct);
+        return new SandboxPush(sample.Name, tag, broken);
+    }
+}
+
+/// <summary>
+/// Once the portal listens: the registry announces pushes to it, the sample accounts and change window are made and the
+/// passwords printed once, each sample repository gets its next version (so things happen at once), and a new version
+/// appears every <see cref="SandboxOptions.PushEvery"/>. On stop, the sandbox's servers stop.
+/// </summary>
+public sealed partial class SandboxLife(
+    SandboxWorld world, SandboxAccounts accounts, SandboxPusher pusher, IServiceScopeFactory scopes, IServer server, IHostApplicationLifetime lifetime,
+    IOptions<SandboxOptions> options, TimeProvider time, ILogger<SandboxLife> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+        var portal = server.Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)
+            .Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("+", "127.0.0.1", StringComparison.Ordinal).Replace("*", "127.0.0.1", StringComparison.Ordinal);
+        world.Registry.Notify = (new Uri(new Uri(portal.TrimEnd('/') + "/"), "v1/webhooks/registry"), world.WebhookSecret);
+        await PrepareAsync(stoppingToken);
+        Console.WriteLine(Welcome(portal));
+        foreach (var sample in SandboxWorld.Repositories.Where(r => r.Seeded.Count > 1))
+        {
+            await world.Registry.PushAsync(sample.Name, sample.Seeded[1], multiArch: sample.Name == "team/storefront", ct: stoppingToken);
+        }
+        using var timer = new PeriodicTimer(options.Value.PushEvery, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            if (await pusher.PushAsync(null, false, stoppingToken) is { } pushed)
+            {
+                LogPushed(pushed.Repository, pushed.Tag);
+            }
+        }
+    }
+
+    private async Task PrepareAsync(CancellationToken ct)
+    {
+        using var scope = scopes.CreateScope();
+        var people = scope.ServiceProvider.GetRequiredService<AccountService>();
+        foreach (var (name, password, role) in new[] { ("alice", accounts.Alice, Roles.Approver), ("bob", accounts.Bob, Roles.Approver), ("viewer", accounts.Viewer, Roles.Viewer) })
+        {
+            var made = await people.CreateAsync(name, password, role, "sandbox");
+            if (!made.Succeeded)
+            {
+                LogNotMade(name, made.Error ?? "");
+            }
+        }
+        await scope.ServiceProvider.GetRequiredService<DeliverySchedule>()
+            .SaveWindowAsync(new WindowInput(SandboxSamples.WindowName, "Mon-Sun", "00:00-24:00", "UTC", "named"), "sandbox", ct);
+    }
+
+    private string Welcome(string portal) => $"""
+
+        ── KeelPortal sandbox ─────────────────────────────────────────────────────────────
+        Everything runs in this process, on loopback: a Kubernetes API server ({world.Cluster.Url}), an OCI registry
+        ({world.Registry.Host}) and two sample chat channels. Its data lives in {options.Value.DataPath} and is reset at every start.
+        Sign in at {portal} — these passwords are shown once:
+          admin   {accounts.Admin}   (Admin)
+          alice   {accounts.Alice}   (Approver)
+          bob     {accounts.Bob}   (Approver)
+          viewer  {accounts.Viewer}   (Viewer)
+        Try: open Approvals, approve shop/storefront as alice and as bob, watch it roll out, then the Sandbox page's messages.
+        kubectl --server {world.Cluster.Url} --insecure-skip-tls-verify get deployments -A
+        ───────────────────────────────────────────────────────────────────────────────────
+        """;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await world.DisposeAsync();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox: pushed {Repository}:{Tag}")]
+    private partial void LogPushed(string repository, string tag);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox: the account {Name} was not made: {Why}")]
+    private partial void LogNotMade(string name, string why);
+}
