@@ -34,9 +34,9 @@ public sealed partial class PortalProcess : IAsyncDisposable
     /// <summary>The value a replica writes as the claimer of outbox rows (<c>machine:pid</c>).</summary>
     public string ClaimName => $"{Environment.MachineName}:{process.Id}";
 
-    public static async Task<PortalProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null)
+    public static async Task<PortalProcess> StartAsync(string name, IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KeelPortal.dll"), "--contentRoot", RepoPaths.Root])
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "KeelPortal.dll"), "--contentRoot", RepoPaths.Root, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -87,6 +87,15 @@ public sealed partial class PortalProcess : IAsyncDisposable
         }
         portal.Url = await ready.Task;
         return portal;
+    }
+
+    /// <summary>Waits until the process has written a line <paramref name="pattern"/> matches, and returns the match.</summary>
+    public async Task<Match> LineAsync(Regex pattern, TimeSpan timeout)
+    {
+        Match? found = null;
+        await Eventually.TrueAsync(() => output.Select(l => pattern.Match(l)).FirstOrDefault(m => m.Success) is { } m && (found = m) is not null,
+            timeout, $"a line matching {pattern} from {Name}:\n{Output}");
+        return found!;
     }
 
     /// <summary>SIGSTOP (<paramref name="stop"/>) or SIGCONT: the process freezes where it is — as in a long GC pause or on a starved node — and later carries on.</summary>

@@ -23,7 +23,11 @@ public sealed class SandboxPusher(SandboxWorld world)
         {
             return null;
         }
-        var tag = world.NextVersion(sample, broken);
+        var tag = world.NextVersion(sample);
+        if (broken)
+        {
+            world.Break(sample.Name, tag);
+        }
         await world.Registry.PushAsync(sample.Name, tag, multiArch: sample.Name == "team/storefront", ct: ct);
         return new SandboxPush(sample.Name, tag, broken);
     }
@@ -36,10 +40,11 @@ public sealed class SandboxPusher(SandboxWorld world)
 /// </summary>
 public sealed partial class SandboxLife(
     SandboxWorld world, SandboxAccounts accounts, SandboxPusher pusher, IServiceScopeFactory scopes, IServer server, IHostApplicationLifetime lifetime,
-    IOptions<SandboxOptions> options, TimeProvider time, ILogger<SandboxLife> logger) : BackgroundService
+    IOptions<SandboxOptions> options, Data.EventHub events, TimeProvider time, ILogger<SandboxLife> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        world.Received = events.Publish;
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
         {

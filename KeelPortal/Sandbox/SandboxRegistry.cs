@@ -22,6 +22,7 @@ public sealed partial class SandboxRegistry : IAsyncDisposable
 
     private readonly WebApplication app;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, string>> tags = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> pushOrder = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (byte[] Body, string MediaType)> manifests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> blobs = new(StringComparer.Ordinal);
     private readonly HttpClient notifier = new() { Timeout = TimeSpan.FromSeconds(10) };
@@ -59,7 +60,7 @@ public sealed partial class SandboxRegistry : IAsyncDisposable
     }
 
     /// <summary>The tags of <paramref name="repository"/>, in push order.</summary>
-    public IReadOnlyList<string> Tags(string repository) => tags.TryGetValue(repository, out var known) ? [.. known.Keys] : [];
+    public IReadOnlyList<string> Tags(string repository) => pushOrder.TryGetValue(repository, out var order) ? [.. order.Distinct()] : [];
 
     /// <summary>
     /// Pushes <paramref name="repository"/>:<paramref name="tag"/>: one linux/amd64 image, or with <paramref name="multiArch"/>
@@ -72,6 +73,7 @@ public sealed partial class SandboxRegistry : IAsyncDisposable
             ? Index([Image(repository, tag, "amd64", created), Image(repository, tag, "arm64", created)])
             : Image(repository, tag, "amd64", created);
         tags.GetOrAdd(repository, _ => new(StringComparer.Ordinal))[tag] = top;
+        pushOrder.GetOrAdd(repository, _ => new()).Enqueue(tag);
         if (announce && Notify is { } notify)
         {
             await AnnounceAsync(notify.Url, notify.Secret, repository, tag, top, size, mediaType, ct);

@@ -48,5 +48,12 @@ public static class SandboxSamples
             }
             cluster.Create(KubeObjects.Pod(s.Namespace, s.Name + "-0", s.Name, "node-a", ("app", image, $"{registryHost}/{s.Repository}@sha256:{new string('0', 64)}")));
         }
+        // A Helm release as Helm stores it, so helm list -A against the sandbox shows one (the sandbox does not run helm itself).
+        cluster.Create(KubeObjects.HelmReleaseSecret(new System.Text.Json.Nodes.JsonObject
+        {
+            ["chart"] = new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "docs", ["version"] = "0.3.0", ["appVersion"] = "1.0.0" } },
+            ["info"] = new System.Text.Json.Nodes.JsonObject { ["first_deployed"] = "2026-12-01T10:00:00Z", ["last_deployed"] = "2026-12-01T10:00:00Z", ["description"] = "Install complete" },
+            ["config"] = new System.Text.Json.Nodes.JsonObject(),
+        }, "shop", "docs", 1, "deployed"));
     }
 }

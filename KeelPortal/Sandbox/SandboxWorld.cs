@@ -11,16 +11,15 @@ public sealed record SandboxRepository(string Name, IReadOnlyList<string> Seeded
 public sealed record SandboxMessage(string Channel, DateTime ReceivedAtUtc, JsonObject Body);
 
 /// <summary>
-/// What the sandbox runs beside the portal, on loopback only: the Kubernetes API server (every rollout finishes, but a
-/// version whose tag ends in <c>-broken</c> fails its rollout, as a crashing image would), the OCI registry with the
-/// sample repositories, and the sample channels' inbox. The portal connects to them as to real ones.
+/// What the sandbox runs beside the portal, on loopback only: the Kubernetes API server (every rollout finishes, but one
+/// of a version pushed as broken fails, as a crashing image would), the OCI registry with the sample repositories, and
+/// the sample channels' inbox. The portal connects to them as to real ones.
 /// </summary>
 public sealed partial class SandboxWorld : IAsyncDisposable
 {
-    public const string BrokenSuffix = "-broken";
-
     private readonly WebApplication inbox;
     private readonly ConcurrentQueue<SandboxMessage> messages = new();
+    private readonly ConcurrentDictionary<string, bool> broken = new(StringComparer.Ordinal);
 
     private SandboxWorld(KubeApiServer cluster, SandboxRegistry registry, WebApplication inbox, string webhookSecret)
     {
@@ -40,6 +39,9 @@ public sealed partial class SandboxWorld : IAsyncDisposable
 
     public IReadOnlyList<SandboxMessage> Messages => messages.ToArray();
 
+    /// <summary>Called with each message a sample channel receives (the sandbox page hears of it).</summary>
+    public Action<SandboxMessage>? Received { get; set; }
+
     /// <summary>The sample repositories (under the registry's host), their first versions and the next version pushed.</summary>
     public static IReadOnlyList<SandboxRepository> Repositories { get; } =
     [
@@ -57,19 +59,21 @@ public sealed partial class SandboxWorld : IAsyncDisposable
     {
         var cluster = await KubeApiServer.StartAsync(time);
         cluster.AutoRollout = true;
-        cluster.RolloutFails = o => o["spec"]?["template"]?["spec"]?["containers"]?.AsArray()
-            .Any(c => c?["image"]?.GetValue<string>().EndsWith(BrokenSuffix, StringComparison.Ordinal) == true) == true;
         var registry = await SandboxRegistry.StartAsync(time, logger);
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var world = new SandboxWorld(cluster, registry, app, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        cluster.RolloutFails = o => o["spec"]?["template"]?["spec"]?["containers"]?.AsArray()
+            .Any(c => c?["image"]?.GetValue<string>() is { } image && world.broken.ContainsKey(image)) == true;
         app.MapPost("/inbox/{channel}", async (string channel, HttpRequest request) =>
         {
             if (await System.Text.Json.JsonSerializer.DeserializeAsync<JsonObject>(request.Body) is { } body && world.messages.Count < 500)
             {
-                world.messages.Enqueue(new SandboxMessage(channel, time.GetUtcNow().UtcDateTime, body));
+                var message = new SandboxMessage(channel, time.GetUtcNow().UtcDateTime, body);
+                world.messages.Enqueue(message);
+                world.Received?.Invoke(message);
             }
             return Results.Ok();
         });
@@ -78,14 +82,16 @@ public sealed partial class SandboxWorld : IAsyncDisposable
         return world;
     }
 
-    /// <summary>The next version of <paramref name="repository"/> after its newest tag; <paramref name="broken"/> one whose rollout fails.</summary>
-    public string NextVersion(SandboxRepository repository, bool broken = false)
+    /// <summary>The next version of <paramref name="repository"/> after its newest tag.</summary>
+    public string NextVersion(SandboxRepository repository)
     {
         ArgumentNullException.ThrowIfNull(repository);
-        var newest = Registry.Tags(repository.Name).Where(t => !t.EndsWith(BrokenSuffix, StringComparison.Ordinal)).LastOrDefault() ?? repository.Seeded[^1];
-        var next = repository.Next(newest);
-        return broken ? next + BrokenSuffix : next;
+        var tags = Registry.Tags(repository.Name);
+        return repository.Next(tags.Count > 0 ? tags[^1] : repository.Seeded[^1]);
     }
+
+    /// <summary>From now on, a rollout to <paramref name="repository"/>:<paramref name="tag"/> fails.</summary>
+    public void Break(string repository, string tag) => broken[$"{Registry.Host}/{repository}:{tag}"] = true;
 
     private static string Minor(string v) => Bump(v, 1);
 
