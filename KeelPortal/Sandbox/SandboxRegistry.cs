@@ -62,6 +62,10 @@ public sealed partial class SandboxRegistry : IAsyncDisposable
     /// <summary>The tags of <paramref name="repository"/>, in push order.</summary>
     public IReadOnlyList<string> Tags(string repository) => pushOrder.TryGetValue(repository, out var order) ? [.. order.Distinct()] : [];
 
+    /// <summary>The digest <paramref name="repository"/>:<paramref name="tag"/> points to now, or null.</summary>
+    public string? DigestOf(string repository, string tag) =>
+        tags.TryGetValue(repository, out var known) && known.TryGetValue(tag, out var digest) ? digest : null;
+
     /// <summary>
     /// Pushes <paramref name="repository"/>:<paramref name="tag"/>: one linux/amd64 image, or with <paramref name="multiArch"/>
     /// an index of amd64 and arm64 images; announces it when <paramref name="announce"/>. The top digest is returned.

@@ -28,10 +28,48 @@ public static class SandboxSamples
             new() { ["keel.sh/policy"] = "patch", ["keel.sh/rollback"] = "auto", ["keel.sh/rollbackAfter"] = "2m", ["keel.sh/windows"] = WindowName }),
     ];
 
-    /// <summary>Creates the namespaces, nodes and sample workloads (each finished rolling out, with a running pod).</summary>
-    public static void Seed(KubeApiServer cluster, string registryHost)
+    /// <summary>
+    /// Plays the workload controller and kubelet for the pods: a finished rollout replaces the workload's pod with one
+    /// running the new images, ready; a failed one leaves the old pod and adds a new one crash-looping.
+    /// </summary>
+    public static void FollowPods(KubeApiServer cluster, string kind, string ns, string name, System.Text.Json.Nodes.JsonObject workload, bool succeeded, Func<string, string> imageId)
     {
         ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(imageId);
+        var pods = KubeResources.ByKind("Pod");
+        var generation = workload["metadata"]?["generation"]?.GetValue<long>() ?? 1;
+        var images = (workload["spec"]?["template"]?["spec"]?["containers"]?.AsArray() ?? [])
+            .Select(c => (c!["name"]!.GetValue<string>(), c["image"]!.GetValue<string>(), imageId(c["image"]!.GetValue<string>())))
+            .ToArray();
+        if (kind == "CronJob" || images.Length == 0)
+        {
+            return;
+        }
+        var pod = KubeObjects.Pod(ns, $"{name}-{generation}", name, "node-a", images);
+        if (!succeeded)
+        {
+            foreach (var status in pod["status"]!["containerStatuses"]!.AsArray())
+            {
+                status!["ready"] = false;
+                status["restartCount"] = 5;
+                status["state"] = new System.Text.Json.Nodes.JsonObject { ["waiting"] = new System.Text.Json.Nodes.JsonObject { ["reason"] = "CrashLoopBackOff", ["message"] = "back-off 2m40s restarting failed container" } };
+            }
+            cluster.Create(pod);
+            return;
+        }
+        foreach (var old in cluster.Store.List(pods, ns, p => p["metadata"]?["labels"]?["app"]?.GetValue<string>() == name, 0, 100).Items)
+        {
+            cluster.Store.Delete(pods, ns, old["metadata"]!["name"]!.GetValue<string>());
+        }
+        cluster.Create(pod);
+    }
+
+    /// <summary>Creates the namespaces, nodes and sample workloads (each finished rolling out, with a running pod).</summary>
+    public static void Seed(KubeApiServer cluster, string registryHost, Func<string, string> imageId)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(imageId);
         cluster.Create(KubeObjects.Node("node-a"));
         cluster.Create(KubeObjects.Node("node-b", arch: "arm64"));
         foreach (var ns in new[] { "shop", "payments", "batch" })
@@ -46,7 +84,7 @@ public static class SandboxSamples
             {
                 cluster.CompleteRollout(s.Kind, s.Namespace, s.Name);
             }
-            cluster.Create(KubeObjects.Pod(s.Namespace, s.Name + "-0", s.Name, "node-a", ("app", image, $"{registryHost}/{s.Repository}@sha256:{new string('0', 64)}")));
+            cluster.Create(KubeObjects.Pod(s.Namespace, s.Name + "-0", s.Name, "node-a", ("app", image, imageId(image))));
         }
         // A Helm release as Helm stores it, so helm list -A against the sandbox shows one (the sandbox does not run helm itself).
         cluster.Create(KubeObjects.HelmReleaseSecret(new System.Text.Json.Nodes.JsonObject

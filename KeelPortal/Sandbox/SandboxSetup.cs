@@ -55,11 +55,11 @@ public static class SandboxSetup
         }
         Directory.CreateDirectory(folder);
         var world = SandboxWorld.StartAsync(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).GetAwaiter().GetResult();
-        SandboxSamples.Seed(world.Cluster, world.Registry.Host);
         foreach (var repository in SandboxWorld.Repositories)
         {
             world.Registry.PushAsync(repository.Name, repository.Seeded[0], multiArch: repository.Name == "team/storefront", announce: false).GetAwaiter().GetResult();
         }
+        SandboxSamples.Seed(world.Cluster, world.Registry.Host, world.ImageId);
         var admin = Password();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {

@@ -65,6 +65,7 @@ public sealed partial class SandboxWorld : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var world = new SandboxWorld(cluster, registry, app, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        cluster.Rolled = (kind, ns, name, workload, succeeded) => SandboxSamples.FollowPods(cluster, kind, ns, name, workload, succeeded, world.ImageId);
         cluster.RolloutFails = o => o["spec"]?["template"]?["spec"]?["containers"]?.AsArray()
             .Any(c => c?["image"]?.GetValue<string>() is { } image && world.broken.ContainsKey(image)) == true;
         app.MapPost("/inbox/{channel}", async (string channel, HttpRequest request) =>
@@ -88,6 +89,17 @@ public sealed partial class SandboxWorld : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(repository);
         var tags = Registry.Tags(repository.Name);
         return repository.Next(tags.Count > 0 ? tags[^1] : repository.Seeded[^1]);
+    }
+
+    /// <summary>What a kubelet reports as a container's image id: <c>host/repository@digest</c> of the image as the registry has it now.</summary>
+    public string ImageId(string image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var colon = image.LastIndexOf(':');
+        var slash = image.IndexOf('/', StringComparison.Ordinal);
+        var (name, tag) = colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
+        var digest = slash > 0 ? Registry.DigestOf(name[(slash + 1)..], tag) : null;
+        return $"{name}@{digest ?? "sha256:" + new string('0', 64)}";
     }
 
     /// <summary>From now on, a rollout to <paramref name="repository"/>:<paramref name="tag"/> fails.</summary>

@@ -174,10 +174,10 @@ public sealed partial class KubeApiServer
         {
             if (resource.Kind == "Deployment" && RolloutFails is { } fails && Store.Get(resource, ns, name) is { } current && fails(current))
             {
-                FailRollout(ns, name);
+                Rolled?.Invoke(resource.Kind, ns, name, FailRollout(ns, name), false);
                 return;
             }
-            CompleteRollout(resource.Kind, ns, name);
+            Rolled?.Invoke(resource.Kind, ns, name, CompleteRollout(resource.Kind, ns, name), true);
         }
     }
 

@@ -52,6 +52,9 @@ public sealed partial class KubeApiServer : IAsyncDisposable
     /// <summary>With <see cref="AutoRollout"/>: a Deployment this says yes to (as it stands after the change) fails its rollout instead.</summary>
     public Func<JsonObject, bool>? RolloutFails { get; set; }
 
+    /// <summary>With <see cref="AutoRollout"/>: told of each finished rollout (kind, namespace, name, the object, whether it succeeded).</summary>
+    public Action<string, string, string, JsonObject, bool>? Rolled { get; set; }
+
     public static async Task<KubeApiServer> StartAsync(TimeProvider? time = null, int? port = null)
     {
         var server = new KubeApiServer(port, time ?? TimeProvider.System);
