@@ -103,6 +103,16 @@ public sealed partial class SandboxTests(BrowserFixture browser, ITestOutputHelp
         var releases = await HelmTool.RunAsync(kubeconfig, "list", "-A");
         Assert.Contains("docs", releases, StringComparison.Ordinal);
         Assert.Contains("deployed", releases, StringComparison.Ordinal);
+
+        // The Helm release (helm is at hand here) asks for one vote on 1.1.0; the admin's vote upgrades it through helm.
+        await Eventually.TrueAsync(async () => JsonNode.Parse(await http.GetStringAsync("v1/approvals"))!.AsArray()
+            .Any(a => a!["identifier"]!.GetValue<string>() == "shop/docs:1.1.0"), TimeSpan.FromSeconds(60), "the Helm release's approval");
+        using (var vote = await http.PostAsJsonAsync("v1/approvals", new { identifier = "shop/docs:1.1.0", action = "approve" }))
+        {
+            vote.EnsureSuccessStatusCode();
+        }
+        await Eventually.TrueAsync(async () => (await HelmTool.RunAsync(kubeconfig, "get", "values", "docs", "-n", "shop", "-o", "json")).Contains("\"tag\":\"1.1.0\"", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), "shop/docs upgraded to 1.1.0 through helm");
         Directory.Delete(data, recursive: true);
     }
 

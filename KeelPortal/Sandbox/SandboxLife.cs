@@ -40,7 +40,7 @@ public sealed class SandboxPusher(SandboxWorld world)
 /// </summary>
 public sealed partial class SandboxLife(
     SandboxWorld world, SandboxAccounts accounts, SandboxPusher pusher, IServiceScopeFactory scopes, IServer server, IHostApplicationLifetime lifetime,
-    IOptions<SandboxOptions> options, Data.EventHub events, TimeProvider time, ILogger<SandboxLife> logger) : BackgroundService
+    IOptions<SandboxOptions> options, Data.EventHub events, Workloads.WorkloadWatcher watcher, TimeProvider time, ILogger<SandboxLife> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -55,6 +55,8 @@ public sealed partial class SandboxLife(
         world.Registry.Notify = (new Uri(new Uri(portal.TrimEnd('/') + "/"), "v1/webhooks/registry"), world.WebhookSecret);
         await PrepareAsync(stoppingToken);
         Console.WriteLine(Welcome(portal));
+        // New versions arrive once the portal knows the workloads, so each is taken the way its workload says.
+        await watcher.FirstSnapshot.WaitAsync(TimeSpan.FromSeconds(60), time, stoppingToken);
         foreach (var sample in SandboxWorld.Repositories.Where(r => r.Seeded.Count > 1))
         {
             await world.Registry.PushAsync(sample.Name, sample.Seeded[1], multiArch: sample.Name == "team/storefront", ct: stoppingToken);
@@ -96,6 +98,7 @@ public sealed partial class SandboxLife(
           bob     {accounts.Bob}   (Approver)
           viewer  {accounts.Viewer}   (Viewer)
         Try: open Approvals, approve shop/storefront as alice and as bob, watch it roll out, then the Sandbox page's messages.
+        {(accounts.HelmProblem is null ? "The Helm release shop/docs is managed through helm." : $"The Helm release sample is only listed: {accounts.HelmProblem}.")}
         kubectl --server {world.Cluster.Url} --insecure-skip-tls-verify get deployments -A
         ───────────────────────────────────────────────────────────────────────────────────
         """;

@@ -28,6 +28,18 @@ public static class SandboxSamples
             new() { ["keel.sh/policy"] = "patch", ["keel.sh/rollback"] = "auto", ["keel.sh/rollbackAfter"] = "2m", ["keel.sh/windows"] = WindowName }),
     ];
 
+    /// <summary>Without helm at hand: only the release record Helm would have written, so <c>helm list -A</c> shows <c>shop/docs</c>.</summary>
+    public static void SeedHelmRecord(KubeApiServer cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        cluster.Create(KubeObjects.HelmReleaseSecret(new System.Text.Json.Nodes.JsonObject
+        {
+            ["chart"] = new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "docs", ["version"] = "0.3.0", ["appVersion"] = "1.0.0" } },
+            ["info"] = new System.Text.Json.Nodes.JsonObject { ["first_deployed"] = "2026-12-01T10:00:00Z", ["last_deployed"] = "2026-12-01T10:00:00Z", ["description"] = "Install complete" },
+            ["config"] = new System.Text.Json.Nodes.JsonObject(),
+        }, "shop", "docs", 1, "deployed"));
+    }
+
     /// <summary>
     /// Plays the workload controller and kubelet for the pods: a finished rollout replaces the workload's pod with one
     /// running the new images, ready; a failed one leaves the old pod and adds a new one crash-looping.
@@ -86,12 +98,6 @@ public static class SandboxSamples
             }
             cluster.Create(KubeObjects.Pod(s.Namespace, s.Name + "-0", s.Name, "node-a", ("app", image, imageId(image))));
         }
-        // A Helm release as Helm stores it, so helm list -A against the sandbox shows one (the sandbox does not run helm itself).
-        cluster.Create(KubeObjects.HelmReleaseSecret(new System.Text.Json.Nodes.JsonObject
-        {
-            ["chart"] = new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "docs", ["version"] = "0.3.0", ["appVersion"] = "1.0.0" } },
-            ["info"] = new System.Text.Json.Nodes.JsonObject { ["first_deployed"] = "2026-12-01T10:00:00Z", ["last_deployed"] = "2026-12-01T10:00:00Z", ["description"] = "Install complete" },
-            ["config"] = new System.Text.Json.Nodes.JsonObject(),
-        }, "shop", "docs", 1, "deployed"));
+
     }
 }

@@ -60,6 +60,21 @@ public static class SandboxSetup
             world.Registry.PushAsync(repository.Name, repository.Seeded[0], multiArch: repository.Name == "team/storefront", announce: false).GetAwaiter().GetResult();
         }
         SandboxSamples.Seed(world.Cluster, world.Registry.Host, world.ImageId);
+        var helm = SandboxHelm.FindBinary(builder.Configuration["Helm:BinaryPath"], builder.Environment.ContentRootPath);
+        var helmProblem = helm is null ? "no helm binary was found (Helm:BinaryPath, the PATH, .tools/helm)" : SandboxHelm.Install(helm, world.Cluster, folder, world.Registry.Host);
+        if (helmProblem is null)
+        {
+            SandboxSamples.FollowPods(world.Cluster, "Deployment", "shop", "docs", world.Cluster.CompleteRollout("Deployment", "shop", "docs"), true, world.ImageId);
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Helm:Enabled"] = "true", ["Helm:BinaryPath"] = helm, ["Helm:LocalChartFolder"] = Path.Combine(folder, "charts"),
+            });
+        }
+        else
+        {
+            SandboxSamples.SeedHelmRecord(world.Cluster);
+            builder.Configuration.AddInMemoryCollection([new("Helm:Enabled", "false")]);
+        }
         var admin = Password();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -69,7 +84,6 @@ public static class SandboxSetup
             ["Jobs:StoragePath"] = Path.Combine(folder, "hangfire.db"),
             ["Data:KeysPath"] = Path.Combine(folder, "keys"),
             ["Triggers:WebhookSecret"] = world.WebhookSecret,
-            ["Helm:Enabled"] = "false",
             ["Access:Admin:UserName"] = "admin",
             ["Access:Admin:Password"] = admin,
             ["Notifications:Channels:0:Name"] = "sandbox-slack",
@@ -80,7 +94,7 @@ public static class SandboxSetup
             ["Notifications:Channels:1:Url"] = world.InboxUrl + "/inbox/sandbox-mattermost",
         });
         builder.Services.AddSingleton(world);
-        builder.Services.AddSingleton(new SandboxAccounts(admin, Password(), Password(), Password()));
+        builder.Services.AddSingleton(new SandboxAccounts(admin, Password(), Password(), Password(), helmProblem));
         builder.Services.AddSingleton<SandboxPusher>();
         builder.Services.AddHostedService<SandboxLife>();
         return builder;
@@ -115,7 +129,7 @@ public static class SandboxSetup
 public sealed record SandboxPushRequest(string? Repository, bool? Broken);
 
 /// <summary>The sample accounts' passwords, printed once at start.</summary>
-public sealed record SandboxAccounts(string Admin, string Alice, string Bob, string Viewer);
+public sealed record SandboxAccounts(string Admin, string Alice, string Bob, string Viewer, string? HelmProblem);
 
 /// <summary>Stops start-up when the sandbox is asked for beside a real cluster.</summary>
 internal sealed class SandboxRefusal(string why) : IValidateOptions<SandboxOptions>

@@ -53,6 +53,7 @@ public sealed partial class SandboxWorld : IAsyncDisposable
         new("team/worker", ["build-41", "build-42"], v => $"build-{int.Parse(v.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture) + 1}"),
         new("team/edge", ["1.4.0", "1.5.0"], Minor),
         new("team/web", ["1.0.0"], Patch),
+        new(SandboxHelm.Repository, ["1.0.0", "1.1.0"], Minor),
     ];
 
     public static async Task<SandboxWorld> StartAsync(TimeProvider time, ILogger logger)
