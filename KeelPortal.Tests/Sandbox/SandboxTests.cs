@@ -65,6 +65,12 @@ public sealed partial class SandboxTests(BrowserFixture browser, ITestOutputHelp
         await Assertions.Expect(bob.Locator("[data-testid=sandbox-message]", new() { HasText = "storefront" }).First).ToBeVisibleAsync();
         await Assertions.Expect(bob.Locator("[data-testid=sandbox-message]", new() { HasText = "sandbox-mattermost" }).First).ToBeVisibleAsync();
         output.WriteLine($"from start to the message on the sandbox page: {clock.Elapsed.TotalSeconds:0.0} s");
+
+        // On demand: the page's button pushes storefront's next minor, which comes back as a new approval.
+        await bob.Locator("[data-testid=sandbox-push]").ClickAsync();
+        await Assertions.Expect(bob.Locator(".mud-snackbar", new() { HasText = "Pushed team/storefront:1.2.0" })).ToBeVisibleAsync();
+        await bob.GotoAsync("/approvals");
+        await Assertions.Expect(bob.Locator("[data-testid=pending-approval][data-identifier='deployment/shop/storefront:1.2.0']")).ToBeVisibleAsync(new() { Timeout = 30_000 });
         var violations = (await bob.RunAxe()).Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{v.Id}: {v.Help}").ToList();
         Assert.True(violations.Count == 0, string.Join("\n", violations));
         Assert.Empty(session.ConsoleErrors);
