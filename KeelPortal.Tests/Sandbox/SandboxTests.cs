@@ -129,6 +129,15 @@ public sealed partial class SandboxTests(BrowserFixture browser, ITestOutputHelp
             PortalProcess.StartAsync("sandbox-refused", new Dictionary<string, string> { ["Workloads:Server"] = "https://10.0.0.1:6443" }, TimeSpan.FromSeconds(60), "--sandbox"));
 
         Assert.Contains("the sandbox never starts beside a real cluster, and Workloads:Server is set (https://10.0.0.1:6443)", stopped.Message, StringComparison.Ordinal);
+
+        // Nor over a folder it did not make: its data folder is emptied at every start.
+        var someone = Directory.CreateTempSubdirectory("keelportal-not-sandbox-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(someone, "notes.txt"), "mine");
+        var kept = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            PortalProcess.StartAsync("sandbox-folder", new Dictionary<string, string> { ["Sandbox:DataPath"] = someone }, TimeSpan.FromSeconds(60), "--sandbox"));
+        Assert.Contains("holds files the sandbox did not write", kept.Message, StringComparison.Ordinal);
+        Assert.Equal("mine", await File.ReadAllTextAsync(Path.Combine(someone, "notes.txt")));
+        Directory.Delete(someone, recursive: true);
     }
 
     private static string WriteKubeconfig(string folder, string server)

@@ -83,8 +83,12 @@ public sealed partial class SandboxLife(
                 LogNotMade(name, made.Error ?? "");
             }
         }
-        await scope.ServiceProvider.GetRequiredService<DeliverySchedule>()
+        var window = await scope.ServiceProvider.GetRequiredService<DeliverySchedule>()
             .SaveWindowAsync(new WindowInput(SandboxSamples.WindowName, "Mon-Sun", "00:00-24:00", "UTC", "named"), "sandbox", ct);
+        if (window.Outcome is DeliveryOutcome.Invalid or DeliveryOutcome.NotFound)
+        {
+            LogNotMade(SandboxSamples.WindowName, window.Message);
+        }
     }
 
     private string Welcome(string portal) => $"""
@@ -112,6 +116,6 @@ public sealed partial class SandboxLife(
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox: pushed {Repository}:{Tag}")]
     private partial void LogPushed(string repository, string tag);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox: the account {Name} was not made: {Why}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox: {Name} was not made: {Why}")]
     private partial void LogNotMade(string name, string why);
 }

@@ -45,15 +45,24 @@ public static class SandboxSetup
         }
         if (RealCluster(builder.Configuration) is { } real)
         {
-            builder.Services.AddSingleton<IValidateOptions<SandboxOptions>>(new SandboxRefusal(real));
+            builder.Services.AddSingleton<IValidateOptions<SandboxOptions>>(new SandboxRefusal($"the sandbox never starts beside a real cluster, and {real}", "Remove one or the other"));
             return builder;
         }
         var folder = Path.GetFullPath(options.DataPath, builder.Environment.ContentRootPath);
+        var marker = Path.Combine(folder, ".keelportal-sandbox");
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any() && !File.Exists(marker))
+        {
+            // Emptied at every start: only a folder the sandbox made (or an empty one), never someone's data.
+            builder.Services.AddSingleton<IValidateOptions<SandboxOptions>>(new SandboxRefusal(
+                $"Sandbox:DataPath ({folder}) holds files the sandbox did not write", "Choose an empty folder"));
+            return builder;
+        }
         if (Directory.Exists(folder))
         {
             Directory.Delete(folder, recursive: true);
         }
         Directory.CreateDirectory(folder);
+        File.WriteAllText(marker, "The KeelPortal sandbox's data: emptied at every start of the sandbox.\n");
         var world = SandboxWorld.StartAsync(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).GetAwaiter().GetResult();
         foreach (var repository in SandboxWorld.Repositories)
         {
@@ -131,9 +140,9 @@ public sealed record SandboxPushRequest(string? Repository, bool? Broken);
 /// <summary>The sample accounts' passwords, printed once at start.</summary>
 public sealed record SandboxAccounts(string Admin, string Alice, string Bob, string Viewer, string? HelmProblem);
 
-/// <summary>Stops start-up when the sandbox is asked for beside a real cluster.</summary>
-internal sealed class SandboxRefusal(string why) : IValidateOptions<SandboxOptions>
+/// <summary>Stops start-up when the sandbox is asked for where it must not run (beside a real cluster, over someone's files).</summary>
+internal sealed class SandboxRefusal(string why, string advice) : IValidateOptions<SandboxOptions>
 {
     public ValidateOptionsResult Validate(string? name, SandboxOptions options) =>
-        ValidateOptionsResult.Fail($"Sandbox:Enabled (--sandbox): the sandbox never starts beside a real cluster, and {why}. Remove one or the other.");
+        ValidateOptionsResult.Fail($"Sandbox:Enabled (--sandbox): {why}. {advice}.");
 }
