@@ -26,6 +26,32 @@ public sealed partial class ContainerImageTests
     }
 
     [Fact]
+    public async Task The_image_leaves_the_sandbox_out_and_a_source_build_has_it()
+    {
+        var dockerfile = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "Dockerfile"));
+        Assert.Contains("-p:Sandbox=false", dockerfile[dockerfile.IndexOf("dotnet publish", StringComparison.Ordinal)..].Split("\n\n")[0], StringComparison.Ordinal);
+
+        // What MSBuild compiles with and without the property (an evaluation: nothing is built).
+        async Task<(string Constants, int SandboxItems)> EvaluateAsync(params string[] properties)
+        {
+            var (code, output, error) = await ToolProcess.RunAsync("dotnet",
+                ["msbuild", Path.Combine(RepoPaths.Root, "KeelPortal.csproj"), "-getItem:Compile", "-getItem:Content", "-getItem:None", "-getProperty:DefineConstants", .. properties]);
+            Assert.True(code == 0, error + output);
+            var evaluated = System.Text.Json.Nodes.JsonNode.Parse(output)!;
+            var items = evaluated["Items"]!.AsObject().SelectMany(kind => kind.Value!.AsArray())
+                .Count(i => i!["Identity"]!.GetValue<string>().Replace('\\', '/').StartsWith("KeelPortal/Sandbox/", StringComparison.Ordinal));
+            return (evaluated["Properties"]!["DefineConstants"]!.GetValue<string>(), items);
+        }
+        var image = await EvaluateAsync("-p:Sandbox=false");
+        var source = await EvaluateAsync();
+
+        Assert.Equal(0, image.SandboxItems);
+        Assert.DoesNotContain("SANDBOX", image.Constants, StringComparison.Ordinal);
+        Assert.True(source.SandboxItems > 5, $"{source.SandboxItems} sandbox files in a source build");
+        Assert.Contains("SANDBOX", source.Constants, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void With_the_images_environment_every_data_path_resolves_under_the_data_volume()
     {
         var configuration = new ConfigurationBuilder()

@@ -62,9 +62,10 @@ public sealed partial class SandboxLife(
             await world.Registry.PushAsync(sample.Name, sample.Seeded[1], multiArch: sample.Name == "team/storefront", ct: stoppingToken);
         }
         using var timer = new PeriodicTimer(options.Value.PushEvery, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        for (var tick = 1; await timer.WaitForNextTickAsync(stoppingToken); tick++)
         {
-            if (await pusher.PushAsync(null, false, stoppingToken) is { } pushed)
+            // Every fourth new version is one of shop/web's that fails its rollout, so its automatic rollback is seen too.
+            if (await (tick % 4 == 0 ? pusher.PushAsync("team/web", true, stoppingToken) : pusher.PushAsync(null, false, stoppingToken)) is { } pushed)
             {
                 LogPushed(pushed.Repository, pushed.Tag);
             }
