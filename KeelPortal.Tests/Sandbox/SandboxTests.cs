@@ -85,6 +85,11 @@ public sealed partial class SandboxTests(BrowserFixture browser, ITestOutputHelp
         using var http = new HttpClient { BaseAddress = portal.Url };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"admin:{passwords["admin"]}")));
 
+        using (var anonymous = new HttpClient { BaseAddress = portal.Url })
+        using (var unsigned = await anonymous.PostAsJsonAsync("sandbox/push", new { repository = "team/web" }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, unsigned.StatusCode);
+        }
         using var refused = await http.PostAsJsonAsync("sandbox/push", new { repository = "team/nothing" });
         Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
         using var pushed = await http.PostAsJsonAsync("sandbox/push", new { repository = "team/web", broken = true });

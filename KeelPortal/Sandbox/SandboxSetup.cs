@@ -120,7 +120,7 @@ public static class SandboxSetup
             await pusher.PushAsync(body?.Repository, body?.Broken ?? false, ct) is { } pushed
                 ? Results.Ok(pushed)
                 : Results.Problem(statusCode: 404, title: "No such sample repository", detail: $"use one of {string.Join(", ", SandboxWorld.Repositories.Select(r => r.Name))}"))
-            .RequireAuthorization(AccessSetup.ApiAdminPolicy).DisableAntiforgery().WithTags("Sandbox");
+            .RequireAuthorization(AccessSetup.ApiPolicy).DisableAntiforgery().WithTags("Sandbox");
         return app;
     }
 
