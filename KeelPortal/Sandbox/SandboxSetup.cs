@@ -49,13 +49,36 @@ public static class SandboxSetup
             return builder;
         }
         var folder = Path.GetFullPath(options.DataPath, builder.Environment.ContentRootPath);
-        var marker = Path.Combine(folder, ".keelportal-sandbox");
-        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any() && !File.Exists(marker))
+        if (!TryEmpty(folder))
         {
             // Emptied at every start: only a folder the sandbox made (or an empty one), never someone's data.
             builder.Services.AddSingleton<IValidateOptions<SandboxOptions>>(new SandboxRefusal(
                 $"Sandbox:DataPath ({folder}) holds files the sandbox did not write", "Choose an empty folder"));
             return builder;
+        }
+        var world = SandboxWorld.StartAsync(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).GetAwaiter().GetResult();
+        foreach (var repository in SandboxWorld.Repositories)
+        {
+            world.Registry.PushAsync(repository.Name, repository.Seeded[0], multiArch: repository.Name == "team/storefront", announce: false).GetAwaiter().GetResult();
+        }
+        SandboxSamples.Seed(world.Cluster, world.Registry.Host, world.ImageId);
+        var helmProblem = AddHelmRelease(builder, world, folder);
+        var accounts = new SandboxAccounts(Password(), Password(), Password(), Password(), helmProblem);
+        builder.Configuration.AddInMemoryCollection(Settings(world, folder, accounts.Admin));
+        builder.Services.AddSingleton(world);
+        builder.Services.AddSingleton(accounts);
+        builder.Services.AddSingleton<SandboxPusher>();
+        builder.Services.AddHostedService<SandboxLife>();
+        return builder;
+    }
+
+    /// <summary>Empties the data folder when the sandbox made it (its marker) or it is empty, and marks it; false when it holds someone else's files.</summary>
+    private static bool TryEmpty(string folder)
+    {
+        var marker = Path.Combine(folder, ".keelportal-sandbox");
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any() && !File.Exists(marker))
+        {
+            return false;
         }
         if (Directory.Exists(folder))
         {
@@ -63,51 +86,46 @@ public static class SandboxSetup
         }
         Directory.CreateDirectory(folder);
         File.WriteAllText(marker, "The KeelPortal sandbox's data: emptied at every start of the sandbox.\n");
-        var world = SandboxWorld.StartAsync(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).GetAwaiter().GetResult();
-        foreach (var repository in SandboxWorld.Repositories)
-        {
-            world.Registry.PushAsync(repository.Name, repository.Seeded[0], multiArch: repository.Name == "team/storefront", announce: false).GetAwaiter().GetResult();
-        }
-        SandboxSamples.Seed(world.Cluster, world.Registry.Host, world.ImageId);
+        return true;
+    }
+
+    /// <summary>Installs the sample Helm release through helm and lets the portal manage it; without helm, only its record (the reason is returned).</summary>
+    private static string? AddHelmRelease(WebApplicationBuilder builder, SandboxWorld world, string folder)
+    {
         var helm = SandboxHelm.FindBinary(builder.Configuration["Helm:BinaryPath"], builder.Environment.ContentRootPath);
-        var helmProblem = helm is null ? "no helm binary was found (Helm:BinaryPath, the PATH, .tools/helm)" : SandboxHelm.Install(helm, world.Cluster, folder, world.Registry.Host);
-        if (helmProblem is null)
+        var problem = helm is null ? "no helm binary was found (Helm:BinaryPath, the PATH, .tools/helm)" : SandboxHelm.Install(helm, world.Cluster, folder, world.Registry.Host);
+        if (problem is null)
         {
             SandboxSamples.FollowPods(world.Cluster, "Deployment", "shop", "docs", world.Cluster.CompleteRollout("Deployment", "shop", "docs"), true, world.ImageId);
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Helm:Enabled"] = "true", ["Helm:BinaryPath"] = helm, ["Helm:LocalChartFolder"] = Path.Combine(folder, "charts"),
             });
+            return null;
         }
-        else
-        {
-            SandboxSamples.SeedHelmRecord(world.Cluster);
-            builder.Configuration.AddInMemoryCollection([new("Helm:Enabled", "false")]);
-        }
-        var admin = Password();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Workloads:Server"] = world.Cluster.Url,
-            ["Data:Provider"] = "SQLite",
-            ["Data:ConnectionString"] = $"Data Source={Path.Combine(folder, "portal.db")}",
-            ["Jobs:StoragePath"] = Path.Combine(folder, "hangfire.db"),
-            ["Data:KeysPath"] = Path.Combine(folder, "keys"),
-            ["Triggers:WebhookSecret"] = world.WebhookSecret,
-            ["Access:Admin:UserName"] = "admin",
-            ["Access:Admin:Password"] = admin,
-            ["Notifications:Channels:0:Name"] = "sandbox-slack",
-            ["Notifications:Channels:0:Type"] = "Slack",
-            ["Notifications:Channels:0:Url"] = world.InboxUrl + "/inbox/sandbox-slack",
-            ["Notifications:Channels:1:Name"] = "sandbox-mattermost",
-            ["Notifications:Channels:1:Type"] = "Mattermost",
-            ["Notifications:Channels:1:Url"] = world.InboxUrl + "/inbox/sandbox-mattermost",
-        });
-        builder.Services.AddSingleton(world);
-        builder.Services.AddSingleton(new SandboxAccounts(admin, Password(), Password(), Password(), helmProblem));
-        builder.Services.AddSingleton<SandboxPusher>();
-        builder.Services.AddHostedService<SandboxLife>();
-        return builder;
+        SandboxSamples.SeedHelmRecord(world.Cluster);
+        builder.Configuration.AddInMemoryCollection([new("Helm:Enabled", "false")]);
+        return problem;
     }
+
+    /// <summary>The portal's settings in the sandbox: its world as the cluster, its own data, the sample channels, the first administrator.</summary>
+    private static Dictionary<string, string?> Settings(SandboxWorld world, string folder, string adminPassword) => new()
+    {
+        ["Workloads:Server"] = world.Cluster.Url,
+        ["Data:Provider"] = "SQLite",
+        ["Data:ConnectionString"] = $"Data Source={Path.Combine(folder, "portal.db")}",
+        ["Jobs:StoragePath"] = Path.Combine(folder, "hangfire.db"),
+        ["Data:KeysPath"] = Path.Combine(folder, "keys"),
+        ["Triggers:WebhookSecret"] = world.WebhookSecret,
+        ["Access:Admin:UserName"] = "admin",
+        ["Access:Admin:Password"] = adminPassword,
+        ["Notifications:Channels:0:Name"] = "sandbox-slack",
+        ["Notifications:Channels:0:Type"] = "Slack",
+        ["Notifications:Channels:0:Url"] = world.InboxUrl + "/inbox/sandbox-slack",
+        ["Notifications:Channels:1:Name"] = "sandbox-mattermost",
+        ["Notifications:Channels:1:Type"] = "Mattermost",
+        ["Notifications:Channels:1:Url"] = world.InboxUrl + "/inbox/sandbox-mattermost",
+    };
 
     public static WebApplication MapSandbox(this WebApplication app)
     {
