@@ -172,12 +172,10 @@ public sealed partial class KubeApiServer
     {
         if (AutoRollout && resource.Kind is "Deployment" or "StatefulSet" or "DaemonSet")
         {
-            if (resource.Kind == "Deployment" && RolloutFails is { } fails && Store.Get(resource, ns, name) is { } current && fails(current))
-            {
-                Rolled?.Invoke(resource.Kind, ns, name, FailRollout(ns, name), false);
-                return;
-            }
-            Rolled?.Invoke(resource.Kind, ns, name, CompleteRollout(resource.Kind, ns, name), true);
+            // The status is written whether or not anyone listens (a ?.Invoke would skip its arguments).
+            var succeeded = !(resource.Kind == "Deployment" && RolloutFails is { } fails && Store.Get(resource, ns, name) is { } current && fails(current));
+            var rolled = succeeded ? CompleteRollout(resource.Kind, ns, name) : FailRollout(ns, name);
+            Rolled?.Invoke(resource.Kind, ns, name, rolled, succeeded);
         }
     }
 
