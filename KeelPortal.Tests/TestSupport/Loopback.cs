@@ -17,5 +17,5 @@ public static class Loopback
     public static string Address(IServiceProvider services) =>
         services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
 
-    public static string Address(WebApplication app) => Address(app.Services);
+    public static string Address(WebApplication app) => KeelPortal.Sandbox.Cluster.KubeApiServer.ListeningAddress(app);
 }

@@ -264,46 +264,13 @@ public sealed partial class HelmApplier(
 
     private async Task<(int ExitCode, string Output)> RunAsync(string helm, List<string> args, HelmDriver driver, string home, CancellationToken ct)
     {
-        var start = new ProcessStartInfo(helm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["HELM_DRIVER"] = Data.Modes.Name(driver);
-        start.Environment["HOME"] = home;
-        start.Environment["HELM_CACHE_HOME"] = Path.Combine(home, "cache");
-        start.Environment["HELM_CONFIG_HOME"] = Path.Combine(home, "config");
-        start.Environment["HELM_DATA_HOME"] = Path.Combine(home, "data");
-        start.Environment.Remove("KUBECONFIG");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{helm} did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Value.UpgradeTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"helm did not finish within {options.Value.UpgradeTimeout} (Helm:UpgradeTimeout) and was stopped");
-        }
-        var error = await stderr;
-        return (process.ExitCode, error.Length > 0 ? error : await stdout);
+        var (code, output) = await HelmProcess.RunAsync(helm, args, home, new Dictionary<string, string> { ["HELM_DRIVER"] = Data.Modes.Name(driver) },
+            options.Value.UpgradeTimeout, ct);
+        return (code, output ?? $"helm did not finish within {options.Value.UpgradeTimeout} (Helm:UpgradeTimeout) and was stopped");
     }
 
     /// <summary>The helm binary: <c>Helm:BinaryPath</c> as a path, or looked up on PATH; null when there is none.</summary>
-    private string? Binary()
-    {
-        var configured = options.Value.BinaryPath;
-        if (configured.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal))
-        {
-            return File.Exists(configured) ? configured : null;
-        }
-        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, configured)).FirstOrDefault(File.Exists);
-    }
+    private string? Binary() => HelmProcess.Find(options.Value.BinaryPath);
 
     /// <summary>--set-string reads commas and backslashes as syntax; a tag, repository or digest has neither, but escape anyway.</summary>
     private static string Escape(string value) => SetSyntax().Replace(value, @"\$0");

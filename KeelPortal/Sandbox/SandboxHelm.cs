@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using KeelPortal.Helm;
 using KeelPortal.Sandbox.Cluster;
 
 namespace KeelPortal.Sandbox;
@@ -56,48 +56,28 @@ public static class SandboxHelm
                   image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
         """;
 
-    /// <summary>The helm binary to use, or null: <paramref name="configured"/> if it exists, else <c>helm</c> on the PATH, else the repository's <c>.tools/helm/helm</c>.</summary>
+    /// <summary>The helm binary to use, or null: <paramref name="configured"/> (a path, or a name on the PATH), else <c>helm</c> on the PATH, else the repository's <c>.tools/helm/helm</c>.</summary>
     public static string? FindBinary(string? configured, string contentRoot)
     {
-        if (configured is { Length: > 0 } && configured != "helm" && File.Exists(configured))
-        {
-            return configured;
-        }
-        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, "helm")).FirstOrDefault(File.Exists);
         var tools = Path.Combine(contentRoot, ".tools", "helm", "helm");
-        return onPath ?? (File.Exists(tools) ? tools : null);
+        return (configured is { Length: > 0 } ? HelmProcess.Find(configured) : null) ?? HelmProcess.Find("helm") ?? (File.Exists(tools) ? tools : null);
     }
 
     /// <summary>Writes the chart under <paramref name="folder"/><c>/charts/docs</c> and installs it; the error when it could not.</summary>
-    public static string? Install(string helm, KubeApiServer cluster, string folder, string registryHost)
+    public static async Task<string?> InstallAsync(string helm, KubeApiServer cluster, string folder, string registryHost)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         var chart = Path.Combine(folder, "charts", "docs");
         Directory.CreateDirectory(Path.Combine(chart, "templates"));
-        File.WriteAllText(Path.Combine(chart, "Chart.yaml"), ChartYaml);
-        File.WriteAllText(Path.Combine(chart, "values.yaml"), ValuesYaml);
-        File.WriteAllText(Path.Combine(chart, "templates", "deployment.yaml"), DeploymentYaml);
+        await File.WriteAllTextAsync(Path.Combine(chart, "Chart.yaml"), ChartYaml);
+        await File.WriteAllTextAsync(Path.Combine(chart, "values.yaml"), ValuesYaml);
+        await File.WriteAllTextAsync(Path.Combine(chart, "templates", "deployment.yaml"), DeploymentYaml);
         var home = Path.Combine(folder, "helm-home");
         Directory.CreateDirectory(home);
-        var start = new ProcessStartInfo(helm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "install", "docs", chart, "-n", "shop", "--kubeconfig", cluster.WriteKubeconfig(folder, "sandbox"),
-            "--set-string", $"image.repository={registryHost}/{Repository}", "--set-string", "image.tag=1.0.0" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["HOME"] = home;
-        start.Environment["HELM_CACHE_HOME"] = Path.Combine(home, "cache");
-        start.Environment["HELM_CONFIG_HOME"] = Path.Combine(home, "config");
-        start.Environment["HELM_DATA_HOME"] = Path.Combine(home, "data");
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            return "helm install did not finish within 60 s";
-        }
-        return process.ExitCode == 0 ? null : $"helm install failed: {error.Result.Trim()}";
+        var (code, output) = await HelmProcess.RunAsync(helm,
+            ["install", "docs", chart, "-n", "shop", "--kubeconfig", cluster.WriteKubeconfig(folder, "sandbox"),
+                "--set-string", $"image.repository={registryHost}/{Repository}", "--set-string", "image.tag=1.0.0"],
+            home, null, TimeSpan.FromSeconds(60), CancellationToken.None);
+        return code == 0 ? null : output is null ? "helm install did not finish within 60 s" : $"helm install failed: {output.Trim()}";
     }
 }

@@ -50,8 +50,7 @@ public sealed partial class SandboxLife(
         {
             await started.Task.WaitAsync(stoppingToken);
         }
-        var portal = server.Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)
-            .Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("+", "127.0.0.1", StringComparison.Ordinal).Replace("*", "127.0.0.1", StringComparison.Ordinal);
+        var portal = Components.StartupBanner.Browsable(server.Features.Get<IServerAddressesFeature>()!.Addresses.First());
         world.Registry.Notify = (new Uri(new Uri(portal.TrimEnd('/') + "/"), "v1/webhooks/registry"), world.WebhookSecret);
         await PrepareAsync(stoppingToken);
         Console.WriteLine(Welcome(portal));

@@ -93,7 +93,7 @@ public static class SandboxSetup
     private static string? AddHelmRelease(WebApplicationBuilder builder, SandboxWorld world, string folder)
     {
         var helm = SandboxHelm.FindBinary(builder.Configuration["Helm:BinaryPath"], builder.Environment.ContentRootPath);
-        var problem = helm is null ? "no helm binary was found (Helm:BinaryPath, the PATH, .tools/helm)" : SandboxHelm.Install(helm, world.Cluster, folder, world.Registry.Host);
+        var problem = helm is null ? "no helm binary was found (Helm:BinaryPath, the PATH, .tools/helm)" : SandboxHelm.InstallAsync(helm, world.Cluster, folder, world.Registry.Host).GetAwaiter().GetResult();
         if (problem is null)
         {
             SandboxSamples.FollowPods(world.Cluster, "Deployment", "shop", "docs", world.Cluster.CompleteRollout("Deployment", "shop", "docs"), true, world.ImageId);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using KeelPortal.Registries;
 using KeelPortal.Sandbox.Cluster;
 
 namespace KeelPortal.Sandbox;
@@ -95,12 +96,9 @@ public sealed partial class SandboxWorld : IAsyncDisposable
     /// <summary>What a kubelet reports as a container's image id: <c>host/repository@digest</c> of the image as the registry has it now.</summary>
     public string ImageId(string image)
     {
-        ArgumentNullException.ThrowIfNull(image);
-        var colon = image.LastIndexOf(':');
-        var slash = image.IndexOf('/', StringComparison.Ordinal);
-        var (name, tag) = colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
-        var digest = slash > 0 ? Registry.DigestOf(name[(slash + 1)..], tag) : null;
-        return $"{name}@{digest ?? "sha256:" + new string('0', 64)}";
+        var reference = ImageReference.Parse(image);
+        var digest = reference.Registry == Registry.Host ? Registry.DigestOf(reference.Repository, reference.TagOrLatest) : null;
+        return $"{reference.Name}@{digest ?? "sha256:" + new string('0', 64)}";
     }
 
     /// <summary>From now on, a rollout to <paramref name="repository"/>:<paramref name="tag"/> fails.</summary>
