@@ -5,7 +5,7 @@ namespace KeelPortal.Data;
 /// (<see cref="Setting"/>, its value through <see cref="Value"/>), read under Keel's own name where it is used (neither), or
 /// refused (<see cref="Refusal"/>: start-up stops naming it and what to use instead).
 /// </summary>
-public sealed record KeelVariable(string Name, string? Setting, string Meaning, Func<string, string?>? Value = null, string? Refusal = null);
+public sealed record KeelVariable(string Name, string? Setting, string Meaning, Func<string, string?>? Value = null, string? Refusal = null, bool Secret = false);
 
 /// <summary>What the Keel variables set in this process mean: a line per honoured one, and the refused ones.</summary>
 public sealed record KeelEnvironmentReport(IReadOnlyList<string> Honoured, IReadOnlyList<string> Refused);
@@ -49,14 +49,14 @@ public static class KeelEnvironment
         new("POLL_DEFAULTSCHEDULE", "Workloads:DefaultPollSchedule", "the default poll schedule", Text),
         new("HELM3_PROVIDER", "Helm:Enabled", "Helm releases", Bool),
         new("INSECURE_REGISTRY", "Registries:Defaults:SkipTlsVerify", "registries' TLS certificates not checked", Bool),
-        new("DOCKER_REGISTRY_CFG", "Registries:DockerConfig", "registry credentials for every workload (a Docker config JSON)", Text),
+        new("DOCKER_REGISTRY_CFG", "Registries:DockerConfig", "registry credentials for every workload (a Docker config JSON)", Text, Secret: true),
         new("KUBERNETES_CONFIG", "Workloads:Kubeconfig", "the kubeconfig file", Text),
         new("KUBERNETES_MASTERURL", "Workloads:Server", "the API server", Text),
         new("KUBERNETES_CONTEXT", "Workloads:Context", "the kubeconfig context", Text),
         new("RESTRICTED_NAMESPACE", "Workloads:Namespaces:0", "the one namespace watched", Text),
         new("DEBUG", "Logging:LogLevel:KeelPortal", "debug logging", t => Bool(t) switch { "true" => "Debug", "false" => "Information", _ => null }),
         new("BASIC_AUTH_USER", "Access:Admin:UserName", "the first administrator's name (and, with AUTHENTICATED_WEBHOOKS, the webhooks' Basic user)", Text),
-        new("BASIC_AUTH_PASSWORD", "Access:Admin:Password", "the first administrator's password (and, with AUTHENTICATED_WEBHOOKS, the webhooks' Basic password)", Text),
+        new("BASIC_AUTH_PASSWORD", "Access:Admin:Password", "the first administrator's password (and, with AUTHENTICATED_WEBHOOKS, the webhooks' Basic password)", Text, Secret: true),
         new("AUTHENTICATED_WEBHOOKS", null, "webhooks accept BASIC_AUTH_USER and BASIC_AUTH_PASSWORD"),
         new("PRIVATE_REGISTRY", null, "the registry of Artifactory's bare image names"),
         new("NOTIFICATION_LEVEL", null, "the lowest level notified"),
@@ -79,11 +79,11 @@ public static class KeelEnvironment
         new("XDG_DATA_HOME", null, "not needed: the portal's database is Data:ConnectionString (the chart keeps it under /data)"),
         new("HELM_DRIVER", null, "not needed: each release's storage (Secrets, ConfigMaps or SQL) is found where Helm wrote it"),
         new("AUTH_MODE", null, "legacy: the portal's own accounts", Refusal: null),
-        new("SLACK_APP_TOKEN", "Chat:SlackAppToken", "the Slack app-level token: the bot in Socket Mode", Text),
+        new("SLACK_APP_TOKEN", "Chat:SlackAppToken", "the Slack app-level token: the bot in Socket Mode", Text, Secret: true),
         new("MAIL_SMTP_SERVER", null, "the e-mail channel's SMTP server"),
         new("MAIL_SMTP_PORT", null, "the e-mail channel's SMTP port"),
         new("MAIL_SMTP_USER", null, "the e-mail channel's SMTP user"),
-        new("MAIL_SMTP_PASS", null, "the e-mail channel's SMTP password"),
+        new("MAIL_SMTP_PASS", null, "the e-mail channel's SMTP password", Secret: true),
         new("MAIL_FROM", null, "the e-mail channel's sender"),
         new("MAIL_TO", null, "the e-mail channel's recipients"),
         new("SHOUTRRR_URLS", null, "shoutrrr service URLs as channels (slack, discord, mattermost, teams, generic, smtp, telegram, pushover)"),
@@ -142,7 +142,7 @@ public static class KeelEnvironment
             else
             {
                 var own = configuration[variable.Setting];
-                var shown = IsSecret(variable) ? "(set)" : value;
+                var shown = variable.Secret ? "(set)" : value;
                 honoured.Add(own is not null && own != value
                     ? $"{variable.Name}: {variable.Meaning} — not used, {variable.Setting} is set"
                     : $"{variable.Name} → {variable.Setting} = {shown} ({variable.Meaning})");
@@ -150,8 +150,6 @@ public static class KeelEnvironment
         }
         return new(honoured, refused);
     }
-
-    private static bool IsSecret(KeelVariable variable) => variable.Name is "BASIC_AUTH_PASSWORD" or "DOCKER_REGISTRY_CFG" or "MAIL_SMTP_PASS" or "SLACK_APP_TOKEN";
 
     private static string LogSafe(string text) => text.Length <= 40 ? text.Trim() : string.Concat(text.AsSpan(0, 39), "…");
 
